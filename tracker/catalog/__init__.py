@@ -1,0 +1,1 @@
+"""The OZG catalogue: Themenfelder, Lebenslagen, OZG-Leistungen and their LeiKa-Leistungen."""

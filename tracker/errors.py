@@ -1,0 +1,117 @@
+"""One error vocabulary: domain exceptions and their problem+json (RFC 9457) mapping."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("tracker")
+
+
+class TrackerError(Exception):
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class BadRequest(TrackerError):
+    """A request parameter has the right type but cannot be read (e.g. a damaged cursor)."""
+
+    status = 400
+
+
+class NotFound(TrackerError):
+    status = 404
+
+
+class Conflict(TrackerError):
+    status = 409
+
+
+class InvalidInput(TrackerError):
+    """Well-formed input that breaks a rule needing data."""
+
+    status = 422
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; `extra` lists the offending fields of a 400."""
+
+    model_config = ConfigDict(extra="allow")
+    status: int
+    title: str
+    detail: str | None = None
+    type: str | None = None
+    extra: list[dict[str, Any]] | None = None
+
+
+def _problem(status: int, detail: str | None, extra: Any = None) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=status,
+        title=HTTPStatus(status).phrase,
+        detail=detail or "",
+        extra=extra,
+    )
+
+
+def _from_tracker_error(exc: TrackerError) -> ProblemDetailsException:
+    return _problem(exc.status, exc.detail, exc.extra)
+
+
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    problem = _problem(exc.status_code, exc.detail, exc.extra)
+    problem.headers = exc.headers
+    return problem
+
+
+def _from_integrity_error(exc: IntegrityError) -> ProblemDetailsException:
+    # The constraint text can reveal data of others; log it, answer in general terms.
+    logger.info("integrity error: %s", exc.orig)
+    return _problem(409, "The change conflicts with data already stored.")
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _problem(500, "An unexpected error occurred.").to_response(request)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                HTTPException: _from_http_exception,
+                TrackerError: _from_tracker_error,
+                IntegrityError: _from_integrity_error,
+            },
+        )
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """Document problem+json answers; 400 is always included (Litestar documents a legacy shape)."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=HTTPStatus(status).phrase,
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in sorted({400, *statuses})
+    }

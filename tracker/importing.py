@@ -1,0 +1,232 @@
+"""What every importer shares: row errors with file and line, counts, and an idempotent upsert.
+
+An import is all-or-nothing per file: rows are read and checked first; any error rejects the
+file before anything is written, unless the caller asked to skip invalid rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Table, insert, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.db import TableModel
+
+RowT = TypeVar("RowT", bound=BaseModel)
+T = TypeVar("T")
+ProgressFn = Callable[[int], None]
+CHUNK_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class RowError:
+    source: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The file was not imported; nothing was written."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = list(errors)
+
+
+@dataclass
+class ImportResult:
+    source: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+
+    def add(self, counts: SyncCounts) -> None:
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.retired += counts.retired
+
+    @property
+    def wrote_nothing(self) -> bool:
+        return self.inserted == self.updated == self.retired == 0
+
+    def summary(self) -> str:
+        text = (
+            f"{self.source}: {self.inserted} inserted, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+        )
+        if self.retired:
+            text += f", {self.retired} marked no longer valid"
+        return text + (" (nothing written)" if self.wrote_nothing else "")
+
+
+@dataclass
+class SyncCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV with their line numbers; a missing column rejects the file."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [name for name in columns if name not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportRejected([RowError(path.name, 1, f"missing columns: {', '.join(missing)}")])
+        for row in reader:
+            if None in row:
+                yield reader.line_num, {"__extra__": "more fields than the header names"}
+                continue
+            yield reader.line_num, row
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "row"
+        got = error.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int) and not isinstance(got, bool) else ""
+        parts.append(f"{where}: {error['msg']}{shown}")
+    return "; ".join(parts)
+
+
+def validate_rows(
+    source: str, rows: Iterable[tuple[int, dict[str, Any]]], model: type[RowT]
+) -> tuple[list[tuple[int, RowT]], list[RowError]]:
+    valid: list[tuple[int, RowT]] = []
+    errors: list[RowError] = []
+    for line, raw in rows:
+        if "__extra__" in raw:
+            errors.append(RowError(source, line, raw["__extra__"]))
+            continue
+        try:
+            valid.append((line, model.model_validate(raw)))
+        except ValidationError as exc:
+            errors.append(RowError(source, line, describe(exc)))
+    return valid, errors
+
+
+def drop_duplicates(
+    source: str, rows: list[tuple[int, T]], key: Callable[[T], object], label: str
+) -> tuple[list[tuple[int, T]], list[RowError]]:
+    """Keep the first row of each key; later ones are errors naming the first line."""
+    first_line: dict[object, int] = {}
+    kept: list[tuple[int, T]] = []
+    errors: list[RowError] = []
+    for line, row in rows:
+        value = key(row)
+        if value is None:
+            kept.append((line, row))
+        elif value in first_line:
+            errors.append(RowError(source, line, f"{label} {value} already given on line {first_line[value]}"))
+        else:
+            first_line[value] = line
+            kept.append((line, row))
+    return kept, errors
+
+
+def settle_errors(errors: list[RowError], *, skip_invalid: bool) -> list[RowError]:
+    """Reject the whole file on any error, unless invalid rows are to be skipped and listed."""
+    if errors and not skip_invalid:
+        raise ImportRejected(sorted(errors, key=lambda error: error.line))
+    return sorted(errors, key=lambda error: error.line)
+
+
+async def sync_rows(
+    session: AsyncSession,
+    model: type[TableModel],
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    retire_column: str | None = None,
+    retire_value: Any = None,
+    progress: ProgressFn | None = None,
+) -> SyncCounts:
+    """Insert new rows, update changed ones, count unchanged ones; never delete.
+
+    With `retire_column`, stored rows missing from `rows` get `retire_value` there (once), and a
+    row that comes back has it cleared.
+    """
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    primary_key = [column.name for column in table.primary_key.columns]
+    stored = {
+        row[key]: row
+        for row in (await session.exec(select(*table.columns))).mappings()  # type: ignore[call-overload]
+    }
+    counts = SyncCounts()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        if retire_column is not None:
+            row = {**row, retire_column: None}
+        old = stored.pop(row[key], None)
+        if old is None:
+            inserts.append(row)
+        elif any(old[name] != value for name, value in row.items()):
+            updates.append({**{name: old[name] for name in primary_key}, **row})
+        else:
+            counts.unchanged += 1
+    retirements = (
+        [
+            {**{name: old[name] for name in primary_key}, retire_column: retire_value}
+            for old in stored.values()
+            if old[retire_column] is None
+        ]
+        if retire_column is not None
+        else []
+    )
+    for statement, batch in (
+        (insert(table), inserts),
+        (update(model), updates),
+        (update(model), retirements),
+    ):
+        for start in range(0, len(batch), CHUNK_ROWS):
+            chunk = batch[start : start + CHUNK_ROWS]
+            await session.exec(statement, params=chunk)
+            if progress is not None:
+                progress(len(chunk))
+    counts.inserted, counts.updated, counts.retired = len(inserts), len(updates), len(retirements)
+    if progress is not None:
+        progress(counts.unchanged)
+    return counts
+
+
+async def import_csv(
+    session: AsyncSession,
+    path: Path,
+    *,
+    row_model: type[RowT],
+    table: type[TableModel],
+    key: str,
+    to_record: Callable[[RowT], dict[str, Any]],
+    check: Callable[[RowT], str | None] | None = None,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
+) -> ImportResult:
+    """Read, check and upsert one CSV file; `key` is the table column that identifies a row."""
+    columns = list(row_model.model_fields)
+    parsed, errors = validate_rows(path.name, read_csv(path, columns), row_model)
+    checked = []
+    for line, row in parsed:
+        problem = None if check is None else check(row)
+        if problem is None:
+            checked.append((line, to_record(row)))
+        else:
+            errors.append(RowError(path.name, line, problem))
+    records, duplicates = drop_duplicates(path.name, checked, lambda record: record[key], key)
+    result = ImportResult(path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid))
+    result.add(await sync_rows(session, table, key, [record for _, record in records], progress=progress))
+    return result

@@ -1,0 +1,108 @@
+"""Cursor pages and CSV answers shared by every list endpoint."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from litestar import Request, Response
+from litestar.params import QueryParameter
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.errors import BadRequest
+
+T = TypeVar("T")
+
+CSV_MEDIA_TYPE = "text/csv"
+LIST_DESCRIPTION = (
+    "Cursor-paginated: follow `next_cursor` until it is null. "
+    "With `Accept: text/csv` the whole filtered list comes as one CSV, in the columns the "
+    "importer reads; `limit` and `cursor` are then ignored."
+)
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page (1-100).")]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(max_length=512, description="`next_cursor` of the previous page."),
+]
+SearchText = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="Search text; case, umlauts (ü = ue) and suffixes such as ', Stadt' are ignored.",
+    ),
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("The cursor is damaged; start again without one.") from exc
+    if (
+        not isinstance(values, list)
+        or len(values) != arity
+        or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values)
+    ):
+        raise BadRequest("The cursor does not belong to this list; start again without one.")
+    return values
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    order: Sequence[ColumnElement[Any]],
+    *,
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    """Keyset pagination on `order` (ascending, unique as a whole): stable while rows change.
+
+    Rows keep the statement's columns by label; the order columns are appended after them.
+    Without a limit, every row comes at once (CSV exports).
+    """
+    paged = statement.add_columns(*order).order_by(*order)
+    if limit is None:
+        return list((await session.exec(paged)).all()), None
+    if cursor is not None:
+        paged = paged.where(tuple_(*order) > tuple(decode_cursor(cursor, len(order))))
+    rows = (await session.exec(paged.limit(limit + 1))).all()
+    next_cursor = encode_cursor(rows[limit - 1][-len(order) :]) if len(rows) > limit else None
+    return list(rows[:limit]), next_cursor
+
+
+def wants_csv(request: Request[Any, Any, Any]) -> bool:
+    best = request.accept.best_match(["application/json", CSV_MEDIA_TYPE], default="application/json")
+    return best == CSV_MEDIA_TYPE
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    return Response(
+        buffer.getvalue(),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

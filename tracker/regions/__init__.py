@@ -1,0 +1,1 @@
+"""The register of German regions: Länder, Regierungsbezirke, Kreise, Gemeindeverbände, Gemeinden."""

@@ -1,0 +1,185 @@
+"""Import of a GV100AD release into the region tables, all levels in one transaction.
+
+A later release updates changed units, adds new ones and marks missing ones as no longer valid
+(`invalid_since` = the new Gebietsstand); nothing is deleted. An older release than the stored
+one is refused, since it would revive dissolved Gemeinden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.db import TableModel
+from tracker.importing import ImportRejected, ImportResult, ProgressFn, RowError, settle_errors, sync_rows
+from tracker.regions import gv100ad
+from tracker.regions.models import (
+    GEMEINDE_TYPEN,
+    KREIS_TYPEN,
+    VERBAND_TYPEN,
+    Gemeinde,
+    Gemeindeverband,
+    Kreis,
+    Land,
+    Region,
+    Regierungsbezirk,
+)
+from tracker.search import display_name, search_key
+
+GV100AD_FILE = "GV100AD_30112025.txt"
+
+
+def _land(record: gv100ad.Record) -> dict[str, Any]:
+    return {"code": record.land, "name": record.name, "sitz": record.sitz or None}
+
+
+def _regbez(record: gv100ad.Record) -> dict[str, Any]:
+    return {"code": record.land + record.rb, "land_code": record.land, "name": record.name, "sitz": record.sitz or None}
+
+
+def _region(record: gv100ad.Record) -> dict[str, Any]:
+    code = record.land + record.rb + record.kreis[:1]
+    return {"code": code, "land_code": record.land, "name": record.name, "sitz": record.sitz or None}
+
+
+def _kreis(record: gv100ad.Record) -> dict[str, Any]:
+    return {
+        "code": record.land + record.rb + record.kreis,
+        "land_code": record.land,
+        "regbez_code": None if record.rb == "0" else record.land + record.rb,
+        "name": record.name,
+        "sitz": record.sitz or None,
+        "typ_code": int(record.textkennzeichen) if record.textkennzeichen.isdigit() else 0,
+    }
+
+
+def _kreis_of(record: gv100ad.Record) -> str | None:
+    """Kreis digits 000 mark an area directly under the Land, such as coastal waters."""
+    return None if record.rb + record.kreis == "000" else record.land + record.rb + record.kreis
+
+
+def _verband(record: gv100ad.Record) -> dict[str, Any]:
+    kreis = record.land + record.rb + record.kreis
+    return {
+        "ars": kreis + record.verband,
+        "kreis_code": _kreis_of(record),
+        "land_code": record.land,
+        "name": record.name,
+        "sitz": record.sitz or None,
+        "typ_code": int(record.textkennzeichen) if record.textkennzeichen.isdigit() else 0,
+    }
+
+
+def _gemeinde(record: gv100ad.Record) -> dict[str, Any]:
+    assert isinstance(record, gv100ad.GemeindeRecord)
+    figures = record.figures
+    kreis = record.land + record.rb + record.kreis
+    return {
+        "ars": kreis + record.verband + record.gemeinde,
+        "ags": kreis + record.gemeinde,
+        "name": record.name,
+        "display_name": display_name(record.name),
+        "search_name": search_key(display_name(record.name)),
+        "typ_code": int(record.textkennzeichen),
+        "land_code": record.land,
+        "regbez_code": None if record.rb == "0" else record.land + record.rb,
+        "kreis_code": _kreis_of(record),
+        "verband_ars": kreis + record.verband,
+        "flaeche_ha": figures.flaeche_ha,
+        "bevoelkerung": figures.bevoelkerung,
+        "bevoelkerung_maennlich": figures.bevoelkerung_maennlich,
+        "plz": figures.plz or None,
+        "plz_eindeutig": figures.plz_eindeutig,
+        "finanzamtsbezirk": figures.finanzamtsbezirk or None,
+        "oberlandesgericht": figures.oberlandesgericht or None,
+        "landgericht": figures.landgericht or None,
+        "amtsgericht": figures.amtsgericht or None,
+        "arbeitsagentur": figures.arbeitsagentur or None,
+        "btwk_von": figures.btwk_von or None,
+        "btwk_bis": figures.btwk_bis or None,
+    }
+
+
+# Level, Satzart, table, key, record builder, allowed Textkennzeichen, parent checks
+# (column, level whose keys it must name). Parents come first.
+_LEVELS: list[tuple[str, str, type[TableModel], str, Callable[[gv100ad.Record], dict[str, Any]], dict[int, str] | None, list[tuple[str, str]]]] = [
+    ("Länder", "10", Land, "code", _land, None, []),
+    ("Regierungsbezirke", "20", Regierungsbezirk, "code", _regbez, None, [("land_code", "Länder")]),
+    ("Regionen", "30", Region, "code", _region, None, [("land_code", "Länder")]),
+    ("Kreise", "40", Kreis, "code", _kreis, KREIS_TYPEN, [("land_code", "Länder"), ("regbez_code", "Regierungsbezirke")]),
+    ("Gemeindeverbände", "50", Gemeindeverband, "ars", _verband, VERBAND_TYPEN, [("kreis_code", "Kreise")]),
+    ("Gemeinden", "60", Gemeinde, "ars", _gemeinde, GEMEINDE_TYPEN, [("kreis_code", "Kreise"), ("verband_ars", "Gemeindeverbände")]),
+]  # fmt: skip
+
+
+async def import_gv100ad(
+    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+) -> list[ImportResult]:
+    source = path.name
+    errors: list[RowError] = []
+    by_satzart: dict[str, list[gv100ad.Record]] = {satzart: [] for _, satzart, *_ in _LEVELS}
+    gebietsstand: date | None = None
+    for line, text in gv100ad.read_records(path):
+        try:
+            if isinstance(text, gv100ad.RecordError):
+                raise text
+            record = gv100ad.parse_record(line, text)
+        except gv100ad.RecordError as exc:
+            errors.append(RowError(source, line, str(exc)))
+            continue
+        gebietsstand = gebietsstand or record.gebietsstand
+        if record.gebietsstand != gebietsstand:
+            errors.append(RowError(source, line, f"Gebietsstand {record.gebietsstand} differs from {gebietsstand} of the file"))
+            continue
+        by_satzart[record.satzart].append(record)
+    if gebietsstand is None:
+        raise ImportRejected([RowError(source, 1, "the file holds no GV100AD record")])
+    stored = (await session.exec(select(func.max(Land.gebietsstand)))).scalar_one()
+    if stored is not None and stored > gebietsstand:
+        raise ImportRejected(
+            [RowError(source, 1, f"Gebietsstand {gebietsstand} is older than the stored {stored}; refusing to go back")]
+        )
+
+    keys: dict[str, set[str]] = {}
+    records: dict[str, list[dict[str, Any]]] = {}
+    for level, satzart, _table, key, build, typen, parents in _LEVELS:
+        keys[level], records[level] = set(), []
+        for record in by_satzart[satzart]:
+            row = build(record)
+            problem = None
+            if row[key] in keys[level]:
+                problem = f"{level}: {key} {row[key]} appears twice"
+            elif typen is not None and row["typ_code"] not in typen:
+                problem = f"Textkennzeichen {record.textkennzeichen!r} (positions 123-124) is not one of {sorted(typen)}"
+            for column, parent in parents:
+                if problem is None and row[column] is not None and row[column] not in keys[parent]:
+                    problem = f"{column} {row[column]} has no record of its own in the file"
+            if problem is not None:
+                errors.append(RowError(source, record.line, problem))
+                continue
+            keys[level].add(row[key])
+            records[level].append({**row, "gebietsstand": gebietsstand})
+    rejected = settle_errors(errors, skip_invalid=skip_invalid)
+
+    results = []
+    for level, _satzart, table, key, *_ in _LEVELS:
+        result = ImportResult(f"{source}: {level}")
+        result.add(
+            await sync_rows(
+                session, table, key, records[level],
+                retire_column="invalid_since", retire_value=gebietsstand, progress=progress,
+            )
+        )  # fmt: skip
+        results.append(result)
+    results[-1].rejected = rejected
+    return results
+
+
+def count_records(path: Path) -> int:
+    """Records in a GV100AD file, for a progress bar."""
+    return sum(1 for _ in gv100ad.read_records(path))

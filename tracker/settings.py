@@ -1,0 +1,46 @@
+"""Settings, read once at the edge (create_app, the CLI, Alembic's env.py) and passed inward."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tracker.db"
+# The reference data lives beside the project, never inside it (../shared/data).
+DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+
+_ASYNC_DRIVERS = {
+    "postgres://": "postgresql+asyncpg://",
+    "postgresql://": "postgresql+asyncpg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
+
+
+def to_async_url(url: str) -> str:
+    """Give a plain `postgresql://` or `sqlite://` URL the async driver the app runs on."""
+    for plain, asynchronous in _ASYNC_DRIVERS.items():
+        if url.startswith(plain):
+            return asynchronous + url.removeprefix(plain)
+    return url
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = field(default=DEFAULT_DATA_DIR)
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_DEBUG."""
+        env = os.environ if environ is None else environ
+        url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        data_dir = env.get("TRACKER_DATA_DIR")
+        return cls(
+            database_url=to_async_url(url),
+            data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
+            debug=env.get("TRACKER_DEBUG", "").lower() in {"1", "true", "yes"},
+        )
