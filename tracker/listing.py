@@ -81,7 +81,8 @@ async def fetch_page(
     Rows keep the statement's columns by label; the order columns are appended after them.
     Without a limit, every row comes at once (CSV exports).
     """
-    paged = statement.add_columns(*order).order_by(*order)
+    keys = [expression.label(f"_page_key_{i}") for i, expression in enumerate(order)]
+    paged = statement.add_columns(*keys).order_by(*order)
     if limit is None:
         return list((await session.exec(paged)).all()), None
     if cursor is not None:

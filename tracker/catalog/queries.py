@@ -157,11 +157,12 @@ async def list_leika(
 
 async def list_leika_of(session: AsyncSession, ozg_id: str) -> list[LeikaLeistung]:
     statement = select(LeikaLeistung).where(LeikaLeistung.ozg_id == ozg_id).order_by(col(LeikaLeistung.id))
-    return list((await session.exec(statement)).all())
+    return list((await session.exec(statement)).scalars().all())
 
 
 async def get_leika(session: AsyncSession, leika_key: str) -> LeikaLeistung:
-    row = (await session.exec(select(LeikaLeistung).where(LeikaLeistung.leika_key == leika_key))).first()
+    statement = select(LeikaLeistung).where(LeikaLeistung.leika_key == leika_key)
+    row = (await session.exec(statement)).scalars().first()
     if row is None:
         raise NotFound(f"LeiKa-Leistung {leika_key} is not in the catalogue.")
     return row

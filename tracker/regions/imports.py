@@ -58,16 +58,11 @@ def _kreis(record: gv100ad.Record) -> dict[str, Any]:
     }
 
 
-def _kreis_of(record: gv100ad.Record) -> str | None:
-    """Kreis digits 000 mark an area directly under the Land, such as coastal waters."""
-    return None if record.rb + record.kreis == "000" else record.land + record.rb + record.kreis
-
-
 def _verband(record: gv100ad.Record) -> dict[str, Any]:
     kreis = record.land + record.rb + record.kreis
     return {
         "ars": kreis + record.verband,
-        "kreis_code": _kreis_of(record),
+        "kreis_code": kreis,
         "land_code": record.land,
         "name": record.name,
         "sitz": record.sitz or None,
@@ -88,7 +83,7 @@ def _gemeinde(record: gv100ad.Record) -> dict[str, Any]:
         "typ_code": int(record.textkennzeichen),
         "land_code": record.land,
         "regbez_code": None if record.rb == "0" else record.land + record.rb,
-        "kreis_code": _kreis_of(record),
+        "kreis_code": kreis,
         "verband_ars": kreis + record.verband,
         "flaeche_ha": figures.flaeche_ha,
         "bevoelkerung": figures.bevoelkerung,
@@ -156,6 +151,11 @@ async def import_gv100ad(
                 problem = f"{level}: {key} {row[key]} appears twice"
             elif typen is not None and row["typ_code"] not in typen:
                 problem = f"Textkennzeichen {record.textkennzeichen!r} (positions 123-124) is not one of {sorted(typen)}"
+            kreis = row.get("kreis_code")
+            if kreis is not None and kreis not in keys["Kreise"] and kreis.endswith("000"):
+                # Areas directly under a Land (coastal waters, a condominium) have no Kreis;
+                # Berlin and Hamburg do have a Kreis record with these digits.
+                row["kreis_code"] = None
             for column, parent in parents:
                 if problem is None and row[column] is not None and row[column] not in keys[parent]:
                     problem = f"{column} {row[column]} has no record of its own in the file"

@@ -1,0 +1,107 @@
+"""The one wiring point: create_app() builds the Litestar app from settings and parts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.template.config import TemplateConfig
+
+from tracker import health
+from tracker.catalog import pages as catalog_pages
+from tracker.catalog import routes as catalog_routes
+from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
+from tracker.errors import handle_unexpected, problem_details_plugin
+from tracker.regions import pages as regions_pages
+from tracker.regions import routes as regions_routes
+from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
+from tracker.reports import pages as reports_pages
+from tracker.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_BODY_BYTES = 1_048_576
+
+
+def format_number(value: int | float | None, lang: str = "de") -> str:
+    if value is None:
+        return ""
+    text = f"{value:,}"
+    return text.replace(",", ".") if lang == "de" else text
+
+
+def format_date(value: date | None, lang: str = "de") -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
+
+
+def configure_templates(engine: Jinja) -> None:
+    environment = engine.engine
+    environment.filters["number"] = format_number
+    environment.filters["date"] = format_date
+    environment.globals.update(
+        gemeinde_typen=GEMEINDE_TYPEN, kreis_typen=KREIS_TYPEN, verband_typen=VERBAND_TYPEN
+    )
+
+
+def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None) -> Litestar:
+    """Build the app. Tests pass a sessionmaker bound to their connection; else the lifespan
+    creates the engine in the server's own event loop."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if sessionmaker is not None:
+            app.state.sessionmaker = sessionmaker
+            yield
+            return
+        engine = create_engine(settings.database_url)
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health.health,
+            catalog_routes.router,
+            regions_routes.router,
+            reports_pages.router,
+            catalog_pages.router,
+            regions_pages.router,
+        ],
+        dependencies={"session": Provide(provide_session)},
+        lifespan=[lifespan],
+        plugins=[problem_details_plugin()],
+        exception_handlers={Exception: handle_unexpected},
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=Jinja, engine_callback=configure_templates
+        ),
+        openapi_config=OpenAPIConfig(
+            title="tracker",
+            version="1",
+            description=(
+                "OZG service-design backlog and maturity tracker: the OZG catalogue with LeiKa, "
+                "every German Gemeinde (Destatis GV100AD). Errors are application/problem+json."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )
+
+
+def render_openapi(app: Litestar) -> str:
+    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

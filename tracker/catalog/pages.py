@@ -1,0 +1,23 @@
+"""German pages of the catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.response import Template
+
+from tracker.catalog import queries
+from tracker.catalog.routes import OzgIdPath
+from tracker.db import DbSession
+from tracker.i18n import render
+
+
+@get("/leistungen/{ozg_id:str}")
+async def leistung_page(request: Request[Any, Any, Any], ozg_id: OzgIdPath, session: DbSession) -> Template:
+    leistung = await queries.get_leistung(session, ozg_id)
+    leika = await queries.list_leika_of(session, ozg_id)
+    return render(request, "catalog/leistung.html", leistung=leistung, leika=leika)
+
+
+router = Router("/", route_handlers=[leistung_page], include_in_schema=False)

@@ -1,0 +1,89 @@
+"""The pages speak German; `?lang=en` switches to English and is remembered in a cookie.
+
+German text is the key; English renderings stand beside it. Official terms (Leistung, Gemeinde,
+ARS, AGS, LeiKa, Reifegrad) stay German in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Template
+
+LANGUAGES = ("de", "en")
+EN = {
+    "Start": "Home",
+    "Suche": "Search",
+    "Suchen": "Search",
+    "Gemeinde oder Leistung suchen": "Search a Gemeinde or Leistung",
+    "Katalog": "Catalogue",
+    "Register": "Register",
+    "Themenfelder": "Themenfelder (topic areas)",
+    "Lebenslagen": "Lebenslagen (life situations)",
+    "OZG-Leistungen": "OZG-Leistungen (OZG services)",
+    "LeiKa-Leistungen": "LeiKa-Leistungen (LeiKa services)",
+    "davon mit LeiKa-Schlüssel": "with a LeiKa key",
+    "Länder": "Länder (states)",
+    "Kreise": "Kreise (districts)",
+    "Gemeindeverbände": "Gemeindeverbände (municipal associations)",
+    "Gemeinden": "Gemeinden (municipalities)",
+    "Einwohner": "Inhabitants",
+    "Gebietsstand": "Territorial status",
+    "Bevölkerungsstand": "Population as of",
+    "Quelle": "Source",
+    "Keine Treffer.": "No results.",
+    "Typ": "Type",
+    "Land": "Land (state)",
+    "Kreis": "Kreis (district)",
+    "Gemeindeverband": "Gemeindeverband",
+    "Regierungsbezirk": "Regierungsbezirk",
+    "Fläche": "Area",
+    "Postleitzahl": "Postcode",
+    "mehrere": "several",
+    "nicht mehr gültig seit": "no longer valid since",
+    "Lebenslage": "Lebenslage",
+    "Themenfeld": "Themenfeld",
+    "LeiKa-Schlüssel": "LeiKa key",
+    "LeiKa-Typ": "LeiKa type",
+    "Rechtsgrundlage": "Legal basis",
+    "nicht im LeiKa": "not in LeiKa",
+    "Leistungen": "Leistungen",
+    "Leistungen je Themenfeld": "Leistungen per Themenfeld",
+    "ohne Kreis (gemeindefreies Gebiet)": "no Kreis (unincorporated area)",
+    "Zählregel": "Counting rule",
+    "Lebenslagen ohne zugeordnete OZG-Leistung (Testzeilen der Quelle) sind nicht mitgezählt.": (
+        "Lebenslagen with no OZG-Leistung (test rows of the source) are not counted."
+    ),
+    "Gemeinden inklusive gemeindefreier Gebiete; Einwohner nach Destatis.": (
+        "Gemeinden including unincorporated areas; inhabitants per Destatis."
+    ),
+    "API-Dokumentation": "API documentation",
+    "Sprache": "Language",
+}
+
+
+def language(request: Request[Any, Any, Any]) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get("lang")
+    return remembered if remembered in LANGUAGES else "de"
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    if lang == "en":
+        return lambda text: EN.get(text, text)
+    return lambda text: text
+
+
+def render(request: Request[Any, Any, Any], template_name: str, **context: Any) -> Template:
+    lang = language(request)
+    cookies = [Cookie("lang", lang, httponly=True, samesite="lax")] if "lang" in request.query_params else []
+    return Template(
+        template_name,
+        context={**context, "_": translator(lang), "lang": lang, "path": request.url.path},
+        cookies=cookies,
+    )

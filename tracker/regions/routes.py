@@ -1,0 +1,107 @@
+"""JSON API of the region register: /api/v1/laender, kreise, gemeinden."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, get
+from litestar.params import PathParameter, QueryParameter
+
+from tracker.db import DbSession
+from tracker.errors import problem_responses
+from tracker.fields import ARS_OR_AGS_PATTERN
+from tracker.listing import LIST_DESCRIPTION, Cursor, Limit, Page, SearchText, csv_response, wants_csv
+from tracker.regions import exports, queries
+from tracker.regions.schemas import GemeindeDetail, GemeindeRead, KreisRead, LandRead
+
+LandFilter = Annotated[str | None, QueryParameter(pattern=r"^\d{2}$", description="2-digit Land code.")]
+IncludeInvalid = Annotated[
+    bool, QueryParameter(description="Also list units a later GV100AD release no longer has.")
+]
+
+
+@get("/laender", description=LIST_DESCRIPTION, responses=problem_responses())
+async def list_laender(
+    request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: Cursor = None
+) -> Page[LandRead]:
+    if wants_csv(request):
+        rows, _ = await queries.list_laender(session, limit=None, cursor=None)
+        return csv_response("laender.csv", exports.LAND_COLUMNS, exports.land_rows(rows))  # type: ignore[return-value]
+    rows, next_cursor = await queries.list_laender(session, limit=limit, cursor=cursor)
+    return Page(
+        items=[LandRead.model_validate({**row.Land.model_dump(), **row._mapping}) for row in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@get("/kreise", description=LIST_DESCRIPTION, responses=problem_responses())
+async def list_kreise(
+    request: Request[Any, Any, Any],
+    session: DbSession,
+    land: LandFilter = None,
+    include_invalid: IncludeInvalid = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[KreisRead]:
+    filters = {"land": land, "include_invalid": include_invalid}
+    if wants_csv(request):
+        rows, _ = await queries.list_kreise(session, **filters, limit=None, cursor=None)
+        return csv_response("kreise.csv", exports.KREIS_COLUMNS, exports.kreis_rows(rows))  # type: ignore[return-value]
+    rows, next_cursor = await queries.list_kreise(session, **filters, limit=limit, cursor=cursor)
+    return Page(
+        items=[KreisRead.model_validate({**row.Kreis.model_dump(), **row._mapping}) for row in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@get("/gemeinden", description=LIST_DESCRIPTION, responses=problem_responses())
+async def list_gemeinden(
+    request: Request[Any, Any, Any],
+    session: DbSession,
+    land: LandFilter = None,
+    kreis: Annotated[str | None, QueryParameter(pattern=r"^\d{5}$", description="5-digit Kreis code.")] = None,
+    verband: Annotated[
+        str | None, QueryParameter(pattern=r"^\d{9}$", description="9-digit Gemeindeverband ARS.")
+    ] = None,
+    typ: Annotated[int | None, QueryParameter(ge=60, le=67, description="Gemeindetyp code (60-67).")] = None,
+    min_einwohner: Annotated[int | None, QueryParameter(ge=0, le=2_147_483_647)] = None,
+    q: SearchText = None,
+    include_invalid: IncludeInvalid = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[GemeindeRead]:
+    filters = {
+        "land": land, "kreis": kreis, "verband": verband, "typ": typ,
+        "min_einwohner": min_einwohner, "q": q, "include_invalid": include_invalid,
+    }  # fmt: skip
+    if wants_csv(request):
+        rows, _ = await queries.list_gemeinden(session, **filters, limit=None, cursor=None)
+        return csv_response("gemeinden.csv", exports.GEMEINDE_COLUMNS, exports.gemeinde_rows(rows))  # type: ignore[return-value]
+    rows, next_cursor = await queries.list_gemeinden(session, **filters, limit=limit, cursor=cursor)
+    return Page(items=[GemeindeRead.model_validate(row.Gemeinde) for row in rows], next_cursor=next_cursor)
+
+
+@get("/gemeinden/{ars_or_ags:str}", responses=problem_responses(404))
+async def get_gemeinde(
+    ars_or_ags: Annotated[
+        str, PathParameter(pattern=ARS_OR_AGS_PATTERN, description="12-digit ARS or 8-digit AGS.")
+    ],
+    session: DbSession,
+) -> GemeindeDetail:
+    row = await queries.get_gemeinde(session, ars_or_ags)
+    return GemeindeDetail.model_validate(
+        {
+            **row.Gemeinde.model_dump(),
+            "land": row.Land,
+            "regierungsbezirk": row.Regierungsbezirk,
+            "kreis": row.Kreis,
+            "verband": row.Gemeindeverband,
+        }
+    )
+
+
+router = Router(
+    "/api/v1",
+    route_handlers=[list_laender, list_kreise, list_gemeinden, get_gemeinde],
+    tags=["Regionen"],
+)

@@ -1,0 +1,1 @@
+"""Dashboards and comparison reports; reads from every feature's queries, never writes."""
