@@ -211,12 +211,14 @@ async def import_csv(
     row_model: type[RowT],
     table: type[TableModel],
     key: str,
+    key_column: str | None = None,
     to_record: Callable[[RowT], dict[str, Any]],
     check: Callable[[RowT], str | None] | None = None,
     skip_invalid: bool = False,
     progress: ProgressFn | None = None,
 ) -> ImportResult:
-    """Read, check and upsert one CSV file; `key` is the table column that identifies a row."""
+    """Read, check and upsert one CSV file; `key` is the table column that identifies a row,
+    `key_column` the file's name for it where the two differ."""
     columns = list(row_model.model_fields)
     parsed, errors = validate_rows(path.name, read_csv(path, columns), row_model)
     checked = []
@@ -226,7 +228,7 @@ async def import_csv(
             checked.append((line, to_record(row)))
         else:
             errors.append(RowError(path.name, line, problem))
-    records, duplicates = drop_duplicates(path.name, checked, lambda record: record[key], key)
+    records, duplicates = drop_duplicates(path.name, checked, lambda record: record[key], key_column or key)
     result = ImportResult(path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid))
     result.add(await sync_rows(session, table, key, [record for _, record in records], progress=progress))
     return result

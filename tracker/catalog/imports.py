@@ -105,6 +105,7 @@ async def import_themenfelder(
         row_model=ThemenfeldRow,
         table=Themenfeld,
         key="id",
+        key_column="themenfeld_id",
         to_record=lambda row: {"id": row.themenfeld_id, "name": row.name},
         skip_invalid=skip_invalid,
         progress=progress,
@@ -127,6 +128,7 @@ async def import_lebenslagen(
         row_model=LebenslageRow,
         table=Lebenslage,
         key="id",
+        key_column="lebenslage_id",
         to_record=lambda row: {"id": row.lebenslage_id, "name": row.name, "themenfeld_id": row.themenfeld_id},
         check=check,
         skip_invalid=skip_invalid,
@@ -176,12 +178,12 @@ async def import_leika(
     keys_in_file: dict[str, int] = {}
 
     def check(row: LeikaRow) -> str | None:
-        if row.ozg_id is not None and row.ozg_id not in ozg_ids:
-            return f"ozg_id {row.ozg_id} is not in {LEISTUNGEN_FILE}"
         if row.leika_key is not None:
             if row.leika_key in keys_in_file:
                 return f"leika_key {row.leika_key} already given for kdn_id {keys_in_file[row.leika_key]}"
             keys_in_file[row.leika_key] = row.kdn_id
+        if row.ozg_id is not None and row.ozg_id not in ozg_ids:
+            return f"ozg_id {row.ozg_id} is not in {LEISTUNGEN_FILE}"
         return None
 
     return await import_csv(
