@@ -133,7 +133,7 @@ async def import_gv100ad(
             continue
         by_satzart[record.satzart].append(record)
     if gebietsstand is None:
-        raise ImportRejected([RowError(source, 1, "the file holds no GV100AD record")])
+        raise ImportRejected(errors or [RowError(source, 1, "the file holds no GV100AD record")])
     stored = (await session.exec(select(func.max(Land.gebietsstand)))).scalar_one()
     if stored is not None and stored > gebietsstand:
         raise ImportRejected(
