@@ -174,3 +174,7 @@ def export_openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi(create_app(Settings())), encoding="utf-8")
     click.echo(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -64,7 +64,8 @@ async def list_gemeinden(
         str | None, QueryParameter(pattern=r"^\d{9}$", description="9-digit Gemeindeverband ARS.")
     ] = None,
     typ: Annotated[int | None, QueryParameter(ge=60, le=67, description="Gemeindetyp code (60-67).")] = None,
-    min_einwohner: Annotated[int | None, QueryParameter(ge=0, le=2_147_483_647)] = None,
+    # gt=-1, not ge=0: Litestar leaves a minimum of 0 out of the spec (it tests truthiness).
+    min_einwohner: Annotated[int | None, QueryParameter(gt=-1, le=2_147_483_647)] = None,
     q: SearchText = None,
     include_invalid: IncludeInvalid = False,
     limit: Limit = 50,
