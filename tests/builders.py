@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client = AsyncTestClient[Litestar]
 
 
-async def collect(client: Client, url: str, **filters: object) -> list[dict]:
+async def collect(client: Client, url: str, **filters: Any) -> list[dict[str, Any]]:
     """Every item of a list, following next_cursor."""
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     cursor = None
     while True:
         params = {**filters, "limit": 100} | ({"cursor": cursor} if cursor else {})

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from alembic import command
 from litestar.testing import AsyncTestClient
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.builders import Client
 from tracker.app import create_app
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.cli import alembic_config
@@ -74,7 +75,9 @@ async def load_reference_data(sessionmaker: Sessionmaker, data_dir: Path) -> Non
 
 
 @pytest.fixture(scope="session")
-async def database_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> AsyncIterator[str]:
+async def database_url(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> AsyncIterator[str]:
     """The run's database, migrated to head and holding the real reference data (committed)."""
     async with fresh_database(tmp_path_factory.mktemp("db")) as url:
         engine = create_engine(url)
@@ -122,12 +125,12 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings, sessionmaker: Sessionmaker) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(settings: Settings, sessionmaker: Sessionmaker) -> AsyncIterator[Client]:
     async with AsyncTestClient(create_app(settings, sessionmaker=sessionmaker)) as client:
         yield client
 
 
 @pytest.fixture
-def tmp_data(tmp_path: Path) -> Iterator[Path]:
+def tmp_data(tmp_path: Path) -> Path:
     """A folder for synthetic or sliced input files."""
-    yield tmp_path
+    return tmp_path

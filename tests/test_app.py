@@ -23,7 +23,11 @@ async def test_health_answers_503_when_the_database_is_gone(tmp_path: Path) -> N
     async with AsyncTestClient(app) as client:
         response = await client.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": 503, "title": "Service Unavailable", "detail": "The database does not answer."}
+    assert response.json() == {
+        "status": 503,
+        "title": "Service Unavailable",
+        "detail": "The database does not answer.",
+    }
 
 
 async def test_unknown_route_and_method_are_problems(client: Client) -> None:
@@ -49,7 +53,10 @@ def test_settings_from_environment() -> None:
     assert settings.data_dir == Path("/data")
     assert settings.debug is True
     assert Settings.from_env({}).database_url == DEFAULT_DATABASE_URL
-    assert Settings.from_env({"TRACKER_DATABASE_URL": "sqlite:///x.db"}).database_url == "sqlite+aiosqlite:///x.db"
+    assert (
+        Settings.from_env({"TRACKER_DATABASE_URL": "sqlite:///x.db"}).database_url
+        == "sqlite+aiosqlite:///x.db"
+    )
 
 
 def test_german_and_english_number_and_date_formats() -> None:

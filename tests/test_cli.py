@@ -14,7 +14,9 @@ TRACKER = [sys.executable, "-m", "tracker.cli"]
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TRACKER, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [*TRACKER, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
@@ -22,21 +24,34 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     assert run("db", "upgrade", env=env).returncode == 0
     first = run("import", "all", env=env)
     assert first.returncode == 0, first.stderr
-    assert "leika_leistungen_ozg.csv: 5249 inserted, 0 updated, 0 unchanged, 0 rejected" in first.stdout
-    assert "GV100AD_30112025.txt: Gemeinden: 10953 inserted, 0 updated, 0 unchanged, 0 rejected" in first.stdout
+    assert (
+        "leika_leistungen_ozg.csv: 5249 inserted, 0 updated, 0 unchanged, 0 rejected"
+        in first.stdout
+    )
+    assert (
+        "GV100AD_30112025.txt: Gemeinden: 10953 inserted, 0 updated, 0 unchanged, 0 rejected"
+        in first.stdout
+    )
     second = run("import", "all", env=env)
     assert second.returncode == 0
     assert second.stdout.count("(nothing written)") == 10
 
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in (THEMENFELDER_FILE, LEBENSLAGEN_FILE, "ozg_leistungen.csv", "leika_leistungen_ozg.csv"):
+    for name in (
+        THEMENFELDER_FILE,
+        LEBENSLAGEN_FILE,
+        "ozg_leistungen.csv",
+        "leika_leistungen_ozg.csv",
+    ):
         shutil.copy(data_dir / name, broken / name)
     with (broken / LEBENSLAGEN_FILE).open("a", encoding="utf-8") as handle:
         handle.write("67,Neue Lage,99,Unbekannt\n")
     rejected = run("import", "catalog", str(broken), env=env)
     assert rejected.returncode == 1
-    assert "ozg_lebenslagen.csv:60: themenfeld_id 99 is not in ozg_themenfelder.csv" in rejected.stderr
+    assert (
+        "ozg_lebenslagen.csv:60: themenfeld_id 99 is not in ozg_themenfelder.csv" in rejected.stderr
+    )
     skipped = run("import", "catalog", str(broken), "--skip-invalid", env=env)
     assert skipped.returncode == 0
     assert "skipped ozg_lebenslagen.csv:60" in skipped.stdout

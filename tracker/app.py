@@ -53,7 +53,9 @@ def configure_templates(engine: Jinja) -> None:
     )
 
 
-def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None
+) -> Litestar:
     """Build the app. Tests pass a sessionmaker bound to their connection; else the lifespan
     creates the engine in the server's own event loop."""
     settings = settings or Settings.from_env()
@@ -104,4 +106,7 @@ def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker |
 
 
 def render_openapi(app: Litestar) -> str:
-    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import click
@@ -37,7 +37,9 @@ def _csv_rows(path: Path) -> int:
 
 
 def catalog_steps(directory: Path) -> list[Step]:
-    return [(name, _csv_rows(directory / name), run, directory / name) for name, run in CATALOG_FILES]
+    return [
+        (name, _csv_rows(directory / name), run, directory / name) for name, run in CATALOG_FILES
+    ]
 
 
 def regions_steps(path: Path) -> list[Step]:
@@ -50,15 +52,17 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
     results: list[ImportResult] = []
     try:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=False, disable=not console.is_terminal,
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, disable=not console.is_terminal,
         ) as bar:  # fmt: skip
             for label, total, run, path in steps:
                 task = bar.add_task(label, total=total)
-                advance: ProgressFn = lambda n, task=task: bar.advance(task, n)  # noqa: E731
+                advance: ProgressFn = partial(bar.advance, task)
                 try:
                     async with sessionmaker.begin() as session:
-                        outcome = await run(session, path, skip_invalid=skip_invalid, progress=advance)
+                        outcome = await run(
+                            session, path, skip_invalid=skip_invalid, progress=advance
+                        )
                 except ImportRejected as rejected:
                     bar.stop()
                     _report_rejection(label, rejected)
@@ -105,7 +109,9 @@ def db_upgrade() -> None:
 
 
 skip_invalid_option = click.option(
-    "--skip-invalid", is_flag=True, help="Import the valid rows and list the others, instead of rejecting the file."
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows and list the others, instead of rejecting the file.",
 )
 
 
@@ -115,7 +121,9 @@ def import_group() -> None:
 
 
 @import_group.command("catalog")
-@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @skip_invalid_option
 def import_catalog(directory: Path | None, skip_invalid: bool) -> None:
     """OZG catalogue and LeiKa map from DIRECTORY (default: the data directory)."""
@@ -123,11 +131,15 @@ def import_catalog(directory: Path | None, skip_invalid: bool) -> None:
 
 
 @import_group.command("regions")
-@click.argument("gv100ad_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "gv100ad_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @skip_invalid_option
 def import_regions(gv100ad_file: Path | None, skip_invalid: bool) -> None:
     """Länder, Kreise, Gemeindeverbände and Gemeinden from a raw Destatis GV100AD file."""
-    _import(regions_steps(gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE), skip_invalid)
+    _import(
+        regions_steps(gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE), skip_invalid
+    )
 
 
 @import_group.command("all")
@@ -165,7 +177,9 @@ def demo(context: click.Context, host: str, port: int) -> None:
 
 @main.command("export-openapi")
 @click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), default=PROJECT_ROOT / "openapi" / "openapi.json"
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "openapi" / "openapi.json",
 )
 def export_openapi(output: Path) -> None:
     """Write the OpenAPI document (no database needed)."""

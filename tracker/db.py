@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import MetaData, event
+from sqlalchemy import Executable, MetaData, Result, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -59,3 +59,12 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 DbSession: TypeAlias = NamedDependency[AsyncSession]
+
+
+async def run(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """Execute a SQLAlchemy statement in the session's transaction.
+
+    SQLModel's `exec` overloads do not cover SQLAlchemy 2.1's generic `Select`; this one typed
+    entry point keeps the type-checker's exception in one place.
+    """
+    return await session.exec(statement)  # type: ignore[call-overload,no-any-return]

@@ -68,9 +68,9 @@ EN = {
 def language(request: Request[Any, Any, Any]) -> str:
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
-        return asked
+        return str(asked)
     remembered = request.cookies.get("lang")
-    return remembered if remembered in LANGUAGES else "de"
+    return str(remembered) if remembered in LANGUAGES else "de"
 
 
 def translator(lang: str) -> Callable[[str], str]:
@@ -81,7 +81,11 @@ def translator(lang: str) -> Callable[[str], str]:
 
 def render(request: Request[Any, Any, Any], template_name: str, **context: Any) -> Template:
     lang = language(request)
-    cookies = [Cookie("lang", lang, httponly=True, samesite="lax")] if "lang" in request.query_params else []
+    cookies = (
+        [Cookie(key="lang", value=lang, httponly=True, samesite="lax", max_age=31_536_000)]
+        if "lang" in request.query_params
+        else []
+    )
     return Template(
         template_name,
         context={**context, "_": translator(lang), "lang": lang, "path": request.url.path},

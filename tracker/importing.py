@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import TableModel
+from tracker.db import TableModel, run
 
 RowT = TypeVar("RowT", bound=BaseModel)
 T = TypeVar("T")
@@ -98,7 +98,9 @@ def describe(exc: ValidationError) -> str:
     for error in exc.errors(include_url=False):
         where = ".".join(str(part) for part in error["loc"]) or "row"
         got = error.get("input")
-        shown = f" (got {got!r})" if isinstance(got, str | int) and not isinstance(got, bool) else ""
+        shown = (
+            f" (got {got!r})" if isinstance(got, str | int) and not isinstance(got, bool) else ""
+        )
         parts.append(f"{where}: {error['msg']}{shown}")
     return "; ".join(parts)
 
@@ -131,7 +133,9 @@ def drop_duplicates(
         if value is None:
             kept.append((line, row))
         elif value in first_line:
-            errors.append(RowError(source, line, f"{label} {value} already given on line {first_line[value]}"))
+            errors.append(
+                RowError(source, line, f"{label} {value} already given on line {first_line[value]}")
+            )
         else:
             first_line[value] = line
             kept.append((line, row))
@@ -162,10 +166,7 @@ async def sync_rows(
     """
     table: Table = model.__table__  # type: ignore[attr-defined]
     primary_key = [column.name for column in table.primary_key.columns]
-    stored = {
-        row[key]: row
-        for row in (await session.exec(select(*table.columns))).mappings()  # type: ignore[call-overload]
-    }
+    stored = {row[key]: row for row in (await run(session, select(*table.columns))).mappings()}
     counts = SyncCounts()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -228,7 +229,13 @@ async def import_csv(
             checked.append((line, to_record(row)))
         else:
             errors.append(RowError(path.name, line, problem))
-    records, duplicates = drop_duplicates(path.name, checked, lambda record: record[key], key_column or key)
-    result = ImportResult(path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid))
-    result.add(await sync_rows(session, table, key, [record for _, record in records], progress=progress))
+    records, duplicates = drop_duplicates(
+        path.name, checked, lambda record: record[key], key_column or key
+    )
+    result = ImportResult(
+        path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid)
+    )
+    result.add(
+        await sync_rows(session, table, key, [record for _, record in records], progress=progress)
+    )
     return result

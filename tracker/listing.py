@@ -13,9 +13,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from litestar import Request, Response
 from litestar.params import QueryParameter
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlalchemy import Row, Select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.db import run
 from tracker.errors import BadRequest
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ SearchText = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"^[^\x00]*$",
-        description="Search text; case, umlauts (ü = ue) and suffixes such as ', Stadt' are ignored.",
+        description="Search text; ignores case, umlauts (ü = ue) and suffixes such as ', Stadt'.",
     ),
 ]
 
@@ -70,8 +71,8 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 
 async def fetch_page(
     session: AsyncSession,
-    statement: Select[Any],
-    order: Sequence[ColumnElement[Any]],
+    statement: Select[*tuple[Any, ...]],
+    order: Sequence[Any],
     *,
     limit: int | None,
     cursor: str | None,
@@ -84,20 +85,24 @@ async def fetch_page(
     keys = [expression.label(f"_page_key_{i}") for i, expression in enumerate(order)]
     paged = statement.add_columns(*keys).order_by(*order)
     if limit is None:
-        return list((await session.exec(paged)).all()), None
+        return list((await run(session, paged)).all()), None
     if cursor is not None:
         paged = paged.where(tuple_(*order) > tuple(decode_cursor(cursor, len(order))))
-    rows = (await session.exec(paged.limit(limit + 1))).all()
+    rows = (await run(session, paged.limit(limit + 1))).all()
     next_cursor = encode_cursor(rows[limit - 1][-len(order) :]) if len(rows) > limit else None
     return list(rows[:limit]), next_cursor
 
 
 def wants_csv(request: Request[Any, Any, Any]) -> bool:
-    best = request.accept.best_match(["application/json", CSV_MEDIA_TYPE], default="application/json")
+    best = request.accept.best_match(
+        ["application/json", CSV_MEDIA_TYPE], default="application/json"
+    )
     return best == CSV_MEDIA_TYPE
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response[str]:
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Response[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

@@ -1,19 +1,19 @@
-"""Registry of every table, for Alembic and tests. An edge module: imports every feature's models."""
+"""Registry of every table, for Alembic and tests; an edge module importing every feature."""
 
-from tracker.catalog.models import LeikaLeistung, Lebenslage, OzgLeistung, Themenfeld
+from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import TableModel
-from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Region, Regierungsbezirk
+from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
     "Gemeinde",
     "Gemeindeverband",
     "Kreis",
     "Land",
-    "LeikaLeistung",
     "Lebenslage",
+    "LeikaLeistung",
     "OzgLeistung",
-    "Region",
     "Regierungsbezirk",
+    "Region",
     "TableModel",
     "Themenfeld",
 ]

@@ -1,4 +1,4 @@
-"""Search keys for names: 'München', 'Muenchen' and 'MÜNCHEN, Landeshauptstadt' meet as 'muenchen'."""
+"""Search keys: 'München', 'Muenchen' and 'MÜNCHEN, Landeshauptstadt' all meet as 'muenchen'."""
 
 import re
 import unicodedata

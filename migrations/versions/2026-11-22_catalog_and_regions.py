@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "7a52c78695e9"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -245,7 +244,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_gemeinde_search_name"), ["search_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_gemeinde_typ_code"), ["typ_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_gemeinde_verband_ars"), ["verband_ars"], unique=False)
-
 
 
 def downgrade() -> None:

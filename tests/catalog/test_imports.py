@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.builders import Client
 from tracker.catalog.imports import (
     LEIKA_FILE,
     LEISTUNGEN_FILE,
@@ -19,11 +20,16 @@ from tracker.catalog.imports import (
     import_themenfelder,
 )
 from tracker.catalog.models import LeikaLeistung, Themenfeld
+from tracker.db import run
 from tracker.importing import ImportRejected
-from tests.builders import Client
 
 
-def rewrite(source: Path, target: Path, change: dict[int, dict[str, str]], extra: list[dict] | None = None) -> Path:
+def rewrite(
+    source: Path,
+    target: Path,
+    change: dict[int, dict[str, str]],
+    extra: list[dict[str, str]] | None = None,
+) -> Path:
     """Copy a CSV, changing fields of rows by 0-based index, optionally appending rows."""
     with source.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -39,23 +45,38 @@ def rewrite(source: Path, target: Path, change: dict[int, dict[str, str]], extra
 
 
 async def themenfeld_name(session: AsyncSession, themenfeld_id: int) -> str:
-    return (await session.exec(select(Themenfeld.name).where(Themenfeld.id == themenfeld_id))).scalar_one()
+    statement = select(col(Themenfeld.name)).where(col(Themenfeld.id) == themenfeld_id)
+    name: str = (await run(session, statement)).scalar_one()
+    return name
 
 
-async def test_second_import_of_the_real_files_writes_nothing(session: AsyncSession, data_dir: Path) -> None:
-    for run, name, rows in (
+async def test_second_import_of_the_real_files_writes_nothing(
+    session: AsyncSession, data_dir: Path
+) -> None:
+    for importer, name, rows in (
         (import_themenfelder, THEMENFELDER_FILE, 14),
         (import_leistungen, LEISTUNGEN_FILE, 557),
         (import_leika, LEIKA_FILE, 5249),
     ):
-        result = await run(session, data_dir / name)
-        assert (result.inserted, result.updated, result.unchanged, result.rejected) == (0, 0, rows, [])
+        result = await importer(session, data_dir / name)
+        assert (result.inserted, result.updated, result.unchanged, result.rejected) == (
+            0,
+            0,
+            rows,
+            [],
+        )
         assert result.wrote_nothing
         assert result.summary().endswith("(nothing written)")
 
 
-async def test_changed_row_updates_its_record(session: AsyncSession, data_dir: Path, tmp_data: Path) -> None:
-    path = rewrite(data_dir / THEMENFELDER_FILE, tmp_data / THEMENFELDER_FILE, {0: {"name": "Arbeit und Rente"}})
+async def test_changed_row_updates_its_record(
+    session: AsyncSession, data_dir: Path, tmp_data: Path
+) -> None:
+    path = rewrite(
+        data_dir / THEMENFELDER_FILE,
+        tmp_data / THEMENFELDER_FILE,
+        {0: {"name": "Arbeit und Rente"}},
+    )
     result = await import_themenfelder(session, path)
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 13)
     assert await themenfeld_name(session, 1) == "Arbeit und Rente"
@@ -110,7 +131,7 @@ async def test_leika_rows_keep_keyless_rows_and_check_references(
     session: AsyncSession, data_dir: Path, tmp_data: Path
 ) -> None:
     keyless = (
-        await session.exec(select(func.count()).where(col(LeikaLeistung.leika_key).is_(None)))
+        await run(session, select(func.count()).where(col(LeikaLeistung.leika_key).is_(None)))
     ).scalar_one()
     assert keyless == 436
     path = rewrite(
@@ -128,17 +149,29 @@ async def test_leika_rows_keep_keyless_rows_and_check_references(
         await import_leika(session, path)
     messages = [str(error) for error in rejected.value.errors]
     assert messages[0] == "leika_leistungen_ozg.csv:2: ozg_id 77777 is not in ozg_leistungen.csv"
-    assert messages[1].startswith("leika_leistungen_ozg.csv:3: leika_key 99001001000000 already given")
-    assert messages[2].startswith("leika_leistungen_ozg.csv:4: leika_typ.1: String should match pattern")
-    assert messages[3].startswith("leika_leistungen_ozg.csv:5: sdg1_relevant: Input should be a valid boolean")
-    assert messages[4].startswith("leika_leistungen_ozg.csv:6: leika_key: String should match pattern")
+    assert messages[1].startswith(
+        "leika_leistungen_ozg.csv:3: leika_key 99001001000000 already given"
+    )
+    assert messages[2].startswith(
+        "leika_leistungen_ozg.csv:4: leika_typ.1: String should match pattern"
+    )
+    assert messages[3].startswith(
+        "leika_leistungen_ozg.csv:5: sdg1_relevant: Input should be a valid boolean"
+    )
+    assert messages[4].startswith(
+        "leika_leistungen_ozg.csv:6: leika_key: String should match pattern"
+    )
     assert len(messages) == 5
 
 
 async def test_leistung_must_agree_with_its_lebenslage(
     session: AsyncSession, data_dir: Path, tmp_data: Path
 ) -> None:
-    path = rewrite(data_dir / LEISTUNGEN_FILE, tmp_data / LEISTUNGEN_FILE, {0: {"themenfeld_id": "3"}, 1: {"lebenslage_id": "99"}})
+    path = rewrite(
+        data_dir / LEISTUNGEN_FILE,
+        tmp_data / LEISTUNGEN_FILE,
+        {0: {"themenfeld_id": "3"}, 1: {"lebenslage_id": "99"}},
+    )
     with pytest.raises(ImportRejected) as rejected:
         await import_leistungen(session, path)
     assert [str(error) for error in rejected.value.errors] == [
@@ -148,7 +181,7 @@ async def test_leistung_must_agree_with_its_lebenslage(
 
 
 @pytest.mark.parametrize(
-    ("url", "name", "run"),
+    ("url", "name", "importer"),
     [
         ("/api/v1/themenfelder", THEMENFELDER_FILE, import_themenfelder),
         ("/api/v1/leistungen", LEISTUNGEN_FILE, import_leistungen),
@@ -156,11 +189,11 @@ async def test_leistung_must_agree_with_its_lebenslage(
     ],
 )
 async def test_csv_export_reimports_unchanged(
-    client: Client, session: AsyncSession, tmp_data: Path, url: str, name: str, run: object
+    client: Client, session: AsyncSession, tmp_data: Path, url: str, name: str, importer: object
 ) -> None:
     response = await client.get(url, headers={"Accept": "text/csv"})
     path = tmp_data / name
     path.write_text(response.text, encoding="utf-8")
-    result = await run(session, path)  # type: ignore[operator]
+    result = await importer(session, path)  # type: ignore[operator]
     assert (result.inserted, result.updated, result.rejected) == (0, 0, [])
     assert result.unchanged > 0

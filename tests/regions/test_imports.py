@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
+from tracker.db import run
 from tracker.importing import ImportRejected
 from tracker.regions.gv100ad import RecordError, parse_record
 from tracker.regions.imports import GV100AD_FILE, import_gv100ad
@@ -18,8 +20,14 @@ from tracker.regions.models import Gemeinde
 LATER = "20260331"
 
 
-def release(data_dir: Path, target: Path, *, drop_ars: set[str] = frozenset(), gebietsstand: str = LATER,
-            edit: dict[int, tuple[int, str]] | None = None) -> Path:  # fmt: skip
+def release(
+    data_dir: Path,
+    target: Path,
+    *,
+    drop_ars: frozenset[str] = frozenset(),
+    gebietsstand: str = LATER,
+    edit: dict[int, tuple[int, str]] | None = None,
+) -> Path:
     """A copy of the real file with another Gebietsstand, some Gemeinden left out and some
     characters replaced (line → (1-based position, text))."""
     lines = (data_dir / GV100AD_FILE).read_text(encoding="utf-8").splitlines()
@@ -38,10 +46,15 @@ def release(data_dir: Path, target: Path, *, drop_ars: set[str] = frozenset(), g
 
 
 async def gemeinde(session: AsyncSession, ars: str) -> Gemeinde:
-    return (await session.exec(select(Gemeinde).where(Gemeinde.ars == ars))).scalars().one()
+    row: Gemeinde = (
+        (await run(session, select(Gemeinde).where(col(Gemeinde.ars) == ars))).scalars().one()
+    )
+    return row
 
 
-async def test_reimport_of_the_real_file_writes_nothing(session: AsyncSession, data_dir: Path) -> None:
+async def test_reimport_of_the_real_file_writes_nothing(
+    session: AsyncSession, data_dir: Path
+) -> None:
     results = await import_gv100ad(session, data_dir / GV100AD_FILE)
     assert [(r.source.split(": ")[1], r.unchanged) for r in results] == [
         ("Länder", 16), ("Regierungsbezirke", 29), ("Regionen", 12), ("Kreise", 400),
@@ -54,7 +67,7 @@ async def test_later_release_marks_a_vanished_gemeinde_and_keeps_it(
     session: AsyncSession, client: Client, data_dir: Path, tmp_data: Path
 ) -> None:
     flensburg = "010010000000"
-    path = release(data_dir, tmp_data / "GV100AD_31032026.txt", drop_ars={flensburg})
+    path = release(data_dir, tmp_data / "GV100AD_31032026.txt", drop_ars=frozenset({flensburg}))
     results = await import_gv100ad(session, path)
     gemeinden = results[-1]
     # every remaining row changes its Gebietsstand; the vanished one only gets invalid_since
@@ -65,7 +78,9 @@ async def test_later_release_marks_a_vanished_gemeinde_and_keeps_it(
     await session.commit()
     listed = await client.get("/api/v1/gemeinden", params={"kreis": "01001"})
     assert listed.json()["items"] == []
-    everything = await client.get("/api/v1/gemeinden", params={"kreis": "01001", "include_invalid": "true"})
+    everything = await client.get(
+        "/api/v1/gemeinden", params={"kreis": "01001", "include_invalid": "true"}
+    )
     assert [item["invalid_since"] for item in everything.json()["items"]] == ["2026-03-31"]
     detail = await client.get(f"/api/v1/gemeinden/{flensburg}")
     assert detail.json()["invalid_since"] == "2026-03-31"
@@ -76,12 +91,15 @@ async def test_later_release_marks_a_vanished_gemeinde_and_keeps_it(
     assert (await gemeinde(session, flensburg)).invalid_since is None
 
 
-async def test_older_release_is_refused(session: AsyncSession, data_dir: Path, tmp_data: Path) -> None:
+async def test_older_release_is_refused(
+    session: AsyncSession, data_dir: Path, tmp_data: Path
+) -> None:
     path = release(data_dir, tmp_data / "old.txt", gebietsstand="20231130")
     with pytest.raises(ImportRejected) as rejected:
         await import_gv100ad(session, path)
     assert str(rejected.value) == (
-        "old.txt:1: Gebietsstand 2023-11-30 is older than the stored 2025-11-30; refusing to go back"
+        "old.txt:1: Gebietsstand 2023-11-30 is older than the stored 2025-11-30; "
+        "refusing to go back"
     )
 
 
@@ -98,13 +116,16 @@ async def test_broken_records_reject_the_file_with_their_lines(
         await import_gv100ad(session, path)
     assert [str(error) for error in rejected.value.errors] == [
         "broken.txt:4: Bevölkerung (positions 140-150) must be a number, got '00000abc123'",
-        "broken.txt:7: Textkennzeichen '69' (positions 123-124) is not one of [60, 61, 62, 63, 64, 65, 66, 67]",
+        "broken.txt:7: Textkennzeichen '69' (positions 123-124) "
+        "is not one of [60, 61, 62, 63, 64, 65, 66, 67]",
         "broken.txt:10: unknown Satzart '70' (positions 1-2)",
     ]
     assert (await gemeinde(session, "010010000000")).invalid_since is None
 
 
-async def test_skip_invalid_keeps_the_good_records(session: AsyncSession, data_dir: Path, tmp_data: Path) -> None:
+async def test_skip_invalid_keeps_the_good_records(
+    session: AsyncSession, data_dir: Path, tmp_data: Path
+) -> None:
     path = release(data_dir, tmp_data / "partly.txt", gebietsstand="20251130", edit={4: (140, "x")})
     results = await import_gv100ad(session, path, skip_invalid=True)
     assert [str(error) for error in results[-1].rejected] == [
@@ -121,14 +142,16 @@ def test_parser_reads_the_official_layout(data_dir: Path) -> None:
     record = parse_record(1, line)
     assert record.name == "Bautzen / Budyšin, Stadt, Hochschulstadt / Wysokoš"  # cut by Destatis
     # The Destatis release note prints this ARS as 146250200020; the record itself says:
-    assert record.land + record.rb + record.kreis + record.verband + record.gemeinde == "146250020020"
+    assert (
+        record.land + record.rb + record.kreis + record.verband + record.gemeinde == "146250020020"
+    )
     with pytest.raises(RecordError, match="record has 10 characters"):
         parse_record(1, line[:10])
 
 
 async def test_non_utf8_line_is_reported(session: AsyncSession, tmp_data: Path) -> None:
     path = tmp_data / "latin1.txt"
-    path.write_bytes("10202511300".encode() + b"\xfc\r\n")
+    path.write_bytes(b"10202511300" + b"\xfc\r\n")
     with pytest.raises(ImportRejected) as rejected:
         await import_gv100ad(session, path)
     assert [str(error) for error in rejected.value.errors] == ["latin1.txt:1: not UTF-8 at byte 12"]

@@ -25,25 +25,35 @@ async def test_muenchen_by_ags_with_kreis_land_and_population(client: Client) ->
     assert body["bevoelkerung_weiblich"] == body["bevoelkerung"] - body["bevoelkerung_maennlich"]
     assert body["land"] == {"code": "09", "name": "Bayern"}
     assert body["regierungsbezirk"] == {"code": "091", "name": "Oberbayern"}
-    assert body["kreis"] == {"code": "09162", "name": "München, Landeshauptstadt", "typ_code": 41, "typ": "Kreisfreie Stadt"}
+    assert body["kreis"] == {
+        "code": "09162",
+        "name": "München, Landeshauptstadt",
+        "typ_code": 41,
+        "typ": "Kreisfreie Stadt",
+    }
     assert body["typ"] == "Kreisfreie Stadt"
     by_ars = await client.get("/api/v1/gemeinden/091620000000")
     assert by_ars.json() == body
 
 
-async def test_register_counts_and_population_match_destatis(client: Client, data_dir: Path) -> None:
+async def test_register_counts_and_population_match_destatis(
+    client: Client, data_dir: Path
+) -> None:
     laender = await collect(client, "/api/v1/laender")
     official = {row["land_code"]: row for row in read_csv(data_dir / "gv_laender.csv")}
     assert len(laender) == 16
     for land in laender:
         assert land["bevoelkerung"] == int(official[land["code"]]["bevoelkerung"]), land["name"]
-        assert land["gemeinden_count"] == int(official[land["code"]]["anzahl_gemeinden"]), land["name"]
+        assert land["gemeinden_count"] == int(official[land["code"]]["anzahl_gemeinden"]), land[
+            "name"
+        ]
     assert sum(land["bevoelkerung"] for land in laender) == 83_577_140
     kreise = await collect(client, "/api/v1/kreise")
     assert len(kreise) == 400
     official_kreise = {row["kreis_code"]: row for row in read_csv(data_dir / "gv_kreise.csv")}
     assert {k["code"]: (k["name"], k["typ"], k["bevoelkerung"]) for k in kreise} == {
-        code: (row["name"], row["kreis_typ"], int(row["bevoelkerung"])) for code, row in official_kreise.items()
+        code: (row["name"], row["kreis_typ"], int(row["bevoelkerung"]))
+        for code, row in official_kreise.items()
     }
 
 
@@ -91,7 +101,13 @@ async def test_filters_mirror_the_columns(client: Client) -> None:
     kreisfrei = await collect(client, "/api/v1/gemeinden", typ=61)
     assert len(kreisfrei) == 97
     nrw_big = await collect(client, "/api/v1/gemeinden", land="05", min_einwohner=500_000)
-    assert [item["display_name"] for item in nrw_big] == ["Düsseldorf", "Duisburg", "Essen", "Köln", "Dortmund"]
+    assert [item["display_name"] for item in nrw_big] == [
+        "Düsseldorf",
+        "Duisburg",
+        "Essen",
+        "Köln",
+        "Dortmund",
+    ]
     kreis = await collect(client, "/api/v1/gemeinden", kreis="09162")
     assert [item["ags"] for item in kreis] == ["09162000"]
     by_land = await collect(client, "/api/v1/kreise", land="03")

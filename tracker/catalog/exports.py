@@ -1,4 +1,4 @@
-"""CSV rows of the catalogue, in the columns its importer reads (so an export re-imports unchanged)."""
+"""CSV rows of the catalogue in the columns its importer reads: an export re-imports unchanged."""
 
 from __future__ import annotations
 

@@ -13,9 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.catalog.models import LeikaLeistung, Lebenslage, OzgLeistung, Themenfeld
+from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
+from tracker.db import run
 from tracker.importing import ImportResult, ProgressFn, import_csv
 from tracker.search import search_key
 
@@ -48,7 +50,8 @@ SourceId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 OzgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
 # LeiKa-Typ codes, sub-codes included (2/3a, 3b …; DOMAIN.md 1.2); several per row, or none.
 LeikaTyp = Annotated[
-    list[Annotated[str, StringConstraints(pattern=r"^\d(/\d)?[a-z]?$")]], BeforeValidator(_leika_typ)
+    list[Annotated[str, StringConstraints(pattern=r"^\d(/\d)?[a-z]?$")]],
+    BeforeValidator(_leika_typ),
 ]
 
 
@@ -93,11 +96,15 @@ class LeikaRow(_Row):
 
 
 async def _ids(session: AsyncSession, column: Any) -> set[Any]:
-    return set((await session.exec(select(column))).scalars())  # type: ignore[call-overload]
+    return set((await run(session, select(column))).scalars())
 
 
 async def import_themenfelder(
-    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
 ) -> ImportResult:
     return await import_csv(
         session,
@@ -113,9 +120,13 @@ async def import_themenfelder(
 
 
 async def import_lebenslagen(
-    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
 ) -> ImportResult:
-    themenfelder = await _ids(session, Themenfeld.id)
+    themenfelder = await _ids(session, col(Themenfeld.id))
 
     def check(row: LebenslageRow) -> str | None:
         if row.themenfeld_id not in themenfelder:
@@ -129,7 +140,11 @@ async def import_lebenslagen(
         table=Lebenslage,
         key="id",
         key_column="lebenslage_id",
-        to_record=lambda row: {"id": row.lebenslage_id, "name": row.name, "themenfeld_id": row.themenfeld_id},
+        to_record=lambda row: {
+            "id": row.lebenslage_id,
+            "name": row.name,
+            "themenfeld_id": row.themenfeld_id,
+        },
         check=check,
         skip_invalid=skip_invalid,
         progress=progress,
@@ -137,9 +152,16 @@ async def import_lebenslagen(
 
 
 async def import_leistungen(
-    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
 ) -> ImportResult:
-    themenfeld_of = dict((await session.exec(select(Lebenslage.id, Lebenslage.themenfeld_id))).all())
+    themenfeld_of: dict[int, int] = {
+        row.id: row.themenfeld_id
+        for row in await run(session, select(col(Lebenslage.id), col(Lebenslage.themenfeld_id)))
+    }
 
     def check(row: LeistungRow) -> str | None:
         if row.lebenslage_id not in themenfeld_of:
@@ -172,15 +194,20 @@ async def import_leistungen(
 
 
 async def import_leika(
-    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
 ) -> ImportResult:
-    ozg_ids = await _ids(session, OzgLeistung.ozg_id)
+    ozg_ids = await _ids(session, col(OzgLeistung.ozg_id))
     keys_in_file: dict[str, int] = {}
 
     def check(row: LeikaRow) -> str | None:
         if row.leika_key is not None:
             if row.leika_key in keys_in_file:
-                return f"leika_key {row.leika_key} already given for kdn_id {keys_in_file[row.leika_key]}"
+                first = keys_in_file[row.leika_key]
+                return f"leika_key {row.leika_key} already given for kdn_id {first}"
             keys_in_file[row.leika_key] = row.kdn_id
         if row.ozg_id is not None and row.ozg_id not in ozg_ids:
             return f"ozg_id {row.ozg_id} is not in {LEISTUNGEN_FILE}"

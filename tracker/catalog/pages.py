@@ -14,7 +14,9 @@ from tracker.i18n import render
 
 
 @get("/leistungen/{ozg_id:str}")
-async def leistung_page(request: Request[Any, Any, Any], ozg_id: OzgIdPath, session: DbSession) -> Template:
+async def leistung_page(
+    request: Request[Any, Any, Any], ozg_id: OzgIdPath, session: DbSession
+) -> Template:
     leistung = await queries.get_leistung(session, ozg_id)
     leika = await queries.list_leika_of(session, ozg_id)
     return render(request, "catalog/leistung.html", leistung=leistung, leika=leika)

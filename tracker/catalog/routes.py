@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Router, get
 from litestar.params import PathParameter, QueryParameter
 
 from tracker.catalog import exports, queries
@@ -19,11 +19,21 @@ from tracker.catalog.schemas import (
 from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import LEIKA_KEY_PATTERN, OZG_ID_PATTERN
-from tracker.listing import LIST_DESCRIPTION, Cursor, Limit, Page, SearchText, csv_response, wants_csv
+from tracker.listing import (
+    LIST_DESCRIPTION,
+    Cursor,
+    Limit,
+    Page,
+    SearchText,
+    csv_response,
+    wants_csv,
+)
 
 SourceIdFilter = Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)]
 OzgIdPath = Annotated[str, PathParameter(pattern=OZG_ID_PATTERN, description="OZG-ID, e.g. 10000.")]
-LeikaKeyPath = Annotated[str, PathParameter(pattern=LEIKA_KEY_PATTERN, description="14-digit LeiKa key.")]
+LeikaKeyPath = Annotated[
+    str, PathParameter(pattern=LEIKA_KEY_PATTERN, description="14-digit LeiKa key.")
+]
 
 
 @get("/themenfelder", description=LIST_DESCRIPTION, responses=problem_responses())
@@ -32,7 +42,10 @@ async def list_themenfelder(
 ) -> Page[ThemenfeldRead]:
     if wants_csv(request):
         rows, _ = await queries.list_themenfelder(session, limit=None, cursor=None)
-        return csv_response("themenfelder.csv", exports.THEMENFELD_COLUMNS, exports.themenfeld_rows(rows))  # type: ignore[return-value]
+        csv = csv_response(
+            "themenfelder.csv", exports.THEMENFELD_COLUMNS, exports.themenfeld_rows(rows)
+        )
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
     rows, next_cursor = await queries.list_themenfelder(session, limit=limit, cursor=cursor)
     return Page(items=[ThemenfeldRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
@@ -43,16 +56,22 @@ async def list_lebenslagen(
     session: DbSession,
     themenfeld: SourceIdFilter = None,
     include_unused: Annotated[
-        bool, QueryParameter(description="Also list Lagen no OZG-Leistung uses (the source's test rows).")
+        bool,
+        QueryParameter(
+            description="Also list Lagen no OZG-Leistung uses (the source's test rows)."
+        ),
     ] = False,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[LebenslageRead]:
-    filters = {"themenfeld": themenfeld, "include_unused": include_unused}
+    filters = queries.LebenslageFilter(themenfeld=themenfeld, include_unused=include_unused)
     if wants_csv(request):
-        rows, _ = await queries.list_lebenslagen(session, **filters, limit=None, cursor=None)
-        return csv_response("lebenslagen.csv", exports.LEBENSLAGE_COLUMNS, exports.lebenslage_rows(rows))  # type: ignore[return-value]
-    rows, next_cursor = await queries.list_lebenslagen(session, **filters, limit=limit, cursor=cursor)
+        rows, _ = await queries.list_lebenslagen(session, filters, limit=None, cursor=None)
+        csv = csv_response(
+            "lebenslagen.csv", exports.LEBENSLAGE_COLUMNS, exports.lebenslage_rows(rows)
+        )
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
+    rows, next_cursor = await queries.list_lebenslagen(session, filters, limit=limit, cursor=cursor)
     return Page(items=[LebenslageRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -66,12 +85,15 @@ async def list_leistungen(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[LeistungRead]:
-    filters = {"themenfeld": themenfeld, "lebenslage": lebenslage, "q": q}
+    filters = queries.LeistungFilter(themenfeld=themenfeld, lebenslage=lebenslage, q=q)
     if wants_csv(request):
-        rows, _ = await queries.list_leistungen(session, **filters, limit=None, cursor=None)
+        rows, _ = await queries.list_leistungen(session, filters, limit=None, cursor=None)
         keys = await queries.leika_keys_by_leistung(session)
-        return csv_response("ozg_leistungen.csv", exports.LEISTUNG_COLUMNS, exports.leistung_rows(rows, keys))  # type: ignore[return-value]
-    rows, next_cursor = await queries.list_leistungen(session, **filters, limit=limit, cursor=cursor)
+        csv = csv_response(
+            "ozg_leistungen.csv", exports.LEISTUNG_COLUMNS, exports.leistung_rows(rows, keys)
+        )
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
+    rows, next_cursor = await queries.list_leistungen(session, filters, limit=limit, cursor=cursor)
     return Page(items=[LeistungRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -89,18 +111,27 @@ async def list_leika(
     request: Request[Any, Any, Any],
     session: DbSession,
     ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
-    typ: Annotated[str | None, QueryParameter(pattern=r"^\d(/\d)?[a-z]?$", description="LeiKa-Typ code")] = None,
-    in_leika: Annotated[bool | None, QueryParameter(description="false: rows „nicht im LeiKa“")] = None,
+    typ: Annotated[
+        str | None, QueryParameter(pattern=r"^\d(/\d)?[a-z]?$", description="LeiKa-Typ code")
+    ] = None,
+    in_leika: Annotated[
+        bool | None, QueryParameter(description="false: rows „nicht im LeiKa“")
+    ] = None,
     q: SearchText = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[LeikaRead]:
-    filters = {"ozg_id": ozg_id, "typ": typ, "in_leika": in_leika, "q": q}
+    filters = queries.LeikaFilter(ozg_id=ozg_id, typ=typ, in_leika=in_leika, q=q)
     if wants_csv(request):
-        rows, _ = await queries.list_leika(session, **filters, limit=None, cursor=None)
-        return csv_response("leika_leistungen_ozg.csv", exports.LEIKA_COLUMNS, exports.leika_rows(rows))  # type: ignore[return-value]
-    rows, next_cursor = await queries.list_leika(session, **filters, limit=limit, cursor=cursor)
-    return Page(items=[LeikaRead.from_row(row.LeikaLeistung) for row in rows], next_cursor=next_cursor)
+        rows, _ = await queries.list_leika(session, filters, limit=None, cursor=None)
+        csv = csv_response(
+            "leika_leistungen_ozg.csv", exports.LEIKA_COLUMNS, exports.leika_rows(rows)
+        )
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
+    rows, next_cursor = await queries.list_leika(session, filters, limit=limit, cursor=cursor)
+    return Page(
+        items=[LeikaRead.from_row(row.LeikaLeistung) for row in rows], next_cursor=next_cursor
+    )
 
 
 @get("/leika/{leika_key:str}", responses=problem_responses(404))
@@ -109,11 +140,20 @@ async def get_leika(leika_key: LeikaKeyPath, session: DbSession) -> LeikaDetail:
     leistung = None
     if leika.ozg_id is not None:
         leistung = LeistungRead.model_validate(await queries.get_leistung(session, leika.ozg_id))
-    return LeikaDetail.model_validate({**LeikaRead.from_row(leika).model_dump(), "ozg_leistung": leistung})
+    return LeikaDetail.model_validate(
+        {**LeikaRead.from_row(leika).model_dump(), "ozg_leistung": leistung}
+    )
 
 
 router = Router(
     "/api/v1",
-    route_handlers=[list_themenfelder, list_lebenslagen, list_leistungen, get_leistung, list_leika, get_leika],
+    route_handlers=[
+        list_themenfelder,
+        list_lebenslagen,
+        list_leistungen,
+        get_leistung,
+        list_leika,
+        get_leika,
+    ],
     tags=["Katalog"],
 )

@@ -22,7 +22,9 @@ class LebenslageRead(_Read):
     name: str
     themenfeld_id: int
     themenfeld: str
-    leistungen_count: int = Field(description="OZG-Leistungen of this Lage; 0 for the source's test rows.")
+    leistungen_count: int = Field(
+        description="OZG-Leistungen of this Lage; 0 for the source's test rows."
+    )
 
 
 class LeistungRead(_Read):
@@ -32,15 +34,19 @@ class LeistungRead(_Read):
     lebenslage: str
     themenfeld_id: int
     themenfeld: str
-    leika_count: int = Field(description="LeiKa rows mapped to this OZG-Leistung, „nicht im LeiKa“ included.")
+    leika_count: int = Field(
+        description="LeiKa rows mapped to this OZG-Leistung, „nicht im LeiKa“ included."
+    )
 
 
 class LeikaRead(_Read):
     id: int
-    leika_key: str | None = Field(description="14 digits; null where the source says „nicht im LeiKa“.")
+    leika_key: str | None = Field(
+        description="14 digits; null where the source says „nicht im LeiKa“."
+    )
     in_leika: bool
     federal_key: bool | None = Field(
-        description="Key starts with 99 (nation-wide); other prefixes are probably Land or local keys."
+        description="Key starts with 99 (nation-wide); other prefixes are probably Land keys."
     )
     name: str
     leika_typ: list[str] = Field(description="LeiKa-Typ codes (1, 2/3, 4, 5 …); several or none.")

@@ -1,1 +1,1 @@
-"""The register of German regions: Länder, Regierungsbezirke, Kreise, Gemeindeverbände, Gemeinden."""
+"""Register of German regions: Länder, Regierungsbezirke, Kreise, Gemeindeverbände, Gemeinden."""

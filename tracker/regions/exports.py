@@ -1,4 +1,4 @@
-"""CSV rows of the region register, in the columns of the converted Destatis CSVs in the data folder."""
+"""CSV rows of the region register, in the columns of the converted Destatis CSVs."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ from typing import Any
 
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
 
-LAND_COLUMNS = ["land_code", "name", "sitz_landesregierung", "anzahl_gemeinden", "bevoelkerung", "gebietsstand"]
+LAND_COLUMNS = [
+    "land_code",
+    "name",
+    "sitz_landesregierung",
+    "anzahl_gemeinden",
+    "bevoelkerung",
+    "gebietsstand",
+]
 KREIS_COLUMNS = [
     "kreis_code", "name", "kreis_typ_code", "kreis_typ", "sitz", "land_code", "land_name",
     "regbez_code", "anzahl_gemeinden", "bevoelkerung", "gebietsstand",
 ]  # fmt: skip
 GEMEINDE_COLUMNS = [
-    "ars", "ags", "name", "gemeinde_typ_code", "gemeinde_typ", "land_code", "land_name", "kreis_code",
-    "kreis_name", "verband_ars", "verband_name", "verband_typ", "flaeche_ha", "bevoelkerung",
+    "ars", "ags", "name", "gemeinde_typ_code", "gemeinde_typ", "land_code", "land_name",
+    "kreis_code", "kreis_name", "verband_ars", "verband_name", "verband_typ", "flaeche_ha",
+    "bevoelkerung",
     "bevoelkerung_maennlich", "bevoelkerung_weiblich", "plz", "plz_eindeutig", "finanzamtsbezirk",
     "oberlandesgericht", "landgericht", "amtsgericht", "arbeitsagentur", "btwk_von", "btwk_bis",
     "gebietsstand",
@@ -24,7 +32,14 @@ GEMEINDE_COLUMNS = [
 def land_rows(rows: Iterable[Any]) -> Iterator[list[Any]]:
     for row in rows:
         land = row.Land
-        yield [land.code, land.name, land.sitz, row.gemeinden_count, row.bevoelkerung, land.gebietsstand]
+        yield [
+            land.code,
+            land.name,
+            land.sitz,
+            row.gemeinden_count,
+            row.bevoelkerung,
+            land.gebietsstand,
+        ]
 
 
 def kreis_rows(rows: Iterable[Any]) -> Iterator[list[Any]]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 RECORD_LENGTH = 220
 
@@ -71,7 +72,9 @@ def _number(text: str, start: int, end: int, label: str) -> int:
 def _digits(text: str, start: int, end: int, label: str, *, optional: bool = False) -> str:
     value = _cut(text, start, end)
     if (value or not optional) and not (value.isdigit() and len(value) == end - start + 1):
-        raise RecordError(f"{label} (positions {start}-{end}) must be {end - start + 1} digits, got {value!r}")
+        raise RecordError(
+            f"{label} (positions {start}-{end}) must be {end - start + 1} digits, got {value!r}"
+        )
     return value
 
 
@@ -80,7 +83,9 @@ def _gebietsstand(text: str) -> date:
     try:
         return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
     except ValueError as exc:
-        raise RecordError(f"Gebietsstand (positions 3-10) is not a date YYYYMMDD, got {raw!r}") from exc
+        raise RecordError(
+            f"Gebietsstand (positions 3-10) is not a date YYYYMMDD, got {raw!r}"
+        ) from exc
 
 
 def parse_record(line: int, text: str) -> Record:
@@ -89,7 +94,7 @@ def parse_record(line: int, text: str) -> Record:
     satzart = text[:2]
     if satzart not in {"10", "20", "30", "40", "50", "60"}:
         raise RecordError(f"unknown Satzart {satzart!r} (positions 1-2)")
-    fields = {
+    fields: dict[str, Any] = {
         "line": line,
         "satzart": satzart,
         "gebietsstand": _gebietsstand(text),

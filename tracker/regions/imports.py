@@ -8,15 +8,23 @@ one is refused, since it would revive dissolved Gemeinden.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import TableModel
-from tracker.importing import ImportRejected, ImportResult, ProgressFn, RowError, settle_errors, sync_rows
+from tracker.db import TableModel, run
+from tracker.importing import (
+    ImportRejected,
+    ImportResult,
+    ProgressFn,
+    RowError,
+    settle_errors,
+    sync_rows,
+)
 from tracker.regions import gv100ad
 from tracker.regions.models import (
     GEMEINDE_TYPEN,
@@ -26,8 +34,8 @@ from tracker.regions.models import (
     Gemeindeverband,
     Kreis,
     Land,
-    Region,
     Regierungsbezirk,
+    Region,
 )
 from tracker.search import display_name, search_key
 
@@ -39,12 +47,22 @@ def _land(record: gv100ad.Record) -> dict[str, Any]:
 
 
 def _regbez(record: gv100ad.Record) -> dict[str, Any]:
-    return {"code": record.land + record.rb, "land_code": record.land, "name": record.name, "sitz": record.sitz or None}
+    return {
+        "code": record.land + record.rb,
+        "land_code": record.land,
+        "name": record.name,
+        "sitz": record.sitz or None,
+    }
 
 
 def _region(record: gv100ad.Record) -> dict[str, Any]:
     code = record.land + record.rb + record.kreis[:1]
-    return {"code": code, "land_code": record.land, "name": record.name, "sitz": record.sitz or None}
+    return {
+        "code": code,
+        "land_code": record.land,
+        "name": record.name,
+        "sitz": record.sitz or None,
+    }
 
 
 def _kreis(record: gv100ad.Record) -> dict[str, Any]:
@@ -71,8 +89,7 @@ def _verband(record: gv100ad.Record) -> dict[str, Any]:
 
 
 def _gemeinde(record: gv100ad.Record) -> dict[str, Any]:
-    assert isinstance(record, gv100ad.GemeindeRecord)
-    figures = record.figures
+    figures = cast(gv100ad.GemeindeRecord, record).figures
     kreis = record.land + record.rb + record.kreis
     return {
         "ars": kreis + record.verband + record.gemeinde,
@@ -100,24 +117,49 @@ def _gemeinde(record: gv100ad.Record) -> dict[str, Any]:
     }
 
 
-# Level, Satzart, table, key, record builder, allowed Textkennzeichen, parent checks
-# (column, level whose keys it must name). Parents come first.
-_LEVELS: list[tuple[str, str, type[TableModel], str, Callable[[gv100ad.Record], dict[str, Any]], dict[int, str] | None, list[tuple[str, str]]]] = [
-    ("Länder", "10", Land, "code", _land, None, []),
-    ("Regierungsbezirke", "20", Regierungsbezirk, "code", _regbez, None, [("land_code", "Länder")]),
-    ("Regionen", "30", Region, "code", _region, None, [("land_code", "Länder")]),
-    ("Kreise", "40", Kreis, "code", _kreis, KREIS_TYPEN, [("land_code", "Länder"), ("regbez_code", "Regierungsbezirke")]),
-    ("Gemeindeverbände", "50", Gemeindeverband, "ars", _verband, VERBAND_TYPEN, [("kreis_code", "Kreise")]),
-    ("Gemeinden", "60", Gemeinde, "ars", _gemeinde, GEMEINDE_TYPEN, [("kreis_code", "Kreise"), ("verband_ars", "Gemeindeverbände")]),
-]  # fmt: skip
+@dataclass(frozen=True)
+class Level:
+    """One level of the register: its records, table and key, and what it must refer to."""
+
+    name: str
+    satzart: str
+    table: type[TableModel]
+    key: str
+    build: Callable[[gv100ad.Record], dict[str, Any]]
+    typen: dict[int, str] | None = None
+    parents: tuple[tuple[str, str], ...] = ()  # (column, level whose keys it must name)
+
+
+# Parents come first.
+LEVELS = (
+    Level("Länder", "10", Land, "code", _land),
+    Level("Regierungsbezirke", "20", Regierungsbezirk, "code", _regbez, None, (("land_code", "Länder"),)),  # noqa: E501
+    Level("Regionen", "30", Region, "code", _region, None, (("land_code", "Länder"),)),
+    Level(
+        "Kreise", "40", Kreis, "code", _kreis, KREIS_TYPEN,
+        (("land_code", "Länder"), ("regbez_code", "Regierungsbezirke")),
+    ),
+    Level(
+        "Gemeindeverbände", "50", Gemeindeverband, "ars", _verband, VERBAND_TYPEN,
+        (("kreis_code", "Kreise"),),
+    ),
+    Level(
+        "Gemeinden", "60", Gemeinde, "ars", _gemeinde, GEMEINDE_TYPEN,
+        (("kreis_code", "Kreise"), ("verband_ars", "Gemeindeverbände")),
+    ),
+)  # fmt: skip
 
 
 async def import_gv100ad(
-    session: AsyncSession, path: Path, *, skip_invalid: bool = False, progress: ProgressFn | None = None
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
 ) -> list[ImportResult]:
     source = path.name
     errors: list[RowError] = []
-    by_satzart: dict[str, list[gv100ad.Record]] = {satzart: [] for _, satzart, *_ in _LEVELS}
+    by_satzart: dict[str, list[gv100ad.Record]] = {level.satzart: [] for level in LEVELS}
     gebietsstand: date | None = None
     for line, text in gv100ad.read_records(path):
         try:
@@ -129,52 +171,68 @@ async def import_gv100ad(
             continue
         gebietsstand = gebietsstand or record.gebietsstand
         if record.gebietsstand != gebietsstand:
-            errors.append(RowError(source, line, f"Gebietsstand {record.gebietsstand} differs from {gebietsstand} of the file"))
+            errors.append(
+                RowError(
+                    source,
+                    line,
+                    f"Gebietsstand {record.gebietsstand} differs from {gebietsstand} of the file",
+                )
+            )
             continue
         by_satzart[record.satzart].append(record)
     if gebietsstand is None:
         raise ImportRejected(errors or [RowError(source, 1, "the file holds no GV100AD record")])
-    stored = (await session.exec(select(func.max(Land.gebietsstand)))).scalar_one()
+    stored = (await run(session, select(func.max(Land.gebietsstand)))).scalar_one()
     if stored is not None and stored > gebietsstand:
         raise ImportRejected(
-            [RowError(source, 1, f"Gebietsstand {gebietsstand} is older than the stored {stored}; refusing to go back")]
+            [
+                RowError(
+                    source,
+                    1,
+                    f"Gebietsstand {gebietsstand} is older than the stored {stored}; "
+                    "refusing to go back",
+                )
+            ]
         )
 
     keys: dict[str, set[str]] = {}
     records: dict[str, list[dict[str, Any]]] = {}
-    for level, satzart, _table, key, build, typen, parents in _LEVELS:
-        keys[level], records[level] = set(), []
-        for record in by_satzart[satzart]:
-            row = build(record)
+    for level in LEVELS:
+        key, seen, kept = level.key, set[str](), list[dict[str, Any]]()
+        keys[level.name], records[level.name] = seen, kept
+        for record in by_satzart[level.satzart]:
+            row = level.build(record)
             problem = None
-            if row[key] in keys[level]:
-                problem = f"{level}: {key} {row[key]} appears twice"
-            elif typen is not None and row["typ_code"] not in typen:
-                problem = f"Textkennzeichen {record.textkennzeichen!r} (positions 123-124) is not one of {sorted(typen)}"
+            if row[key] in seen:
+                problem = f"{level.name}: {key} {row[key]} appears twice"
+            elif level.typen is not None and row["typ_code"] not in level.typen:
+                problem = (
+                    f"Textkennzeichen {record.textkennzeichen!r} (positions 123-124) "
+                    f"is not one of {sorted(level.typen)}"
+                )
             kreis = row.get("kreis_code")
             if kreis is not None and kreis not in keys["Kreise"] and kreis.endswith("000"):
                 # Areas directly under a Land (coastal waters, a condominium) have no Kreis;
                 # Berlin and Hamburg do have a Kreis record with these digits.
                 row["kreis_code"] = None
-            for column, parent in parents:
+            for column, parent in level.parents:
                 if problem is None and row[column] is not None and row[column] not in keys[parent]:
                     problem = f"{column} {row[column]} has no record of its own in the file"
             if problem is not None:
                 errors.append(RowError(source, record.line, problem))
                 continue
-            keys[level].add(row[key])
-            records[level].append({**row, "gebietsstand": gebietsstand})
+            seen.add(row[key])
+            kept.append({**row, "gebietsstand": gebietsstand})
     rejected = settle_errors(errors, skip_invalid=skip_invalid)
 
     results = []
-    for level, _satzart, table, key, *_ in _LEVELS:
-        result = ImportResult(f"{source}: {level}")
-        result.add(
-            await sync_rows(
-                session, table, key, records[level],
-                retire_column="invalid_since", retire_value=gebietsstand, progress=progress,
-            )
+    for level in LEVELS:
+        result = ImportResult(f"{source}: {level.name}")
+        counts = await sync_rows(
+            session, level.table, level.key, records[level.name],
+            retire_column="invalid_since", retire_value=gebietsstand, progress=progress,
         )  # fmt: skip
+        result.add(counts)
         results.append(result)
     results[-1].rejected = rejected
     return results

@@ -94,7 +94,13 @@ class Gemeinde(TableModel, table=True):
 
 
 # Textkennzeichen of the GV100AD record layout.
-KREIS_TYPEN = {41: "Kreisfreie Stadt", 42: "Stadtkreis", 43: "Kreis", 44: "Landkreis", 45: "Regionalverband"}
+KREIS_TYPEN = {
+    41: "Kreisfreie Stadt",
+    42: "Stadtkreis",
+    43: "Kreis",
+    44: "Landkreis",
+    45: "Regionalverband",
+}
 VERBAND_TYPEN = {
     50: "verbandsfreie Gemeinde",
     51: "Amt",

@@ -10,11 +10,21 @@ from litestar.params import PathParameter, QueryParameter
 from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import ARS_OR_AGS_PATTERN
-from tracker.listing import LIST_DESCRIPTION, Cursor, Limit, Page, SearchText, csv_response, wants_csv
+from tracker.listing import (
+    LIST_DESCRIPTION,
+    Cursor,
+    Limit,
+    Page,
+    SearchText,
+    csv_response,
+    wants_csv,
+)
 from tracker.regions import exports, queries
 from tracker.regions.schemas import GemeindeDetail, GemeindeRead, KreisRead, LandRead
 
-LandFilter = Annotated[str | None, QueryParameter(pattern=r"^\d{2}$", description="2-digit Land code.")]
+LandFilter = Annotated[
+    str | None, QueryParameter(pattern=r"^\d{2}$", description="2-digit Land code.")
+]
 IncludeInvalid = Annotated[
     bool, QueryParameter(description="Also list units a later GV100AD release no longer has.")
 ]
@@ -26,7 +36,8 @@ async def list_laender(
 ) -> Page[LandRead]:
     if wants_csv(request):
         rows, _ = await queries.list_laender(session, limit=None, cursor=None)
-        return csv_response("laender.csv", exports.LAND_COLUMNS, exports.land_rows(rows))  # type: ignore[return-value]
+        csv = csv_response("laender.csv", exports.LAND_COLUMNS, exports.land_rows(rows))
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
     rows, next_cursor = await queries.list_laender(session, limit=limit, cursor=cursor)
     return Page(
         items=[LandRead.model_validate({**row.Land.model_dump(), **row._mapping}) for row in rows],
@@ -43,13 +54,16 @@ async def list_kreise(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[KreisRead]:
-    filters = {"land": land, "include_invalid": include_invalid}
+    filters = queries.KreisFilter(land=land, include_invalid=include_invalid)
     if wants_csv(request):
-        rows, _ = await queries.list_kreise(session, **filters, limit=None, cursor=None)
-        return csv_response("kreise.csv", exports.KREIS_COLUMNS, exports.kreis_rows(rows))  # type: ignore[return-value]
-    rows, next_cursor = await queries.list_kreise(session, **filters, limit=limit, cursor=cursor)
+        rows, _ = await queries.list_kreise(session, filters, limit=None, cursor=None)
+        csv = csv_response("kreise.csv", exports.KREIS_COLUMNS, exports.kreis_rows(rows))
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
+    rows, next_cursor = await queries.list_kreise(session, filters, limit=limit, cursor=cursor)
     return Page(
-        items=[KreisRead.model_validate({**row.Kreis.model_dump(), **row._mapping}) for row in rows],
+        items=[
+            KreisRead.model_validate({**row.Kreis.model_dump(), **row._mapping}) for row in rows
+        ],
         next_cursor=next_cursor,
     )
 
@@ -59,11 +73,15 @@ async def list_gemeinden(
     request: Request[Any, Any, Any],
     session: DbSession,
     land: LandFilter = None,
-    kreis: Annotated[str | None, QueryParameter(pattern=r"^\d{5}$", description="5-digit Kreis code.")] = None,
+    kreis: Annotated[
+        str | None, QueryParameter(pattern=r"^\d{5}$", description="5-digit Kreis code.")
+    ] = None,
     verband: Annotated[
         str | None, QueryParameter(pattern=r"^\d{9}$", description="9-digit Gemeindeverband ARS.")
     ] = None,
-    typ: Annotated[int | None, QueryParameter(ge=60, le=67, description="Gemeindetyp code (60-67).")] = None,
+    typ: Annotated[
+        int | None, QueryParameter(ge=60, le=67, description="Gemeindetyp code (60-67).")
+    ] = None,
     # gt=-1, not ge=0: Litestar leaves a minimum of 0 out of the spec (it tests truthiness).
     min_einwohner: Annotated[int | None, QueryParameter(gt=-1, le=2_147_483_647)] = None,
     q: SearchText = None,
@@ -71,15 +89,18 @@ async def list_gemeinden(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[GemeindeRead]:
-    filters = {
-        "land": land, "kreis": kreis, "verband": verband, "typ": typ,
-        "min_einwohner": min_einwohner, "q": q, "include_invalid": include_invalid,
-    }  # fmt: skip
+    filters = queries.GemeindeFilter(
+        land=land, kreis=kreis, verband=verband, typ=typ, min_einwohner=min_einwohner, q=q,
+        include_invalid=include_invalid,
+    )  # fmt: skip
     if wants_csv(request):
-        rows, _ = await queries.list_gemeinden(session, **filters, limit=None, cursor=None)
-        return csv_response("gemeinden.csv", exports.GEMEINDE_COLUMNS, exports.gemeinde_rows(rows))  # type: ignore[return-value]
-    rows, next_cursor = await queries.list_gemeinden(session, **filters, limit=limit, cursor=cursor)
-    return Page(items=[GemeindeRead.model_validate(row.Gemeinde) for row in rows], next_cursor=next_cursor)
+        rows, _ = await queries.list_gemeinden(session, filters, limit=None, cursor=None)
+        csv = csv_response("gemeinden.csv", exports.GEMEINDE_COLUMNS, exports.gemeinde_rows(rows))
+        return csv  # type: ignore[return-value]  # a Response is sent as it is
+    rows, next_cursor = await queries.list_gemeinden(session, filters, limit=limit, cursor=cursor)
+    return Page(
+        items=[GemeindeRead.model_validate(row.Gemeinde) for row in rows], next_cursor=next_cursor
+    )
 
 
 @get("/gemeinden/{ars_or_ags:str}", responses=problem_responses(404))

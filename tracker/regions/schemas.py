@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
 
-VALIDITY = "Gebietsstand of the GV100AD release this row comes from; invalid_since is set once a later release no longer lists it."
+VALIDITY = (
+    "Gebietsstand of the GV100AD release this row comes from; "
+    "invalid_since is set once a later release no longer lists it."
+)
 
 
 class _Read(BaseModel):
@@ -19,8 +22,12 @@ class LandRead(_Read):
     code: str = Field(description="2-digit Land code (01 Schleswig-Holstein … 16 Thüringen).")
     name: str
     sitz: str | None = Field(description="Sitz der Landesregierung.")
-    gemeinden_count: int = Field(description="Gemeinden currently valid, gemeindefreie Gebiete included.")
-    bevoelkerung: int = Field(description="Sum of the Gemeinden's population (Destatis, 31.12.2024).")
+    gemeinden_count: int = Field(
+        description="Gemeinden currently valid, gemeindefreie Gebiete included."
+    )
+    bevoelkerung: int = Field(
+        description="Sum of the Gemeinden's population (Destatis, 31.12.2024)."
+    )
     gebietsstand: date = Field(description=VALIDITY)
     invalid_since: date | None
 
@@ -51,12 +58,16 @@ class GemeindeRead(_Read):
     display_name: str
     typ_code: int
     land_code: str
-    kreis_code: str | None = Field(description="null for gemeindefreie Gebiete directly under a Land.")
+    kreis_code: str | None = Field(
+        description="null for gemeindefreie Gebiete directly under a Land."
+    )
     verband_ars: str
     flaeche_ha: int
     bevoelkerung: int
     bevoelkerung_maennlich: int
-    plz: str | None = Field(description="The (first) PLZ; plz_eindeutig is false when there are several.")
+    plz: str | None = Field(
+        description="The (first) PLZ; plz_eindeutig is false when there are several."
+    )
     plz_eindeutig: bool
     gebietsstand: date = Field(description=VALIDITY)
     invalid_since: date | None

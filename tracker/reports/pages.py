@@ -38,11 +38,10 @@ async def search_page(
     leistungen: list[Any] = []
     if q.strip():
         gemeinden, _ = await regions_queries.list_gemeinden(
-            session, land=None, kreis=None, verband=None, typ=None, min_einwohner=None,
-            q=q, include_invalid=False, limit=SEARCH_RESULTS, cursor=None,
-        )  # fmt: skip
+            session, regions_queries.GemeindeFilter(q=q), limit=SEARCH_RESULTS, cursor=None
+        )
         leistungen, _ = await catalog_queries.list_leistungen(
-            session, themenfeld=None, lebenslage=None, q=q, limit=SEARCH_RESULTS, cursor=None
+            session, catalog_queries.LeistungFilter(q=q), limit=SEARCH_RESULTS, cursor=None
         )
     return render(request, "reports/search.html", q=q, gemeinden=gemeinden, leistungen=leistungen)
 

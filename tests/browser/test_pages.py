@@ -1,0 +1,126 @@
+"""German pages in headless Chromium, served by uvicorn over the run's database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-sync", "--disable-background-networking", "--disable-component-update",
+    "--disable-dev-shm-usage",
+]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (CI installs it and never skips)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tracker.app:create_app",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("uvicorn did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_start_page_shows_counts_and_source(page: Page, server: str, tmp_path: Path) -> None:
+    page.goto(server + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("[data-count=leistungen]")).to_have_text("557")
+    expect(page.locator("[data-count=lebenslagen]")).to_have_text("55")
+    expect(page.locator("[data-count=gemeinden]")).to_have_text("10.953")
+    expect(page.locator("[data-count=kreise]")).to_have_text("400")
+    expect(page.locator("[data-count=bevoelkerung]")).to_have_text("83.577.140")
+    expect(page.locator("#gebietsstand")).to_have_text("30.11.2025")
+    expect(page.locator("footer")).to_contain_text("© Statistisches Bundesamt (Destatis), 2025")
+    page.screenshot(path=tmp_path / "start.png", full_page=True)
+
+
+def test_search_leads_to_gemeinde_and_leistung_pages(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    page.fill("#start-search", "Muenchen")
+    page.locator("#start-search").press("Enter")
+    expect(page).to_have_url(f"{server}/suche?q=Muenchen")
+    first = page.locator("#gemeinden-results tbody tr").first
+    expect(first).to_contain_text("München")
+    first.get_by_role("link").click()
+    expect(page.locator("h1")).to_have_text("München")
+    expect(page.locator("#einwohner")).to_have_text("1.505.005")
+    expect(page.locator("#gemeinde-facts")).to_contain_text("Oberbayern")
+
+    page.goto(server + "/suche?q=Elterngeld")
+    page.locator("#leistungen-results").get_by_role("link", name="Elterngeld").click()
+    expect(page.locator("h1")).to_have_text("Elterngeld")
+    expect(page.locator("#leika tbody tr")).to_have_count(4)
+
+
+def test_english_switch_is_remembered(page: Page, server: str) -> None:
+    page.goto(server + "/?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("[data-count=gemeinden]")).to_have_text("10,953")
+    page.goto(server + "/gemeinden/05315000")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#gemeinde-facts")).to_contain_text("Inhabitants")
