@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+import httpx
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-Client = AsyncTestClient[Litestar]
+# httpx over ASGI in the test's own event loop: Litestar's AsyncTestClient runs the app in a
+# portal thread with a loop of its own, where asyncpg refuses the test's connection.
+Client = httpx.AsyncClient
+
+
+def client_for(app: Litestar) -> Client:
+    """A client for the app; an app built with an injected sessionmaker needs no lifespan."""
+    # Litestar's ASGI types are its own; at run time it is a plain ASGI app.
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
 
 
 async def collect(client: Client, url: str, **filters: Any) -> list[dict[str, Any]]:

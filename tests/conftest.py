@@ -12,12 +12,11 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from alembic import command
-from litestar.testing import AsyncTestClient
 from sqlalchemy import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, client_for
 from tracker.app import create_app
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.cli import alembic_config
@@ -126,7 +125,7 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, sessionmaker: Sessionmaker) -> AsyncIterator[Client]:
-    async with AsyncTestClient(create_app(settings, sessionmaker=sessionmaker)) as client:
+    async with client_for(create_app(settings, sessionmaker=sessionmaker)) as client:
         yield client
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar.testing import AsyncTestClient
-
-from tests.builders import Client
+from tests.builders import Client, client_for
 from tracker.app import create_app, format_date, format_number
 from tracker.settings import DEFAULT_DATABASE_URL, Settings
 
@@ -20,7 +18,7 @@ async def test_health_reports_database(client: Client) -> None:
 async def test_health_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "db.sqlite"
     app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{missing}"))
-    async with AsyncTestClient(app) as client:
+    async with app.lifespan(), client_for(app) as client:
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json() == {

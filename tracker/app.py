@@ -63,7 +63,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if sessionmaker is not None:
-            app.state.sessionmaker = sessionmaker
             yield
             return
         engine = create_engine(settings.database_url)
@@ -100,7 +99,7 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "sessionmaker": sessionmaker}),
         debug=settings.debug,
     )
 
