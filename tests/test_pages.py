@@ -49,3 +49,25 @@ async def test_region_lists_as_csv(client: Client) -> None:
     assert len(lines) == 17
     lagen = await client.get("/api/v1/lebenslagen", headers={"Accept": "text/csv"})
     assert len(lagen.text.splitlines()) == 56
+
+
+async def test_themenfeld_leads_to_its_leistungen(client: Client) -> None:
+    start = (await client.get("/", params={"lang": "de"})).text
+    assert '<a href="/leistungen?themenfeld=11">Recht &amp; Ordnung</a>' in start
+    page = (await client.get("/leistungen", params={"themenfeld": 11})).text
+    assert "<h1>Recht &amp; Ordnung</h1>" in page
+    assert page.count("<tr><td>1") == 15
+    everything = (await client.get("/leistungen")).text
+    assert everything.count('href="/leistungen/1') == 557
+
+
+async def test_browser_gets_an_html_error_page_and_api_a_problem(client: Client) -> None:
+    page = await client.get("/gemeinden/099999999999", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "No Gemeinde has the ARS 099999999999." in page.text
+    bad = await client.get("/gemeinden/123", headers={"Accept": "text/html"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("text/html")
+    api = await client.get("/api/v1/gemeinden/099999999999", headers={"Accept": "text/html"})
+    assert api.headers["content-type"].startswith("application/problem+json")

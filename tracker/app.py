@@ -20,7 +20,7 @@ from tracker import health
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
-from tracker.errors import handle_unexpected, problem_details_plugin
+from tracker.errors import exception_handlers
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
@@ -83,8 +83,7 @@ def create_app(
         ],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
-        plugins=[problem_details_plugin()],
-        exception_handlers={Exception: handle_unexpected},
+        exception_handlers=exception_handlers(),
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=Jinja, engine_callback=configure_templates
         ),

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.plugins.problem_details import (
-    ProblemDetailsConfig,
-    ProblemDetailsException,
-    ProblemDetailsPlugin,
-)
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Template
+from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
@@ -86,22 +85,44 @@ def _from_integrity_error(exc: IntegrityError) -> ProblemDetailsException:
     return _problem(409, "The change conflicts with data already stored.")
 
 
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _problem(500, "An unexpected error occurred.").to_response(request)
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """Browsers on the German pages get an HTML error page; API clients get problem+json."""
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/health")):
+        return False
+    best = request.accept.best_match(["text/html", PROBLEM_MEDIA_TYPE, "application/json"])
+    return best == "text/html"
 
 
-def problem_details_plugin() -> ProblemDetailsPlugin:
-    return ProblemDetailsPlugin(
-        ProblemDetailsConfig(
-            enable_for_all_http_exceptions=True,
-            exception_to_problem_detail_map={
-                HTTPException: _from_http_exception,
-                TrackerError: _from_tracker_error,
-                IntegrityError: _from_integrity_error,
-            },
+def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) -> Response[Any]:
+    if _wants_page(request):
+        return Template(
+            "error.html",
+            context={"problem": problem, "lang": "de", "_": str, "path": request.url.path},
+            status_code=problem.status_code,
         )
-    )
+    return problem.to_response(request)
+
+
+def _handler(convert: Callable[[Any], ProblemDetailsException]) -> Callable[..., Response[Any]]:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        return _respond(request, convert(exc))
+
+    return handle
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _respond(request, _problem(500, "An unexpected error occurred."))
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        HTTPException: _handler(_from_http_exception),
+        TrackerError: _handler(_from_tracker_error),
+        IntegrityError: _handler(_from_integrity_error),
+        Exception: handle_unexpected,
+    }
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:

@@ -61,6 +61,8 @@ EN = {
         "Gemeinden including unincorporated areas; inhabitants per Destatis."
     ),
     "API-Dokumentation": "API documentation",
+    "Alle OZG-Leistungen": "All OZG-Leistungen",
+    "Zur Startseite": "Back to the start page",
     "Sprache": "Language",
 }
 

@@ -8,9 +8,20 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from tracker.catalog import queries
-from tracker.catalog.routes import OzgIdPath
+from tracker.catalog.routes import OzgIdPath, SourceIdFilter
 from tracker.db import DbSession
 from tracker.i18n import render
+
+
+@get("/leistungen")
+async def leistungen_page(
+    request: Request[Any, Any, Any], session: DbSession, themenfeld: SourceIdFilter = None
+) -> Template:
+    where = queries.LeistungFilter(themenfeld=themenfeld)
+    leistungen, _ = await queries.list_leistungen(session, where, limit=None, cursor=None)
+    themenfelder, _ = await queries.list_themenfelder(session, limit=None, cursor=None)
+    chosen = next((row for row in themenfelder if row.id == themenfeld), None)
+    return render(request, "catalog/leistungen.html", leistungen=leistungen, themenfeld=chosen)
 
 
 @get("/leistungen/{ozg_id:str}")
@@ -22,4 +33,4 @@ async def leistung_page(
     return render(request, "catalog/leistung.html", leistung=leistung, leika=leika)
 
 
-router = Router("/", route_handlers=[leistung_page], include_in_schema=False)
+router = Router("/", route_handlers=[leistungen_page, leistung_page], include_in_schema=False)

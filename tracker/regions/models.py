@@ -10,58 +10,47 @@ from sqlmodel import Field
 from tracker.db import TableModel
 
 
-class Land(TableModel, table=True):
-    code: str = Field(primary_key=True, max_length=2)
+class RegisterUnit(TableModel):
+    """What every level of the register has: its name, seat and validity."""
+
     name: str
     sitz: str | None = None
     gebietsstand: date
     invalid_since: date | None = None
 
 
-class Regierungsbezirk(TableModel, table=True):
+class Land(RegisterUnit, table=True):
+    code: str = Field(primary_key=True, max_length=2)
+
+
+class Regierungsbezirk(RegisterUnit, table=True):
     """Regierungsbezirk, or Statistische Region in Niedersachsen (code: Land + 1 digit)."""
 
     code: str = Field(primary_key=True, max_length=3)
     land_code: str = Field(foreign_key="land.code", index=True)
-    name: str
-    sitz: str | None = None
-    gebietsstand: date
-    invalid_since: date | None = None
 
 
-class Region(TableModel, table=True):
+class Region(RegisterUnit, table=True):
     """Region of Baden-Württemberg (Satzart 30); its digit is the first digit of its Kreise."""
 
     code: str = Field(primary_key=True, max_length=4)
     land_code: str = Field(foreign_key="land.code", index=True)
-    name: str
-    sitz: str | None = None
-    gebietsstand: date
-    invalid_since: date | None = None
 
 
-class Kreis(TableModel, table=True):
+class Kreis(RegisterUnit, table=True):
     code: str = Field(primary_key=True, max_length=5)
     land_code: str = Field(foreign_key="land.code", index=True)
     regbez_code: str | None = Field(default=None, foreign_key="regierungsbezirk.code", index=True)
-    name: str
-    sitz: str | None = None
     typ_code: int
-    gebietsstand: date
-    invalid_since: date | None = None
 
 
-class Gemeindeverband(TableModel, table=True):
+class Gemeindeverband(RegisterUnit, table=True):
     """`kreis_code` is NULL for areas directly under the Land (Kreis digits 000 in GV100AD)."""
 
     ars: str = Field(primary_key=True, max_length=9)
     kreis_code: str | None = Field(default=None, foreign_key="kreis.code", index=True)
     land_code: str = Field(foreign_key="land.code", index=True)
-    name: str
-    sitz: str | None = None
     typ_code: int
-    gebietsstand: date
-    invalid_since: date | None = None
 
 
 class Gemeinde(TableModel, table=True):
