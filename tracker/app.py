@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,14 +10,22 @@ from datetime import date
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.template.config import TemplateConfig
 
 from tracker import health
+from tracker.access import pages as access_pages
+from tracker.access import routes as access_routes
+from tracker.access.auth import AuthMiddleware
+from tracker.access.pages import LOGIN_PATH
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
@@ -29,6 +38,20 @@ from tracker.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BODY_BYTES = 1_048_576
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+SECURITY_HEADERS = [
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Referrer-Policy", value="strict-origin-when-cross-origin"),
+]
+# The German pages load nothing from elsewhere; /schema (Scalar) does, so it is left out.
+PAGE_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+]
 
 
 def format_number(value: int | float | None, lang: str = "de") -> str:
@@ -72,15 +95,46 @@ def create_app(
         finally:
             await engine.dispose()
 
+    key = hashlib.sha256(settings.secret_key.encode()).digest()
+    sessions = CookieBackendConfig(
+        secret=key, key="tracker_session", httponly=True, samesite="lax",
+        secure=settings.secure_cookies, max_age=8 * 3600,
+    )  # fmt: skip
+    login_limit = RateLimitConfig(
+        rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
+        check_throttle_handler=lambda request: (
+            request.method == "POST" and request.url.path == LOGIN_PATH
+        ),
+    )
+    page_routers = [
+        reports_pages.router,
+        catalog_pages.router,
+        regions_pages.router,
+        access_pages.router,
+    ]
+    for router in page_routers:
+        router.response_headers = [*(router.response_headers or []), *PAGE_HEADERS]
     return Litestar(
         route_handlers=[
             health.health,
+            access_routes.router,
             catalog_routes.router,
             regions_routes.router,
-            reports_pages.router,
-            catalog_pages.router,
-            regions_pages.router,
+            *page_routers,
         ],
+        middleware=[
+            sessions.middleware,
+            DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/health"]),
+            login_limit.middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_httponly=True,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["^/api/"],
+        ),
+        response_headers=SECURITY_HEADERS,
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),

@@ -43,6 +43,24 @@ class Conflict(TrackerError):
     status = 409
 
 
+class PreconditionFailed(TrackerError):
+    """If-Match names a version that is no longer current."""
+
+    status = 412
+
+
+class PreconditionRequired(TrackerError):
+    status = 428
+
+
+class Unauthorized(TrackerError):
+    status = 401
+
+
+class Forbidden(TrackerError):
+    status = 403
+
+
 class InvalidInput(TrackerError):
     """Well-formed input that breaks a rule needing data."""
 

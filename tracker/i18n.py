@@ -63,6 +63,11 @@ EN = {
     "API-Dokumentation": "API documentation",
     "Alle OZG-Leistungen": "All OZG-Leistungen",
     "Zur Startseite": "Back to the start page",
+    "Anmelden": "Sign in",
+    "Abmelden": "Sign out",
+    "E-Mail": "E-mail",
+    "Passwort": "Password",
+    "E-Mail oder Passwort stimmen nicht.": "E-mail or password is wrong.",
     "Sprache": "Language",
 }
 
@@ -90,6 +95,13 @@ def render(request: Request[Any, Any, Any], template_name: str, **context: Any) 
     )
     return Template(
         template_name,
-        context={**context, "_": translator(lang), "lang": lang, "path": request.url.path},
+        context={
+            **context,
+            "_": translator(lang),
+            "lang": lang,
+            "path": request.url.path,
+            # set by the access feature's middleware; shared code reads it without importing it
+            "signed_in": getattr(request.scope.get("user"), "authenticated", False),
+        },
         cookies=cookies,
     )

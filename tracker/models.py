@@ -1,10 +1,13 @@
 """Registry of every table, for Alembic and tests; an edge module importing every feature."""
 
+from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import TableModel
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "Gemeinde",
     "Gemeindeverband",
     "Kreis",
@@ -14,6 +17,8 @@ __all__ = [
     "OzgLeistung",
     "Regierungsbezirk",
     "Region",
+    "RoleGrant",
     "TableModel",
     "Themenfeld",
+    "User",
 ]

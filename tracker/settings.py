@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,15 +33,27 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     data_dir: Path = field(default=DEFAULT_DATA_DIR)
     debug: bool = False
+    # Signs session cookies and CSRF tokens. Unset, each process draws its own: sessions then end
+    # with a restart and are not shared between workers, so production sets TRACKER_SECRET_KEY.
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_DEBUG."""
+        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
+        TRACKER_SECURE_COOKIES, TRACKER_DEBUG."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
+        secret_key = env.get("TRACKER_SECRET_KEY")
         return cls(
             database_url=to_async_url(url),
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
-            debug=env.get("TRACKER_DEBUG", "").lower() in {"1", "true", "yes"},
+            debug=_flag(env.get("TRACKER_DEBUG")),
+            secure_cookies=_flag(env.get("TRACKER_SECURE_COOKIES")),
+            **({"secret_key": secret_key} if secret_key else {}),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}

@@ -1,0 +1,267 @@
+"""Writes of the access feature. Each records its audit entry in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access import queries
+from tracker.access.guards import Principal, ensure
+from tracker.access.models import ApiToken, AuditEntry, Role, RoleGrant, User
+from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpdate
+from tracker.concurrency import expected_version
+from tracker.db import run
+from tracker.errors import Conflict, NotFound, PreconditionFailed
+
+TOKEN_PREFIX = "trk_"  # noqa: S105  (a marker, not a secret)
+# Fields whose values never enter the audit log; a change to them is noted as "(changed)".
+SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
+_hasher = PasswordHasher()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _actor(actor: Principal | str) -> tuple[str, int | None]:
+    return (actor, None) if isinstance(actor, str) else (actor.actor, actor.user_id)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field that changed; secrets are masked."""
+    changes: dict[str, list[Any]] = {}
+    for name, value in new.items():
+        before = old.get(name)
+        if before != value:
+            masked = name in SECRET_FIELDS
+            changes[name] = ["(secret)", "(changed)"] if masked else [_plain(before), _plain(value)]
+    return changes
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    actor: Principal | str,
+    entity: str,
+    entity_id: object,
+    action: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    label, user_id = _actor(actor)
+    session.add(
+        AuditEntry(
+            at=now(), actor=label, actor_user_id=user_id, entity=entity,
+            entity_id=str(entity_id), action=action, changes=changes,
+        )
+    )  # fmt: skip
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_grant(actor: Principal | str, grant: GrantCreate) -> None:
+    if isinstance(actor, str):
+        return  # the CLI runs on the server, as its operator
+    if grant.role == Role.SUPERADMIN:
+        ensure(actor.is_superadmin, "Only a superadmin grants superadmin.")
+    ensure(
+        actor.may_admin_over(grant.scope_ars),
+        f"Your admin scope does not cover '{grant.scope_ars}'.",
+    )
+
+
+async def create_user(session: AsyncSession, data: UserCreate, *, actor: Principal | str) -> User:
+    for grant in data.grants:
+        _check_grant(actor, grant)
+    email = data.email.strip().lower()
+    if await queries.get_user_by_email(session, email) is not None:
+        raise Conflict(f"A user with the e-mail {email} exists already.")
+    user = User(
+        email=email,
+        display_name=data.display_name,
+        password_hash=None if data.password is None else hash_password(data.password),
+        created_at=now(),
+    )
+    session.add(user)
+    await session.flush()
+    fields = {"email": email, "display_name": data.display_name, "is_active": True}
+    if data.password is not None:
+        fields["password_hash"] = "set"  # noqa: S105  (masked by diff)
+    await record_audit(
+        session,
+        actor=actor,
+        entity="app_user",
+        entity_id=user.id,
+        action="create",
+        changes=diff({}, fields),
+    )
+    for grant in data.grants:
+        await _add_grant(session, user, grant, actor=actor)
+    return user
+
+
+async def _add_grant(
+    session: AsyncSession, user: User, data: GrantCreate, *, actor: Principal | str
+) -> RoleGrant:
+    assert user.id is not None  # noqa: S101  (flushed)
+    grant = RoleGrant(
+        user_id=user.id, role=data.role.value, scope_ars=data.scope_ars, created_at=now()
+    )
+    session.add(grant)
+    await session.flush()
+    await record_audit(
+        session, actor=actor, entity="role_grant", entity_id=grant.id, action="create",
+        changes=diff({}, {"user_id": user.id, "role": grant.role, "scope_ars": grant.scope_ars}),
+    )  # fmt: skip
+    return grant
+
+
+async def grant_role(
+    session: AsyncSession, user_id: int, data: GrantCreate, *, actor: Principal | str
+) -> RoleGrant:
+    _check_grant(actor, data)
+    user = (
+        await queries.get_user(session, user_id)
+        if isinstance(actor, str)
+        else (await queries.user_for(session, actor, user_id))[0]
+    )
+    existing = (await queries.grants_of(session, [user_id]))[user_id]
+    if any(grant.role == data.role and grant.scope_ars == data.scope_ars for grant in existing):
+        raise Conflict(f"User {user_id} holds {data.role.value} for '{data.scope_ars}' already.")
+    return await _add_grant(session, user, data, actor=actor)
+
+
+async def revoke_grant(
+    session: AsyncSession, user_id: int, grant_id: int, *, actor: Principal
+) -> None:
+    await queries.user_for(session, actor, user_id)
+    grant = await session.get(RoleGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        raise NotFound(f"User {user_id} has no grant {grant_id}.")
+    _check_grant(actor, GrantCreate(role=Role(grant.role), scope_ars=grant.scope_ars))
+    await record_audit(
+        session, actor=actor, entity="role_grant", entity_id=grant_id, action="delete",
+        changes=diff({"user_id": user_id, "role": grant.role, "scope_ars": grant.scope_ars}, {}),
+    )  # fmt: skip
+    await session.delete(grant)
+
+
+async def update_user(
+    session: AsyncSession, user_id: int, data: UserUpdate, *, if_match: str | None, actor: Principal
+) -> User:
+    """Compare-and-set on the version: of concurrent writers with one ETag, exactly one wins."""
+    user, _ = await queries.user_for(session, actor, user_id)
+    version = expected_version(if_match, current=user.version)
+    new: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"password"})
+    if data.password is not None:
+        new["password_hash"] = hash_password(data.password)
+    old = {name: getattr(user, name) for name in new}
+    result = await run(
+        session,
+        update(User)
+        .where(col(User.id) == user_id, col(User.version) == version)
+        .values(**new, version=version + 1)
+        .execution_options(synchronize_session=False),
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("The resource has changed since you read it; read it again.")
+    await session.refresh(user)
+    changes = diff(old, new) | {"version": [version, version + 1]}
+    await record_audit(
+        session, actor=actor, entity="app_user", entity_id=user_id, action="update", changes=changes
+    )
+    return user
+
+
+async def create_token(
+    session: AsyncSession, user_id: int, data: TokenCreate, *, actor: Principal | str
+) -> tuple[ApiToken, str]:
+    if not isinstance(actor, str):
+        ensure(actor.user_id == user_id, "Tokens are created by their owner.")
+    await queries.get_user(session, user_id)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user_id,
+        name=data.name,
+        token_hash=hash_token(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        scope_ars=data.scope_ars,
+        created_at=now(),
+        expires_at=now() + timedelta(days=data.expires_in_days),
+    )
+    session.add(token)
+    await session.flush()
+    await record_audit(
+        session, actor=actor, entity="api_token", entity_id=token.id, action="create",
+        changes=diff({}, {"user_id": user_id, "name": data.name, "scope_ars": data.scope_ars,
+                          "expires_at": token.expires_at, "token_hash": "x"}),
+    )  # fmt: skip
+    return token, secret
+
+
+async def revoke_token(
+    session: AsyncSession, token_id: int, *, if_match: str | None, actor: Principal | str
+) -> ApiToken:
+    token = await queries.get_token(session, token_id)
+    if not isinstance(actor, str) and actor.user_id != token.user_id:
+        # someone else's token: an admin over its owner may revoke it; to others it does not exist
+        await queries.user_for(session, actor, token.user_id)
+    if not isinstance(actor, str):
+        expected_version(if_match, current=token.version)
+    if token.revoked_at is not None:
+        raise Conflict(f"Token {token_id} was revoked already.")
+    token.revoked_at = now()
+    token.version += 1
+    await record_audit(
+        session, actor=actor, entity="api_token", entity_id=token_id, action="revoke",
+        changes={"revoked_at": [None, _plain(token.revoked_at)]},
+    )  # fmt: skip
+    return token
+
+
+async def authenticate_token(session: AsyncSession, secret: str) -> Principal | None:
+    """The principal behind a bearer token, noting its use; None if unknown, expired or revoked."""
+    statement = select(ApiToken).where(col(ApiToken.token_hash) == hash_token(secret))
+    token: ApiToken | None = (await run(session, statement)).scalars().first()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and _aware(token.expires_at) <= now():
+        return None
+    token.last_used_at = now()
+    return await queries.principal_for_user(session, token.user_id, token)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def authenticate_password(
+    session: AsyncSession, email: str, password: str
+) -> Principal | None:
+    user = await queries.get_user_by_email(session, email)
+    if user is None or user.password_hash is None or not user.is_active or user.id is None:
+        _hasher.hash(password)  # same work whether or not the user exists
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    return await queries.principal_for_user(session, user.id)

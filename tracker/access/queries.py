@@ -1,0 +1,133 @@
+"""Reads of users, grants, tokens and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access.guards import Grant, Principal
+from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
+from tracker.db import run
+from tracker.errors import NotFound
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user: User | None = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    statement = select(User).where(col(User.email) == email.strip().lower())
+    user: User | None = (await run(session, statement)).scalars().first()
+    return user
+
+
+async def grants_of(session: AsyncSession, user_ids: list[int]) -> dict[int, list[RoleGrant]]:
+    statement = (
+        select(RoleGrant).where(col(RoleGrant.user_id).in_(user_ids)).order_by(col(RoleGrant.id))
+    )
+    grants: dict[int, list[RoleGrant]] = {user_id: [] for user_id in user_ids}
+    for grant in (await run(session, statement)).scalars():
+        grants[grant.user_id].append(grant)
+    return grants
+
+
+def visible_to(principal: Principal, grants: list[RoleGrant]) -> bool:
+    """An admin sees users with a grant inside the admin's scope (and users without any grant
+    only with an unlimited scope)."""
+    return principal.may_admin_over("") or any(
+        principal.may_admin_over(grant.scope_ars) for grant in grants
+    )
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal
+) -> list[tuple[User, list[RoleGrant]]]:
+    users = list((await run(session, select(User).order_by(col(User.id)))).scalars())
+    grants = await grants_of(session, [user.id for user in users if user.id is not None])
+    return [
+        (user, grants[user.id])
+        for user in users
+        if user.id is not None and visible_to(principal, grants[user.id])
+    ]
+
+
+async def user_for(
+    session: AsyncSession, principal: Principal, user_id: int
+) -> tuple[User, list[RoleGrant]]:
+    """The user if the principal may see it; otherwise 404, since existence itself is private."""
+    user = await get_user(session, user_id)
+    grants = (await grants_of(session, [user_id]))[user_id]
+    if not visible_to(principal, grants):
+        raise NotFound(f"User {user_id} does not exist.")
+    return user, grants
+
+
+async def principal_for_user(
+    session: AsyncSession, user_id: int, token: ApiToken | None = None
+) -> Principal | None:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    grants = [
+        Grant(grant.role, grant.scope_ars)
+        for grant in (await grants_of(session, [user_id]))[user_id]
+    ]
+    if token is not None and token.scope_ars is not None:
+        grants = narrow(grants, token.scope_ars)
+    return Principal(
+        user_id=user_id,
+        email=user.email,
+        grants=tuple(grants),
+        token_id=None if token is None else token.id,
+    )
+
+
+def narrow(grants: list[Grant], scope_ars: str) -> list[Grant]:
+    """The grants as far as they reach into `scope_ars`."""
+    narrowed = []
+    for grant in grants:
+        if scope_ars.startswith(grant.scope_ars):
+            narrowed.append(Grant(grant.role, scope_ars))
+        elif grant.scope_ars.startswith(scope_ars):
+            narrowed.append(grant)
+    return narrowed
+
+
+async def get_token(session: AsyncSession, token_id: int) -> ApiToken:
+    token: ApiToken | None = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id} does not exist.")
+    return token
+
+
+async def list_tokens(session: AsyncSession, user_id: int) -> list[ApiToken]:
+    statement = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.id))
+    return list((await run(session, statement)).scalars())
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+
+
+async def list_audit(session: AsyncSession, where: AuditFilter, *, limit: int) -> list[AuditEntry]:
+    statement = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    if where.entity is not None:
+        statement = statement.where(col(AuditEntry.entity) == where.entity)
+    if where.entity_id is not None:
+        statement = statement.where(col(AuditEntry.entity_id) == where.entity_id)
+    if where.actor is not None:
+        statement = statement.where(col(AuditEntry.actor) == where.actor)
+    if where.since is not None:
+        statement = statement.where(col(AuditEntry.at) >= where.since)
+    return list((await run(session, statement)).scalars())
