@@ -11,16 +11,24 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.access import actions as access_actions
+from tracker.access import queries as access_queries
+from tracker.access.models import Role
+from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
-from tracker.importing import ImportRejected, ImportResult, ProgressFn
+from tracker.errors import TrackerError
+from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
 
 MAX_ERRORS_SHOWN = 50
+CLI_ACTOR = "cli"
 console = Console(stderr=True)
 
 # One step: a label, the number of rows for the bar, and the import to run in its own transaction.
@@ -148,6 +156,104 @@ def import_all(skip_invalid: bool) -> None:
     """Catalogue and regions from the data directory (TRACKER_DATA_DIR)."""
     data_dir = Settings.from_env().data_dir
     _import(catalog_steps(data_dir) + regions_steps(data_dir / GV100AD_FILE), skip_invalid)
+
+
+@main.group()
+def user() -> None:
+    """Users and their roles."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([role.value for role in Role]),
+    help="Role to grant (repeatable); scoped by --scope.",
+)
+@click.option(
+    "--scope", "scope_ars", default="", show_default=True, help="ARS prefix of the roles."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read a password for the browser login from stdin."
+)
+def user_add(
+    email: str, display_name: str, roles: tuple[str, ...], scope_ars: str, password_stdin: bool
+) -> None:
+    """Create a user (audited as 'cli')."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        data = UserCreate(
+            email=email,
+            display_name=display_name,
+            password=password,
+            grants=[GrantCreate(role=Role(role), scope_ars=scope_ars) for role in roles],
+        )
+    except ValidationError as exc:
+        raise click.BadParameter(describe(exc)) from exc
+
+    async def create(session: AsyncSession) -> str:
+        created = await access_actions.create_user(session, data, actor=CLI_ACTOR)
+        return f"user {created.id} {created.email}"
+
+    click.echo(_in_transaction(create))
+
+
+@main.group()
+def token() -> None:
+    """API tokens for dashboards and integrations."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 366))
+@click.option("--scope", "scope_ars", default=None, help="ARS prefix narrowing the owner's roles.")
+def token_create(email: str, name: str, days: int, scope_ars: str | None) -> None:
+    """Create a token for EMAIL; the secret is printed this once."""
+    try:
+        data = TokenCreate(name=name, expires_in_days=days, scope_ars=scope_ars)
+    except ValidationError as exc:
+        raise click.BadParameter(describe(exc)) from exc
+
+    async def create(session: AsyncSession) -> str:
+        owner = await access_queries.get_user_by_email(session, email)
+        if owner is None or owner.id is None:
+            raise click.ClickException(f"no user with the e-mail {email}")
+        created, secret = await access_actions.create_token(
+            session, owner.id, data, actor=CLI_ACTOR
+        )
+        return f"token {created.id} for {email}, expires {created.expires_at:%Y-%m-%d}:\n{secret}"
+
+    click.echo(_in_transaction(create))
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+
+    async def revoke(session: AsyncSession) -> str:
+        await access_actions.revoke_token(session, token_id, if_match=None, actor=CLI_ACTOR)
+        return f"token {token_id} revoked"
+
+    click.echo(_in_transaction(revoke))
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[str]]) -> str:
+    async def go() -> str:
+        engine = create_engine(Settings.from_env().database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                return await work(session)
+        except TrackerError as exc:
+            raise click.ClickException(exc.detail) from exc
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.changes import diff
 from tracker.db import TableModel, run
 
 RowT = TypeVar("RowT", bound=BaseModel)
@@ -42,6 +43,15 @@ class ImportRejected(Exception):
         self.errors = list(errors)
 
 
+@dataclass(frozen=True)
+class RecordChange:
+    """What an import did to one stored record: create, update (with its fields) or retire."""
+
+    key: object
+    action: str
+    fields: dict[str, list[Any]] | None
+
+
 @dataclass
 class ImportResult:
     source: str
@@ -50,12 +60,14 @@ class ImportResult:
     unchanged: int = 0
     retired: int = 0
     rejected: list[RowError] = field(default_factory=list)
+    changes: list[RecordChange] = field(default_factory=list)
 
     def add(self, counts: SyncCounts) -> None:
         self.inserted += counts.inserted
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.retired += counts.retired
+        self.changes += counts.changes
 
     @property
     def wrote_nothing(self) -> bool:
@@ -77,6 +89,7 @@ class SyncCounts:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
+    changes: list[RecordChange] = field(default_factory=list)
 
 
 def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -166,7 +179,8 @@ async def sync_rows(
     """
     table: Table = model.__table__  # type: ignore[attr-defined]
     primary_key = [column.name for column in table.primary_key.columns]
-    stored = {row[key]: row for row in (await run(session, select(*table.columns))).mappings()}
+    rows_stored = (await run(session, select(*table.columns))).mappings()
+    stored: dict[Any, dict[str, Any]] = {row[key]: dict(row) for row in rows_stored}
     counts = SyncCounts()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -176,19 +190,22 @@ async def sync_rows(
         old = stored.pop(row[key], None)
         if old is None:
             inserts.append(row)
-        elif any(old[name] != value for name, value in row.items()):
+            counts.changes.append(RecordChange(row[key], "create", None))
+        elif changed := diff(old, row):
             updates.append({**{name: old[name] for name in primary_key}, **row})
+            counts.changes.append(RecordChange(row[key], "update", changed))
         else:
             counts.unchanged += 1
-    retirements = (
-        [
-            {**{name: old[name] for name in primary_key}, retire_column: retire_value}
-            for old in stored.values()
-            if old[retire_column] is None
-        ]
-        if retire_column is not None
-        else []
-    )
+    retirements = []
+    if retire_column is not None:
+        for old in stored.values():
+            if old[retire_column] is None:
+                retirements.append(
+                    {**{name: old[name] for name in primary_key}, retire_column: retire_value}
+                )
+                counts.changes.append(
+                    RecordChange(old[key], "retire", diff(old, {retire_column: retire_value}))
+                )
     for statement, batch in (
         (insert(table), inserts),
         (update(model), updates),

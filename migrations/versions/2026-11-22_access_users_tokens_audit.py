@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "e47b49b7cbed"
 down_revision: str | Sequence[str] | None = "7a52c78695e9"
 branch_labels: str | Sequence[str] | None = None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import changes
 from tracker.access import queries
 from tracker.access.guards import Principal, ensure
 from tracker.access.models import ApiToken, AuditEntry, Role, RoleGrant, User
@@ -20,6 +21,7 @@ from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpd
 from tracker.concurrency import expected_version
 from tracker.db import run
 from tracker.errors import Conflict, NotFound, PreconditionFailed
+from tracker.importing import CHUNK_ROWS, ImportResult
 
 TOKEN_PREFIX = "trk_"  # noqa: S105  (a marker, not a secret)
 # Fields whose values never enter the audit log; a change to them is noted as "(changed)".
@@ -35,19 +37,8 @@ def _actor(actor: Principal | str) -> tuple[str, int | None]:
     return (actor, None) if isinstance(actor, str) else (actor.actor, actor.user_id)
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
-
-
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for every field that changed; secrets are masked."""
-    changes: dict[str, list[Any]] = {}
-    for name, value in new.items():
-        before = old.get(name)
-        if before != value:
-            masked = name in SECRET_FIELDS
-            changes[name] = ["(secret)", "(changed)"] if masked else [_plain(before), _plain(value)]
-    return changes
+    return changes.diff(old, new, secret=SECRET_FIELDS)
 
 
 async def record_audit(
@@ -190,6 +181,38 @@ async def update_user(
     return user
 
 
+async def record_import(session: AsyncSession, result: ImportResult, *, entity: str) -> None:
+    """One entry for the run with its counts, and one per record it created, changed or retired."""
+    label = "import"
+    at = now()
+    counts = {
+        "inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged,
+        "retired": result.retired, "rejected": len(result.rejected),
+    }  # fmt: skip
+    await record_audit(
+        session,
+        actor=label,
+        entity="import",
+        entity_id=result.source,
+        action="import",
+        changes=counts,
+    )
+    rows = [
+        {
+            "at": at,
+            "actor": label,
+            "actor_user_id": None,
+            "entity": entity,
+            "entity_id": str(change.key),
+            "action": change.action,
+            "changes": change.fields,
+        }
+        for change in result.changes
+    ]
+    for start in range(0, len(rows), CHUNK_ROWS):
+        await session.exec(insert(AuditEntry), params=rows[start : start + CHUNK_ROWS])
+
+
 async def create_token(
     session: AsyncSession, user_id: int, data: TokenCreate, *, actor: Principal | str
 ) -> tuple[ApiToken, str]:
@@ -231,7 +254,7 @@ async def revoke_token(
     token.version += 1
     await record_audit(
         session, actor=actor, entity="api_token", entity_id=token_id, action="revoke",
-        changes={"revoked_at": [None, _plain(token.revoked_at)]},
+        changes={"revoked_at": [None, changes.plain(token.revoked_at)]},
     )  # fmt: skip
     return token
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.access import actions as access_actions
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import run
 from tracker.importing import ImportResult, ProgressFn, import_csv
@@ -95,6 +96,13 @@ class LeikaRow(_Row):
     kdn_id: SourceId
 
 
+async def _audited(session: AsyncSession, path: Path, **options: Any) -> ImportResult:
+    """import_csv, and the run and each record it changed in the audit log."""
+    result = await import_csv(session, path, **options)
+    await access_actions.record_import(session, result, entity=options["table"].__tablename__)
+    return result
+
+
 async def _ids(session: AsyncSession, column: Any) -> set[Any]:
     return set((await run(session, select(column))).scalars())
 
@@ -106,7 +114,7 @@ async def import_themenfelder(
     skip_invalid: bool = False,
     progress: ProgressFn | None = None,
 ) -> ImportResult:
-    return await import_csv(
+    return await _audited(
         session,
         path,
         row_model=ThemenfeldRow,
@@ -133,7 +141,7 @@ async def import_lebenslagen(
             return f"themenfeld_id {row.themenfeld_id} is not in {THEMENFELDER_FILE}"
         return None
 
-    return await import_csv(
+    return await _audited(
         session,
         path,
         row_model=LebenslageRow,
@@ -173,7 +181,7 @@ async def import_leistungen(
             )
         return None
 
-    return await import_csv(
+    return await _audited(
         session,
         path,
         row_model=LeistungRow,
@@ -213,7 +221,7 @@ async def import_leika(
             return f"ozg_id {row.ozg_id} is not in {LEISTUNGEN_FILE}"
         return None
 
-    return await import_csv(
+    return await _audited(
         session,
         path,
         row_model=LeikaRow,

@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.access import actions as access_actions
 from tracker.db import TableModel, run
 from tracker.importing import (
     ImportRejected,
@@ -227,14 +228,16 @@ async def import_gv100ad(
 
     results = []
     for level in LEVELS:
-        result = ImportResult(f"{source}: {level.name}")
+        result = ImportResult(
+            f"{source}: {level.name}", rejected=rejected if level is LEVELS[-1] else []
+        )
         counts = await sync_rows(
             session, level.table, level.key, records[level.name],
             retire_column="invalid_since", retire_value=gebietsstand, progress=progress,
         )  # fmt: skip
         result.add(counts)
+        await access_actions.record_import(session, result, entity=str(level.table.__tablename__))
         results.append(result)
-    results[-1].rejected = rejected
     return results
 
 
