@@ -6,6 +6,11 @@ from typing import Any, cast
 
 import httpx
 from litestar import Litestar
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access import actions as access_actions
+from tracker.access.models import Role, User
+from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 
 # httpx over ASGI in the test's own event loop: Litestar's AsyncTestClient runs the app in a
 # portal thread with a loop of its own, where asyncpg refuses the test's connection.
@@ -32,3 +37,33 @@ async def collect(client: Client, url: str, **filters: Any) -> list[dict[str, An
         cursor = body["next_cursor"]
         if cursor is None:
             return items
+
+
+async def add_user(
+    session: AsyncSession,
+    email: str,
+    grants: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    *,
+    password: str | None = None,
+) -> User:
+    """A user with (role, ARS prefix) grants, created as the CLI would."""
+    data = UserCreate(
+        email=email,
+        display_name=email.split("@")[0],
+        password=password,
+        grants=[GrantCreate(role=Role(role), scope_ars=scope) for role, scope in grants],
+    )
+    return await access_actions.create_user(session, data, actor="test")
+
+
+async def add_token(
+    session: AsyncSession, user: User, *, days: int = 30, scope: str | None = None
+) -> str:
+    assert user.id is not None
+    data = TokenCreate(name="test", expires_in_days=days, scope_ars=scope)
+    _, secret = await access_actions.create_token(session, user.id, data, actor="test")
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}

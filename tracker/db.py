@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy import Executable, MetaData, Result, event
@@ -13,6 +14,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 Sessionmaker: TypeAlias = async_sessionmaker[AsyncSession]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TableModel(SQLModel):
@@ -29,7 +31,13 @@ class TableModel(SQLModel):
     )
 
 
+WRITE_OPTION = "tracker_write"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         # aiosqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
@@ -38,11 +46,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A writing transaction takes the write lock at once: two writers that both read
+            # first would otherwise deadlock on the lock upgrade ("database is locked").
+            write = connection.get_execution_options().get(WRITE_OPTION, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -51,10 +63,14 @@ def create_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+async def provide_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed after the handler, rolled back on any error."""
     sessionmaker: Sessionmaker = state.sessionmaker
     async with sessionmaker() as session, session.begin():
+        if request.method not in SAFE_METHODS:
+            await session.connection(execution_options={WRITE_OPTION: True})
         yield session
 
 

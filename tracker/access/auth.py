@@ -10,7 +10,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from tracker.access import actions, queries
 from tracker.access.guards import ANONYMOUS
-from tracker.db import Sessionmaker
+from tracker.db import WRITE_OPTION, Sessionmaker
 
 SESSION_USER_KEY = "user_id"
 
@@ -28,6 +28,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                     "Use Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"}
                 )
             async with sessionmaker.begin() as session:
+                # notes the token's last use: a write
+                await session.connection(execution_options={WRITE_OPTION: True})
                 principal = await actions.authenticate_token(session, secret.strip())
             if principal is None:
                 raise NotAuthorizedException(

@@ -28,7 +28,7 @@ async def login_page(request: Request[Any, Any, Any]) -> Template:
     return render(request, "access/login.html", failed=False)
 
 
-@post(LOGIN_PATH, status_code=303)
+@post(LOGIN_PATH, status_code=303, opt={"public": "the login form; CSRF-checked and rate-limited"})
 async def login(
     request: Request[Any, Any, Any],
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -47,7 +47,7 @@ async def login(
     return Redirect("/", status_code=303)
 
 
-@post("/abmelden", status_code=303)
+@post("/abmelden", status_code=303, opt={"public": "ends the own session; CSRF-checked"})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     request.clear_session()
     return Redirect("/", status_code=303)
