@@ -66,3 +66,19 @@ def test_german_and_english_number_and_date_formats() -> None:
     assert format_date(date(2025, 11, 30)) == "30.11.2025"
     assert format_date(date(2025, 11, 30), "en") == "2025-11-30"
     assert format_date(None) == ""
+
+
+async def test_single_resources_carry_an_etag_and_answer_304(client: Client) -> None:
+    for url in (
+        "/api/v1/gemeinden/09162000",
+        "/api/v1/leistungen/10000",
+        "/api/v1/leika/99001001000000",
+    ):
+        first = await client.get(url)
+        tag = first.headers["etag"]
+        assert tag.startswith('"')
+        again = await client.get(url, headers={"If-None-Match": tag})
+        assert again.status_code == 304, url
+        assert again.content == b""
+        other = await client.get(url, headers={"If-None-Match": '"something-else"'})
+        assert other.status_code == 200

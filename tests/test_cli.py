@@ -62,3 +62,28 @@ def test_export_openapi_writes_the_spec(tmp_path: Path) -> None:
     result = run("export-openapi", "--output", str(target), env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8").startswith("{")
+
+
+def test_user_and_token_commands(tmp_path: Path) -> None:
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'access.db'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    added = subprocess.run(
+        [*TRACKER, "user", "add", "Eva@Essen.de", "--name", "Eva", "--role", "editor",
+         "--scope", "051130000000", "--password-stdin"],
+        env=env, input="a long enough password\n", capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "user 1 eva@essen.de\n"
+    again = run("user", "add", "eva@essen.de", "--name", "Eva", env=env)
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    created = run("token", "create", "eva@essen.de", "--name", "dashboard", "--days", "7", env=env)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.splitlines()[-1]
+    assert secret.startswith("trk_")
+    assert run("token", "revoke", "1", env=env).returncode == 0
+    twice = run("token", "revoke", "1", env=env)
+    assert twice.returncode == 1
+    assert "revoked already" in twice.stderr
+    assert run("token", "create", "nobody@x.de", "--name", "x", env=env).returncode == 1

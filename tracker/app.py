@@ -37,7 +37,6 @@ from tracker.reports import pages as reports_pages
 from tracker.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
-MAX_BODY_BYTES = 1_048_576
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 SECURITY_HEADERS = [
     ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
@@ -151,7 +150,7 @@ def create_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        request_max_body_size=MAX_BODY_BYTES,
+        request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings, "sessionmaker": sessionmaker}),
         debug=settings.debug,
     )

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any, TypeVar
+
+from litestar import Request, Response
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
+from pydantic import BaseModel
+
 from tracker.errors import PreconditionFailed, PreconditionRequired
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def etag(version: int) -> str:
@@ -17,3 +26,19 @@ def expected_version(if_match: str | None, *, current: int) -> int:
     if "*" in tags or etag(current) in tags:
         return current
     raise PreconditionFailed(f"The resource has changed; its current ETag is {etag(current)}.")
+
+
+def content_etag(body: BaseModel) -> str:
+    """ETag of a read-only resource: a digest of what is sent."""
+    return '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
+
+
+def tagged(request: Request[Any, Any, Any], body: M, tag: str | None = None) -> Response[Any]:
+    """The body with its ETag; 304 without a body when the client's If-None-Match holds it."""
+    tag = tag or content_etag(body)
+    seen = {
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    }
+    if tag in seen or "*" in seen:
+        return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return Response(body, headers={"ETag": tag})

@@ -37,11 +37,12 @@ class Settings:
     # with a restart and are not shared between workers, so production sets TRACKER_SECRET_KEY.
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     secure_cookies: bool = False
+    max_body_bytes: int = 1_048_576
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
-        TRACKER_SECURE_COOKIES, TRACKER_DEBUG."""
+        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -51,6 +52,7 @@ class Settings:
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
             debug=_flag(env.get("TRACKER_DEBUG")),
             secure_cookies=_flag(env.get("TRACKER_SECURE_COOKIES")),
+            max_body_bytes=int(env.get("TRACKER_MAX_BODY_BYTES", "1048576")),
             **({"secret_key": secret_key} if secret_key else {}),
         )
 

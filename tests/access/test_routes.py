@@ -254,3 +254,45 @@ async def test_audit_log_is_for_global_admins(client: Client, session: AsyncSess
         "/api/v1/audit", params={"actor": "import", "limit": 5}, headers=bearer(root_token)
     )
     assert len(imports.json()) == 5
+
+
+async def test_someone_elses_token_does_not_exist_for_you(
+    client: Client, session: AsyncSession
+) -> None:
+    owner = await add_user(session, "a@essen.de", [("editor", ESSEN)])
+    other = await add_user(session, "b@leipzig.de", [("editor", LEIPZIG)])
+    owner_secret, other_secret = await add_token(session, owner), await add_token(session, other)
+    await session.commit()
+    token_id = (await client.get("/api/v1/tokens", headers=bearer(owner_secret))).json()[0]["id"]
+    assert (
+        await client.get(f"/api/v1/tokens/{token_id}", headers=bearer(other_secret))
+    ).status_code == 404
+    foreign = await client.delete(
+        f"/api/v1/tokens/{token_id}", headers={**bearer(other_secret), "If-Match": '"v1"'}
+    )
+    assert foreign.status_code == 404
+    assert (await client.get("/api/v1/me", headers=bearer(owner_secret))).status_code == 200
+
+
+async def test_passwords_stay_out_of_logs_bodies_and_audit(
+    client: Client, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_password = "never-shown-anywhere-42"
+    root = await add_user(session, "root@bund.de", [("superadmin", "")])
+    token = await add_token(session, root)
+    await session.commit()
+    created = await client.post(
+        "/api/v1/users",
+        json={"email": "p@essen.de", "display_name": "P", "password": secret_password},
+        headers=bearer(token),
+    )
+    too_short = await client.post(
+        "/api/v1/users",
+        json={"email": "q@essen.de", "display_name": "Q", "password": "short"},
+        headers=bearer(token),
+    )
+    assert too_short.status_code == 400
+    audit_text = repr((await run(session, select(AuditEntry))).scalars().all())
+    for text in (created.text, too_short.text, caplog.text, audit_text):
+        assert secret_password not in text

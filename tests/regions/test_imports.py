@@ -11,6 +11,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
+from tracker.access.models import AuditEntry
 from tracker.db import run
 from tracker.importing import ImportRejected
 from tracker.regions.gv100ad import RecordError, parse_record
@@ -74,6 +75,40 @@ async def test_later_release_marks_a_vanished_gemeinde_and_keeps_it(
     assert (gemeinden.updated, gemeinden.retired, gemeinden.inserted) == (10952, 1, 0)
     stored = await gemeinde(session, flensburg)
     assert stored.invalid_since == date(2026, 3, 31)
+    audited = (
+        (
+            await run(
+                session,
+                select(AuditEntry).where(
+                    col(AuditEntry.entity) == "gemeinde", col(AuditEntry.entity_id) == flensburg
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert [(entry.actor, entry.action, entry.changes) for entry in audited][-1] == (
+        "import",
+        "retire",
+        {"invalid_since": [None, "2026-03-31"]},
+    )
+    run_entry = (
+        (
+            await run(
+                session,
+                select(AuditEntry).where(col(AuditEntry.entity_id) == f"{path.name}: Gemeinden"),
+            )
+        )
+        .scalars()
+        .one()
+    )
+    assert run_entry.changes == {
+        "inserted": 0,
+        "updated": 10952,
+        "unchanged": 0,
+        "retired": 1,
+        "rejected": 0,
+    }
     assert stored.gebietsstand == date(2025, 11, 30)
     await session.commit()
     listed = await client.get("/api/v1/gemeinden", params={"kreis": "01001"})

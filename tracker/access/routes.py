@@ -24,7 +24,7 @@ from tracker.access.schemas import (
     UserRead,
     UserUpdate,
 )
-from tracker.concurrency import etag
+from tracker.concurrency import etag, tagged
 from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import Text
@@ -80,7 +80,7 @@ async def create_user(
 @get("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404))
 async def get_user(request: AnyRequest, user_id: Id, session: DbSession) -> Response[UserRead]:
     user, grants = await queries.user_for(session, principal_of(request), user_id)
-    return Response(user_read(user, grants), headers={"ETag": etag(user.version)})
+    return tagged(request, user_read(user, grants), etag(user.version))
 
 
 @patch("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404, 412, 428))
@@ -145,7 +145,7 @@ async def get_token(request: AnyRequest, token_id: Id, session: DbSession) -> Re
     principal = principal_of(request)
     if token.user_id != principal.user_id:
         await queries.user_for(session, principal, token.user_id)
-    return Response(TokenRead.model_validate(token), headers={"ETag": etag(token.version)})
+    return tagged(request, TokenRead.model_validate(token), etag(token.version))
 
 
 @delete(

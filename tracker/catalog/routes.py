@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
 
 from tracker.catalog import exports, queries
@@ -16,6 +16,7 @@ from tracker.catalog.schemas import (
     LeistungRead,
     ThemenfeldRead,
 )
+from tracker.concurrency import tagged
 from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import LEIKA_KEY_PATTERN, OZG_ID_PATTERN
@@ -98,12 +99,15 @@ async def list_leistungen(
 
 
 @get("/leistungen/{ozg_id:str}", responses=problem_responses(404))
-async def get_leistung(ozg_id: OzgIdPath, session: DbSession) -> LeistungDetail:
+async def get_leistung(
+    request: Request[Any, Any, Any], ozg_id: OzgIdPath, session: DbSession
+) -> Response[LeistungDetail]:
     row = await queries.get_leistung(session, ozg_id)
     leika = await queries.list_leika_of(session, ozg_id)
-    return LeistungDetail.model_validate(
+    body = LeistungDetail.model_validate(
         {**row._mapping, "leika": [LeikaRead.from_row(item) for item in leika]}
     )
+    return tagged(request, body)
 
 
 @get("/leika", description=LIST_DESCRIPTION, responses=problem_responses())
@@ -135,14 +139,17 @@ async def list_leika(
 
 
 @get("/leika/{leika_key:str}", responses=problem_responses(404))
-async def get_leika(leika_key: LeikaKeyPath, session: DbSession) -> LeikaDetail:
+async def get_leika(
+    request: Request[Any, Any, Any], leika_key: LeikaKeyPath, session: DbSession
+) -> Response[LeikaDetail]:
     leika = await queries.get_leika(session, leika_key)
     leistung = None
     if leika.ozg_id is not None:
         leistung = LeistungRead.model_validate(await queries.get_leistung(session, leika.ozg_id))
-    return LeikaDetail.model_validate(
+    body = LeikaDetail.model_validate(
         {**LeikaRead.from_row(leika).model_dump(), "ozg_leistung": leistung}
     )
+    return tagged(request, body)
 
 
 router = Router(

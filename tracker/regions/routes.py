@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
 
+from tracker.concurrency import tagged
 from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import ARS_OR_AGS_PATTERN
@@ -105,13 +106,14 @@ async def list_gemeinden(
 
 @get("/gemeinden/{ars_or_ags:str}", responses=problem_responses(404))
 async def get_gemeinde(
+    request: Request[Any, Any, Any],
     ars_or_ags: Annotated[
         str, PathParameter(pattern=ARS_OR_AGS_PATTERN, description="12-digit ARS or 8-digit AGS.")
     ],
     session: DbSession,
-) -> GemeindeDetail:
+) -> Response[GemeindeDetail]:
     row = await queries.get_gemeinde(session, ars_or_ags)
-    return GemeindeDetail.model_validate(
+    body = GemeindeDetail.model_validate(
         {
             **row.Gemeinde.model_dump(),
             "land": row.Land,
@@ -120,6 +122,7 @@ async def get_gemeinde(
             "verband": row.Gemeindeverband,
         }
     )
+    return tagged(request, body)
 
 
 router = Router(
