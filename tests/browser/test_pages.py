@@ -124,3 +124,36 @@ def test_english_switch_is_remembered(page: Page, server: str) -> None:
     page.goto(server + "/gemeinden/05315000")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#gemeinde-facts")).to_contain_text("Inhabitants")
+
+
+def test_login_and_logout_in_the_browser(page: Page, server: str, database_url: str) -> None:
+    email = f"browser-{os.getpid()}@essen.de"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracker.cli",
+            "user",
+            "add",
+            email,
+            "--name",
+            "Eva",
+            "--password-stdin",
+        ],
+        env={**os.environ, "TRACKER_DATABASE_URL": database_url},
+        input="a long enough password\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    page.goto(server + "/anmelden?lang=de")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "not the password")
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.locator("#login-failed")).to_have_text("E-Mail oder Passwort stimmen nicht.")
+    page.fill("input[name=password]", "a long enough password")
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(server + "/")
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
