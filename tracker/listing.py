@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import inspect
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from litestar import Request, Response
@@ -91,6 +93,39 @@ async def fetch_page(
     rows = (await run(session, paged.limit(limit + 1))).all()
     next_cursor = encode_cursor(rows[limit - 1][-len(order) :]) if len(rows) > limit else None
     return list(rows[:limit]), next_cursor
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """How a list is written as CSV: file name, header, and rows from the query's rows."""
+
+    filename: str
+    columns: Sequence[str]
+    rows: Callable[[list[Row[Any]]], Iterable[Sequence[Any]] | Awaitable[Iterable[Sequence[Any]]]]
+
+
+async def answer_list(
+    request: Request[Any, Any, Any],
+    fetch: Callable[..., Awaitable[tuple[list[Row[Any]], str | None]]],
+    *,
+    limit: int,
+    cursor: str | None,
+    item: Callable[[Row[Any]], T],
+    export: CsvExport,
+) -> Page[T]:
+    """A cursor page of `item`s, or with `Accept: text/csv` the whole list as CSV.
+
+    `fetch(limit=, cursor=)` runs the list query; without a limit it returns every row.
+    """
+    if wants_csv(request):
+        rows, _ = await fetch(limit=None, cursor=None)
+        lines = export.rows(rows)
+        if inspect.isawaitable(lines):
+            lines = await lines
+        # Litestar sends a Response as it is; the annotation documents the JSON answer.
+        return csv_response(export.filename, export.columns, lines)  # type: ignore[return-value]
+    rows, next_cursor = await fetch(limit=limit, cursor=cursor)
+    return Page(items=[item(row) for row in rows], next_cursor=next_cursor)
 
 
 def wants_csv(request: Request[Any, Any, Any]) -> bool:

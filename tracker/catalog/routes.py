@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
+from sqlalchemy import Row
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog import exports, queries
 from tracker.catalog.schemas import (
@@ -22,12 +26,12 @@ from tracker.errors import problem_responses
 from tracker.fields import LEIKA_KEY_PATTERN, OZG_ID_PATTERN
 from tracker.listing import (
     LIST_DESCRIPTION,
+    CsvExport,
     Cursor,
     Limit,
     Page,
     SearchText,
-    csv_response,
-    wants_csv,
+    answer_list,
 )
 
 SourceIdFilter = Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)]
@@ -41,14 +45,14 @@ LeikaKeyPath = Annotated[
 async def list_themenfelder(
     request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ThemenfeldRead]:
-    if wants_csv(request):
-        rows, _ = await queries.list_themenfelder(session, limit=None, cursor=None)
-        csv = csv_response(
-            "themenfelder.csv", exports.THEMENFELD_COLUMNS, exports.themenfeld_rows(rows)
-        )
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_themenfelder(session, limit=limit, cursor=cursor)
-    return Page(items=[ThemenfeldRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return await answer_list(
+        request,
+        partial(queries.list_themenfelder, session),
+        limit=limit,
+        cursor=cursor,
+        item=ThemenfeldRead.model_validate,
+        export=CsvExport("themenfelder.csv", exports.THEMENFELD_COLUMNS, exports.themenfeld_rows),
+    )
 
 
 @get("/lebenslagen", description=LIST_DESCRIPTION, responses=problem_responses())
@@ -66,14 +70,18 @@ async def list_lebenslagen(
     cursor: Cursor = None,
 ) -> Page[LebenslageRead]:
     filters = queries.LebenslageFilter(themenfeld=themenfeld, include_unused=include_unused)
-    if wants_csv(request):
-        rows, _ = await queries.list_lebenslagen(session, filters, limit=None, cursor=None)
-        csv = csv_response(
-            "lebenslagen.csv", exports.LEBENSLAGE_COLUMNS, exports.lebenslage_rows(rows)
-        )
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_lebenslagen(session, filters, limit=limit, cursor=cursor)
-    return Page(items=[LebenslageRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return await answer_list(
+        request,
+        partial(queries.list_lebenslagen, session, filters),
+        limit=limit,
+        cursor=cursor,
+        item=LebenslageRead.model_validate,
+        export=CsvExport("lebenslagen.csv", exports.LEBENSLAGE_COLUMNS, exports.lebenslage_rows),
+    )
+
+
+async def leistung_rows(session: AsyncSession, rows: list[Row[Any]]) -> Iterator[list[Any]]:
+    return exports.leistung_rows(rows, await queries.leika_keys_by_leistung(session))
 
 
 @get("/leistungen", description=LIST_DESCRIPTION, responses=problem_responses())
@@ -87,15 +95,16 @@ async def list_leistungen(
     cursor: Cursor = None,
 ) -> Page[LeistungRead]:
     filters = queries.LeistungFilter(themenfeld=themenfeld, lebenslage=lebenslage, q=q)
-    if wants_csv(request):
-        rows, _ = await queries.list_leistungen(session, filters, limit=None, cursor=None)
-        keys = await queries.leika_keys_by_leistung(session)
-        csv = csv_response(
-            "ozg_leistungen.csv", exports.LEISTUNG_COLUMNS, exports.leistung_rows(rows, keys)
-        )
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_leistungen(session, filters, limit=limit, cursor=cursor)
-    return Page(items=[LeistungRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return await answer_list(
+        request,
+        partial(queries.list_leistungen, session, filters),
+        limit=limit,
+        cursor=cursor,
+        item=LeistungRead.model_validate,
+        export=CsvExport(
+            "ozg_leistungen.csv", exports.LEISTUNG_COLUMNS, partial(leistung_rows, session)
+        ),
+    )
 
 
 @get("/leistungen/{ozg_id:str}", responses=problem_responses(404))
@@ -126,15 +135,13 @@ async def list_leika(
     cursor: Cursor = None,
 ) -> Page[LeikaRead]:
     filters = queries.LeikaFilter(ozg_id=ozg_id, typ=typ, in_leika=in_leika, q=q)
-    if wants_csv(request):
-        rows, _ = await queries.list_leika(session, filters, limit=None, cursor=None)
-        csv = csv_response(
-            "leika_leistungen_ozg.csv", exports.LEIKA_COLUMNS, exports.leika_rows(rows)
-        )
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_leika(session, filters, limit=limit, cursor=cursor)
-    return Page(
-        items=[LeikaRead.from_row(row.LeikaLeistung) for row in rows], next_cursor=next_cursor
+    return await answer_list(
+        request,
+        partial(queries.list_leika, session, filters),
+        limit=limit,
+        cursor=cursor,
+        item=lambda row: LeikaRead.from_row(row.LeikaLeistung),
+        export=CsvExport("leika_leistungen_ozg.csv", exports.LEIKA_COLUMNS, exports.leika_rows),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get
@@ -13,12 +14,12 @@ from tracker.errors import problem_responses
 from tracker.fields import ARS_OR_AGS_PATTERN
 from tracker.listing import (
     LIST_DESCRIPTION,
+    CsvExport,
     Cursor,
     Limit,
     Page,
     SearchText,
-    csv_response,
-    wants_csv,
+    answer_list,
 )
 from tracker.regions import exports, queries
 from tracker.regions.schemas import GemeindeDetail, GemeindeRead, KreisRead, LandRead
@@ -35,14 +36,13 @@ IncludeInvalid = Annotated[
 async def list_laender(
     request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[LandRead]:
-    if wants_csv(request):
-        rows, _ = await queries.list_laender(session, limit=None, cursor=None)
-        csv = csv_response("laender.csv", exports.LAND_COLUMNS, exports.land_rows(rows))
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_laender(session, limit=limit, cursor=cursor)
-    return Page(
-        items=[LandRead.model_validate({**row.Land.model_dump(), **row._mapping}) for row in rows],
-        next_cursor=next_cursor,
+    return await answer_list(
+        request,
+        partial(queries.list_laender, session),
+        limit=limit,
+        cursor=cursor,
+        item=lambda row: LandRead.model_validate({**row.Land.model_dump(), **row._mapping}),
+        export=CsvExport("laender.csv", exports.LAND_COLUMNS, exports.land_rows),
     )
 
 
@@ -56,16 +56,13 @@ async def list_kreise(
     cursor: Cursor = None,
 ) -> Page[KreisRead]:
     filters = queries.KreisFilter(land=land, include_invalid=include_invalid)
-    if wants_csv(request):
-        rows, _ = await queries.list_kreise(session, filters, limit=None, cursor=None)
-        csv = csv_response("kreise.csv", exports.KREIS_COLUMNS, exports.kreis_rows(rows))
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_kreise(session, filters, limit=limit, cursor=cursor)
-    return Page(
-        items=[
-            KreisRead.model_validate({**row.Kreis.model_dump(), **row._mapping}) for row in rows
-        ],
-        next_cursor=next_cursor,
+    return await answer_list(
+        request,
+        partial(queries.list_kreise, session, filters),
+        limit=limit,
+        cursor=cursor,
+        item=lambda row: KreisRead.model_validate({**row.Kreis.model_dump(), **row._mapping}),
+        export=CsvExport("kreise.csv", exports.KREIS_COLUMNS, exports.kreis_rows),
     )
 
 
@@ -94,13 +91,13 @@ async def list_gemeinden(
         land=land, kreis=kreis, verband=verband, typ=typ, min_einwohner=min_einwohner, q=q,
         include_invalid=include_invalid,
     )  # fmt: skip
-    if wants_csv(request):
-        rows, _ = await queries.list_gemeinden(session, filters, limit=None, cursor=None)
-        csv = csv_response("gemeinden.csv", exports.GEMEINDE_COLUMNS, exports.gemeinde_rows(rows))
-        return csv  # type: ignore[return-value]  # a Response is sent as it is
-    rows, next_cursor = await queries.list_gemeinden(session, filters, limit=limit, cursor=cursor)
-    return Page(
-        items=[GemeindeRead.model_validate(row.Gemeinde) for row in rows], next_cursor=next_cursor
+    return await answer_list(
+        request,
+        partial(queries.list_gemeinden, session, filters),
+        limit=limit,
+        cursor=cursor,
+        item=lambda row: GemeindeRead.model_validate(row.Gemeinde),
+        export=CsvExport("gemeinden.csv", exports.GEMEINDE_COLUMNS, exports.gemeinde_rows),
     )
 
 
