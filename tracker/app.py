@@ -30,6 +30,7 @@ from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
 from tracker.errors import exception_handlers
+from tracker.maturity import routes as maturity_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
@@ -119,6 +120,7 @@ def create_app(
             access_routes.router,
             catalog_routes.router,
             regions_routes.router,
+            maturity_routes.router,
             *page_routers,
         ],
         middleware=[

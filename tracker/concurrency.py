@@ -8,7 +8,11 @@ from typing import Any, TypeVar
 from litestar import Request, Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from pydantic import BaseModel
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.db import TableModel, run
 from tracker.errors import PreconditionFailed, PreconditionRequired
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,3 +46,22 @@ def tagged(request: Request[Any, Any, Any], body: M, tag: str | None = None) -> 
     if tag in seen or "*" in seen:
         return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
     return Response(body, headers={"ETag": tag})
+
+
+async def compare_and_set(
+    session: AsyncSession, row: TableModel, version: int, values: dict[str, Any]
+) -> None:
+    """Write `values` and the next version only if the row still has `version`: of concurrent
+    writers holding one ETag exactly one succeeds, the others get 412."""
+    table = type(row)
+    key = {column.name: getattr(row, column.name) for column in table.__table__.primary_key.columns}  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(*(col(getattr(table, name)) == value for name, value in key.items()))
+        .where(col(table.__table__.c.version) == version)  # type: ignore[attr-defined]
+        .values(**values, version=version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if (await run(session, statement)).rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("The resource has changed since you read it; read it again.")
+    await session.refresh(row)

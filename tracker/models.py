@@ -3,10 +3,12 @@
 from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import TableModel
+from tracker.maturity.models import Assessment, MaturityModel, ModelCriterion, ModelLevel
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
     "ApiToken",
+    "Assessment",
     "AuditEntry",
     "Gemeinde",
     "Gemeindeverband",
@@ -14,6 +16,9 @@ __all__ = [
     "Land",
     "Lebenslage",
     "LeikaLeistung",
+    "MaturityModel",
+    "ModelCriterion",
+    "ModelLevel",
     "OzgLeistung",
     "Regierungsbezirk",
     "Region",

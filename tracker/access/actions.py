@@ -9,7 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,9 +18,9 @@ from tracker.access import queries
 from tracker.access.guards import Principal, ensure
 from tracker.access.models import ApiToken, AuditEntry, Role, RoleGrant, User
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpdate
-from tracker.concurrency import expected_version
+from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
-from tracker.errors import Conflict, NotFound, PreconditionFailed
+from tracker.errors import Conflict, NotFound
 from tracker.importing import CHUNK_ROWS, ImportResult
 
 TOKEN_PREFIX = "trk_"  # noqa: S105  (a marker, not a secret)
@@ -164,16 +164,7 @@ async def update_user(
     if data.password is not None:
         new["password_hash"] = hash_password(data.password)
     old = {name: getattr(user, name) for name in new}
-    result = await run(
-        session,
-        update(User)
-        .where(col(User.id) == user_id, col(User.version) == version)
-        .values(**new, version=version + 1)
-        .execution_options(synchronize_session=False),
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise PreconditionFailed("The resource has changed since you read it; read it again.")
-    await session.refresh(user)
+    await compare_and_set(session, user, version, new)
     changes = diff(old, new) | {"version": [version, version + 1]}
     await record_audit(
         session, actor=actor, entity="app_user", entity_id=user_id, action="update", changes=changes

@@ -54,6 +54,12 @@ class Principal:
         """Holds `role` over the whole of `scope_ars` (a scope, not one ARS)."""
         return self.may(role, scope_ars)
 
+    def scopes(self, *roles: Role) -> tuple[str, ...]:
+        """The ARS prefixes in which the principal holds any of `roles`."""
+        if self.is_superadmin:
+            return ("",)
+        return tuple(sorted({grant.scope_ars for grant in self.grants if grant.role in roles}))
+
     def may_admin_over(self, scope_ars: str) -> bool:
         return self.may_within(Role.ADMIN, scope_ars)
 
@@ -91,3 +97,17 @@ def global_admin(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
     signed_in(connection, handler)
     if not principal_of(connection).may_within(Role.ADMIN, ""):
         raise PermissionDeniedException("The audit log needs the admin role without a scope limit.")
+
+
+def editor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Assessments and research of a Gemeinde: the action checks the Gemeinde against the scope."""
+    signed_in(connection, handler)
+    if not principal_of(connection).may(Role.EDITOR):
+        raise PermissionDeniedException("This needs the editor role.")
+
+
+def reviewer(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Validating or rejecting assessments: the action checks the Gemeinde against the scope."""
+    signed_in(connection, handler)
+    if not principal_of(connection).may(Role.REVIEWER):
+        raise PermissionDeniedException("This needs the reviewer role.")

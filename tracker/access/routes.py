@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
@@ -27,7 +26,7 @@ from tracker.access.schemas import (
 from tracker.concurrency import etag, tagged
 from tracker.db import DbSession
 from tracker.errors import problem_responses
-from tracker.fields import Text
+from tracker.fields import ISO_MOMENT_PATTERN, Text, parse_moment
 
 Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 IfMatch = Annotated[
@@ -169,11 +168,12 @@ async def list_audit(
         Text | None, QueryParameter(max_length=100, description="e.g. user:3, cli, import")
     ] = None,
     since: Annotated[
-        datetime | None, QueryParameter(description="Entries at or after (ISO 8601).")
+        str | None,
+        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Entries at or after (ISO 8601)."),
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> list[AuditRead]:
-    where = queries.AuditFilter(entity=entity, entity_id=id, actor=actor, since=since)
+    where = queries.AuditFilter(entity=entity, entity_id=id, actor=actor, since=parse_moment(since))
     return [
         AuditRead.model_validate(entry)
         for entry in await queries.list_audit(session, where, limit=limit)

@@ -1,0 +1,130 @@
+"""Writes of maturity: recording assessments (append-only) and moving them through review."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access import actions as access_actions
+from tracker.access.guards import Principal, ensure
+from tracker.access.models import Role
+from tracker.catalog import queries as catalog_queries
+from tracker.concurrency import compare_and_set, expected_version
+from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.maturity import queries, rules
+from tracker.maturity.models import Assessment, Source, Status
+from tracker.maturity.schemas import AssessmentCreate
+from tracker.regions import queries as regions_queries
+
+# Which status each review step starts from, and where it leads.
+TRANSITIONS = {
+    "submit": (Status.DRAFT, Status.SUBMITTED, Role.EDITOR),
+    "validate": (Status.SUBMITTED, Status.VALIDATED, Role.REVIEWER),
+    "reject": (Status.SUBMITTED, Status.REJECTED, Role.REVIEWER),
+}
+
+
+async def record_assessment(
+    session: AsyncSession, data: AssessmentCreate, *, actor: Principal, source: Source = Source.SELF
+) -> Assessment:
+    ensure(actor.may(Role.EDITOR, data.ars), f"You are no editor for Gemeinde {data.ars}.")
+    await regions_queries.get_gemeinde(session, data.ars)
+    leika_id = None
+    if data.leika_key is not None:
+        leika_id = (await catalog_queries.get_leika(session, data.leika_key)).id
+    else:
+        assert data.ozg_id is not None  # noqa: S101  (one_leistung)
+        await catalog_queries.get_leistung(session, data.ozg_id)
+    loaded = await queries.model_for(session, data.dimension, data.model)
+    scoring = rules.score(loaded.criteria, list(loaded.level_names), data.ratings)
+    if (
+        data.external_id is not None
+        and await queries.by_external_id(session, data.external_id) is not None
+    ):
+        raise Conflict(f"An assessment with the external id {data.external_id} exists already.")
+    if data.corrects is not None:
+        corrected = await session.get(Assessment, data.corrects)
+        if corrected is None:
+            raise NotFound(f"Assessment {data.corrects} does not exist.")
+        same = (corrected.ars, corrected.leika_id, corrected.ozg_id, corrected.dimension)
+        if same != (data.ars, leika_id, data.ozg_id, data.dimension.value):
+            raise InvalidInput(
+                f"Assessment {data.corrects} is about another Gemeinde, Leistung or dimension."
+            )
+    now = datetime.now(UTC)
+    assessment = Assessment(
+        external_id=data.external_id,
+        ars=data.ars,
+        leika_id=leika_id,
+        ozg_id=data.ozg_id,
+        dimension=data.dimension.value,
+        model_id=loaded.model_id,
+        ratings=dict(data.ratings),
+        level=scoring.level,
+        provisional=scoring.provisional,
+        missing_criteria=scoring.missing,
+        evidence=[item.model_dump() for item in data.evidence],
+        source=source.value,
+        corrects_id=data.corrects,
+        assessed_at=data.assessed_at or now,
+        assessed_by=actor.actor,
+        status=(Status.SUBMITTED if data.submit else Status.DRAFT).value,
+        status_changed_at=now,
+        status_changed_by=actor.actor,
+    )
+    session.add(assessment)
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="assessment", entity_id=assessment.id, action="create",
+        changes={"ars": [None, data.ars], "level": [None, scoring.level],
+                 "status": [None, assessment.status]},
+    )  # fmt: skip
+    return assessment
+
+
+async def change_status(
+    session: AsyncSession,
+    assessment_id: int,
+    step: str,
+    *,
+    comment: str | None,
+    if_match: str | None,
+    actor: Principal,
+) -> Assessment:
+    """submit (editor), validate or reject (reviewer, not the assessor: four eyes)."""
+    assessment = await session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise NotFound(f"Assessment {assessment_id} does not exist.")
+    source, target, role = TRANSITIONS[step]
+    ensure(
+        actor.may(role, assessment.ars), f"You are no {role.value} for Gemeinde {assessment.ars}."
+    )
+    expected_version(if_match, current=assessment.version)
+    if assessment.status != source:
+        raise Conflict(
+            f"Assessment {assessment_id} is {assessment.status}; "
+            f"only a {source.value} one can be {target.value}."
+        )
+    if target is not Status.SUBMITTED:
+        ensure(assessment.assessed_by.split("/")[0] != actor.actor.split("/")[0],
+               "Four eyes: the assessor cannot review the own assessment.")  # fmt: skip
+    if target is Status.REJECTED and not comment:
+        raise InvalidInput("A rejection needs a comment saying why.")
+    old_status = assessment.status
+    await compare_and_set(
+        session,
+        assessment,
+        assessment.version,
+        {
+            "status": target.value,
+            "status_comment": comment,
+            "status_changed_at": datetime.now(UTC),
+            "status_changed_by": actor.actor,
+        },
+    )
+    await access_actions.record_audit(
+        session, actor=actor, entity="assessment", entity_id=assessment_id, action=step,
+        changes={"status": [old_status, target.value], "comment": [None, comment]},
+    )  # fmt: skip
+    return assessment

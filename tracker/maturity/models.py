@@ -1,0 +1,112 @@
+"""Maturity tables. A model is levels plus criteria (data, versioned); an assessment rates each
+criterion and is never changed in place, only followed by a correction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlmodel import Field
+
+from tracker.db import TableModel
+
+
+class Dimension(StrEnum):
+    ONLINE = "online"
+    BACKOFFICE = "backoffice"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+
+
+class Source(StrEnum):
+    SELF = "self"
+    PVOG = "import:pvog"
+    WSP_NRW = "import:wsp-nrw"
+    PROBE = "probe"
+    AUDIT = "audit"
+
+
+NOT_REQUIRED = (
+    "n/a"  # the official „falls erforderlich“: neither lowers the level nor leaves it open
+)
+
+
+class MaturityModel(TableModel, table=True):
+    __tablename__ = "maturity_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=40)
+    dimension: str = Field(max_length=20)
+    name: str
+    version: str = Field(max_length=20)
+    # False where levels or criteria are not officially confirmed (DOMAIN.md marks them [U])
+    verified: bool
+    source: str | None = None
+    is_default: bool = False
+
+
+class ModelLevel(TableModel, table=True):
+    __tablename__ = "model_level"
+    __table_args__ = (UniqueConstraint("model_id", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="maturity_model.id", index=True)
+    level: int
+    name: str
+    definition: str
+
+
+class ModelCriterion(TableModel, table=True):
+    __tablename__ = "model_criterion"
+    __table_args__ = (UniqueConstraint("model_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="maturity_model.id", index=True)
+    key: str = Field(max_length=40)
+    position: int
+    name: str
+    description: str | None = None
+    optional: bool = False  # may be marked not required („falls erforderlich“)
+    verified: bool = True
+
+
+class Assessment(TableModel, table=True):
+    """One rating of one Leistung (a LeiKa row, or the whole OZG-Leistung) in one Gemeinde."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        CheckConstraint("(leika_id IS NULL) != (ozg_id IS NULL)", name="one_leistung"),
+        CheckConstraint("status IN ('draft', 'submitted', 'validated', 'rejected')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True, max_length=100)
+    ars: str = Field(foreign_key="gemeinde.ars", index=True, max_length=12)
+    leika_id: int | None = Field(default=None, foreign_key="leika_leistung.id", index=True)
+    ozg_id: str | None = Field(default=None, foreign_key="ozg_leistung.ozg_id", index=True)
+    dimension: str = Field(max_length=20)
+    model_id: int = Field(foreign_key="maturity_model.id")
+    ratings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    level: int | None = None
+    provisional: bool
+    missing_criteria: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    evidence: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=20)
+    land_wide_portal: bool = False
+    corrects_id: int | None = Field(default=None, foreign_key="assessment.id")
+    assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    assessed_by: str = Field(max_length=100)
+    status: str = Field(default=Status.DRAFT.value, max_length=20)
+    status_comment: str | None = None
+    status_changed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    status_changed_by: str | None = Field(default=None, max_length=100)
+    version: int = 1

@@ -1,0 +1,187 @@
+"""Reads of maturity models and assessments. "Current" is the latest validated assessment per
+Gemeinde × Leistung × dimension; "as of" a date, the latest one validated by then."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.catalog.models import LeikaLeistung
+from tracker.db import run
+from tracker.errors import InvalidInput, NotFound
+from tracker.listing import fetch_page
+from tracker.maturity.models import Assessment, MaturityModel, ModelCriterion, ModelLevel, Status
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: MaturityModel
+    levels: list[ModelLevel]
+    criteria: list[ModelCriterion]
+
+    @property
+    def model_id(self) -> int:
+        assert self.model.id is not None  # noqa: S101  (stored)
+        return self.model.id
+
+    @property
+    def level_names(self) -> dict[int, str]:
+        return {level.level: level.name for level in self.levels}
+
+
+async def _load(session: AsyncSession, model: MaturityModel) -> LoadedModel:
+    levels = (
+        select(ModelLevel)
+        .where(col(ModelLevel.model_id) == model.id)
+        .order_by(col(ModelLevel.level))
+    )
+    criteria = (
+        select(ModelCriterion)
+        .where(col(ModelCriterion.model_id) == model.id)
+        .order_by(col(ModelCriterion.position))
+    )
+    return LoadedModel(
+        model,
+        list((await run(session, levels)).scalars()),
+        list((await run(session, criteria)).scalars()),
+    )
+
+
+async def list_models(session: AsyncSession) -> list[LoadedModel]:
+    models = (await run(session, select(MaturityModel).order_by(col(MaturityModel.id)))).scalars()
+    return [await _load(session, model) for model in models]
+
+
+async def model_for(session: AsyncSession, dimension: str, key: str | None) -> LoadedModel:
+    statement = select(MaturityModel).where(col(MaturityModel.dimension) == dimension)
+    statement = statement.where(
+        col(MaturityModel.key) == key if key is not None else col(MaturityModel.is_default)
+    )
+    model: MaturityModel | None = (await run(session, statement)).scalars().first()
+    if model is None:
+        wanted = f"model {key}" if key else "a default model"
+        raise InvalidInput(f"The dimension {dimension} has no {wanted}.")
+    return await _load(session, model)
+
+
+async def model_by_id(session: AsyncSession, model_id: int) -> LoadedModel:
+    model = await session.get(MaturityModel, model_id)
+    if model is None:
+        raise NotFound(f"Maturity model {model_id} does not exist.")
+    return await _load(session, model)
+
+
+def _assessment_columns() -> Any:
+    return (
+        select(
+            Assessment,
+            col(LeikaLeistung.leika_key).label("leika_key"),
+            col(MaturityModel.key).label("model_key"),
+            col(ModelLevel.name).label("level_name"),
+        )
+        .join(MaturityModel, col(MaturityModel.id) == Assessment.model_id)
+        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == Assessment.leika_id)
+        .outerjoin(
+            ModelLevel,
+            and_(
+                col(ModelLevel.model_id) == Assessment.model_id,
+                col(ModelLevel.level) == Assessment.level,
+            ),
+        )
+    )
+
+
+async def get_assessment(session: AsyncSession, assessment_id: int) -> Row[Any]:
+    row = (
+        await run(session, _assessment_columns().where(col(Assessment.id) == assessment_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"Assessment {assessment_id} does not exist.")
+    return row
+
+
+@dataclass(frozen=True)
+class AssessmentFilter:
+    ars: str | None = None
+    leika: str | None = None
+    ozg_id: str | None = None
+    dimension: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    # scopes whose unpublished (not validated) assessments the reader may see
+    unpublished_scopes: tuple[str, ...] = field(default=())
+
+
+async def list_assessments(
+    session: AsyncSession, where: AssessmentFilter, *, limit: int | None, cursor: str | None
+) -> tuple[list[Row[Any]], str | None]:
+    statement = _assessment_columns()
+    if where.ars is not None:
+        statement = statement.where(col(Assessment.ars) == where.ars)
+    if where.leika is not None:
+        statement = statement.where(col(LeikaLeistung.leika_key) == where.leika)
+    if where.ozg_id is not None:
+        statement = statement.where(
+            or_(col(Assessment.ozg_id) == where.ozg_id, col(LeikaLeistung.ozg_id) == where.ozg_id)
+        )
+    for column, value in (
+        (Assessment.dimension, where.dimension),
+        (Assessment.status, where.status),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    if where.since is not None:
+        statement = statement.where(col(Assessment.assessed_at) >= where.since)
+    visible = [col(Assessment.status) == Status.VALIDATED.value]
+    visible += [col(Assessment.ars).startswith(scope) for scope in where.unpublished_scopes]
+    statement = statement.where(or_(*visible))
+    return await fetch_page(session, statement, [col(Assessment.id)], limit=limit, cursor=cursor)
+
+
+async def current(
+    session: AsyncSession, *, ars: str | None = None, at: datetime | None = None
+) -> list[Row[Any]]:
+    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`)."""
+    validated = [col(Assessment.status) == Status.VALIDATED.value]
+    if at is not None:
+        validated += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
+    if ars is not None:
+        validated.append(col(Assessment.ars) == ars)
+    ranked = (
+        select(
+            col(Assessment.id).label("id"),
+            func.row_number()
+            .over(
+                partition_by=[
+                    col(Assessment.ars),
+                    col(Assessment.leika_id),
+                    col(Assessment.ozg_id),
+                    col(Assessment.dimension),
+                ],
+                order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
+            )
+            .label("rank"),
+        )
+        .where(*validated)
+        .subquery()
+    )
+    latest = aliased(ranked)
+    statement = (
+        _assessment_columns()
+        .join(latest, latest.c.id == Assessment.id)
+        .where(latest.c.rank == 1)
+        .order_by(col(Assessment.dimension), col(Assessment.ozg_id), col(LeikaLeistung.leika_key))
+    )
+    return list((await run(session, statement)).all())
+
+
+async def by_external_id(session: AsyncSession, external_id: str) -> Assessment | None:
+    statement = select(Assessment).where(col(Assessment.external_id) == external_id)
+    found: Assessment | None = (await run(session, statement)).scalars().first()
+    return found

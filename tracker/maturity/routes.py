@@ -1,0 +1,234 @@
+"""JSON API of maturity: models, assessments and their review, a Gemeinde's current Reifegrad."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from pydantic import BaseModel, Field
+
+from tracker.access.guards import editor, principal_of, reviewer
+from tracker.access.models import Role
+from tracker.concurrency import etag, tagged
+from tracker.db import DbSession
+from tracker.errors import NotFound, problem_responses
+from tracker.fields import (
+    ARS_PATTERN,
+    ISO_MOMENT_PATTERN,
+    LEIKA_KEY_PATTERN,
+    OZG_ID_PATTERN,
+    parse_moment,
+)
+from tracker.listing import Cursor, Limit, Page
+from tracker.maturity import actions, queries
+from tracker.maturity.models import Dimension, Status
+from tracker.maturity.schemas import (
+    AssessmentCreate,
+    AssessmentRead,
+    MaturityModelRead,
+    StatusChange,
+)
+from tracker.regions import queries as regions_queries
+
+AnyRequest = Request[Any, Any, Any]
+Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", required=False, description="ETag of the version read."),
+]
+At = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=ISO_MOMENT_PATTERN, description="As of this moment (ISO 8601); default now."
+    ),
+]
+
+
+def assessment_read(row: Any) -> AssessmentRead:
+    return AssessmentRead.model_validate(
+        {
+            **row.Assessment.model_dump(),
+            "leika_key": row.leika_key,
+            "model": row.model_key,
+            "level_name": row.level_name,
+        }
+    )
+
+
+@get("/maturity-models", responses=problem_responses())
+async def list_models(session: DbSession) -> list[MaturityModelRead]:
+    return [
+        MaturityModelRead.model_validate(
+            {**loaded.model.model_dump(), "levels": loaded.levels, "criteria": loaded.criteria}
+        )
+        for loaded in await queries.list_models(session)
+    ]
+
+
+@get("/assessments", responses=problem_responses())
+async def list_assessments(
+    request: AnyRequest,
+    session: DbSession,
+    ars: Annotated[str | None, QueryParameter(pattern=ARS_PATTERN)] = None,
+    leika: Annotated[str | None, QueryParameter(pattern=LEIKA_KEY_PATTERN)] = None,
+    ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
+    dimension: Annotated[Dimension | None, QueryParameter()] = None,
+    status: Annotated[Status | None, QueryParameter()] = None,
+    since: Annotated[
+        str | None,
+        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Assessed at or after (ISO 8601)."),
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[AssessmentRead]:
+    """Validated assessments are public; others only within the reader's editor/reviewer scope."""
+    where = queries.AssessmentFilter(
+        ars=ars, leika=leika, ozg_id=ozg_id,
+        dimension=None if dimension is None else dimension.value,
+        status=None if status is None else status.value, since=parse_moment(since),
+        unpublished_scopes=principal_of(request).scopes(Role.EDITOR, Role.REVIEWER),
+    )  # fmt: skip
+    rows, next_cursor = await queries.list_assessments(session, where, limit=limit, cursor=cursor)
+    return Page(items=[assessment_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@post("/assessments", guards=[editor], responses=problem_responses(401, 403, 404, 409, 422))
+async def create_assessment(
+    request: AnyRequest, data: JSONBody[AssessmentCreate], session: DbSession
+) -> Response[AssessmentRead]:
+    assessment = await actions.record_assessment(session, data, actor=principal_of(request))
+    assert assessment.id is not None  # noqa: S101  (flushed)
+    body = assessment_read(await queries.get_assessment(session, assessment.id))
+    return Response(body, status_code=201, headers={"ETag": etag(assessment.version)})
+
+
+@get("/assessments/{assessment_id:int}", responses=problem_responses(404))
+async def get_assessment(
+    request: AnyRequest, assessment_id: Id, session: DbSession
+) -> Response[AssessmentRead]:
+    row = await queries.get_assessment(session, assessment_id)
+    assessment = row.Assessment
+    scopes = principal_of(request).scopes(Role.EDITOR, Role.REVIEWER)
+    if assessment.status != Status.VALIDATED and not any(
+        assessment.ars.startswith(s) for s in scopes
+    ):
+        raise NotFound(f"Assessment {assessment_id} does not exist.")
+    return tagged(request, assessment_read(row), etag(assessment.version))
+
+
+async def _step(
+    request: AnyRequest,
+    session: Any,
+    assessment_id: int,
+    step: str,
+    comment: str | None,
+    if_match: str | None,
+) -> Response[AssessmentRead]:
+    assessment = await actions.change_status(
+        session,
+        assessment_id,
+        step,
+        comment=comment,
+        if_match=if_match,
+        actor=principal_of(request),
+    )
+    body = assessment_read(await queries.get_assessment(session, assessment_id))
+    return Response(body, headers={"ETag": etag(assessment.version)})
+
+
+STEP_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
+
+
+@post(
+    "/assessments/{assessment_id:int}/submit",
+    guards=[editor],
+    status_code=200,
+    responses=STEP_PROBLEMS,
+)
+async def submit(
+    request: AnyRequest,
+    assessment_id: Id,
+    data: JSONBody[StatusChange],
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> Response[AssessmentRead]:
+    return await _step(request, session, assessment_id, "submit", data.comment, if_match)
+
+
+@post(
+    "/assessments/{assessment_id:int}/validate",
+    guards=[reviewer],
+    status_code=200,
+    responses=STEP_PROBLEMS,
+)
+async def validate(
+    request: AnyRequest,
+    assessment_id: Id,
+    data: JSONBody[StatusChange],
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> Response[AssessmentRead]:
+    return await _step(request, session, assessment_id, "validate", data.comment, if_match)
+
+
+@post(
+    "/assessments/{assessment_id:int}/reject",
+    guards=[reviewer],
+    status_code=200,
+    responses=STEP_PROBLEMS,
+)
+async def reject(
+    request: AnyRequest,
+    assessment_id: Id,
+    data: JSONBody[StatusChange],
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> Response[AssessmentRead]:
+    return await _step(request, session, assessment_id, "reject", data.comment, if_match)
+
+
+class GemeindeReifegrad(BaseModel):
+    ars: str
+    name: str
+    at: datetime | None = Field(description="The moment asked about; null means now.")
+    counting_rule: str
+    assessments: list[AssessmentRead]
+    levels: dict[str, dict[str, int]] = Field(
+        description="Per dimension: current assessments per level."
+    )
+
+
+COUNTING_RULE = (
+    "Current = the latest validated assessment per Leistung and dimension (as of `at`); drafts, "
+    "submitted and rejected assessments never count. Levels count assessments, not Leistungen."
+)
+
+
+@get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
+async def gemeinde_reifegrad(
+    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)], session: DbSession, at: At = None
+) -> GemeindeReifegrad:
+    gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
+    moment = parse_moment(at)
+    rows = await queries.current(session, ars=ars, at=moment)
+    levels: dict[str, Counter[str]] = {dimension.value: Counter() for dimension in Dimension}
+    for row in rows:
+        levels[row.Assessment.dimension][str(row.Assessment.level)] += 1
+    return GemeindeReifegrad(
+        ars=gemeinde.ars, name=gemeinde.display_name, at=moment, counting_rule=COUNTING_RULE,
+        assessments=[assessment_read(row) for row in rows],
+        levels={dimension: dict(sorted(counts.items())) for dimension, counts in levels.items()},
+    )  # fmt: skip
+
+
+router = Router(
+    "/api/v1",
+    route_handlers=[
+        list_models, list_assessments, create_assessment, get_assessment, submit, validate, reject,
+        gemeinde_reifegrad,
+    ],
+    tags=["Reifegrad"],
+)  # fmt: skip

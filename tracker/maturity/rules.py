@@ -1,0 +1,49 @@
+"""The scoring rule of the Reifegradmodell: every criterion is rated on the level scale and the
+lowest rated criterion decides (one at 2, the rest at 4: level 2). A criterion marked not
+required („falls erforderlich“) neither lowers the level nor leaves it open; a required one not
+yet rated makes the level provisional."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tracker.errors import InvalidInput
+from tracker.maturity.models import NOT_REQUIRED, ModelCriterion
+
+Rating = int | str
+
+
+@dataclass(frozen=True)
+class Scoring:
+    level: int | None
+    provisional: bool
+    missing: list[str]
+
+
+def score(
+    criteria: Sequence[ModelCriterion], levels: Sequence[int], ratings: Mapping[str, Rating]
+) -> Scoring:
+    known = {criterion.key: criterion for criterion in criteria}
+    unknown = sorted(set(ratings) - set(known))
+    if unknown:
+        raise InvalidInput(f"Unknown criteria for this model: {', '.join(unknown)}.")
+    rated: list[int] = []
+    for key, rating in ratings.items():
+        if rating == NOT_REQUIRED:
+            if not known[key].optional:
+                raise InvalidInput(
+                    f"Criterion {key} is always required; '{NOT_REQUIRED}' is not allowed."
+                )
+        elif isinstance(rating, int) and not isinstance(rating, bool) and rating in levels:
+            rated.append(rating)
+        else:
+            scale = f"{min(levels)}-{max(levels)}"
+            raise InvalidInput(
+                f"Criterion {key}: {rating!r} is not a level of this model ({scale})."
+            )
+    if not rated:
+        raise InvalidInput("Rate at least one criterion.")
+    ordered = sorted(criteria, key=lambda criterion: criterion.position)
+    missing = [criterion.key for criterion in ordered if criterion.key not in ratings]
+    return Scoring(level=min(rated), provisional=bool(missing), missing=missing)

@@ -1,0 +1,116 @@
+"""API shapes of maturity models and assessments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+
+from tracker.fields import Ars, LeikaKey, Text
+from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
+
+CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+Rating = Annotated[StrictInt, Field(ge=0, le=99)] | Literal["n/a"]
+OzgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
+Note = Annotated[Text, StringConstraints(max_length=2000)]
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LevelRead(_Read):
+    level: int
+    name: str
+    definition: str
+
+
+class CriterionRead(_Read):
+    key: str
+    position: int
+    name: str
+    optional: bool = Field(description=f"May be rated '{NOT_REQUIRED}' („falls erforderlich“).")
+    verified: bool
+
+
+class MaturityModelRead(_Read):
+    key: str
+    dimension: Dimension
+    name: str
+    version: str
+    verified: bool = Field(
+        description="False where levels or criteria are not officially confirmed."
+    )
+    source: str | None
+    is_default: bool
+    levels: list[LevelRead]
+    criteria: list[CriterionRead]
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["url", "document", "finding"]
+    ref: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
+    note: Note | None = None
+
+
+class AssessmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ars: Ars
+    leika_key: LeikaKey | None = Field(default=None, description="A LeiKa-Leistung …")
+    ozg_id: OzgId | None = Field(default=None, description="… or the whole OZG-Leistung.")
+    dimension: Dimension
+    model: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-]{1,40}$")] | None = Field(
+        default=None, description="Model key; the dimension's default model when omitted."
+    )
+    ratings: dict[CriterionKey, Rating] = Field(
+        description=f"Criterion key → level, or '{NOT_REQUIRED}' where it is not required.",
+        max_length=50,
+    )
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+    assessed_at: datetime | None = Field(default=None, description="Defaults to now.")
+    external_id: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
+    corrects: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(
+        default=None, description="Id of the assessment this one corrects."
+    )
+    submit: bool = Field(default=False, description="Submit for review at once.")
+
+    @model_validator(mode="after")
+    def one_leistung(self) -> AssessmentCreate:
+        if (self.leika_key is None) == (self.ozg_id is None):
+            raise ValueError("give exactly one of leika_key and ozg_id")
+        return self
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: Note | None = None
+
+
+class AssessmentRead(_Read):
+    id: int
+    ars: str
+    leika_key: str | None
+    ozg_id: str | None
+    dimension: Dimension
+    model: str
+    ratings: dict[str, Any]
+    level: int | None
+    level_name: str | None
+    provisional: bool = Field(
+        description="A required criterion is not rated yet; see missing_criteria."
+    )
+    missing_criteria: list[str]
+    evidence: list[Evidence]
+    source: str
+    land_wide_portal: bool
+    corrects_id: int | None
+    external_id: str | None
+    assessed_at: datetime
+    assessed_by: str
+    status: Status
+    status_comment: str | None
+    status_changed_at: datetime | None
+    status_changed_by: str | None
+    version: int
