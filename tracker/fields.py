@@ -4,9 +4,19 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from tracker.errors import BadRequest
+
+
+def _json_int(value: object) -> object:
+    """Litestar validates leniently (true → 1, "2" → 2); a JSON integer must be one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_int)]
 
 # PostgreSQL text rejects NUL; every stored string goes through this.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]

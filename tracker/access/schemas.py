@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from tracker.access.models import Role
+from tracker.fields import JsonInt
 
 ScopeArs = Annotated[
     str,
@@ -73,7 +74,7 @@ class Me(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
-    expires_in_days: int = Field(default=90, ge=1, le=366)
+    expires_in_days: JsonInt = Field(default=90, ge=1, le=366)
     scope_ars: ScopeArs | None = Field(default=None, description="Narrows the owner's grants.")
 
 

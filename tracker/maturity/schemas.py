@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from tracker.fields import Ars, LeikaKey, Text
+from tracker.fields import Ars, JsonInt, LeikaKey, Text
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
 
 CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
-Rating = Annotated[StrictInt, Field(ge=0, le=99)] | Literal["n/a"]
+Rating = Annotated[JsonInt, Field(ge=0, le=99)] | Literal["n/a"]
 OzgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
 Note = Annotated[Text, StringConstraints(max_length=2000)]
 
@@ -71,7 +71,7 @@ class AssessmentCreate(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
     assessed_at: datetime | None = Field(default=None, description="Defaults to now.")
     external_id: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
-    corrects: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(
+    corrects: Annotated[JsonInt, Field(ge=1, le=2_147_483_647)] | None = Field(
         default=None, description="Id of the assessment this one corrects."
     )
     submit: bool = Field(default=False, description="Submit for review at once.")

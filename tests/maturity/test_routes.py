@@ -1,0 +1,258 @@
+"""Assessments through HTTP: recording, review with four eyes, current and as-of figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client, add_token, add_user, bearer
+
+ESSEN = "051130000000"
+LEIPZIG = "147130000000"
+ELTERNGELD = "99041006000000"  # LeiKa key of OZG-Leistung 10000 (Elterngeld)
+FULL = {
+    "leistungsbeschreibung": 4, "antragsprozess": 4, "nutzerkonto": 4, "authentifizierung": 4,
+    "bezahlprozess": "n/a", "nachweise": 3, "kriterium_7": "n/a", "kriterium_8": "n/a",
+    "kriterium_9": "n/a", "kriterium_10": "n/a",
+}  # fmt: skip
+
+
+async def people(session: AsyncSession) -> dict[str, dict[str, str]]:
+    editor = await add_user(session, "editor@essen.de", [("editor", ESSEN)])
+    reviewer = await add_user(session, "review@nrw.de", [("reviewer", "05")])
+    both = await add_user(session, "both@essen.de", [("editor", ESSEN), ("reviewer", ESSEN)])
+    nrw = await add_user(session, "editor@nrw.de", [("editor", "05")])
+    tokens = {
+        "nrw": await add_token(session, nrw),
+        "editor": await add_token(session, editor),
+        "reviewer": await add_token(session, reviewer),
+        "both": await add_token(session, both),
+    }
+    await session.commit()
+    return {name: bearer(secret) for name, secret in tokens.items()}
+
+
+async def record(client: Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"ars": ESSEN, "leika_key": ELTERNGELD, "dimension": "online", "ratings": FULL} | fields
+    response = await client.post("/api/v1/assessments", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def step(
+    client: Client, headers: dict[str, str], assessment: dict[str, Any], name: str, **body: Any
+) -> Any:
+    return await client.post(
+        f"/api/v1/assessments/{assessment['id']}/{name}",
+        json=body,
+        headers={**headers, "If-Match": f'"v{assessment["version"]}"'},
+    )
+
+
+async def test_models_are_data_with_levels_and_criteria(client: Client) -> None:
+    models = {model["key"]: model for model in (await client.get("/api/v1/maturity-models")).json()}
+    assert set(models) == {"ozg-rgm-1.1", "ozg-rgm-2.0", "backoffice-b"}
+    rgm = models["ozg-rgm-1.1"]
+    assert [level["name"] for level in rgm["levels"]] == [
+        "Offline", "Information", "Formular-Assistent", "Online-Leistung", "Online-Transaktion",
+    ]  # fmt: skip
+    assert len(rgm["criteria"]) == 10
+    assert [c["verified"] for c in rgm["criteria"]] == [True] * 6 + [False] * 4
+    assert len(models["ozg-rgm-2.0"]["levels"]) == 8
+    assert len(models["ozg-rgm-2.0"]["criteria"]) == 13
+    assert models["ozg-rgm-2.0"]["verified"] is False
+    assert [level["name"][:2] for level in models["backoffice-b"]["levels"]] == [
+        f"B{n}" for n in range(7)
+    ]
+
+
+async def test_record_submit_validate_and_current(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    draft = await record(
+        client, who["editor"], evidence=[{"kind": "url", "ref": "https://www.essen.de/elterngeld"}]
+    )
+    assert (draft["level"], draft["level_name"], draft["provisional"], draft["status"]) == (
+        3, "Online-Leistung", False, "draft",
+    )  # fmt: skip
+    assert draft["assessed_by"].startswith("user:")
+    # not published yet: invisible to anonymous readers
+    assert (await client.get(f"/api/v1/assessments/{draft['id']}")).status_code == 404
+    assert (await client.get("/api/v1/assessments", params={"ars": ESSEN})).json()["items"] == []
+    submitted = (await step(client, who["editor"], draft, "submit")).json()
+    assert submitted["status"] == "submitted"
+    validated = await step(client, who["reviewer"], submitted, "validate", comment="geprüft")
+    assert validated.status_code == 200, validated.text
+    assert validated.json()["status"] == "validated"
+    public = await client.get(f"/api/v1/assessments/{draft['id']}")
+    assert public.status_code == 200
+    assert public.headers["etag"] == '"v3"'
+    current = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
+    assert [a["id"] for a in current["assessments"]] == [draft["id"]]
+    assert current["levels"] == {"online": {"3": 1}, "backoffice": {}}
+    assert "latest validated" in current["counting_rule"]
+
+
+async def test_four_eyes_scope_and_workflow_rules(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    own = await record(client, who["both"], submit=True)
+    four_eyes = await step(client, who["both"], own, "validate")
+    assert four_eyes.status_code == 403
+    assert four_eyes.json()["detail"] == "Four eyes: the assessor cannot review the own assessment."
+    leipzig = await client.post(
+        "/api/v1/assessments",
+        json={"ars": LEIPZIG, "ozg_id": "10000", "dimension": "online", "ratings": FULL},
+        headers=who["editor"],
+    )
+    assert leipzig.status_code == 403
+    not_submitted = await record(client, who["editor"])
+    assert (await step(client, who["reviewer"], not_submitted, "validate")).status_code == 409
+    no_reason = await step(client, who["reviewer"], own, "reject")
+    assert no_reason.status_code == 422
+    stale = await client.post(
+        f"/api/v1/assessments/{own['id']}/reject",
+        json={"comment": "x"},
+        headers={**who["reviewer"], "If-Match": '"v9"'},
+    )
+    assert stale.status_code == 412
+    rejected = await step(client, who["reviewer"], own, "reject", comment="Nachweis fehlt")
+    assert rejected.json()["status"] == "rejected"
+    current = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
+    assert current["assessments"] == []  # rejected and draft rows never count
+
+
+async def test_correction_and_as_of(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    first = await record(client, who["editor"], assessed_at="2025-01-15T10:00:00Z", submit=True)
+    await step(client, who["reviewer"], first, "validate")
+    lower = dict(FULL, nachweise=1)
+    fix = await record(
+        client,
+        who["editor"],
+        ratings=lower,
+        corrects=first["id"],
+        assessed_at="2025-06-01T10:00:00Z",
+        submit=True,
+    )
+    assert fix["level"] == 1
+    await step(client, who["reviewer"], fix, "validate")
+    now = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
+    assert [(a["id"], a["level"]) for a in now["assessments"]] == [(fix["id"], 1)]
+    # the first one stays as it was: corrections never change a row
+    assert (await client.get(f"/api/v1/assessments/{first['id']}")).json()["level"] == 3
+    before = (
+        await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad", params={"at": "2025-03-01"})
+    ).json()
+    assert before["assessments"] == []  # validated only today: nothing was validated by March 2025
+    wrong = await client.post(
+        "/api/v1/assessments",
+        json={
+            "ars": ESSEN,
+            "ozg_id": "10001",
+            "dimension": "online",
+            "ratings": FULL,
+            "corrects": first["id"],
+        },
+        headers=who["editor"],
+    )
+    assert wrong.status_code == 422
+
+
+async def test_provisional_level_names_missing_criteria(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    partial = await record(
+        client, who["editor"], ratings={"leistungsbeschreibung": 2, "antragsprozess": 4}
+    )
+    assert partial["provisional"] is True
+    assert partial["level"] == 2
+    assert partial["missing_criteria"] == [
+        "nutzerkonto", "authentifizierung", "bezahlprozess", "nachweise",
+        "kriterium_7", "kriterium_8", "kriterium_9", "kriterium_10",
+    ]  # fmt: skip
+    back = await record(
+        client, who["editor"], dimension="backoffice",
+        ratings={"digitaler_eingang": 3, "fachverfahren": 2, "e_akte": 3, "once_only": "n/a",
+                 "automatisierung": "n/a"},
+    )  # fmt: skip
+    assert (back["model"], back["level"], back["level_name"]) == (
+        "backoffice-b",
+        2,
+        "B2 Fachverfahrensanbindung",
+    )
+
+
+async def test_bad_assessments_are_client_errors(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    cases = [
+        ({"ars": ESSEN, "dimension": "online", "ratings": FULL}, 400),  # no Leistung
+        (
+            {
+                "ars": ESSEN,
+                "leika_key": ELTERNGELD,
+                "ozg_id": "10000",
+                "dimension": "online",
+                "ratings": FULL,
+            },
+            400,
+        ),
+        (
+            {
+                "ars": "059999999999",
+                "leika_key": ELTERNGELD,
+                "dimension": "online",
+                "ratings": FULL,
+            },
+            404,
+        ),
+        (
+            {"ars": ESSEN, "leika_key": "99999999999999", "dimension": "online", "ratings": FULL},
+            404,
+        ),
+        (
+            {
+                "ars": ESSEN,
+                "leika_key": ELTERNGELD,
+                "dimension": "online",
+                "ratings": {"nachweise": 9},
+            },
+            422,
+        ),
+        (
+            {
+                "ars": ESSEN,
+                "leika_key": ELTERNGELD,
+                "dimension": "online",
+                "model": "nope",
+                "ratings": FULL,
+            },
+            422,
+        ),
+        (
+            {
+                "ars": ESSEN,
+                "leika_key": ELTERNGELD,
+                "dimension": "online",
+                "ratings": {"nachweise": True},
+            },
+            400,
+        ),
+    ]
+    for body, status in cases:
+        response = await client.post("/api/v1/assessments", json=body, headers=who["nrw"])
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    await record(client, who["editor"], external_id="pvog-1")
+    again = await client.post(
+        "/api/v1/assessments",
+        json={
+            "ars": ESSEN,
+            "leika_key": ELTERNGELD,
+            "dimension": "online",
+            "ratings": FULL,
+            "external_id": "pvog-1",
+        },
+        headers=who["editor"],
+    )
+    assert again.status_code == 409
