@@ -32,9 +32,11 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
         "GV100AD_30112025.txt: Gemeinden: 10953 inserted, 0 updated, 0 unchanged, 0 rejected"
         in first.stdout
     )
+    assert "62964 inserted, 0 updated, 0 unchanged, 210 rejected" in first.stdout
     second = run("import", "all", env=env)
     assert second.returncode == 0
-    assert second.stdout.count("(nothing written)") == 10
+    assert second.stdout.count("(nothing written)") == 11
+    assert "0 inserted, 0 updated, 62964 unchanged, 210 rejected" in second.stdout
 
     broken = tmp_path / "broken"
     broken.mkdir()

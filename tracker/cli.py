@@ -24,6 +24,7 @@ from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
 from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
+from tracker.maturity import imports as maturity_imports
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
 
@@ -52,6 +53,10 @@ def catalog_steps(directory: Path) -> list[Step]:
 
 def regions_steps(path: Path) -> list[Step]:
     return [(path.name, count_records(path), import_gv100ad, path)]
+
+
+def wsp_steps(path: Path) -> list[Step]:
+    return [(path.name, _csv_rows(path), maturity_imports.import_wsp_nrw, path)]
 
 
 async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: bool) -> bool:
@@ -150,12 +155,26 @@ def import_regions(gv100ad_file: Path | None, skip_invalid: bool) -> None:
     )
 
 
+@import_group.command("wsp-nrw")
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@skip_invalid_option
+def import_wsp(path: Path | None, skip_invalid: bool) -> None:
+    """Services live in the NRW Wirtschafts-Service-Portal, as assessments of NRW Gemeinden."""
+    _import(
+        wsp_steps(path or Settings.from_env().data_dir / maturity_imports.WSP_NRW_FILE),
+        skip_invalid,
+    )
+
+
 @import_group.command("all")
 @skip_invalid_option
 def import_all(skip_invalid: bool) -> None:
-    """Catalogue and regions from the data directory (TRACKER_DATA_DIR)."""
+    """Catalogue, regions and the NRW portal list from the data directory (TRACKER_DATA_DIR)."""
     data_dir = Settings.from_env().data_dir
-    _import(catalog_steps(data_dir) + regions_steps(data_dir / GV100AD_FILE), skip_invalid)
+    steps = catalog_steps(data_dir) + regions_steps(data_dir / GV100AD_FILE)
+    _import(steps + wsp_steps(data_dir / maturity_imports.WSP_NRW_FILE), skip_invalid)
 
 
 @main.group()

@@ -1,0 +1,88 @@
+"""The NRW portal list as assessments: real file, then synthetic copies with one thing wrong."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client
+from tracker.db import run
+from tracker.importing import ImportRejected
+from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
+from tracker.maturity.models import Assessment
+
+NRW_INHABITED = 396  # NRW Gemeinden with population (GV100AD 30.11.2025)
+
+
+async def test_real_list_becomes_nrw_assessments(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    result = await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    assert result.inserted == 159 * NRW_INHABITED
+    not_in_catalogue = [e for e in result.rejected if "is not in the catalogue" in e.message]
+    assert len(not_in_catalogue) == 209
+    assert str(not_in_catalogue[0]) == (
+        "wsp_nrw_onlinedienste_live_2024-11-11.csv:4: "
+        "LeiKa key 99050212006000 is not in the catalogue"
+    )
+    assert [str(e) for e in result.rejected if "repeats" in e.message] == [
+        "wsp_nrw_onlinedienste_live_2024-11-11.csv:360: repeats line 346 word for word; skipped"
+    ]
+    await session.commit()
+    essen = (await client.get("/api/v1/gemeinden/051130000000/reifegrad")).json()
+    assert essen["levels"]["online"] == {"3": 159}
+    first = essen["assessments"][0]
+    assert (first["source"], first["land_wide_portal"], first["status"], first["provisional"]) == (
+        "import:wsp-nrw", True, "validated", True,
+    )  # fmt: skip
+    assert first["evidence"][0]["note"].startswith("Wirtschafts-Service-Portal.NRW: ")
+    assert first["assessed_at"].startswith("2024-11-11")
+    before = (
+        await client.get("/api/v1/gemeinden/051130000000/reifegrad", params={"at": "2024-11-10"})
+    ).json()
+    assert before["assessments"] == []
+    leipzig = (await client.get("/api/v1/gemeinden/147130000000/reifegrad")).json()
+    assert leipzig["assessments"] == []
+
+    again = await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    assert (again.inserted, again.unchanged) == (0, 159 * NRW_INHABITED)
+    count = (
+        await run(session, select(func.count()).where(col(Assessment.source) == "import:wsp-nrw"))
+    ).scalar_one()
+    assert count == 159 * NRW_INHABITED
+
+
+def rewrite(source: Path, target: Path, change: dict[int, dict[str, str]]) -> Path:
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows, header = list(reader), list(reader.fieldnames or [])
+    for index, fields in change.items():
+        rows[index].update(fields)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+async def test_conflicting_rows_reject_the_file(
+    session: AsyncSession, data_dir: Path, tmp_path: Path
+) -> None:
+    path = rewrite(
+        data_dir / WSP_NRW_FILE,
+        tmp_path / "wsp_nrw_live_2025-01-31.csv",
+        {0: {"Live": "Nein"}, 2: {"Nummer": "99050058108000", "Name": "anders"}},
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        await import_wsp_nrw(session, path)
+    assert [str(e) for e in rejected.value.errors] == [
+        "wsp_nrw_live_2025-01-31.csv:2: Live: String should match pattern '^Ja$' (got 'Nein')",
+        "wsp_nrw_live_2025-01-31.csv:4: Nummer 99050058108000 already given on line 3",
+    ]
+    count = (await run(session, select(func.count()).select_from(Assessment))).scalar_one()
+    assert count == 0
