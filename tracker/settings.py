@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tracker.db"
@@ -38,6 +39,13 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     secure_cookies: bool = False
     max_body_bytes: int = 1_048_576
+    # A current score older than this is flagged stale.
+    stale_after_days: int = 365
+    # LeiKa-Typ codes executed by Länder and Kommunen: such services apply to Gemeinden (DOMAIN.md
+    # 1.2; the sub-codes are unverified, hence configurable). Type 1 (Bund executes) does not.
+    municipal_leika_types: frozenset[str] = frozenset(
+        {"2", "2/3", "2/3a", "2/3b", "3", "3a", "3b", "4", "5", "6"}
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,14 +54,19 @@ class Settings:
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
-        secret_key = env.get("TRACKER_SECRET_KEY")
+        optional: dict[str, Any] = {}
+        if secret_key := env.get("TRACKER_SECRET_KEY"):
+            optional["secret_key"] = secret_key
+        if types := env.get("TRACKER_MUNICIPAL_LEIKA_TYPES"):
+            optional["municipal_leika_types"] = frozenset(code.strip() for code in types.split(","))
         return cls(
             database_url=to_async_url(url),
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
             debug=_flag(env.get("TRACKER_DEBUG")),
             secure_cookies=_flag(env.get("TRACKER_SECURE_COOKIES")),
             max_body_bytes=int(env.get("TRACKER_MAX_BODY_BYTES", "1048576")),
-            **({"secret_key": secret_key} if secret_key else {}),
+            stale_after_days=int(env.get("TRACKER_STALE_AFTER_DAYS", "365")),
+            **optional,
         )
 
 

@@ -35,19 +35,24 @@ async def test_real_list_becomes_nrw_assessments(
     ]
     await session.commit()
     essen = (await client.get("/api/v1/gemeinden/051130000000/reifegrad")).json()
-    assert essen["levels"]["online"] == {"3": 159}
-    first = essen["assessments"][0]
+    summary = essen["summary"]["online"]
+    assert (summary["assessed"], summary["online"], summary["ozg_konform"]) == (22, 22, 22)
+    assert summary["by_highest_level"] == {"3": 22}
+    assessed = [item["online"] for item in essen["leistungen"] if item["online"]]
+    assert all(figures["land_wide_portal"] for figures in assessed)
+    listed = await client.get("/api/v1/assessments", params={"ars": "051130000000", "limit": 1})
+    first = listed.json()["items"][0]
     assert (first["source"], first["land_wide_portal"], first["status"], first["provisional"]) == (
         "import:wsp-nrw", True, "validated", True,
     )  # fmt: skip
     assert first["evidence"][0]["note"].startswith("Wirtschafts-Service-Portal.NRW: ")
     assert first["assessed_at"].startswith("2024-11-11")
-    before = (
-        await client.get("/api/v1/gemeinden/051130000000/reifegrad", params={"at": "2024-11-10"})
-    ).json()
-    assert before["assessments"] == []
+    before = await client.get(
+        "/api/v1/gemeinden/051130000000/reifegrad", params={"at": "2024-11-10"}
+    )
+    assert before.json()["summary"]["online"]["assessed"] == 0
     leipzig = (await client.get("/api/v1/gemeinden/147130000000/reifegrad")).json()
-    assert leipzig["assessments"] == []
+    assert leipzig["summary"]["online"]["assessed"] == 0
 
     again = await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
     assert (again.inserted, again.unchanged) == (0, 159 * NRW_INHABITED)

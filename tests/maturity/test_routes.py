@@ -33,6 +33,10 @@ async def people(session: AsyncSession) -> dict[str, dict[str, str]]:
     return {name: bearer(secret) for name, secret in tokens.items()}
 
 
+def leistung(rollup: dict[str, Any], ozg_id: str) -> dict[str, Any]:
+    return dict(next(item for item in rollup["leistungen"] if item["ozg_id"] == ozg_id))
+
+
 async def record(client: Client, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
     body = {"ars": ESSEN, "leika_key": ELTERNGELD, "dimension": "online", "ratings": FULL} | fields
     response = await client.post("/api/v1/assessments", json=body, headers=headers)
@@ -88,9 +92,18 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
     assert public.status_code == 200
     assert public.headers["etag"] == '"v3"'
     current = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
-    assert [a["id"] for a in current["assessments"]] == [draft["id"]]
-    assert current["levels"] == {"online": {"3": 1}, "backoffice": {}}
-    assert "latest validated" in current["counting_rule"]
+    elterngeld = leistung(current, "10000")
+    assert elterngeld["online"] == {
+        "highest": 3, "lowest": 3, "assessed": 1, "online": True, "ozg_konform": True,
+        "land_wide_portal": False, "age_days": 0, "stale": False,
+    }  # fmt: skip
+    assert elterngeld["backoffice"] is None
+    assert current["summary"]["online"] == {
+        "applicable": 464, "assessed": 1, "online": 1, "ozg_konform": 1,
+        "share_online": round(1 / 464, 4), "share_ozg_konform": round(1 / 464, 4),
+        "by_highest_level": {"3": 1}, "stale": 0,
+    }  # fmt: skip
+    assert "latest validated" in current["rules"]["current"]
 
 
 async def test_four_eyes_scope_and_workflow_rules(client: Client, session: AsyncSession) -> None:
@@ -118,7 +131,7 @@ async def test_four_eyes_scope_and_workflow_rules(client: Client, session: Async
     rejected = await step(client, who["reviewer"], own, "reject", comment="Nachweis fehlt")
     assert rejected.json()["status"] == "rejected"
     current = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
-    assert current["assessments"] == []  # rejected and draft rows never count
+    assert leistung(current, "10000")["online"] is None  # rejected and draft rows never count
 
 
 async def test_correction_and_as_of(client: Client, session: AsyncSession) -> None:
@@ -137,13 +150,16 @@ async def test_correction_and_as_of(client: Client, session: AsyncSession) -> No
     assert fix["level"] == 1
     await step(client, who["reviewer"], fix, "validate")
     now = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
-    assert [(a["id"], a["level"]) for a in now["assessments"]] == [(fix["id"], 1)]
+    assert (
+        leistung(now, "10000")["online"]["highest"],
+        leistung(now, "10000")["online"]["online"],
+    ) == (1, False)
     # the first one stays as it was: corrections never change a row
     assert (await client.get(f"/api/v1/assessments/{first['id']}")).json()["level"] == 3
     before = (
         await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad", params={"at": "2025-03-01"})
     ).json()
-    assert before["assessments"] == []  # validated only today: nothing was validated by March 2025
+    assert leistung(before, "10000")["online"] is None  # validated only today, not by March 2025
     wrong = await client.post(
         "/api/v1/assessments",
         json={
@@ -256,3 +272,33 @@ async def test_bad_assessments_are_client_errors(client: Client, session: AsyncS
         headers=who["editor"],
     )
     assert again.status_code == 409
+
+
+async def test_rollup_of_several_leika_services(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    for key, level in (("99041006000000", 1), ("99041006013000", 2)):
+        ratings = dict(FULL, nachweise=level)
+        made = await record(client, who["editor"], leika_key=key, ratings=ratings, submit=True)
+        await step(client, who["reviewer"], made, "validate")
+    elterngeld = leistung(
+        (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json(), "10000"
+    )
+    online = elterngeld["online"]
+    assert (online["highest"], online["lowest"], online["assessed"]) == (2, 1, 2)
+    assert (online["online"], online["ozg_konform"]) == (True, False)
+    assert elterngeld["applicable_leika"] == 4
+    # the whole Leistung assessed at 3 counts like one more LeiKa service
+    whole = await record(client, who["editor"], leika_key=None, ozg_id="10000", submit=True)
+    await step(client, who["reviewer"], whole, "validate")
+    online = leistung((await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json(), "10000")[
+        "online"
+    ]
+    assert (online["highest"], online["assessed"], online["ozg_konform"]) == (3, 3, True)
+
+
+async def test_federal_leistungen_are_out_of_the_denominator(client: Client) -> None:
+    rollup = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
+    listed = {item["ozg_id"] for item in rollup["leistungen"]}
+    assert len(listed) == rollup["summary"]["online"]["applicable"] == 464
+    assert "10484" not in listed  # all its LeiKa services are type 1 (Bund executes)
+    assert "10000" in listed

@@ -207,3 +207,13 @@ async def count_catalog(session: AsyncSession) -> dict[str, int]:
         select(func.count(col(LeikaLeistung.leika_key))).scalar_subquery().label("leika_keys"),
     )
     return dict((await run(session, statement)).one()._mapping)
+
+
+async def leika_structure(session: AsyncSession) -> list[Row[Any]]:
+    """(id, ozg_id, leika_typ) of every LeiKa row mapped to an OZG-Leistung."""
+    statement = (
+        select(col(LeikaLeistung.id), col(LeikaLeistung.ozg_id), col(LeikaLeistung.leika_typ))
+        .where(col(LeikaLeistung.ozg_id).is_not(None))
+        .order_by(col(LeikaLeistung.id))
+    )
+    return list((await run(session, statement)).all())

@@ -4,7 +4,7 @@ Gemeinde × Leistung × dimension; "as of" a date, the latest one validated by t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select
@@ -12,11 +12,20 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import LeikaLeistung
 from tracker.db import run
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
-from tracker.maturity.models import Assessment, MaturityModel, ModelCriterion, ModelLevel, Status
+from tracker.maturity import rollup
+from tracker.maturity.models import (
+    Assessment,
+    Dimension,
+    MaturityModel,
+    ModelCriterion,
+    ModelLevel,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -185,3 +194,59 @@ async def by_external_id(session: AsyncSession, external_id: str) -> Assessment 
     statement = select(Assessment).where(col(Assessment.external_id) == external_id)
     found: Assessment | None = (await run(session, statement)).scalars().first()
     return found
+
+
+async def gemeinde_rollup(
+    session: AsyncSession,
+    ars: str,
+    *,
+    at: datetime | None,
+    municipal_types: frozenset[str],
+    stale_after_days: int,
+) -> dict[str, Any]:
+    """Every applicable OZG-Leistung of the Gemeinde with both dimensions rolled up."""
+    leistungen, _ = await catalog_queries.list_leistungen(
+        session, catalog_queries.LeistungFilter(), limit=None, cursor=None
+    )
+    applicable_leika: dict[str, set[int]] = {}
+    for leika in await catalog_queries.leika_structure(session):
+        if rollup.applies(leika.leika_typ, municipal_types):
+            applicable_leika.setdefault(leika.ozg_id, set()).add(leika.id)
+    figures: dict[tuple[str, str], rollup.Figures] = {}
+    leika_to_ozg = {
+        leika_id: ozg_id for ozg_id, ids in applicable_leika.items() for leika_id in ids
+    }
+    for row in await current(session, ars=ars, at=at):
+        assessment = row.Assessment
+        ozg_id = assessment.ozg_id or leika_to_ozg.get(assessment.leika_id)
+        if ozg_id is None:
+            continue  # a LeiKa service that does not apply here
+        key = (ozg_id, assessment.dimension)
+        figures.setdefault(key, rollup.Figures()).add(
+            assessment.level, _aware(assessment.assessed_at), assessment.land_wide_portal
+        )
+    now = at or datetime.now(UTC)
+    items = []
+    for leistung in leistungen:
+        if leistung.ozg_id not in applicable_leika:
+            continue
+        dimensions = {
+            dimension.value: figures.get(
+                (leistung.ozg_id, dimension.value), rollup.Figures()
+            ).as_dict(now, stale_after_days)
+            for dimension in Dimension
+        }
+        items.append({
+            "ozg_id": leistung.ozg_id, "name": leistung.name, "themenfeld": leistung.themenfeld,
+            "applicable_leika": len(applicable_leika[leistung.ozg_id]), **dimensions,
+        })  # fmt: skip
+    summary = {
+        dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
+        for dimension in Dimension
+    }
+    return {"rules": rollup.RULES, "summary": summary, "leistungen": items}
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
-from pydantic import BaseModel, Field
 
 from tracker.access.guards import editor, principal_of, reviewer
 from tracker.access.models import Role
@@ -28,10 +26,12 @@ from tracker.maturity.models import Dimension, Status
 from tracker.maturity.schemas import (
     AssessmentCreate,
     AssessmentRead,
+    GemeindeReifegrad,
     MaturityModelRead,
     StatusChange,
 )
 from tracker.regions import queries as regions_queries
+from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
 Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
@@ -190,38 +190,25 @@ async def reject(
     return await _step(request, session, assessment_id, "reject", data.comment, if_match)
 
 
-class GemeindeReifegrad(BaseModel):
-    ars: str
-    name: str
-    at: datetime | None = Field(description="The moment asked about; null means now.")
-    counting_rule: str
-    assessments: list[AssessmentRead]
-    levels: dict[str, dict[str, int]] = Field(
-        description="Per dimension: current assessments per level."
-    )
-
-
-COUNTING_RULE = (
-    "Current = the latest validated assessment per Leistung and dimension (as of `at`); drafts, "
-    "submitted and rejected assessments never count. Levels count assessments, not Leistungen."
-)
-
-
 @get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
 async def gemeinde_reifegrad(
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)], session: DbSession, at: At = None
+    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    session: DbSession,
+    state: State,
+    at: At = None,
 ) -> GemeindeReifegrad:
+    """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
+    their age, and a summary; `rules` states how each figure is counted."""
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
+    settings: Settings = state.settings
     moment = parse_moment(at)
-    rows = await queries.current(session, ars=ars, at=moment)
-    levels: dict[str, Counter[str]] = {dimension.value: Counter() for dimension in Dimension}
-    for row in rows:
-        levels[row.Assessment.dimension][str(row.Assessment.level)] += 1
-    return GemeindeReifegrad(
-        ars=gemeinde.ars, name=gemeinde.display_name, at=moment, counting_rule=COUNTING_RULE,
-        assessments=[assessment_read(row) for row in rows],
-        levels={dimension: dict(sorted(counts.items())) for dimension, counts in levels.items()},
+    rolled = await queries.gemeinde_rollup(
+        session, ars, at=moment, municipal_types=settings.municipal_leika_types,
+        stale_after_days=settings.stale_after_days,
     )  # fmt: skip
+    return GemeindeReifegrad.model_validate(
+        {"ars": gemeinde.ars, "name": gemeinde.display_name, "at": moment, **rolled}
+    )
 
 
 router = Router(

@@ -114,3 +114,45 @@ class AssessmentRead(_Read):
     status_changed_at: datetime | None
     status_changed_by: str | None
     version: int
+
+
+class Figures(BaseModel):
+    highest: int
+    lowest: int
+    assessed: int = Field(
+        description="Current assessments rolled up (LeiKa services and the whole Leistung)."
+    )
+    online: bool
+    ozg_konform: bool
+    land_wide_portal: bool
+    age_days: int
+    stale: bool
+
+
+class LeistungReifegrad(BaseModel):
+    ozg_id: str
+    name: str
+    themenfeld: str
+    applicable_leika: int
+    online: Figures | None = Field(description="Online access; null when nothing is assessed.")
+    backoffice: Figures | None
+
+
+class Summary(BaseModel):
+    applicable: int
+    assessed: int
+    online: int
+    ozg_konform: int
+    share_online: float | None
+    share_ozg_konform: float | None
+    by_highest_level: dict[str, int]
+    stale: int
+
+
+class GemeindeReifegrad(BaseModel):
+    ars: str
+    name: str
+    at: datetime | None = Field(description="The moment asked about; null means now.")
+    rules: dict[str, str] = Field(description="The counting rules behind every figure.")
+    summary: dict[Dimension, Summary]
+    leistungen: list[LeistungReifegrad]

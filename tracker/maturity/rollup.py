@@ -1,0 +1,85 @@
+"""Roll-up of LeiKa services to OZG-Leistungen in one Gemeinde, with the field's counting rules.
+
+- "online": at least one applicable LeiKa service of the Leistung at level ≥ 2 (the federal
+  dashboard's rule); "OZG-konform": at least one at level ≥ 3 (IT-Planungsrat 2020).
+- An assessment of the whole OZG-Leistung counts like one of its LeiKa services.
+- Applicability defaults from the LeiKa-Typ: a LeiKa service applies when one of its types is
+  executed by Länder or Kommunen; an unknown (empty) type applies, so that nothing silently
+  leaves the denominator. A Leistung applies when one of its LeiKa services does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ONLINE_FROM = 2
+OZG_KONFORM_FROM = 3
+RULES = {
+    "current": "the latest validated assessment per Leistung and dimension, as of `at`",
+    "online": f"an applicable LeiKa service (or the whole Leistung) at level ≥ {ONLINE_FROM}",
+    "ozg_konform": (
+        f"an applicable LeiKa service (or the whole Leistung) at level ≥ {OZG_KONFORM_FROM}"
+    ),
+    "applicable": "a LeiKa-Typ executed by Länder or Kommunen (unknown: applicable); 1 is federal",
+    "shares": "of applicable OZG-Leistungen; not-applicable ones are out of every denominator",
+    "stale": "the newest contributing assessment is older than the configured age",
+}
+
+
+def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
+    types = list(leika_typ)
+    return not types or any(code in municipal_types for code in types)
+
+
+@dataclass
+class Figures:
+    """One dimension of one OZG-Leistung in one Gemeinde."""
+
+    levels: list[int] = field(default_factory=list)
+    newest: datetime | None = None
+    land_wide_portal: bool = False
+
+    def add(self, level: int | None, assessed_at: datetime, land_wide_portal: bool) -> None:
+        if level is None:
+            return
+        self.levels.append(level)
+        self.newest = assessed_at if self.newest is None else max(self.newest, assessed_at)
+        self.land_wide_portal = self.land_wide_portal or land_wide_portal
+
+    def as_dict(self, now: datetime, stale_after_days: int) -> dict[str, object] | None:
+        if not self.levels:
+            return None
+        assert self.newest is not None  # noqa: S101  (set with the first level)
+        age_days = (now - self.newest).days
+        return {
+            "highest": max(self.levels),
+            "lowest": min(self.levels),
+            "assessed": len(self.levels),
+            "online": max(self.levels) >= ONLINE_FROM,
+            "ozg_konform": max(self.levels) >= OZG_KONFORM_FROM,
+            "land_wide_portal": self.land_wide_portal,
+            "age_days": age_days,
+            "stale": age_days > stale_after_days,
+        }
+
+
+def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> dict[str, object]:
+    assessed = [figures for figures in per_leistung if figures is not None]
+    online = sum(1 for figures in assessed if figures["online"])
+    konform = sum(1 for figures in assessed if figures["ozg_konform"])
+    by_level: dict[str, int] = {}
+    for figures in assessed:
+        key = str(figures["highest"])
+        by_level[key] = by_level.get(key, 0) + 1
+    return {
+        "applicable": applicable,
+        "assessed": len(assessed),
+        "online": online,
+        "ozg_konform": konform,
+        "share_online": round(online / applicable, 4) if applicable else None,
+        "share_ozg_konform": round(konform / applicable, 4) if applicable else None,
+        "by_highest_level": dict(sorted(by_level.items())),
+        "stale": sum(1 for figures in assessed if figures["stale"]),
+    }
