@@ -30,6 +30,7 @@ from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
 from tracker.errors import exception_handlers
+from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
@@ -110,6 +111,7 @@ def create_app(
         reports_pages.router,
         catalog_pages.router,
         regions_pages.router,
+        maturity_pages.router,
         access_pages.router,
     ]
     for router in page_routers:

@@ -91,3 +91,17 @@ async def test_conflicting_rows_reject_the_file(
     ]
     count = (await run(session, select(func.count()).select_from(Assessment))).scalar_one()
     assert count == 0
+
+
+async def test_reifegrad_page_shows_the_nrw_portal(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    await session.commit()
+    page = (await client.get("/gemeinden/051130000000/reifegrad", params={"lang": "de"})).text
+    assert "<h1>Reifegrad: Essen</h1>" in page
+    assert 'data-count="applicable">464<' in page
+    assert 'data-count="ozg_konform">22<' in page
+    assert page.count('<span class="tag">Landesportal</span>') == 22
+    gemeinde = (await client.get("/gemeinden/051130000000")).text
+    assert 'href="/gemeinden/051130000000/reifegrad"' in gemeinde
