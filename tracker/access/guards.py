@@ -9,6 +9,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.types import Guard
 
 from tracker.access.models import Role
 from tracker.errors import Forbidden
@@ -106,8 +107,14 @@ def editor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHan
         raise PermissionDeniedException("This needs the editor role.")
 
 
-def reviewer(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Validating or rejecting assessments: the action checks the Gemeinde against the scope."""
-    signed_in(connection, handler)
-    if not principal_of(connection).may(Role.REVIEWER):
-        raise PermissionDeniedException("This needs the reviewer role.")
+def role_by_path(parameter: str, roles: dict[str, Role]) -> Guard:
+    """A guard for one route serving several steps: the path parameter names the step, each step
+    its role; the action checks the Gemeinde against the scope."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        signed_in(connection, handler)
+        role = roles.get(str(connection.path_params.get(parameter)))
+        if role is not None and not principal_of(connection).may(role):
+            raise PermissionDeniedException(f"This needs the {role.value} role.")
+
+    return guard

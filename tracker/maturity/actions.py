@@ -13,15 +13,15 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.maturity import queries, rules
-from tracker.maturity.models import Assessment, Source, Status
+from tracker.maturity.models import Assessment, Source, Status, Step
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.regions import queries as regions_queries
 
 # Which status each review step starts from, and where it leads.
 TRANSITIONS = {
-    "submit": (Status.DRAFT, Status.SUBMITTED, Role.EDITOR),
-    "validate": (Status.SUBMITTED, Status.VALIDATED, Role.REVIEWER),
-    "reject": (Status.SUBMITTED, Status.REJECTED, Role.REVIEWER),
+    Step.SUBMIT: (Status.DRAFT, Status.SUBMITTED, Role.EDITOR),
+    Step.VALIDATE: (Status.SUBMITTED, Status.VALIDATED, Role.REVIEWER),
+    Step.REJECT: (Status.SUBMITTED, Status.REJECTED, Role.REVIEWER),
 }
 
 
@@ -96,7 +96,7 @@ async def change_status(
     assessment = await session.get(Assessment, assessment_id)
     if assessment is None:
         raise NotFound(f"Assessment {assessment_id} does not exist.")
-    source, target, role = TRANSITIONS[step]
+    source, target, role = TRANSITIONS[Step(step)]
     ensure(
         actor.may(role, assessment.ars), f"You are no {role.value} for Gemeinde {assessment.ars}."
     )

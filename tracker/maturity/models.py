@@ -25,6 +25,14 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
+class Step(StrEnum):
+    """Review steps: submit (editor), then validate or reject (reviewer)."""
+
+    SUBMIT = "submit"
+    VALIDATE = "validate"
+    REJECT = "reject"
+
+
 class Source(StrEnum):
     SELF = "self"
     PVOG = "import:pvog"

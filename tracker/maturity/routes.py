@@ -8,7 +8,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
-from tracker.access.guards import editor, principal_of, reviewer
+from tracker.access.guards import editor, principal_of, role_by_path
 from tracker.access.models import Role
 from tracker.concurrency import etag, tagged
 from tracker.db import DbSession
@@ -22,7 +22,7 @@ from tracker.fields import (
 )
 from tracker.listing import Cursor, Limit, Page
 from tracker.maturity import actions, queries
-from tracker.maturity.models import Dimension, Status
+from tracker.maturity.models import Dimension, Status, Step
 from tracker.maturity.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -34,6 +34,7 @@ from tracker.regions import queries as regions_queries
 from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
+review_step = role_by_path("step", {step.value: actions.TRANSITIONS[step][2] for step in Step})
 Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 IfMatch = Annotated[
     str | None,
@@ -119,75 +120,28 @@ async def get_assessment(
     return tagged(request, assessment_read(row), etag(assessment.version))
 
 
-async def _step(
+@post(
+    "/assessments/{assessment_id:int}/{step:str}",
+    guards=[review_step],
+    status_code=200,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def change_status(
     request: AnyRequest,
-    session: Any,
-    assessment_id: int,
-    step: str,
-    comment: str | None,
-    if_match: str | None,
+    assessment_id: Id,
+    step: Annotated[
+        Step, PathParameter(description="submit (editor), validate or reject (reviewer)")
+    ],
+    data: JSONBody[StatusChange],
+    session: DbSession,
+    if_match: IfMatch = None,
 ) -> Response[AssessmentRead]:
     assessment = await actions.change_status(
-        session,
-        assessment_id,
-        step,
-        comment=comment,
-        if_match=if_match,
+        session, assessment_id, step.value, comment=data.comment, if_match=if_match,
         actor=principal_of(request),
-    )
+    )  # fmt: skip
     body = assessment_read(await queries.get_assessment(session, assessment_id))
     return Response(body, headers={"ETag": etag(assessment.version)})
-
-
-STEP_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
-
-
-@post(
-    "/assessments/{assessment_id:int}/submit",
-    guards=[editor],
-    status_code=200,
-    responses=STEP_PROBLEMS,
-)
-async def submit(
-    request: AnyRequest,
-    assessment_id: Id,
-    data: JSONBody[StatusChange],
-    session: DbSession,
-    if_match: IfMatch = None,
-) -> Response[AssessmentRead]:
-    return await _step(request, session, assessment_id, "submit", data.comment, if_match)
-
-
-@post(
-    "/assessments/{assessment_id:int}/validate",
-    guards=[reviewer],
-    status_code=200,
-    responses=STEP_PROBLEMS,
-)
-async def validate(
-    request: AnyRequest,
-    assessment_id: Id,
-    data: JSONBody[StatusChange],
-    session: DbSession,
-    if_match: IfMatch = None,
-) -> Response[AssessmentRead]:
-    return await _step(request, session, assessment_id, "validate", data.comment, if_match)
-
-
-@post(
-    "/assessments/{assessment_id:int}/reject",
-    guards=[reviewer],
-    status_code=200,
-    responses=STEP_PROBLEMS,
-)
-async def reject(
-    request: AnyRequest,
-    assessment_id: Id,
-    data: JSONBody[StatusChange],
-    session: DbSession,
-    if_match: IfMatch = None,
-) -> Response[AssessmentRead]:
-    return await _step(request, session, assessment_id, "reject", data.comment, if_match)
 
 
 @get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
@@ -214,7 +168,7 @@ async def gemeinde_reifegrad(
 router = Router(
     "/api/v1",
     route_handlers=[
-        list_models, list_assessments, create_assessment, get_assessment, submit, validate, reject,
+        list_models, list_assessments, create_assessment, get_assessment, change_status,
         gemeinde_reifegrad,
     ],
     tags=["Reifegrad"],
