@@ -105,3 +105,46 @@ async def test_reifegrad_page_shows_the_nrw_portal(
     assert page.count('<span class="tag">Landesportal</span>') == 22
     gemeinde = (await client.get("/gemeinden/051130000000")).text
     assert 'href="/gemeinden/051130000000/reifegrad"' in gemeinde
+
+
+async def test_leistung_coverage_by_land_and_kreis(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    await session.commit()
+    # 10069 „Zulassung für reglementierte Berufe“ is live in the NRW portal
+    body = (await client.get("/api/v1/leistungen/10069/reifegrad")).json()
+    assert (body["ozg_id"], body["dimension"], body["applicable"]) == ("10069", "online", True)
+    nrw = next(land for land in body["laender"] if land["code"] == "05")
+    assert (nrw["name"], nrw["gemeinden"], nrw["online"], nrw["ozg_konform"]) == (
+        "Nordrhein-Westfalen", NRW_INHABITED, NRW_INHABITED, NRW_INHABITED,
+    )  # fmt: skip
+    assert (nrw["flaechendeckend"], nrw["mindestens_eine_kommune"], nrw["share_online"]) == (
+        True,
+        True,
+        1.0,
+    )
+    bayern = next(land for land in body["laender"] if land["code"] == "09")
+    assert (bayern["online"], bayern["flaechendeckend"], bayern["mindestens_eine_kommune"]) == (
+        0,
+        False,
+        False,
+    )
+    bund = body["bund"]
+    assert bund["online"] == NRW_INHABITED
+    assert bund["gemeinden"] == sum(land["gemeinden"] for land in body["laender"])
+    assert (bund["flaechendeckend"], bund["mindestens_eine_kommune"]) == (False, True)
+    essen = next(kreis for kreis in body["kreise"] if kreis["code"] == "05113")
+    assert (essen["name"], essen["gemeinden"], essen["flaechendeckend"]) == (
+        "Essen, Stadt",
+        1,
+        True,
+    )
+    assert "flaechendeckend" in body["rules"]
+    back = (
+        await client.get("/api/v1/leistungen/10069/reifegrad", params={"dimension": "backoffice"})
+    ).json()
+    assert back["bund"]["assessed"] == 0
+    federal = (await client.get("/api/v1/leistungen/10484/reifegrad")).json()
+    assert federal["applicable"] is False
+    assert (await client.get("/api/v1/leistungen/99999/reifegrad")).status_code == 404

@@ -26,6 +26,7 @@ from tracker.maturity.models import (
     ModelLevel,
     Status,
 )
+from tracker.regions import queries as regions_queries
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,20 @@ async def list_assessments(
 
 
 async def current(
-    session: AsyncSession, *, ars: str | None = None, at: datetime | None = None
+    session: AsyncSession,
+    *,
+    ars: str | None = None,
+    at: datetime | None = None,
+    leistung: tuple[str, set[int]] | None = None,
 ) -> list[Row[Any]]:
-    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`)."""
+    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`);
+    `leistung` = (OZG-ID, its LeiKa row ids) narrows it to one OZG-Leistung."""
     validated = [col(Assessment.status) == Status.VALIDATED.value]
+    if leistung is not None:
+        ozg_id, leika_ids = leistung
+        validated.append(
+            or_(col(Assessment.ozg_id) == ozg_id, col(Assessment.leika_id).in_(leika_ids))
+        )
     if at is not None:
         validated += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
     if ars is not None:
@@ -250,3 +261,39 @@ async def gemeinde_rollup(
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def leistung_coverage(
+    session: AsyncSession,
+    ozg_id: str,
+    *,
+    dimension: str,
+    at: datetime | None,
+    municipal_types: frozenset[str],
+) -> dict[str, Any]:
+    """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
+    leistung = await catalog_queries.get_leistung(session, ozg_id)
+    leika_ids = {
+        leika.id
+        for leika in await catalog_queries.leika_structure(session)
+        if leika.ozg_id == ozg_id and rollup.applies(leika.leika_typ, municipal_types)
+    }
+    highest: dict[str, int] = {}
+    if leika_ids:
+        for row in await current(session, at=at, leistung=(ozg_id, leika_ids)):
+            assessment = row.Assessment
+            if assessment.dimension == dimension and assessment.level is not None:
+                highest[assessment.ars] = max(highest.get(assessment.ars, -1), assessment.level)
+    areas: dict[tuple[str, str], rollup.Coverage] = {}
+    for gemeinde in await regions_queries.inhabited_gemeinden(session):
+        level = highest.get(gemeinde.ars)
+        for area in (("bund", "DE"), ("land", gemeinde.land_code), ("kreis", gemeinde.kreis_code)):
+            if area[1] is not None:
+                areas.setdefault(area, rollup.Coverage()).add(level)
+    return {
+        "ozg_id": ozg_id,
+        "name": leistung.name,
+        "dimension": dimension,
+        "applicable": bool(leika_ids),
+        "coverage": {key: figures for key, figures in areas.items()},
+    }

@@ -25,6 +25,10 @@ RULES = {
     "applicable": "a LeiKa-Typ executed by Länder or Kommunen (unknown: applicable); 1 is federal",
     "shares": "of applicable OZG-Leistungen; not-applicable ones are out of every denominator",
     "stale": "the newest contributing assessment is older than the configured age",
+    "flaechendeckend": (
+        "every inhabited Gemeinde of the area online (level ≥ 2), as the federal dashboard counts"
+    ),
+    "mindestens_eine_kommune": "at least one inhabited Gemeinde of the area is online",
 }
 
 
@@ -83,3 +87,32 @@ def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> 
         "by_highest_level": dict(sorted(by_level.items())),
         "stale": sum(1 for figures in assessed if figures["stale"]),
     }
+
+
+@dataclass
+class Coverage:
+    """One Leistung in one area (Bund, Land, Kreis): its inhabited Gemeinden by level."""
+
+    gemeinden: int = 0
+    assessed: int = 0
+    online: int = 0
+    ozg_konform: int = 0
+
+    def add(self, level: int | None) -> None:
+        self.gemeinden += 1
+        if level is None:
+            return
+        self.assessed += 1
+        self.online += level >= ONLINE_FROM
+        self.ozg_konform += level >= OZG_KONFORM_FROM
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "gemeinden": self.gemeinden,
+            "assessed": self.assessed,
+            "online": self.online,
+            "ozg_konform": self.ozg_konform,
+            "share_online": round(self.online / self.gemeinden, 4) if self.gemeinden else None,
+            "flaechendeckend": self.gemeinden > 0 and self.online == self.gemeinden,
+            "mindestens_eine_kommune": self.online > 0,
+        }

@@ -23,10 +23,14 @@ from tracker.fields import (
 from tracker.listing import Cursor, Limit, Page
 from tracker.maturity import actions, queries
 from tracker.maturity.models import Dimension, Status, Step
+from tracker.maturity.rollup import RULES
 from tracker.maturity.schemas import (
+    AreaCoverage,
     AssessmentCreate,
     AssessmentRead,
+    Coverage,
     GemeindeReifegrad,
+    LeistungCoverage,
     MaturityModelRead,
     StatusChange,
 )
@@ -165,10 +169,46 @@ async def gemeinde_reifegrad(
     )
 
 
+@get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404))
+async def leistung_reifegrad(
+    ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)],
+    session: DbSession,
+    state: State,
+    dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
+    at: At = None,
+) -> LeistungCoverage:
+    """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
+    settings: Settings = state.settings
+    moment = parse_moment(at)
+    found = await queries.leistung_coverage(
+        session, ozg_id, dimension=dimension.value, at=moment,
+        municipal_types=settings.municipal_leika_types,
+    )  # fmt: skip
+    laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
+    kreise, _ = await regions_queries.list_kreise(
+        session, regions_queries.KreisFilter(), limit=None, cursor=None
+    )
+    coverage = found.pop("coverage")
+
+    def areas(kind: str, rows: list[Any], model: str) -> list[AreaCoverage]:
+        named = {getattr(row, model).code: getattr(row, model).name for row in rows}
+        return [
+            AreaCoverage(code=code, name=named.get(code, code), **figures.as_dict())
+            for (level, code), figures in sorted(coverage.items())
+            if level == kind
+        ]
+
+    return LeistungCoverage(
+        **found, at=moment, rules=RULES, bund=Coverage(**coverage[("bund", "DE")].as_dict()),
+        laender=areas("land", laender, "Land"), kreise=areas("kreis", kreise, "Kreis"),
+    )  # fmt: skip
+
+
 router = Router(
     "/api/v1",
     route_handlers=[
         list_models, list_assessments, create_assessment, get_assessment, change_status,
+        leistung_reifegrad,
         gemeinde_reifegrad,
     ],
     tags=["Reifegrad"],

@@ -156,3 +156,32 @@ class GemeindeReifegrad(BaseModel):
     rules: dict[str, str] = Field(description="The counting rules behind every figure.")
     summary: dict[Dimension, Summary]
     leistungen: list[LeistungReifegrad]
+
+
+class Coverage(BaseModel):
+    gemeinden: int = Field(description="Inhabited Gemeinden of the area.")
+    assessed: int
+    online: int
+    ozg_konform: int
+    share_online: float | None
+    flaechendeckend: bool = Field(description="Every inhabited Gemeinde of the area is online.")
+    mindestens_eine_kommune: bool = Field(
+        description="At least one Gemeinde of the area is online."
+    )
+
+
+class AreaCoverage(Coverage):
+    code: str
+    name: str
+
+
+class LeistungCoverage(BaseModel):
+    ozg_id: str
+    name: str
+    dimension: Dimension
+    at: datetime | None
+    applicable: bool = Field(description="False when no LeiKa service of it applies to Gemeinden.")
+    rules: dict[str, str]
+    bund: Coverage
+    laender: list[AreaCoverage]
+    kreise: list[AreaCoverage]

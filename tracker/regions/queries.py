@@ -166,3 +166,14 @@ async def count_regions(session: AsyncSession) -> dict[str, Any]:
         select(func.max(col(Land.gebietsstand))).scalar_subquery().label("gebietsstand"),
     )
     return dict((await run(session, statement)).one()._mapping)
+
+
+async def inhabited_gemeinden(session: AsyncSession) -> list[Row[Any]]:
+    """(ars, land_code, kreis_code) of every valid Gemeinde with inhabitants: the denominator
+    of coverage figures (uninhabited gemeindefreie Gebiete offer no services)."""
+    statement = (
+        select(col(Gemeinde.ars), col(Gemeinde.land_code), col(Gemeinde.kreis_code))
+        .where(col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0)
+        .order_by(col(Gemeinde.ars))
+    )
+    return list((await run(session, statement)).all())
