@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -67,3 +69,23 @@ async def add_token(
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def rewrite(
+    source: Path,
+    target: Path,
+    change: dict[int, dict[str, str]],
+    extra: list[dict[str, str]] | None = None,
+) -> Path:
+    """Copy a CSV, changing fields of rows by 0-based index, optionally appending rows."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        header = list(reader.fieldnames or [])
+    for index, fields in change.items():
+        rows[index].update(fields)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows(rows + (extra or []))
+    return target

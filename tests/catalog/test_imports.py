@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, rewrite
 from tracker.catalog.imports import (
     LEIKA_FILE,
     LEISTUNGEN_FILE,
@@ -22,26 +21,6 @@ from tracker.catalog.imports import (
 from tracker.catalog.models import LeikaLeistung, Themenfeld
 from tracker.db import run
 from tracker.importing import ImportRejected
-
-
-def rewrite(
-    source: Path,
-    target: Path,
-    change: dict[int, dict[str, str]],
-    extra: list[dict[str, str]] | None = None,
-) -> Path:
-    """Copy a CSV, changing fields of rows by 0-based index, optionally appending rows."""
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        header = list(reader.fieldnames or [])
-    for index, fields in change.items():
-        rows[index].update(fields)
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, header)
-        writer.writeheader()
-        writer.writerows(rows + (extra or []))
-    return target
 
 
 async def themenfeld_name(session: AsyncSession, themenfeld_id: int) -> str:

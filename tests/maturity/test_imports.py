@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, rewrite
 from tracker.db import run
 from tracker.importing import ImportRejected
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
@@ -60,19 +59,6 @@ async def test_real_list_becomes_nrw_assessments(
         await run(session, select(func.count()).where(col(Assessment.source) == "import:wsp-nrw"))
     ).scalar_one()
     assert count == 159 * NRW_INHABITED
-
-
-def rewrite(source: Path, target: Path, change: dict[int, dict[str, str]]) -> Path:
-    with source.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows, header = list(reader), list(reader.fieldnames or [])
-    for index, fields in change.items():
-        rows[index].update(fields)
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return target
 
 
 async def test_conflicting_rows_reject_the_file(
