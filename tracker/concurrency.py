@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from pydantic import BaseModel
 from sqlalchemy import update
@@ -16,6 +17,13 @@ from tracker.db import TableModel, run
 from tracker.errors import PreconditionFailed, PreconditionRequired
 
 M = TypeVar("M", bound=BaseModel)
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match", required=False, description="ETag of the version read (428 without it)."
+    ),
+]
 
 
 def etag(version: int) -> str:

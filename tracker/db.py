@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from litestar import Request
@@ -75,6 +76,11 @@ async def provide_session(
 
 
 DbSession: TypeAlias = NamedDependency[AsyncSession]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def run(session: AsyncSession, statement: Executable) -> Result[Any]:

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
+from litestar.params import PathParameter
 from pydantic import BeforeValidator, StringConstraints
 
 from tracker.errors import BadRequest
@@ -23,6 +24,9 @@ Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Ars = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
 LeikaKey = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
+
+# Row ids in paths: PostgreSQL INTEGER is 32-bit, a larger number would be a 500.
+RowId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 
 ARS_PATTERN = r"^\d{12}$"
 AGS_PATTERN = r"^\d{8}$"

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.db import Sessionmaker
+from tracker.db import Sessionmaker, run
 from tracker.errors import problem_responses
 
 
@@ -25,7 +25,7 @@ async def health(state: State) -> HealthRead:
     sessionmaker: Sessionmaker = state.sessionmaker
     try:
         async with sessionmaker() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            await run(session, text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         raise ServiceUnavailableException("The database does not answer.") from exc
     return HealthRead(status="ok", database="ok")

@@ -19,7 +19,7 @@ from tracker.access.guards import Principal, ensure
 from tracker.access.models import ApiToken, AuditEntry, Role, RoleGrant, User
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpdate
 from tracker.concurrency import compare_and_set, expected_version
-from tracker.db import run
+from tracker.db import as_utc, run
 from tracker.errors import Conflict, NotFound
 from tracker.importing import CHUNK_ROWS, ImportResult
 
@@ -256,15 +256,10 @@ async def authenticate_token(session: AsyncSession, secret: str) -> Principal | 
     token: ApiToken | None = (await run(session, statement)).scalars().first()
     if token is None or token.revoked_at is not None:
         return None
-    if token.expires_at is not None and _aware(token.expires_at) <= now():
+    if token.expires_at is not None and as_utc(token.expires_at) <= now():
         return None
     token.last_used_at = now()
     return await queries.principal_for_user(session, token.user_id, token)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def authenticate_password(

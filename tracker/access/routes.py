@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from tracker.access import actions, queries
@@ -23,18 +23,11 @@ from tracker.access.schemas import (
     UserRead,
     UserUpdate,
 )
-from tracker.concurrency import etag, tagged
+from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.errors import problem_responses
-from tracker.fields import ISO_MOMENT_PATTERN, Text, parse_moment
+from tracker.fields import ISO_MOMENT_PATTERN, RowId, Text, parse_moment
 
-Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(
-        name="If-Match", required=False, description="ETag of the version read (428 without it)."
-    ),
-]
 AnyRequest = Request[Any, Any, Any]
 
 
@@ -77,7 +70,7 @@ async def create_user(
 
 
 @get("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404))
-async def get_user(request: AnyRequest, user_id: Id, session: DbSession) -> Response[UserRead]:
+async def get_user(request: AnyRequest, user_id: RowId, session: DbSession) -> Response[UserRead]:
     user, grants = await queries.user_for(session, principal_of(request), user_id)
     return tagged(request, user_read(user, grants), etag(user.version))
 
@@ -85,7 +78,7 @@ async def get_user(request: AnyRequest, user_id: Id, session: DbSession) -> Resp
 @patch("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404, 412, 428))
 async def update_user(
     request: AnyRequest,
-    user_id: Id,
+    user_id: RowId,
     data: JSONBody[UserUpdate],
     session: DbSession,
     if_match: IfMatch = None,
@@ -101,7 +94,7 @@ async def update_user(
     "/users/{user_id:int}/grants", guards=[admin], responses=problem_responses(401, 403, 404, 409)
 )
 async def grant_role(
-    request: AnyRequest, user_id: Id, data: JSONBody[GrantCreate], session: DbSession
+    request: AnyRequest, user_id: RowId, data: JSONBody[GrantCreate], session: DbSession
 ) -> GrantRead:
     grant = await actions.grant_role(session, user_id, data, actor=principal_of(request))
     return GrantRead.model_validate(grant)
@@ -113,7 +106,9 @@ async def grant_role(
     status_code=HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404),
 )
-async def revoke_grant(request: AnyRequest, user_id: Id, grant_id: Id, session: DbSession) -> None:
+async def revoke_grant(
+    request: AnyRequest, user_id: RowId, grant_id: RowId, session: DbSession
+) -> None:
     await actions.revoke_grant(session, user_id, grant_id, actor=principal_of(request))
 
 
@@ -139,7 +134,9 @@ async def create_token(
 
 
 @get("/tokens/{token_id:int}", guards=[signed_in], responses=problem_responses(401, 404))
-async def get_token(request: AnyRequest, token_id: Id, session: DbSession) -> Response[TokenRead]:
+async def get_token(
+    request: AnyRequest, token_id: RowId, session: DbSession
+) -> Response[TokenRead]:
     token = await queries.get_token(session, token_id)
     principal = principal_of(request)
     if token.user_id != principal.user_id:
@@ -154,7 +151,7 @@ async def get_token(request: AnyRequest, token_id: Id, session: DbSession) -> Re
     responses=problem_responses(401, 404, 409, 412, 428),
 )
 async def revoke_token(
-    request: AnyRequest, token_id: Id, session: DbSession, if_match: IfMatch = None
+    request: AnyRequest, token_id: RowId, session: DbSession, if_match: IfMatch = None
 ) -> None:
     await actions.revoke_token(session, token_id, if_match=if_match, actor=principal_of(request))
 

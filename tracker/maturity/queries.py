@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import run
+from tracker.db import as_utc, run
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
 from tracker.maturity import rollup
@@ -191,11 +190,10 @@ async def current(
         .where(*validated)
         .subquery()
     )
-    latest = aliased(ranked)
     statement = (
         _assessment_columns()
-        .join(latest, latest.c.id == Assessment.id)
-        .where(latest.c.rank == 1)
+        .join(ranked, ranked.c.id == Assessment.id)
+        .where(ranked.c.rank == 1)
         .order_by(col(Assessment.dimension), col(Assessment.ozg_id), col(LeikaLeistung.leika_key))
     )
     return list((await run(session, statement)).all())
@@ -234,7 +232,7 @@ async def gemeinde_rollup(
             continue  # a LeiKa service that does not apply here
         key = (ozg_id, assessment.dimension)
         figures.setdefault(key, rollup.Figures()).add(
-            assessment.level, _aware(assessment.assessed_at), assessment.land_wide_portal
+            assessment.level, as_utc(assessment.assessed_at), assessment.land_wide_portal
         )
     now = at or datetime.now(UTC)
     items = []
@@ -256,11 +254,6 @@ async def gemeinde_rollup(
         for dimension in Dimension
     }
     return {"rules": rollup.RULES, "summary": summary, "leistungen": items}
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def leistung_coverage(

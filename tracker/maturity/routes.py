@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from tracker.access.guards import editor, principal_of, role_by_path
 from tracker.access.models import Role
-from tracker.concurrency import etag, tagged
+from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.errors import NotFound, problem_responses
 from tracker.fields import (
@@ -18,6 +18,7 @@ from tracker.fields import (
     ISO_MOMENT_PATTERN,
     LEIKA_KEY_PATTERN,
     OZG_ID_PATTERN,
+    RowId,
     parse_moment,
 )
 from tracker.listing import Cursor, Limit, Page
@@ -39,11 +40,6 @@ from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
 review_step = role_by_path("step", {step.value: actions.TRANSITIONS[step][2] for step in Step})
-Id = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-Match", required=False, description="ETag of the version read."),
-]
 At = Annotated[
     str | None,
     QueryParameter(
@@ -112,7 +108,7 @@ async def create_assessment(
 
 @get("/assessments/{assessment_id:int}", responses=problem_responses(404))
 async def get_assessment(
-    request: AnyRequest, assessment_id: Id, session: DbSession
+    request: AnyRequest, assessment_id: RowId, session: DbSession
 ) -> Response[AssessmentRead]:
     row = await queries.get_assessment(session, assessment_id)
     assessment = row.Assessment
@@ -132,7 +128,7 @@ async def get_assessment(
 )
 async def change_status(
     request: AnyRequest,
-    assessment_id: Id,
+    assessment_id: RowId,
     step: Annotated[
         Step, PathParameter(description="submit (editor), validate or reject (reviewer)")
     ],
