@@ -90,3 +90,8 @@ async def run(session: AsyncSession, statement: Executable) -> Result[Any]:
     entry point keeps the type-checker's exception in one place.
     """
     return await session.exec(statement)  # type: ignore[call-overload,no-any-return]
+
+
+async def tuples(session: AsyncSession, statement: Executable) -> list[tuple[Any, ...]]:
+    """The rows of a statement as plain tuples, for unpacking."""
+    return [tuple(row) for row in await run(session, statement)]

@@ -32,6 +32,8 @@ ARS_PATTERN = r"^\d{12}$"
 AGS_PATTERN = r"^\d{8}$"
 ARS_OR_AGS_PATTERN = r"^(\d{8}|\d{12})$"
 LEIKA_KEY_PATTERN = r"^\d{14}$"
+# An area by its ARS prefix: Land (2 digits), Kreis (5), Gemeindeverband (9), Gemeinde (12).
+AREA_PATTERN = r"^\d{2}(\d{3}(\d{4}(\d{3})?)?)?$"
 # The OZG-ID format is not officially confirmed (DOMAIN.md 1.3): all known ones are 5-digit numbers.
 OZG_ID_PATTERN = r"^[0-9A-Za-z]{1,20}$"
 

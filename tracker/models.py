@@ -3,11 +3,19 @@
 from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import TableModel
-from tracker.maturity.models import Assessment, MaturityModel, ModelCriterion, ModelLevel
+from tracker.maturity.models import (
+    ApplicabilityOverride,
+    Assessment,
+    LevelMapping,
+    MaturityModel,
+    ModelCriterion,
+    ModelLevel,
+)
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
     "ApiToken",
+    "ApplicabilityOverride",
     "Assessment",
     "AuditEntry",
     "Gemeinde",
@@ -16,6 +24,7 @@ __all__ = [
     "Land",
     "Lebenslage",
     "LeikaLeistung",
+    "LevelMapping",
     "MaturityModel",
     "ModelCriterion",
     "ModelLevel",

@@ -118,3 +118,36 @@ class Assessment(TableModel, table=True):
     )
     status_changed_by: str | None = Field(default=None, max_length=100)
     version: int = 1
+
+
+class LevelMapping(TableModel, table=True):
+    """How a level of one model version reads on another's scale, so that history stays
+    comparable across versions. Data, not code: a new version brings its own rows."""
+
+    __tablename__ = "level_mapping"
+    __table_args__ = (UniqueConstraint("from_model_id", "from_level", "to_model_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_model_id: int = Field(foreign_key="maturity_model.id", index=True)
+    from_level: int
+    to_model_id: int = Field(foreign_key="maturity_model.id", index=True)
+    to_level: int
+    verified: bool = False
+    note: str | None = None
+
+
+class ApplicabilityOverride(TableModel, table=True):
+    """A Gemeinde's own answer to whether an OZG-Leistung applies there, against the default
+    from the LeiKa-Typ, with the reason. Not applicable: out of every denominator."""
+
+    __tablename__ = "applicability_override"
+    __table_args__ = (UniqueConstraint("ars", "ozg_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ars: str = Field(foreign_key="gemeinde.ars", max_length=12)
+    ozg_id: str = Field(foreign_key="ozg_leistung.ozg_id", index=True, max_length=20)
+    applicable: bool
+    reason: str
+    set_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    set_by: str = Field(max_length=100)
+    version: int = 1

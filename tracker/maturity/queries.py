@@ -13,11 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, run
+from tracker.db import as_utc, run, tuples
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
-from tracker.maturity import rollup
+from tracker.maturity import applicability, rollup
 from tracker.maturity.models import (
+    ApplicabilityOverride,
     Assessment,
     Dimension,
     MaturityModel,
@@ -217,27 +218,32 @@ async def gemeinde_rollup(
     leistungen, _ = await catalog_queries.list_leistungen(
         session, catalog_queries.LeistungFilter(), limit=None, cursor=None
     )
-    applicable_leika: dict[str, set[int]] = {}
-    for leika in await catalog_queries.leika_structure(session):
-        if rollup.applies(leika.leika_typ, municipal_types):
-            applicable_leika.setdefault(leika.ozg_id, set()).add(leika.id)
+    known = await applicability.catalogue(session, municipal_types)
+    scale = await applicability.scales(session)
+    own = {ozg_id: applies for (_, ozg_id), applies in (await applicability.overrides(
+        session, area=ars)).items()}  # fmt: skip
+    counted = {ozg_id: known.counted_leika(ozg_id, own.get(ozg_id)) for ozg_id in known.every_leika}
+    leika_to_ozg = {leika_id: ozg_id for ozg_id, ids in counted.items() for leika_id in ids}
+
+    def applies(ozg_id: str) -> bool:
+        return own.get(ozg_id, known.applies(ozg_id))
+
     figures: dict[tuple[str, str], rollup.Figures] = {}
-    leika_to_ozg = {
-        leika_id: ozg_id for ozg_id, ids in applicable_leika.items() for leika_id in ids
-    }
     for row in await current(session, ars=ars, at=at):
         assessment = row.Assessment
         ozg_id = assessment.ozg_id or leika_to_ozg.get(assessment.leika_id)
-        if ozg_id is None:
-            continue  # a LeiKa service that does not apply here
-        key = (ozg_id, assessment.dimension)
-        figures.setdefault(key, rollup.Figures()).add(
-            assessment.level, as_utc(assessment.assessed_at), assessment.land_wide_portal
+        if ozg_id is None or not applies(ozg_id):
+            continue  # a LeiKa service or Leistung that does not apply here
+        level = scale.level(assessment.dimension, assessment.model_id, assessment.level)
+        figures.setdefault((ozg_id, assessment.dimension), rollup.Figures()).add(
+            level, as_utc(assessment.assessed_at), assessment.land_wide_portal
         )
     now = at or datetime.now(UTC)
-    items = []
+    items, not_applicable = [], []
     for leistung in leistungen:
-        if leistung.ozg_id not in applicable_leika:
+        if not applies(leistung.ozg_id):
+            if leistung.ozg_id in own:
+                not_applicable.append({"ozg_id": leistung.ozg_id, "name": leistung.name})
             continue
         dimensions = {
             dimension.value: figures.get(
@@ -247,13 +253,17 @@ async def gemeinde_rollup(
         }
         items.append({
             "ozg_id": leistung.ozg_id, "name": leistung.name, "themenfeld": leistung.themenfeld,
-            "applicable_leika": len(applicable_leika[leistung.ozg_id]), **dimensions,
+            "applicable_leika": len(counted.get(leistung.ozg_id, ())),
+            "overridden": leistung.ozg_id in own, **dimensions,
         })  # fmt: skip
     summary = {
         dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
         for dimension in Dimension
     }
-    return {"rules": rollup.RULES, "summary": summary, "leistungen": items}
+    return {
+        "rules": rollup.RULES, "summary": summary, "leistungen": items,
+        "not_applicable": not_applicable,
+    }  # fmt: skip
 
 
 async def leistung_coverage(
@@ -266,27 +276,40 @@ async def leistung_coverage(
 ) -> dict[str, Any]:
     """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
     leistung = await catalog_queries.get_leistung(session, ozg_id)
-    leika_ids = {
-        leika.id
-        for leika in await catalog_queries.leika_structure(session)
-        if leika.ozg_id == ozg_id and rollup.applies(leika.leika_typ, municipal_types)
-    }
+    known = await applicability.catalogue(session, municipal_types)
+    scale = await applicability.scales(session)
+    statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
+        col(ApplicabilityOverride.ozg_id) == ozg_id
+    )
+    own: dict[str, bool] = dict(await tuples(session, statement))
+    default = known.applies(ozg_id)
     highest: dict[str, int] = {}
-    if leika_ids:
-        for row in await current(session, at=at, leistung=(ozg_id, leika_ids)):
-            assessment = row.Assessment
-            if assessment.dimension == dimension and assessment.level is not None:
-                highest[assessment.ars] = max(highest.get(assessment.ars, -1), assessment.level)
+    every = known.every_leika.get(ozg_id, frozenset())
+    for row in await current(session, at=at, leistung=(ozg_id, set(every))):
+        assessment = row.Assessment
+        override = own.get(assessment.ars)
+        if assessment.dimension != dimension or not own.get(assessment.ars, default):
+            continue
+        if assessment.leika_id is not None and assessment.leika_id not in known.counted_leika(
+            ozg_id, override
+        ):
+            continue
+        level = scale.level(assessment.dimension, assessment.model_id, assessment.level)
+        if level is not None:
+            highest[assessment.ars] = max(highest.get(assessment.ars, -1), level)
     areas: dict[tuple[str, str], rollup.Coverage] = {}
     for gemeinde in await regions_queries.inhabited_gemeinden(session):
+        if not own.get(gemeinde.ars, default):
+            continue  # out of the denominator
         level = highest.get(gemeinde.ars)
         for area in (("bund", "DE"), ("land", gemeinde.land_code), ("kreis", gemeinde.kreis_code)):
             if area[1] is not None:
                 areas.setdefault(area, rollup.Coverage()).add(level)
+    areas.setdefault(("bund", "DE"), rollup.Coverage())
     return {
         "ozg_id": ozg_id,
         "name": leistung.name,
         "dimension": dimension,
-        "applicable": bool(leika_ids),
+        "applicable": default or any(own.values()),
         "coverage": {key: figures for key, figures in areas.items()},
     }

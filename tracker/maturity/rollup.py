@@ -22,6 +22,10 @@ RULES = {
     "ozg_konform": (
         f"an applicable LeiKa service (or the whole Leistung) at level ≥ {OZG_KONFORM_FROM}"
     ),
+    "scale": (
+        "levels of other model versions are read on the dimension's default model through the "
+        "level mapping; a level without a mapping counts as not assessed"
+    ),
     "applicable": "a LeiKa-Typ executed by Länder or Kommunen (unknown: applicable); 1 is federal",
     "shares": "of applicable OZG-Leistungen; not-applicable ones are out of every denominator",
     "stale": "the newest contributing assessment is older than the configured age",

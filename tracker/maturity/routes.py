@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
@@ -14,6 +14,7 @@ from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.errors import NotFound, problem_responses
 from tracker.fields import (
+    AREA_PATTERN,
     ARS_PATTERN,
     ISO_MOMENT_PATTERN,
     LEIKA_KEY_PATTERN,
@@ -22,10 +23,11 @@ from tracker.fields import (
     parse_moment,
 )
 from tracker.listing import Cursor, Limit, Page
-from tracker.maturity import actions, queries
+from tracker.maturity import actions, applicability, queries, summary
 from tracker.maturity.models import Dimension, Status, Step
 from tracker.maturity.rollup import RULES
 from tracker.maturity.schemas import (
+    ApplicabilityRead,
     AreaCoverage,
     AssessmentCreate,
     AssessmentRead,
@@ -33,6 +35,10 @@ from tracker.maturity.schemas import (
     GemeindeReifegrad,
     LeistungCoverage,
     MaturityModelRead,
+    OverrideRead,
+    OverrideWrite,
+    ReifegradSummary,
+    ReifegradTimeseries,
     StatusChange,
 )
 from tracker.regions import queries as regions_queries
@@ -200,12 +206,141 @@ async def leistung_reifegrad(
     )  # fmt: skip
 
 
+Area = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=AREA_PATTERN,
+        description="Only Gemeinden whose ARS starts with this: Land 05, Kreis 05113, …",
+    ),
+]
+Group = Annotated[summary.GroupBy, QueryParameter(description="What to group the pairs by.")]
+
+
+@get("/reifegrad/summary", responses=problem_responses())
+async def reifegrad_summary(
+    session: DbSession,
+    state: State,
+    group_by: Group = summary.GroupBy.LAND,
+    dimension: Annotated[Dimension | None, QueryParameter()] = None,
+    at: At = None,
+    area: Area = None,
+) -> ReifegradSummary:
+    """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
+    mean and median level, Leistungen flächendeckend and in at least one Kommune."""
+    settings: Settings = state.settings
+    moment = parse_moment(at)
+    found = await summary.summary(
+        session, group_by=group_by, dimension=None if dimension is None else dimension.value,
+        at=moment, area=area, municipal_types=settings.municipal_leika_types,
+    )  # fmt: skip
+    return ReifegradSummary.model_validate(
+        {"group_by": group_by.value, "dimension": dimension, "area": area, "at": moment, **found}
+    )
+
+
+@get("/reifegrad/timeseries", responses=problem_responses())
+async def reifegrad_timeseries(
+    session: DbSession,
+    state: State,
+    group_by: Group = summary.GroupBy.BUND,
+    dimension: Annotated[Dimension | None, QueryParameter()] = None,
+    period: Annotated[summary.Period, QueryParameter()] = summary.Period.MONTH,
+    count: Annotated[int, QueryParameter(ge=1, le=60, description="How many periods.")] = 12,
+    until: Annotated[
+        str | None,
+        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Last moment (ISO 8601); now."),
+    ] = None,
+    area: Area = None,
+) -> ReifegradTimeseries:
+    """The summary figures at the end of each period, with the change against the one before."""
+    settings: Settings = state.settings
+    found = await summary.timeseries(
+        session, group_by=group_by, dimension=None if dimension is None else dimension.value,
+        period=period, count=count, until=parse_moment(until), area=area,
+        municipal_types=settings.municipal_leika_types,
+    )  # fmt: skip
+    return ReifegradTimeseries.model_validate(
+        {"group_by": group_by.value, "dimension": dimension, "area": area,
+         "period": period.value, **found}
+    )  # fmt: skip
+
+
+Ozg = Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)]
+GemeindeArs = Annotated[str, PathParameter(pattern=ARS_PATTERN)]
+APPLICABILITY = "/gemeinden/{ars:str}/leistungen/{ozg_id:str}/applicability"
+
+
+async def applicability_read(
+    session: DbSession, settings: Settings, ars: str, ozg_id: str
+) -> tuple[ApplicabilityRead, int]:
+    found = await applicability.effective(session, ars, ozg_id, settings.municipal_leika_types)
+    return ApplicabilityRead.model_validate(found, from_attributes=True), found["version"]
+
+
+@get(APPLICABILITY, responses=problem_responses(404))
+async def get_applicability(
+    request: AnyRequest, ars: GemeindeArs, ozg_id: Ozg, session: DbSession, state: State
+) -> Response[ApplicabilityRead]:
+    """Whether the Leistung applies in the Gemeinde: the default, the override and its reason."""
+    body, version = await applicability_read(session, state.settings, ars, ozg_id)
+    return tagged(request, body, etag(version))
+
+
+@put(APPLICABILITY, guards=[editor], responses=problem_responses(401, 403, 404, 412, 428))
+async def put_applicability(
+    request: AnyRequest,
+    ars: GemeindeArs,
+    ozg_id: Ozg,
+    data: JSONBody[OverrideWrite],
+    session: DbSession,
+    state: State,
+    if_match: IfMatch = None,
+) -> Response[ApplicabilityRead]:
+    """Override the default with a reason: created without If-Match (201), changed with it."""
+    _, created = await applicability.set_override(
+        session, ars, ozg_id, applicable=data.applicable, reason=data.reason,
+        if_match=if_match, actor=principal_of(request),
+    )  # fmt: skip
+    body, version = await applicability_read(session, state.settings, ars, ozg_id)
+    return Response(body, status_code=201 if created else 200, headers={"ETag": etag(version)})
+
+
+@delete(APPLICABILITY, guards=[editor], responses=problem_responses(401, 403, 404, 412, 428))
+async def delete_applicability(
+    request: AnyRequest,
+    ars: GemeindeArs,
+    ozg_id: Ozg,
+    session: DbSession,
+    if_match: IfMatch = None,
+) -> None:
+    """Back to the default (the audit keeps the override and its reason)."""
+    await applicability.clear_override(
+        session, ars, ozg_id, if_match=if_match, actor=principal_of(request)
+    )
+
+
+@get("/applicability-overrides", responses=problem_responses())
+async def list_overrides(
+    session: DbSession,
+    area: Area = None,
+    ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[OverrideRead]:
+    """Every Gemeinde's overrides of the default applicability, with their reasons."""
+    rows, next_cursor = await applicability.list_overrides(
+        session, area=area, ozg_id=ozg_id, limit=limit, cursor=cursor
+    )
+    items = [OverrideRead.model_validate(row.ApplicabilityOverride) for row in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
 router = Router(
     "/api/v1",
     route_handlers=[
         list_models, list_assessments, create_assessment, get_assessment, change_status,
-        leistung_reifegrad,
-        gemeinde_reifegrad,
+        leistung_reifegrad, gemeinde_reifegrad, reifegrad_summary, reifegrad_timeseries,
+        get_applicability, put_applicability, delete_applicability, list_overrides,
     ],
     tags=["Reifegrad"],
 )  # fmt: skip

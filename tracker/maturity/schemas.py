@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from tracker.fields import Ars, JsonInt, LeikaKey, Text
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
@@ -134,6 +134,7 @@ class LeistungReifegrad(BaseModel):
     name: str
     themenfeld: str
     applicable_leika: int
+    overridden: bool = Field(description="Applicability set by the Gemeinde, not the default.")
     online: Figures | None = Field(description="Online access; null when nothing is assessed.")
     backoffice: Figures | None
 
@@ -149,6 +150,11 @@ class Summary(BaseModel):
     stale: int
 
 
+class NamedLeistung(BaseModel):
+    ozg_id: str
+    name: str
+
+
 class GemeindeReifegrad(BaseModel):
     ars: str
     name: str
@@ -156,6 +162,9 @@ class GemeindeReifegrad(BaseModel):
     rules: dict[str, str] = Field(description="The counting rules behind every figure.")
     summary: dict[Dimension, Summary]
     leistungen: list[LeistungReifegrad]
+    not_applicable: list[NamedLeistung] = Field(
+        description="Leistungen the Gemeinde marked not applicable (out of every denominator)."
+    )
 
 
 class Coverage(BaseModel):
@@ -185,3 +194,97 @@ class LeistungCoverage(BaseModel):
     bund: Coverage
     laender: list[AreaCoverage]
     kreise: list[AreaCoverage]
+
+
+class GroupFigures(BaseModel):
+    code: str
+    name: str
+    dimension: Dimension
+    gemeinden: int = Field(description="Inhabited Gemeinden of the group (of the area asked).")
+    leistungen: int = Field(description="OZG-Leistungen that apply somewhere in the group.")
+    applicable: int = Field(description="Applicable Gemeinde × Leistung pairs: the denominator.")
+    assessed: int
+    at_least: dict[str, int] = Field(description="Pairs at each level or above.")
+    share_at_least: dict[str, float | None]
+    online: int
+    share_online: float | None
+    ozg_konform: int
+    share_ozg_konform: float | None
+    mean_level: float | None = Field(description="Of assessed pairs; unassessed are not 0.")
+    median_level: float | None
+    leistungen_flaechendeckend: int
+    leistungen_mindestens_eine_kommune: int
+
+
+class ReifegradSummary(BaseModel):
+    group_by: str
+    dimension: Dimension | None
+    area: str | None
+    at: datetime | None
+    rules: dict[str, str]
+    groups: list[GroupFigures]
+
+
+class Change(BaseModel):
+    applicable: float | None
+    assessed: float | None
+    online: float | None
+    ozg_konform: float | None
+    share_online: float | None
+    share_ozg_konform: float | None
+    mean_level: float | None
+    median_level: float | None
+
+
+class SeriesPoint(BaseModel):
+    period: str = Field(description="2026-03, 2026-Q1 or 2026.")
+    at: datetime = Field(description="Read as of the period's last moment (or `until`).")
+    applicable: int
+    assessed: int
+    online: int
+    ozg_konform: int
+    share_online: float | None
+    share_ozg_konform: float | None
+    mean_level: float | None
+    median_level: float | None
+    change: Change = Field(description="Against the previous period.")
+
+
+class Series(BaseModel):
+    code: str
+    name: str
+    dimension: Dimension
+    points: list[SeriesPoint]
+
+
+class ReifegradTimeseries(BaseModel):
+    group_by: str
+    dimension: Dimension | None
+    area: str | None
+    period: str
+    rules: dict[str, str]
+    series: list[Series]
+
+
+class OverrideRead(_Read):
+    ars: str
+    ozg_id: str
+    applicable: bool
+    reason: str
+    set_at: datetime
+    set_by: str
+    version: int
+
+
+class ApplicabilityRead(BaseModel):
+    ars: str
+    ozg_id: str
+    default: bool = Field(description="From the LeiKa-Typ of the Leistung's LeiKa services.")
+    override: OverrideRead | None
+    applicable: bool = Field(description="What counts: the override if any, else the default.")
+
+
+class OverrideWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applicable: StrictBool
+    reason: Annotated[Text, StringConstraints(min_length=3, max_length=2000)]

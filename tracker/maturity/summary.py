@@ -1,0 +1,479 @@
+"""Roll-ups over many Gemeinden in SQL: Bund, Land, Kreis, Themenfeld, Gemeindetyp, and their
+course over time. The database ranks and counts; Python only adds the denominators.
+
+One pair is a Gemeinde × applicable OZG-Leistung × dimension. Its level is the highest current
+level of its counted LeiKa services (or of the whole Leistung), on the dimension's default
+model's scale. Denominators are the applicable pairs of the inhabited Gemeinden of the group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, literal_column, not_, or_, select
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.catalog.models import LeikaLeistung, OzgLeistung, Themenfeld
+from tracker.db import run, tuples
+from tracker.maturity import rollup
+from tracker.maturity.applicability import Catalogue, Scales, catalogue, scales
+from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping, Status
+from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
+
+
+class GroupBy(StrEnum):
+    BUND = "bund"
+    LAND = "land"
+    KREIS = "kreis"
+    THEMENFELD = "themenfeld"
+    GEMEINDETYP = "gemeindetyp"
+
+
+class Period(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+RULES = {
+    **{key: rollup.RULES[key] for key in ("current", "online", "ozg_konform", "scale")},
+    "pair": (
+        "one Gemeinde × applicable OZG-Leistung × dimension; its level is the highest current "
+        "level of its counted LeiKa services (or of the whole Leistung)"
+    ),
+    "applicable": (
+        "pairs of the group's inhabited Gemeinden whose Leistung applies: by LeiKa-Typ, or as "
+        "the Gemeinde's override says"
+    ),
+    "at_least": "pairs at this level or above; shares are of applicable pairs",
+    "mean_median": "of the assessed pairs' levels; unassessed pairs are not counted as 0",
+    "flaechendeckend": (
+        "Leistungen online (level ≥ 2) in every Gemeinde of the group where they apply"
+    ),
+    "mindestens_eine_kommune": "Leistungen online in at least one Gemeinde of the group",
+    "change": "difference to the previous period's figures (shares in points of 1)",
+}
+
+
+def inhabited(area: str | None) -> list[ColumnElement[bool]]:
+    conditions = [col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0]
+    if area:
+        conditions.append(col(Gemeinde.ars).startswith(area))
+    return conditions
+
+
+def pair_levels(
+    known: Catalogue,
+    scale: Scales,
+    *,
+    at: datetime | None,
+    area: str | None,
+    dimension: str | None,
+) -> Any:
+    """Subquery (ars, ozg_id, dimension, level): the level of every assessed pair."""
+    leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
+    target = case(scale.targets, value=col(Assessment.dimension), else_=literal(-1))
+    level = case(
+        (col(Assessment.model_id) == target, col(Assessment.level)),
+        else_=col(LevelMapping.to_level),
+    )
+    override = [
+        col(ApplicabilityOverride.ars) == col(Assessment.ars),
+        col(ApplicabilityOverride.ozg_id) == leistung,
+    ]
+    forced = exists().where(*override, col(ApplicabilityOverride.applicable))
+    dropped = exists().where(*override, not_(col(ApplicabilityOverride.applicable)))
+    by_default = or_(
+        col(Assessment.leika_id).in_(sorted(known.default_leika_ids)),
+        col(Assessment.ozg_id).in_(sorted(known.applicable_leika)),
+    )
+    conditions = [
+        col(Assessment.status) == Status.VALIDATED.value,
+        or_(by_default, forced),
+        not_(dropped),
+    ]
+    if at is not None:
+        conditions += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
+    if area:
+        conditions.append(col(Assessment.ars).startswith(area))
+    if dimension is not None:
+        conditions.append(col(Assessment.dimension) == dimension)
+    ranked = (
+        select(
+            col(Assessment.ars).label("ars"),
+            leistung.label("ozg_id"),
+            col(Assessment.dimension).label("dimension"),
+            level.label("level"),
+            func.row_number()
+            .over(
+                partition_by=[
+                    col(Assessment.ars),
+                    col(Assessment.leika_id),
+                    col(Assessment.ozg_id),
+                    col(Assessment.dimension),
+                ],
+                order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
+            )
+            .label("rank"),
+        )
+        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
+        .outerjoin(
+            LevelMapping,
+            and_(
+                col(LevelMapping.from_model_id) == col(Assessment.model_id),
+                col(LevelMapping.from_level) == col(Assessment.level),
+                col(LevelMapping.to_model_id) == target,
+            ),
+        )
+        .where(*conditions)
+        .subquery("ranked")
+    )
+    return (
+        select(
+            ranked.c.ars,
+            ranked.c.ozg_id,
+            ranked.c.dimension,
+            func.max(ranked.c.level).label("level"),
+        )
+        .where(ranked.c.rank == 1, ranked.c.level.is_not(None))
+        .group_by(ranked.c.ars, ranked.c.ozg_id, ranked.c.dimension)
+        .subquery("pairs")
+    )
+
+
+def group_column(group_by: GroupBy) -> Any:
+    return {
+        GroupBy.BUND: literal_column("'DE'"),
+        GroupBy.LAND: col(Gemeinde.land_code),
+        GroupBy.KREIS: col(Gemeinde.kreis_code),
+        GroupBy.GEMEINDETYP: col(Gemeinde.typ_code),
+        GroupBy.THEMENFELD: col(OzgLeistung.themenfeld_id),
+    }[group_by]
+
+
+def counting_statement(group_by: GroupBy, pairs: Any, top: int) -> Select[Any]:
+    """Per group × dimension × Leistung: assessed pairs, sum of levels, and pairs at each level
+    or above (1…top), in one pass over the pairs."""
+    level = pairs.c.level
+    grouping = [pairs.c.dimension, pairs.c.ozg_id]
+    if group_by is not GroupBy.BUND:
+        grouping.insert(0, group_column(group_by))
+    statement = (
+        select(
+            group_column(group_by).label("grp"),
+            pairs.c.dimension,
+            pairs.c.ozg_id,
+            func.count().label("assessed"),
+            func.sum(level).label("level_sum"),
+            *(
+                func.sum(case((level >= n, 1), else_=0)).label(f"at_least_{n}")
+                for n in range(1, top + 1)
+            ),
+        )
+        .join(Gemeinde, col(Gemeinde.ars) == pairs.c.ars)
+        .where(*inhabited(None))
+        .group_by(*grouping)
+    )
+    if group_by is GroupBy.THEMENFELD:
+        statement = statement.join(OzgLeistung, col(OzgLeistung.ozg_id) == pairs.c.ozg_id)
+    return statement
+
+
+@dataclass
+class Tally:
+    """The figures of one group × dimension."""
+
+    gemeinden: int = 0
+    applicable: int = 0
+    assessed: int = 0
+    level_sum: int = 0
+    at_least: dict[int, int] = field(default_factory=dict)
+    leistungen: int = 0
+    flaechendeckend: int = 0
+    mindestens_eine: int = 0
+
+    def median(self, top: int) -> float | None:
+        if not self.assessed:
+            return None
+        exact = [
+            (level, self.at_least.get(level, 0) - self.at_least.get(level + 1, 0))
+            for level in range(top + 1)
+        ]
+        return median_of(exact, self.assessed)
+
+    def as_dict(self, top: int) -> dict[str, Any]:
+        def share(count: int) -> float | None:
+            return round(count / self.applicable, 4) if self.applicable else None
+
+        at_least = {str(level): self.at_least.get(level, 0) for level in range(top + 1)}
+        online = self.at_least.get(rollup.ONLINE_FROM, 0)
+        konform = self.at_least.get(rollup.OZG_KONFORM_FROM, 0)
+        return {
+            "gemeinden": self.gemeinden,
+            "leistungen": self.leistungen,
+            "applicable": self.applicable,
+            "assessed": self.assessed,
+            "at_least": at_least,
+            "share_at_least": {level: share(count) for level, count in at_least.items()},
+            "online": online,
+            "share_online": share(online),
+            "ozg_konform": konform,
+            "share_ozg_konform": share(konform),
+            "mean_level": round(self.level_sum / self.assessed, 3) if self.assessed else None,
+            "median_level": self.median(top),
+            "leistungen_flaechendeckend": self.flaechendeckend,
+            "leistungen_mindestens_eine_kommune": self.mindestens_eine,
+        }
+
+
+def median_of(exact: Iterable[tuple[int, int]], total: int) -> float:
+    """Median of a histogram of integer levels (mean of the two middle values when even)."""
+    wanted = [(total - 1) // 2, total // 2]
+    found: list[int] = []
+    seen = 0
+    for level, count in exact:
+        while len(found) < 2 and wanted[len(found)] < seen + count:
+            found.append(level)
+        seen += count
+    return sum(found) / 2
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What stays the same across the points of one roll-up: catalogue, scales, denominators."""
+
+    group_by: GroupBy
+    area: str | None
+    dimensions: list[str]
+    known: Catalogue
+    scale: Scales
+    gemeinden: dict[Any, int]
+    # applicable pairs per (group, OZG-ID), where they differ from the default
+    adjust: dict[tuple[Any, str], int]
+
+    def base(self, group: Any, ozg_id: str) -> int:
+        """Applicable pairs of one Leistung in one group."""
+        if not self.known.applies(ozg_id):
+            pairs = 0
+        elif self.group_by is GroupBy.THEMENFELD:
+            same = self.known.themenfeld.get(ozg_id) == group
+            pairs = sum(self.gemeinden.values()) if same else 0
+        else:
+            pairs = self.gemeinden.get(group, 0)
+        return pairs + self.adjust.get((group, ozg_id), 0)
+
+    def groups(self) -> list[Any]:
+        if self.group_by is GroupBy.THEMENFELD:
+            return sorted(set(self.known.themenfeld.values()))
+        return sorted(self.gemeinden, key=str)
+
+
+async def frame(
+    session: AsyncSession,
+    *,
+    group_by: GroupBy,
+    dimension: str | None,
+    area: str | None,
+    municipal_types: frozenset[str],
+) -> Frame:
+    known = await catalogue(session, municipal_types)
+    scale = await scales(session)
+    dimensions = [dimension] if dimension is not None else sorted(scale.targets)
+    if group_by is GroupBy.THEMENFELD:
+        total = select(func.count()).select_from(Gemeinde).where(*inhabited(area))
+        gemeinden = {"*": (await run(session, total)).scalar_one()}
+    else:
+        grouping = group_column(group_by)
+        counts = select(grouping, func.count()).where(*inhabited(area))
+        if group_by is not GroupBy.BUND:
+            counts = counts.group_by(grouping)
+        gemeinden = {group: count for group, count in await tuples(session, counts) if count}
+    adjust: dict[tuple[Any, str], int] = defaultdict(int)
+    statement = (
+        select(
+            col(ApplicabilityOverride.ozg_id),
+            col(ApplicabilityOverride.applicable),
+            group_column(GroupBy.BUND if group_by is GroupBy.THEMENFELD else group_by),
+        )
+        .join(Gemeinde, col(Gemeinde.ars) == col(ApplicabilityOverride.ars))
+        .where(*inhabited(area))
+    )
+    for ozg_id, applicable, group in await tuples(session, statement):
+        if applicable == known.applies(ozg_id):
+            continue
+        if group_by is GroupBy.THEMENFELD:
+            group = known.themenfeld.get(ozg_id)
+        adjust[(group, ozg_id)] += 1 if applicable else -1
+    return Frame(group_by, area, dimensions, known, scale, gemeinden, dict(adjust))
+
+
+async def tally(
+    session: AsyncSession, setting: Frame, at: datetime | None
+) -> dict[tuple[Any, str], Tally]:
+    """Every group × dimension's figures as of `at`."""
+    top = max(setting.scale.top[dimension] for dimension in setting.dimensions)
+    pairs = pair_levels(
+        setting.known, setting.scale, at=at, area=setting.area,
+        dimension=setting.dimensions[0] if len(setting.dimensions) == 1 else None,
+    )  # fmt: skip
+    tallies: dict[tuple[Any, str], Tally] = {}
+    online: dict[tuple[Any, str], dict[str, int]] = defaultdict(dict)
+    for row in await run(session, counting_statement(setting.group_by, pairs, top)):
+        figures = tallies.setdefault((row.grp, row.dimension), Tally())
+        figures.assessed += row.assessed
+        figures.level_sum += row.level_sum
+        for level in range(1, top + 1):
+            count = getattr(row, f"at_least_{level}")
+            figures.at_least[level] = figures.at_least.get(level, 0) + count
+        online[(row.grp, row.dimension)][row.ozg_id] = row.at_least_2 if top >= 2 else 0
+    leistungen = sorted(setting.known.themenfeld)
+    everywhere = sum(setting.gemeinden.values())
+    for group in setting.groups():
+        for dimension in setting.dimensions:
+            figures = tallies.setdefault((group, dimension), Tally())
+            figures.at_least[0] = figures.assessed
+            figures.gemeinden = (
+                everywhere
+                if setting.group_by is GroupBy.THEMENFELD
+                else setting.gemeinden.get(group, 0)
+            )
+            reached = online.get((group, dimension), {})
+            for ozg_id in leistungen:
+                pairs_here = setting.base(group, ozg_id)
+                if pairs_here <= 0:
+                    continue
+                figures.leistungen += 1
+                figures.applicable += pairs_here
+                count = reached.get(ozg_id, 0)
+                figures.flaechendeckend += count == pairs_here
+                figures.mindestens_eine += count > 0
+    return tallies
+
+
+async def group_names(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
+    if group_by is GroupBy.BUND:
+        return {"DE": "Deutschland"}
+    if group_by is GroupBy.GEMEINDETYP:
+        return dict(GEMEINDE_TYPEN)
+    statement = {
+        GroupBy.LAND: select(col(Land.code), col(Land.name)),
+        GroupBy.KREIS: select(col(Kreis.code), col(Kreis.name)),
+        GroupBy.THEMENFELD: select(col(Themenfeld.id), col(Themenfeld.name)),
+    }[group_by]
+    return dict(await tuples(session, statement))
+
+
+def described(
+    setting: Frame, tallies: dict[tuple[Any, str], Tally], names: dict[Any, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": str(group),
+            "name": names.get(group, str(group)),
+            "dimension": dimension,
+            **tallies[(group, dimension)].as_dict(setting.scale.top[dimension]),
+        }
+        for group in setting.groups()
+        for dimension in setting.dimensions
+    ]
+
+
+async def summary(
+    session: AsyncSession,
+    *,
+    group_by: GroupBy,
+    dimension: str | None,
+    at: datetime | None,
+    area: str | None,
+    municipal_types: frozenset[str],
+) -> dict[str, Any]:
+    setting = await frame(
+        session, group_by=group_by, dimension=dimension, area=area,
+        municipal_types=municipal_types,
+    )  # fmt: skip
+    tallies = await tally(session, setting, at)
+    names = await group_names(session, group_by)
+    return {"rules": RULES, "groups": described(setting, tallies, names)}
+
+
+def period_start(moment: datetime, period: Period) -> datetime:
+    month = {Period.MONTH: moment.month, Period.QUARTER: (moment.month - 1) // 3 * 3 + 1,
+             Period.YEAR: 1}[period]  # fmt: skip
+    return datetime(moment.year, month, 1, tzinfo=UTC)
+
+
+def shift(start: datetime, period: Period, steps: int) -> datetime:
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period] * steps
+    index = start.year * 12 + start.month - 1 + months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def label(start: datetime, period: Period) -> str:
+    if period is Period.YEAR:
+        return f"{start.year}"
+    if period is Period.QUARTER:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start:%Y-%m}"
+
+
+def periods(period: Period, count: int, until: datetime) -> list[tuple[str, datetime]]:
+    """(label, as-of moment) of `count` periods ending with the one holding `until`, plus the
+    one before them (the base of the first change). A period is read at its last moment; the
+    running one at `until`."""
+    last = period_start(until, period)
+    points = []
+    for back in range(count, -1, -1):
+        start = shift(last, period, -back)
+        end = min(shift(start, period, 1) - timedelta(microseconds=1), until)
+        points.append((label(start, period), end))
+    return points
+
+
+CHANGED = ("applicable", "assessed", "online", "ozg_konform", "share_online",
+           "share_ozg_konform", "mean_level", "median_level")  # fmt: skip
+
+
+def change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, float | None]:
+    return {
+        key: None if now[key] is None or before[key] is None else round(now[key] - before[key], 4)
+        for key in CHANGED
+    }
+
+
+async def timeseries(
+    session: AsyncSession,
+    *,
+    group_by: GroupBy,
+    dimension: str | None,
+    period: Period,
+    count: int,
+    until: datetime | None,
+    area: str | None,
+    municipal_types: frozenset[str],
+) -> dict[str, Any]:
+    setting = await frame(
+        session, group_by=group_by, dimension=dimension, area=area,
+        municipal_types=municipal_types,
+    )  # fmt: skip
+    names = await group_names(session, group_by)
+    series: dict[tuple[str, str], dict[str, Any]] = {}
+    previous: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, (name, moment) in enumerate(periods(period, count, until or datetime.now(UTC))):
+        for item in described(setting, await tally(session, setting, moment), names):
+            key = (item["code"], item["dimension"])
+            point = {"period": name, "at": moment, **{k: item[k] for k in CHANGED}}
+            if index:
+                point["change"] = change(point, previous[key])
+                series.setdefault(key, {
+                    "code": item["code"], "name": item["name"], "dimension": item["dimension"],
+                    "points": [],
+                })["points"].append(point)  # fmt: skip
+            previous[key] = point
+    return {"rules": RULES, "series": list(series.values())}
