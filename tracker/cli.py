@@ -24,6 +24,7 @@ from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
 from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
+from tracker.maturity import bulk
 from tracker.maturity import imports as maturity_imports
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
@@ -166,6 +167,16 @@ def import_wsp(path: Path | None, skip_invalid: bool) -> None:
         wsp_steps(path or Settings.from_env().data_dir / maturity_imports.WSP_NRW_FILE),
         skip_invalid,
     )
+
+
+@import_group.command("assessments")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@skip_invalid_option
+def import_assessments(path: Path, skip_invalid: bool) -> None:
+    """Assessments in the bulk schema (CSV or XLSX), idempotent on external_id; status and
+    dates as the file gives them (default validated)."""
+    total = _csv_rows(path) if path.suffix.lower() != ".xlsx" else 0
+    _import([(path.name, total, bulk.import_file, path)], skip_invalid)
 
 
 @import_group.command("all")

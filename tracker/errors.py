@@ -61,6 +61,10 @@ class Forbidden(TrackerError):
     status = 403
 
 
+class UnsupportedMediaType(TrackerError):
+    status = 415
+
+
 class InvalidInput(TrackerError):
     """Well-formed input that breaks a rule needing data."""
 

@@ -13,6 +13,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.maturity import queries, rules
+from tracker.maturity.bulk import OWN_PREFIX
 from tracker.maturity.models import Assessment, Source, Status, Step
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.regions import queries as regions_queries
@@ -38,6 +39,8 @@ async def record_assessment(
         await catalog_queries.get_leistung(session, data.ozg_id)
     loaded = await queries.model_for(session, data.dimension, data.model)
     scoring = rules.score(loaded.criteria, list(loaded.level_names), data.ratings)
+    if data.external_id is not None and data.external_id.startswith(OWN_PREFIX):
+        raise InvalidInput(f"External ids starting with {OWN_PREFIX} are given here, not sent.")
     if (
         data.external_id is not None
         and await queries.by_external_id(session, data.external_id) is not None
@@ -75,6 +78,9 @@ async def record_assessment(
     )
     session.add(assessment)
     await session.flush()
+    if assessment.external_id is None:
+        assessment.external_id = f"{OWN_PREFIX}{assessment.id}"  # what bulk export writes
+        await session.flush()
     await access_actions.record_audit(
         session, actor=actor, entity="assessment", entity_id=assessment.id, action="create",
         changes={"ars": [None, data.ars], "level": [None, scoring.level],

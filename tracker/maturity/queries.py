@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -88,15 +89,18 @@ async def model_by_id(session: AsyncSession, model_id: int) -> LoadedModel:
 
 
 def _assessment_columns() -> Any:
+    corrected = aliased(Assessment, name="corrected")
     return (
         select(
             Assessment,
             col(LeikaLeistung.leika_key).label("leika_key"),
             col(MaturityModel.key).label("model_key"),
             col(ModelLevel.name).label("level_name"),
+            col(corrected.external_id).label("corrects_external_id"),
         )
         .join(MaturityModel, col(MaturityModel.id) == Assessment.model_id)
         .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == Assessment.leika_id)
+        .outerjoin(corrected, col(corrected.id) == Assessment.corrects_id)
         .outerjoin(
             ModelLevel,
             and_(

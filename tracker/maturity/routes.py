@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
+from tracker.access import actions as access_actions
 from tracker.access.guards import editor, principal_of, role_by_path
 from tracker.access.models import Role
 from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
-from tracker.errors import NotFound, problem_responses
+from tracker.errors import (
+    BadRequest,
+    InvalidInput,
+    NotFound,
+    UnsupportedMediaType,
+    problem_responses,
+)
 from tracker.fields import (
     AREA_PATTERN,
     ARS_PATTERN,
@@ -22,8 +30,9 @@ from tracker.fields import (
     RowId,
     parse_moment,
 )
-from tracker.listing import Cursor, Limit, Page
-from tracker.maturity import actions, applicability, queries, summary
+from tracker.importing import ImportRejected
+from tracker.listing import CSV_MEDIA_TYPE, Cursor, Limit, Page, csv_response
+from tracker.maturity import actions, applicability, bulk, queries, summary
 from tracker.maturity.models import Dimension, Status, Step
 from tracker.maturity.rollup import RULES
 from tracker.maturity.schemas import (
@@ -33,6 +42,7 @@ from tracker.maturity.schemas import (
     AssessmentRead,
     Coverage,
     GemeindeReifegrad,
+    ImportReport,
     LeistungCoverage,
     MaturityModelRead,
     OverrideRead,
@@ -45,6 +55,7 @@ from tracker.regions import queries as regions_queries
 from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
+EXPORTS = ["application/json", CSV_MEDIA_TYPE, bulk.XLSX_MEDIA_TYPE]
 review_step = role_by_path("step", {step.value: actions.TRANSITIONS[step][2] for step in Step})
 At = Annotated[
     str | None,
@@ -98,8 +109,68 @@ async def list_assessments(
         status=None if status is None else status.value, since=parse_moment(since),
         unpublished_scopes=principal_of(request).scopes(Role.EDITOR, Role.REVIEWER),
     )  # fmt: skip
+    wanted = request.accept.best_match(EXPORTS, default="application/json")
+    if wanted != "application/json":
+        rows, _ = await queries.list_assessments(session, where, limit=None, cursor=None)
+        lines = [bulk.export_line(row) for row in rows]
+        if wanted == CSV_MEDIA_TYPE:
+            return csv_response("bewertungen.csv", bulk.COLUMNS, lines)  # type: ignore[return-value]
+        return Response(  # type: ignore[return-value]
+            bulk.xlsx_bytes(lines), media_type=bulk.XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="bewertungen.xlsx"'},
+        )  # fmt: skip
     rows, next_cursor = await queries.list_assessments(session, where, limit=limit, cursor=cursor)
     return Page(items=[assessment_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@post(
+    "/assessments/import",
+    guards=[editor],
+    status_code=200,
+    responses=problem_responses(401, 403, 413, 415, 422),
+)
+async def import_assessments(
+    request: AnyRequest,
+    session: DbSession,
+    skip_invalid: Annotated[
+        bool, QueryParameter(description="Import the valid rows, list the others.")
+    ] = False,
+) -> ImportReport:
+    """Rows in the bulk schema (`text/csv` or XLSX body), as the uploader's own, `submitted` for
+    review; idempotent on `external_id`. Any bad row rejects the file (422, every row listed)."""
+    body = await request.body()
+    media_type = request.content_type[0]
+    actor = principal_of(request)
+    if media_type == CSV_MEDIA_TYPE:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"The CSV is not UTF-8 (byte {exc.start}).") from None
+        name = "upload.csv"
+        rows = bulk.csv_rows(io.StringIO(text, newline=""), name)
+    elif media_type == bulk.XLSX_MEDIA_TYPE:
+        name = "upload.xlsx"
+        rows = bulk.xlsx_rows(io.BytesIO(body), name)
+    else:
+        raise UnsupportedMediaType(f"Send text/csv or {bulk.XLSX_MEDIA_TYPE}.")
+    try:
+        result = await bulk.import_assessments(
+            session, rows, name, upload_by=actor, skip_invalid=skip_invalid
+        )
+    except ImportRejected as rejected:
+        raise InvalidInput(
+            "The file was not imported; nothing was written.",
+            extra={"errors": [str(error) for error in rejected.errors]},
+        ) from None
+    await access_actions.record_audit(
+        session, actor=actor, entity="import", entity_id=name, action="import",
+        changes={"inserted": result.inserted, "unchanged": result.unchanged,
+                 "rejected": len(result.rejected)},
+    )  # fmt: skip
+    return ImportReport(
+        source=name, inserted=result.inserted, unchanged=result.unchanged,
+        rejected=[str(error) for error in result.rejected],
+    )  # fmt: skip
 
 
 @post("/assessments", guards=[editor], responses=problem_responses(401, 403, 404, 409, 422))
@@ -338,7 +409,8 @@ async def list_overrides(
 router = Router(
     "/api/v1",
     route_handlers=[
-        list_models, list_assessments, create_assessment, get_assessment, change_status,
+        list_models, list_assessments, import_assessments, create_assessment, get_assessment,
+        change_status,
         leistung_reifegrad, gemeinde_reifegrad, reifegrad_summary, reifegrad_timeseries,
         get_applicability, put_applicability, delete_applicability, list_overrides,
     ],

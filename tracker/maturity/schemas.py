@@ -288,3 +288,10 @@ class OverrideWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     applicable: StrictBool
     reason: Annotated[Text, StringConstraints(min_length=3, max_length=2000)]
+
+
+class ImportReport(BaseModel):
+    source: str
+    inserted: int
+    unchanged: int = Field(description="Rows whose external_id is stored with the same content.")
+    rejected: list[str] = Field(description="Skipped rows (with skip_invalid), as file:line: why.")

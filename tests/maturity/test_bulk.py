@@ -1,0 +1,214 @@
+"""Bulk import and export of assessments: one schema both ways, idempotent on external_id,
+all-or-nothing per file with file:line errors, operator and upload trust levels."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import openpyxl  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client
+from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
+from tracker.db import run
+from tracker.importing import ImportRejected
+from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
+from tracker.maturity.models import Assessment
+
+RATINGS = "; ".join(f"{key}={value}" for key, value in FULL.items())
+
+
+def bulk_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def row(external_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "external_id": external_id, "ars": ESSEN, "leika_key": ELTERNGELD, "dimension": "online",
+        "ratings": RATINGS, "assessed_at": "2026-03-01T10:00:00Z", "source": "self",
+    } | fields  # fmt: skip
+
+
+async def count(session: AsyncSession) -> int:
+    return int((await run(session, select(func.count()).select_from(Assessment))).scalar_one())
+
+
+async def import_text(session: AsyncSession, tmp_path: Path, text: str, **options: Any) -> Any:
+    path = tmp_path / "bewertungen.csv"
+    path.write_text(text, encoding="utf-8")
+    return await import_file(session, path, **options)
+
+
+async def test_operator_import_is_idempotent_and_rolls_up(
+    client: Client, session: AsyncSession, tmp_path: Path
+) -> None:
+    rows = [
+        row("stadt-essen:1"),
+        row("stadt-essen:2", leika_key="", ozg_id="10000", ratings="", level="1",
+            evidence="https://www.essen.de/a https://www.essen.de/b"),
+        row("stadt-essen:3", dimension="backoffice", ratings="", level="3",
+            assessed_at="2026-04-01", land_wide_portal="nein"),
+        row("stadt-essen:4", ozg_id="10000", leika_key="", ratings="", level="2",
+            corrects="stadt-essen:2", assessed_at="2026-05-01"),
+    ]  # fmt: skip
+    result = await import_text(session, tmp_path, bulk_csv(rows))
+    assert (result.inserted, result.unchanged, result.rejected) == (4, 0, [])
+    again = await import_text(session, tmp_path, bulk_csv(rows))
+    assert (again.inserted, again.unchanged) == (0, 4)
+    await session.commit()
+    listed = (await client.get("/api/v1/assessments", params={"ars": ESSEN})).json()["items"]
+    by_id = {item["external_id"]: item for item in listed}
+    assert by_id["stadt-essen:1"]["level"] == 3
+    assert by_id["stadt-essen:1"]["provisional"] is False
+    assert (by_id["stadt-essen:2"]["level"], by_id["stadt-essen:2"]["provisional"]) == (1, True)
+    assert [e["ref"] for e in by_id["stadt-essen:2"]["evidence"]] == [
+        "https://www.essen.de/a", "https://www.essen.de/b",
+    ]  # fmt: skip
+    assert by_id["stadt-essen:4"]["corrects_id"] == by_id["stadt-essen:2"]["id"]
+    assert by_id["stadt-essen:3"]["status"] == "validated"
+    rollup = (await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad")).json()
+    elterngeld = next(item for item in rollup["leistungen"] if item["ozg_id"] == "10000")
+    assert (elterngeld["online"]["highest"], elterngeld["online"]["assessed"]) == (3, 2)
+    assert elterngeld["backoffice"]["highest"] == 3
+
+
+async def test_bad_rows_reject_the_file_with_their_lines(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await import_text(session, tmp_path, bulk_csv([row("e:1")]))
+    before = await count(session)
+    rows = [
+        row("e:1", ratings=RATINGS.replace("nachweise=3", "nachweise=2")),  # changed content
+        row("e:2", ars="059999999999"),
+        row("e:3", leika_key="99999999999999"),
+        row("e:4", ratings="leistungsbeschreibung=9"),
+        row("e:5", ratings="", level=""),
+        row("e:5"),
+        row("e:6", assessed_at="gestern"),
+        row("e:7", corrects="nirgends"),
+        row("e:8", ozg_id="10000"),
+        row("tracker:999999"),
+        row("e:9", level="4"),
+    ]
+    with pytest.raises(ImportRejected) as rejected:
+        await import_text(session, tmp_path, bulk_csv(rows))
+    messages = [str(error) for error in rejected.value.errors]
+    assert [message.split(":")[1] for message in messages] == [str(line) for line in range(2, 13)]
+    assert "stored with other content" in messages[0]
+    assert "Gemeinde 059999999999 does not exist" in messages[1]
+    assert "not in the catalogue" in messages[2]
+    assert "not a level of this model" in messages[3]
+    assert "give ratings, or a level" in messages[4]
+    assert "already given on line 6" in messages[5]
+    assert "assessed_at" in messages[6]
+    assert "no assessment has the external_id nirgends" in messages[7]
+    assert "exactly one of leika_key and ozg_id" in messages[8]
+    assert "names assessments stored here" in messages[9]
+    assert "level: 4 given, the ratings give 3" in messages[10]
+    assert await count(session) == before  # nothing written
+    skipped = await import_text(
+        session, tmp_path, bulk_csv([row("e:10"), row("e:11", ars="0")]), skip_invalid=True
+    )
+    assert (skipped.inserted, len(skipped.rejected)) == (1, 1)
+    with pytest.raises(ImportRejected, match="missing columns: external_id"):
+        await import_text(session, tmp_path, "ars,dimension\n051130000000,online\n")
+
+
+async def test_export_is_what_import_reads_csv_and_xlsx(
+    client: Client, session: AsyncSession, tmp_path: Path
+) -> None:
+    who = await people(session)
+    first = await record(client, who["editor"], submit=True)
+    await step(client, who["reviewer"], first, "validate")
+    evidence = [{"kind": "url", "ref": "https://essen.de", "note": "Seite"}]
+    await record(client, who["editor"], corrects=first["id"], submit=True, evidence=evidence)
+    assert first["external_id"] == f"tracker:{first['id']}"
+    exported = await client.get(
+        "/api/v1/assessments", params={"ars": ESSEN}, headers={**who["editor"],
+                                                              "Accept": "text/csv"}
+    )  # fmt: skip
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(exported.text)))
+    assert list(lines[0]) == list(COLUMNS)
+    assert [line["status"] for line in lines] == ["validated", "submitted"]
+    assert lines[1]["corrects"] == first["external_id"]
+    assert '"note": "Seite"' in lines[1]["evidence"]
+    result = await import_text(session, tmp_path, exported.text)
+    assert (result.inserted, result.unchanged) == (0, 2)
+
+    workbook = await client.get(
+        "/api/v1/assessments", params={"ars": ESSEN},
+        headers={**who["editor"], "Accept": XLSX_MEDIA_TYPE},
+    )  # fmt: skip
+    assert workbook.headers["content-type"].startswith(XLSX_MEDIA_TYPE)
+    path = tmp_path / "bewertungen.xlsx"
+    path.write_bytes(workbook.content)
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    assert [cell.value for cell in sheet[1]] == list(COLUMNS)
+    result = await import_file(session, path)
+    assert (result.inserted, result.unchanged) == (0, 2)
+
+
+async def test_upload_is_the_uploaders_own_and_awaits_review(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    url = "/api/v1/assessments/import"
+    body = bulk_csv([row("essen:u1"), row("essen:u2", dimension="backoffice", ratings="",
+                                          level="2")])  # fmt: skip
+    csv_type = {"Content-Type": "text/csv"}
+    assert (await client.post(url, content=body, headers=csv_type)).status_code == 401
+    made = await client.post(url, content=body, headers={**who["editor"], **csv_type})
+    assert made.status_code == 200, made.text
+    assert made.json() == {"source": "upload.csv", "inserted": 2, "unchanged": 0, "rejected": []}
+    again = await client.post(url, content=body, headers={**who["editor"], **csv_type})
+    assert again.json()["unchanged"] == 2
+    listed = await client.get(url.replace("/import", ""), params={"ars": ESSEN},
+                              headers=who["editor"])  # fmt: skip
+    uploaded = [item for item in listed.json()["items"] if item["external_id"].startswith("essen:")]
+    assert {item["status"] for item in uploaded} == {"submitted"}
+    me = (await client.get("/api/v1/me", headers=who["editor"])).json()
+    assert {item["assessed_by"].split("/")[0] for item in uploaded} == {f"user:{me['user_id']}"}
+    bad = bulk_csv([
+        row("essen:u3", status="validated"), row("essen:u4", ars="147130000000"),
+        row("essen:u5", assessed_by="someone@else.de"), row("essen:u6", source="import:pvog"),
+    ])  # fmt: skip
+    refused = await client.post(url, content=bad, headers={**who["editor"], **csv_type})
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["detail"] == "The file was not imported; nothing was written."
+    assert [error.split(":")[1] for error in problem["errors"]] == ["2", "3", "4", "5"]
+    assert "second person" in problem["errors"][0]
+    assert "no editor for Gemeinde 147130000000" in problem["errors"][1]
+    book = openpyxl.Workbook()
+    book.active.append(list(COLUMNS))
+    book.active.append([row("essen:x1").get(name, "") for name in COLUMNS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    xlsx = await client.post(
+        url, content=buffer.getvalue(), headers={**who["editor"], "Content-Type": XLSX_MEDIA_TYPE}
+    )
+    assert xlsx.status_code == 200, xlsx.text
+    assert xlsx.json()["inserted"] == 1
+    broken = await client.post(
+        url, content=b"PK\x03\x04nope", headers={**who["editor"], "Content-Type": XLSX_MEDIA_TYPE}
+    )
+    assert broken.status_code == 422
+    assert "not an XLSX workbook" in broken.json()["errors"][0]
+    latin = await client.post(url, content="ä".encode("latin-1"),
+                              headers={**who["editor"], **csv_type})  # fmt: skip
+    assert latin.status_code == 400
+    other = await client.post(
+        url, content=b"{}", headers={**who["editor"], "Content-Type": "application/json"}
+    )
+    assert other.status_code == 415

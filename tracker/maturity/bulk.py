@@ -1,0 +1,468 @@
+"""Bulk import and export of assessments in one CSV/XLSX schema: what export writes, import reads.
+
+Idempotent on `external_id` (required): a row whose external id is stored with the same content
+is unchanged; with other content it is an error (assessments are append-only: a correction is
+a new row with its own external id and `corrects` naming the old one). Rows stream through in
+chunks inside the caller's transaction; any error rejects the file and the transaction is
+rolled back, unless invalid rows are to be skipped.
+
+Two trust levels: the operator (CLI) imports rows with the status and dates the file gives
+(default validated); an upload through the API records rows as the uploader's own, `submitted`
+for review (four eyes), within the uploader's editor scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any
+
+import openpyxl  # type: ignore[import-untyped]
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+from sqlalchemy import insert, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access import actions as access_actions
+from tracker.access.guards import Principal
+from tracker.access.models import Role
+from tracker.catalog.models import LeikaLeistung, OzgLeistung
+from tracker.db import as_utc, run
+from tracker.errors import BadRequest, TrackerError
+from tracker.fields import Ars, LeikaKey, Text, parse_moment
+from tracker.importing import (
+    ImportRejected,
+    ImportResult,
+    ProgressFn,
+    RowError,
+    describe,
+    settle_errors,
+)
+from tracker.maturity import queries, rules
+from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
+from tracker.maturity.schemas import Evidence, OzgId
+from tracker.regions.models import Gemeinde
+
+COLUMNS = (
+    "external_id", "ars", "leika_key", "ozg_id", "dimension", "model", "ratings", "level",
+    "provisional", "evidence", "source", "land_wide_portal", "assessed_at", "assessed_by",
+    "status", "status_comment", "status_changed_at", "status_changed_by", "corrects",
+)  # fmt: skip
+REQUIRED = ("external_id", "ars", "dimension")
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHUNK = 5000
+OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
+UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
+Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
+
+
+def parse_ratings(text: str) -> dict[str, int | str]:
+    """`leistungsbeschreibung=4; nachweise=n/a`: criterion key = level or n/a."""
+    ratings: dict[str, int | str] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(";"))):
+        key, sep, value = (item.strip() for item in part.partition("="))
+        if not sep or not key:
+            raise ValueError(f"{part!r} is not criterion=level")
+        if key in ratings:
+            raise ValueError(f"criterion {key} is rated twice")
+        if value == NOT_REQUIRED:
+            ratings[key] = value
+        elif value.isdigit():
+            ratings[key] = int(value)
+        else:
+            raise ValueError(f"{key}: {value!r} is not a level or {NOT_REQUIRED}")
+    return ratings
+
+
+def format_ratings(ratings: dict[str, Any]) -> str:
+    return "; ".join(f"{key}={value}" for key, value in ratings.items())
+
+
+def parse_evidence(text: str) -> list[dict[str, Any]]:
+    """A JSON list of {kind, ref, note}, or plain URLs separated by white space."""
+    if text.startswith("["):
+        items = json.loads(text)
+    else:
+        items = [{"kind": "url", "ref": ref} for ref in text.split()]
+    return [Evidence.model_validate(item).model_dump() for item in items]
+
+
+def parse_flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"", "0", "false", "nein", "no"}:
+        return False
+    if value in {"1", "true", "ja", "yes"}:
+        return True
+    raise ValueError(f"{text!r} is not ja/nein")
+
+
+class BulkRow(BaseModel):
+    """One row as read: text cells, empty meaning absent."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+    external_id: Name
+    ars: Ars
+    leika_key: LeikaKey | None = None
+    ozg_id: OzgId | None = None
+    dimension: Dimension
+    model: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-]{1,40}$")] | None = None
+    ratings: dict[str, int | str] = Field(default_factory=dict)
+    level: Annotated[int, Field(ge=0, le=99)] | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    source: Source = Source.SELF
+    land_wide_portal: bool = False
+    assessed_at: datetime
+    assessed_by: Name | None = None
+    status: Status | None = None
+    status_comment: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    status_changed_at: datetime | None = None
+    status_changed_by: Name | None = None
+    corrects: Name | None = None
+
+    @field_validator("ratings", mode="before")
+    @classmethod
+    def _ratings(cls, value: Any) -> Any:
+        return parse_ratings(value) if isinstance(value, str) else value
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _evidence(cls, value: Any) -> Any:
+        return parse_evidence(value) if isinstance(value, str) else value
+
+    @field_validator("land_wide_portal", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        return parse_flag(value) if isinstance(value, str) else value
+
+    @field_validator("assessed_at", "status_changed_at", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_moment(value)
+        except BadRequest as exc:
+            raise ValueError(exc.detail) from None
+
+
+def batched(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def read_cells(rows: Iterable[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Drop empty cells, so that absent and empty are alike."""
+    for line, row in rows:
+        yield line, {key: value for key, value in row.items() if value not in ("", None)}
+
+
+def csv_rows(text: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(text)
+    missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
+    for row in reader:
+        if None in row:
+            raise ImportRejected(
+                [RowError(source, reader.line_num, "more fields than the header names")]
+            )
+        yield reader.line_num, row
+
+
+def xlsx_rows(handle: io.BytesIO | Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
+    sheet = book.worksheets[0]
+    lines = sheet.iter_rows(values_only=True)
+    header = [str(cell or "").strip() for cell in next(lines, ())]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
+    for number, cells in enumerate(lines, start=2):
+        values = [cell_text(cell) for cell in cells]
+        if any(values):
+            yield number, dict(zip(header, values, strict=False))
+    book.close()
+
+
+def cell_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return (cell if cell.tzinfo else cell.replace(tzinfo=UTC)).isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+@dataclass
+class Context:
+    """What every row is checked against, loaded once per file."""
+
+    gemeinden: set[str]
+    leika: dict[str, int]
+    leistungen: set[str]
+    models: dict[tuple[str, str | None], queries.LoadedModel]
+    upload_by: Principal | None
+    seen: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, upload_by: Principal | None) -> Context:
+        gemeinden = set((await run(session, select(col(Gemeinde.ars)))).scalars())
+        leika = {
+            row.leika_key: row.id
+            for row in await run(
+                session,
+                select(col(LeikaLeistung.leika_key), col(LeikaLeistung.id)).where(
+                    col(LeikaLeistung.leika_key).is_not(None)
+                ),
+            )
+        }
+        leistungen = set((await run(session, select(col(OzgLeistung.ozg_id)))).scalars())
+        models: dict[tuple[str, str | None], queries.LoadedModel] = {}
+        for loaded in await queries.list_models(session):
+            models[(loaded.model.dimension, loaded.model.key)] = loaded
+            if loaded.model.is_default:
+                models[(loaded.model.dimension, None)] = loaded
+        return cls(gemeinden, leika, leistungen, models, upload_by)
+
+
+def to_record(row: BulkRow, context: Context, source: str, now: datetime) -> dict[str, Any]:
+    """The stored columns of a checked row; raises ValueError with what is wrong."""
+    if (row.leika_key is None) == (row.ozg_id is None):
+        raise ValueError("give exactly one of leika_key and ozg_id")
+    if row.ars not in context.gemeinden:
+        raise ValueError(f"ars: Gemeinde {row.ars} does not exist")
+    if row.leika_key is not None and row.leika_key not in context.leika:
+        raise ValueError(f"leika_key: {row.leika_key} is not in the catalogue")
+    if row.ozg_id is not None and row.ozg_id not in context.leistungen:
+        raise ValueError(f"ozg_id: {row.ozg_id} is not in the catalogue")
+    loaded = context.models.get((row.dimension.value, row.model))
+    if loaded is None:
+        raise ValueError(f"model: {row.model} is no model of the dimension {row.dimension.value}")
+    if row.ratings:
+        try:
+            scoring = rules.score(loaded.criteria, list(loaded.level_names), row.ratings)
+        except TrackerError as exc:
+            raise ValueError(f"ratings: {exc.detail}") from None
+        if row.level is not None and row.level != scoring.level:
+            raise ValueError(f"level: {row.level} given, the ratings give {scoring.level}")
+        level, provisional, missing = scoring.level, scoring.provisional, scoring.missing
+    elif row.level is None:
+        raise ValueError("give ratings, or a level where the source rates no criteria")
+    elif row.level not in loaded.level_names:
+        raise ValueError(f"level: {row.level} is not a level of {loaded.model.key}")
+    else:
+        level, provisional = row.level, True
+        missing = [criterion.key for criterion in loaded.criteria]
+    upload = context.upload_by
+    if upload is not None:
+        if not upload.may(Role.EDITOR, row.ars):
+            raise ValueError(f"ars: you are no editor for Gemeinde {row.ars}")
+        if row.assessed_by not in (None, upload.actor):
+            raise ValueError(f"assessed_by: an upload is assessed by you ({upload.actor})")
+        if row.source not in UPLOAD_SOURCES:
+            raise ValueError(f"source: {row.source.value} is only for the importers")
+        if row.status not in (None, Status.DRAFT, Status.SUBMITTED):
+            raise ValueError("status: an upload is reviewed by a second person (draft/submitted)")
+        status = (row.status or Status.SUBMITTED).value
+        assessed_by = changed_by = upload.actor
+        changed_at = now
+    else:
+        status = (row.status or Status.VALIDATED).value
+        assessed_by = row.assessed_by or source
+        changed_by = row.status_changed_by or assessed_by
+        changed_at = row.status_changed_at or row.assessed_at
+    return {
+        "external_id": row.external_id, "ars": row.ars,
+        "leika_id": None if row.leika_key is None else context.leika[row.leika_key],
+        "ozg_id": row.ozg_id, "dimension": row.dimension.value, "model_id": loaded.model_id,
+        "ratings": dict(row.ratings), "level": level, "provisional": provisional,
+        "missing_criteria": missing, "evidence": row.evidence, "source": row.source.value,
+        "land_wide_portal": row.land_wide_portal, "corrects_id": None,
+        "assessed_at": row.assessed_at, "assessed_by": assessed_by, "status": status,
+        "status_comment": row.status_comment, "status_changed_at": changed_at,
+        "status_changed_by": changed_by, "version": 1,
+    }  # fmt: skip
+
+
+SAME = ("ars", "leika_id", "ozg_id", "dimension", "model_id", "ratings", "level", "evidence")
+
+
+def same_content(stored: Assessment, record: dict[str, Any]) -> bool:
+    return all(getattr(stored, name) == record[name] for name in SAME) and as_utc(
+        stored.assessed_at
+    ) == as_utc(record["assessed_at"])
+
+
+async def import_assessments(
+    session: AsyncSession,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    source: str,
+    *,
+    upload_by: Principal | None = None,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
+) -> ImportResult:
+    context = await Context.load(session, upload_by)
+    result = ImportResult(source)
+    errors: list[RowError] = []
+    now = datetime.now(UTC)
+    for chunk in batched(read_cells(rows), CHUNK):
+        records: list[tuple[int, dict[str, Any], str | None]] = []
+        for line, raw in chunk:
+            given = str(raw.get("external_id", "")).strip()
+            first = context.seen.setdefault(given, line) if given else line
+            if first != line:
+                errors.append(
+                    RowError(source, line, f"external_id {given} already given on line {first}")
+                )
+                continue
+            try:
+                row = BulkRow.model_validate(raw)
+                record = to_record(row, context, source, now)
+            except ValidationError as exc:
+                errors.append(RowError(source, line, describe(exc)))
+                continue
+            except ValueError as exc:
+                errors.append(RowError(source, line, str(exc)))
+                continue
+            records.append((line, record, row.corrects))
+        await write_chunk(session, records, result, errors)
+        if progress is not None:
+            progress(len(chunk))
+    result.rejected = settle_errors(errors, skip_invalid=skip_invalid)
+    return result
+
+
+async def write_chunk(
+    session: AsyncSession,
+    records: list[tuple[int, dict[str, Any], str | None]],
+    result: ImportResult,
+    errors: list[RowError],
+) -> None:
+    wanted = [record["external_id"] for _, record, _ in records]
+    stored = {
+        found.external_id: found
+        for found in (
+            await run(session, select(Assessment).where(col(Assessment.external_id).in_(wanted)))
+        ).scalars()
+    }
+    fresh: list[dict[str, Any]] = []
+    for line, record, corrects in records:
+        known = stored.get(record["external_id"])
+        if known is None and record["external_id"].startswith(OWN_PREFIX):
+            errors.append(RowError(result.source, line, (
+                f"external_id: {OWN_PREFIX}… names assessments stored here; "
+                f"{record['external_id']} is not one"
+            )))  # fmt: skip
+            continue
+        if known is not None:
+            if same_content(known, record):
+                result.unchanged += 1
+            else:
+                errors.append(RowError(result.source, line, (
+                    f"external_id {record['external_id']} is stored with other content; a "
+                    "correction needs its own external_id and corrects naming this one"
+                )))  # fmt: skip
+            continue
+        if corrects is not None:
+            if any(pending["external_id"] == corrects for pending in fresh):
+                await insert_rows(session, fresh, result)
+                fresh = []
+            problem = await link_correction(session, record, corrects)
+            if problem:
+                errors.append(RowError(result.source, line, problem))
+                continue
+        fresh.append(record)
+    await insert_rows(session, fresh, result)
+
+
+async def insert_rows(
+    session: AsyncSession, rows: list[dict[str, Any]], result: ImportResult
+) -> None:
+    if rows:
+        await session.exec(insert(Assessment), params=rows)
+        result.inserted += len(rows)
+
+
+async def link_correction(
+    session: AsyncSession, record: dict[str, Any], corrects: str
+) -> str | None:
+    corrected = await queries.by_external_id(session, corrects)
+    if corrected is None:
+        return f"corrects: no assessment has the external_id {corrects}"
+    same = (corrected.ars, corrected.leika_id, corrected.ozg_id, corrected.dimension)
+    if same != (record["ars"], record["leika_id"], record["ozg_id"], record["dimension"]):
+        return f"corrects: {corrects} is about another Gemeinde, Leistung or dimension"
+    record["corrects_id"] = corrected.id
+    return None
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def export_line(row: Any) -> list[Any]:
+    """One assessment (a row of `queries.list_assessments`) in the bulk schema."""
+    item: Assessment = row.Assessment
+    return [
+        item.external_id, item.ars, row.leika_key, item.ozg_id,
+        item.dimension, row.model_key, format_ratings(item.ratings), item.level,
+        "ja" if item.provisional else "nein",
+        json.dumps(item.evidence, ensure_ascii=False) if item.evidence else "", item.source,
+        "ja" if item.land_wide_portal else "nein", as_utc(item.assessed_at).isoformat(),
+        item.assessed_by, item.status, item.status_comment,
+        None if item.status_changed_at is None else as_utc(item.status_changed_at).isoformat(),
+        item.status_changed_by, row.corrects_external_id,
+    ]  # fmt: skip
+
+
+def xlsx_bytes(lines: Sequence[Sequence[Any]]) -> bytes:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Bewertungen")
+    sheet.append(list(COLUMNS))
+    for line in lines:
+        sheet.append(["" if value is None else value for value in line])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def import_file(
+    session: AsyncSession,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
+) -> ImportResult:
+    """The operator's import of a bulk file (CSV, or XLSX by its suffix); one audit entry for
+    the file with its counts (the rows themselves are the append-only record)."""
+    if path.suffix.lower() == ".xlsx":
+        result = await import_assessments(
+            session, xlsx_rows(path, path.name), path.name, skip_invalid=skip_invalid,
+            progress=progress,
+        )  # fmt: skip
+    else:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            result = await import_assessments(
+                session, csv_rows(handle, path.name), path.name, skip_invalid=skip_invalid,
+                progress=progress,
+            )  # fmt: skip
+    await access_actions.record_import(session, result, entity="assessment")
+    return result
