@@ -24,7 +24,7 @@ from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
 from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
-from tracker.maturity import bulk
+from tracker.maturity import bulk, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
@@ -167,6 +167,15 @@ def import_wsp(path: Path | None, skip_invalid: bool) -> None:
         wsp_steps(path or Settings.from_env().data_dir / maturity_imports.WSP_NRW_FILE),
         skip_invalid,
     )
+
+
+@import_group.command("pvog")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@skip_invalid_option
+def import_pvog(path: Path, skip_invalid: bool) -> None:
+    """An open-PVOG export of the Dashboard Digitale Verwaltung, as online-access assessments
+    (level 2, the dashboard's "online") of the Gemeinden each record's ARS covers."""
+    _import([(path.name, _csv_rows(path), pvog.import_pvog, path)], skip_invalid)
 
 
 @import_group.command("assessments")

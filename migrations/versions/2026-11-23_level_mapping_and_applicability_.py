@@ -12,7 +12,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "244d27315fcd"
 down_revision: str | Sequence[str] | None = "684fc120d92c"
 branch_labels: str | Sequence[str] | None = None
