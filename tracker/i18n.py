@@ -82,6 +82,27 @@ EN = {
     "Passwort": "Password",
     "E-Mail oder Passwort stimmen nicht.": "E-mail or password is wrong.",
     "Sprache": "Language",
+    "Bewertung erfassen": "Record an assessment",
+    "Back-Office": "Back office",
+    "nicht amtlich bestätigt": "not officially confirmed",
+    "Der Reifegrad ist das niedrigste bewertete Kriterium; „nicht erforderlich“ zählt nicht mit; "
+    "nicht bewertete Pflichtkriterien machen ihn vorläufig.": (
+        "The Reifegrad is the lowest rated criterion; “not required” does not count; unrated "
+        "required criteria make it provisional."
+    ),
+    "Leistung (OZG-ID oder LeiKa-Schlüssel)": "Leistung (OZG-ID or LeiKa key)",
+    "Kriterium": "Criterion",
+    "Bewertung": "Rating",
+    "ungeprüft": "unverified",
+    "nicht bewertet": "not rated",
+    "nicht erforderlich": "not required",
+    "Nachweise (eine URL je Zeile)": "Evidence (one URL per line)",
+    "Als Entwurf speichern": "Save as draft",
+    "Zur Prüfung einreichen": "Submit for review",
+    "Bewertung gespeichert": "Assessment saved",
+    "Sie zählt, sobald eine zweite Person sie bestätigt hat.": (
+        "It counts once a second person has validated it."
+    ),
 }
 
 

@@ -157,3 +157,37 @@ def test_login_and_logout_in_the_browser(page: Page, server: str, database_url: 
     expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
     page.get_by_role("button", name="Abmelden").click()
     expect(page.get_by_role("link", name="Anmelden")).to_be_visible()
+
+
+def test_record_an_assessment_criterion_by_criterion(
+    page: Page, server: str, database_url: str
+) -> None:
+    email = f"erfassen-{os.getpid()}@dresden.de"
+    dresden = "146120000000"
+    subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "user", "add", email, "--name", "Erik",
+         "--role", "editor", "--scope", dresden, "--password-stdin"],
+        env={**os.environ, "TRACKER_DATABASE_URL": database_url},
+        input="a long enough password\n", text=True, check=True, capture_output=True,
+    )  # fmt: skip
+    page.goto(server + f"/gemeinden/{dresden}/reifegrad/erfassen?lang=de")
+    expect(page).to_have_url(server + "/anmelden")  # signing in comes first
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "a long enough password")
+    page.get_by_role("button", name="Anmelden").click()
+    page.goto(server + f"/gemeinden/{dresden}/reifegrad")
+    page.locator("#record-link").click()
+    expect(page.locator("h1")).to_contain_text("Bewertung erfassen")
+    page.fill("input[name=leistung]", "10000 Elterngeld")
+    page.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(page.locator("#form-error")).to_contain_text("Rate at least one criterion")
+    expect(page.locator("input[name=leistung]")).to_have_value("10000 Elterngeld")
+    for key, value in (("leistungsbeschreibung", "4"), ("antragsprozess", "3"),
+                       ("bezahlprozess", "n/a")):  # fmt: skip
+        page.select_option(f"#c_{key}", value)
+    page.fill("textarea[name=evidence]", "https://www.dresden.de/elterngeld")
+    page.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(page.locator("#recorded")).to_contain_text("Bewertung gespeichert")
+    number = page.url.rsplit("=", 1)[1]
+    found = httpx.get(f"{server}/api/v1/assessments/{number}", timeout=5)
+    assert found.status_code == 404  # submitted, not validated: not public yet
