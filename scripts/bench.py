@@ -3,6 +3,10 @@
 imports: `tracker import all` on a fresh database (cold) and again on the filled one (warm),
 on SQLite and, when TRACKER_BENCH_POSTGRES names a server, on PostgreSQL. Best of N runs,
 wall-clock seconds of the whole command (process start included).
+
+--maturity adds scripts/bench_maturity.py on each backend: a synthetic nationwide set through
+the bulk import, the summary by Land against hand-written SQL, and a Gemeinde's /reifegrad under
+32 concurrent connections against /health (wrk). --scale takes a share of the Gemeinden.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +47,32 @@ def bench_imports(url: str, runs: int) -> tuple[float, float]:
     return cold, warm
 
 
+def backends() -> Iterator[tuple[str, str, Callable[[], None]]]:
+    """(name, URL, drop) of a fresh database per backend: SQLite, and PostgreSQL when
+    TRACKER_BENCH_POSTGRES names a server."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yield "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", lambda: None
+    server = os.environ.get("TRACKER_BENCH_POSTGRES")
+    if server:
+        url, name = postgres_database(server)
+        admin = server.replace("+asyncpg", "")
+        yield (
+            "PostgreSQL",
+            url,
+            lambda: (
+                subprocess.run(["psql", admin, "-qc", f'DROP DATABASE "{name}"'], check=True)
+                and None
+            ),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--maturity", action="store_true", help="add the maturity benchmark")
+    parser.add_argument("--scale", type=float, default=1.0, help="share of Gemeinden (maturity)")
+    parser.add_argument("--seconds", type=int, default=15, help="wrk duration (maturity)")
+    parser.add_argument("--skip-imports", action="store_true")
     args = parser.parse_args()
     lines = [
         "# tracker benchmark",
@@ -52,21 +80,25 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; best of {args.runs} warm runs",
         "",
     ]
-    lines += ["| backend | import all, cold (s) | import all, warm (s) |", "|---|---|---|"]
-    with tempfile.TemporaryDirectory() as tmp:
-        cold, warm = bench_imports(f"sqlite+aiosqlite:///{tmp}/bench.db", args.runs)
-        lines.append(f"| SQLite | {cold:.2f} | {warm:.2f} |")
-    server = os.environ.get("TRACKER_BENCH_POSTGRES")
-    if server:
-        url, name = postgres_database(server)
-        try:
-            cold, warm = bench_imports(url, args.runs)
-            lines.append(f"| PostgreSQL | {cold:.2f} | {warm:.2f} |")
-        finally:
-            subprocess.run(
-                ["psql", server.replace("+asyncpg", ""), "-qc", f'DROP DATABASE "{name}"'],
-                check=True,
-            )
+    if not args.skip_imports:
+        lines += ["| backend | import all, cold (s) | import all, warm (s) |", "|---|---|---|"]
+        for backend, url, drop in backends():
+            try:
+                cold, warm = bench_imports(url, args.runs)
+                lines.append(f"| {backend} | {cold:.2f} | {warm:.2f} |")
+            finally:
+                drop()
+    if args.maturity:
+        from bench_maturity import bench
+
+        for backend, url, drop in backends():
+            lines += ["", f"## Maturity, {backend} (synthetic data)", ""]
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    lines += bench(url, Path(tmp), scale=args.scale, runs=args.runs,
+                                   seconds=args.seconds)  # fmt: skip
+            finally:
+                drop()
     report = "\n".join(lines) + "\n"
     (ROOT / "bench-report").mkdir(exist_ok=True)
     (ROOT / "bench-report" / "report.md").write_text(report, encoding="utf-8")

@@ -87,6 +87,13 @@ def upgrade() -> None:
             batch_op.f("ix_applicability_override_ozg_id"), ["ozg_id"], unique=False
         )
 
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_entry_entity_id", ["entity", "id"], unique=False)
+    with op.batch_alter_table("assessment", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_assessment_ars_status_changed_at", ["ars", "status_changed_at"], unique=False
+        )
+
     # ### end Alembic commands ###
     seed_mapping()
 
@@ -129,4 +136,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_level_mapping_from_model_id"))
 
     op.drop_table("level_mapping")
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_entry_entity_id")
+    with op.batch_alter_table("assessment", schema=None) as batch_op:
+        batch_op.drop_index("ix_assessment_ars_status_changed_at")
     # ### end Alembic commands ###

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field
 
 from tracker.db import TableModel
@@ -72,6 +72,8 @@ class AuditEntry(TableModel, table=True):
     """Who changed what: `changes` maps each field to [old, new]; secrets never appear."""
 
     __tablename__ = "audit_entry"
+    # the newest import (the roll-ups' cache stamp) and the audit's entity filter
+    __table_args__ = (Index("ix_audit_entry_entity_id", "entity", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

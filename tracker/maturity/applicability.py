@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal, ensure
-from tracker.access.models import Role
+from tracker.access.models import AuditEntry, Role
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.concurrency import compare_and_set, expected_version
@@ -116,6 +116,64 @@ async def scales(session: AsyncSession) -> Scales:
     return Scales(targets, top, mapping)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What every roll-up reads and only imports or migrations change: the catalogue's
+    applicability, the scales, and the OZG-Leistungen with their Themenfeld."""
+
+    known: Catalogue
+    scale: Scales
+    leistungen: list[tuple[str, str, str]]  # OZG-ID, name, Themenfeld
+
+
+_cached: dict[tuple[Any, ...], Reference] = {}
+
+
+def stamp_columns() -> list[Any]:
+    """Change whenever the reference may have: a new import (its audit entry's id and time),
+    or another count of models, levels or mappings (migrations)."""
+    newest = (
+        select(col(AuditEntry.id))
+        .where(col(AuditEntry.entity) == "import")
+        .order_by(col(AuditEntry.id).desc())
+    ).limit(1)
+    return [
+        newest.scalar_subquery(),
+        select(col(AuditEntry.at))
+        .where(col(AuditEntry.id) == newest.scalar_subquery())
+        .scalar_subquery(),
+        select(func.count()).select_from(MaturityModel).scalar_subquery(),
+        select(func.count()).select_from(ModelLevel).scalar_subquery(),
+        select(func.count()).select_from(LevelMapping).scalar_subquery(),
+    ]
+
+
+def database_of(session: AsyncSession) -> str:
+    return str(session.sync_session.get_bind().engine.url)
+
+
+async def stamp(session: AsyncSession) -> tuple[Any, ...]:
+    return (database_of(session), *(await tuples(session, select(*stamp_columns())))[0])
+
+
+async def reference(session: AsyncSession, municipal_types: frozenset[str]) -> Reference:
+    """The reference, read once per change (see `stamp`) and kept in this process."""
+    key = (*(await stamp(session)), municipal_types)
+    found = _cached.get(key)
+    if found is None:
+        leistungen, _ = await catalog_queries.list_leistungen(
+            session, catalog_queries.LeistungFilter(), limit=None, cursor=None
+        )
+        found = Reference(
+            await catalogue(session, municipal_types),
+            await scales(session),
+            [(row.ozg_id, row.name, row.themenfeld) for row in leistungen],
+        )
+        _cached.clear()  # one database, one current reference
+        _cached[key] = found
+    return found
+
+
 # --- overrides: reads and writes ---------------------------------------------------------------
 
 
@@ -135,7 +193,7 @@ async def effective(
     """The default, the override if any, and what counts."""
     await regions_queries.get_gemeinde(session, ars)
     await catalog_queries.get_leistung(session, ozg_id)
-    default = (await catalogue(session, municipal_types)).applies(ozg_id)
+    default = (await reference(session, municipal_types)).known.applies(ozg_id)
     override = await get_override(session, ars, ozg_id)
     return {
         "ars": ars,

@@ -32,7 +32,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,6 +64,7 @@ COLUMNS = (
 REQUIRED = ("external_id", "ars", "dimension")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 5000
+ASSESSMENT_TABLE: Table = Assessment.__table__  # type: ignore[attr-defined]
 OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
 UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
@@ -152,6 +153,11 @@ class BulkRow(BaseModel):
     def _moment(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
+        try:  # the common ISO forms fast, the rest (and the errors) by the strict parser
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except ValueError:
+            pass
         try:
             return parse_moment(value)
         except BadRequest as exc:
@@ -258,7 +264,7 @@ def to_record(row: BulkRow, context: Context, source: str, now: datetime) -> dic
         raise ValueError(f"model: {row.model} is no model of the dimension {row.dimension.value}")
     if row.ratings:
         try:
-            scoring = rules.score(loaded.criteria, list(loaded.level_names), row.ratings)
+            scoring = rules.score(loaded.criteria, loaded.level_list, row.ratings)
         except TrackerError as exc:
             raise ValueError(f"ratings: {exc.detail}") from None
         if row.level is not None and row.level != scoring.level:
@@ -266,11 +272,11 @@ def to_record(row: BulkRow, context: Context, source: str, now: datetime) -> dic
         level, provisional, missing = scoring.level, scoring.provisional, scoring.missing
     elif row.level is None:
         raise ValueError("give ratings, or a level where the source rates no criteria")
-    elif row.level not in loaded.level_names:
+    elif row.level not in loaded.level_list:
         raise ValueError(f"level: {row.level} is not a level of {loaded.model.key}")
     else:
         level, provisional = row.level, True
-        missing = [criterion.key for criterion in loaded.criteria]
+        missing = list(loaded.criterion_keys)
     upload = context.upload_by
     if upload is not None:
         if not upload.may(Role.EDITOR, row.ars):
@@ -398,7 +404,8 @@ async def insert_rows(
     session: AsyncSession, rows: list[dict[str, Any]], result: ImportResult
 ) -> None:
     if rows:
-        await session.exec(insert(Assessment), params=rows)
+        connection = await session.connection()  # Core executemany: no ORM bookkeeping
+        await connection.execute(insert(ASSESSMENT_TABLE), rows)
         result.inserted += len(rows)
 
 

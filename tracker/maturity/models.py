@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field
 
 from tracker.db import TableModel
@@ -92,6 +92,8 @@ class Assessment(TableModel, table=True):
     __table_args__ = (
         CheckConstraint("(leika_id IS NULL) != (ozg_id IS NULL)", name="one_leistung"),
         CheckConstraint("status IN ('draft', 'submitted', 'validated', 'rejected')", name="status"),
+        # a Gemeinde's newest status change: the stamp of its cached roll-up
+        Index("ix_assessment_ars_status_changed_at", "ars", "status_changed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select
@@ -28,9 +29,10 @@ from tracker.maturity.models import (
     Status,
 )
 from tracker.regions import queries as regions_queries
+from tracker.regions.models import Gemeinde
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadedModel:
     model: MaturityModel
     levels: list[ModelLevel]
@@ -44,6 +46,14 @@ class LoadedModel:
     @property
     def level_names(self) -> dict[int, str]:
         return {level.level: level.name for level in self.levels}
+
+    @cached_property
+    def level_list(self) -> list[int]:
+        return [level.level for level in self.levels]
+
+    @cached_property
+    def criterion_keys(self) -> tuple[str, ...]:
+        return tuple(criterion.key for criterion in self.criteria)
 
 
 async def _load(session: AsyncSession, model: MaturityModel) -> LoadedModel:
@@ -165,8 +175,9 @@ async def current(
     at: datetime | None = None,
     leistung: tuple[str, set[int]] | None = None,
 ) -> list[Row[Any]]:
-    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`);
-    `leistung` = (OZG-ID, its LeiKa row ids) narrows it to one OZG-Leistung."""
+    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`): the
+    columns roll-ups read; `leistung` = (OZG-ID, its LeiKa row ids) narrows it to one
+    OZG-Leistung."""
     validated = [col(Assessment.status) == Status.VALIDATED.value]
     if leistung is not None:
         ozg_id, leika_ids = leistung
@@ -196,10 +207,18 @@ async def current(
         .subquery()
     )
     statement = (
-        _assessment_columns()
+        select(
+            col(Assessment.ars),
+            col(Assessment.leika_id),
+            col(Assessment.ozg_id),
+            col(Assessment.dimension),
+            col(Assessment.model_id),
+            col(Assessment.level),
+            col(Assessment.assessed_at),
+            col(Assessment.land_wide_portal),
+        )
         .join(ranked, ranked.c.id == Assessment.id)
         .where(ranked.c.rank == 1)
-        .order_by(col(Assessment.dimension), col(Assessment.ozg_id), col(LeikaLeistung.leika_key))
     )
     return list((await run(session, statement)).all())
 
@@ -208,6 +227,27 @@ async def by_external_id(session: AsyncSession, external_id: str) -> Assessment 
     statement = select(Assessment).where(col(Assessment.external_id) == external_id)
     found: Assessment | None = (await run(session, statement)).scalars().first()
     return found
+
+
+async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
+    """Changes whenever the Gemeinde's roll-up may have: its name, its assessments (count,
+    newest id, newest status change), its applicability overrides, and the reference
+    (`applicability.stamp`); one round trip. 404 for no Gemeinde."""
+    mine = col(Assessment.ars) == ars
+    overridden = col(ApplicabilityOverride.ars) == ars
+    statement = select(
+        col(Gemeinde.display_name),
+        select(func.count()).where(mine).scalar_subquery(),
+        select(func.max(Assessment.id)).where(mine).scalar_subquery(),
+        select(func.max(Assessment.status_changed_at)).where(mine).scalar_subquery(),
+        select(func.count()).where(overridden).scalar_subquery(),
+        select(func.max(ApplicabilityOverride.set_at)).where(overridden).scalar_subquery(),
+        *applicability.stamp_columns(),
+    ).where(col(Gemeinde.ars) == ars)
+    found = await tuples(session, statement)
+    if not found:
+        raise NotFound(f"No Gemeinde has the ARS {ars}.")
+    return (applicability.database_of(session), *found[0])
 
 
 async def gemeinde_rollup(
@@ -219,11 +259,8 @@ async def gemeinde_rollup(
     stale_after_days: int,
 ) -> dict[str, Any]:
     """Every applicable OZG-Leistung of the Gemeinde with both dimensions rolled up."""
-    leistungen, _ = await catalog_queries.list_leistungen(
-        session, catalog_queries.LeistungFilter(), limit=None, cursor=None
-    )
-    known = await applicability.catalogue(session, municipal_types)
-    scale = await applicability.scales(session)
+    cached = await applicability.reference(session, municipal_types)
+    known, scale = cached.known, cached.scale
     own = {ozg_id: applies for (_, ozg_id), applies in (await applicability.overrides(
         session, area=ars)).items()}  # fmt: skip
     counted = {ozg_id: known.counted_leika(ozg_id, own.get(ozg_id)) for ozg_id in known.every_leika}
@@ -233,8 +270,7 @@ async def gemeinde_rollup(
         return own.get(ozg_id, known.applies(ozg_id))
 
     figures: dict[tuple[str, str], rollup.Figures] = {}
-    for row in await current(session, ars=ars, at=at):
-        assessment = row.Assessment
+    for assessment in await current(session, ars=ars, at=at):
         ozg_id = assessment.ozg_id or leika_to_ozg.get(assessment.leika_id)
         if ozg_id is None or not applies(ozg_id):
             continue  # a LeiKa service or Leistung that does not apply here
@@ -243,22 +279,23 @@ async def gemeinde_rollup(
             level, as_utc(assessment.assessed_at), assessment.land_wide_portal
         )
     now = at or datetime.now(UTC)
-    items, not_applicable = [], []
-    for leistung in leistungen:
-        if not applies(leistung.ozg_id):
-            if leistung.ozg_id in own:
-                not_applicable.append({"ozg_id": leistung.ozg_id, "name": leistung.name})
+    items: list[dict[str, Any]] = []
+    not_applicable: list[dict[str, str]] = []
+    for ozg_id, name, themenfeld in cached.leistungen:
+        if not applies(ozg_id):
+            if ozg_id in own:
+                not_applicable.append({"ozg_id": ozg_id, "name": name})
             continue
         dimensions = {
-            dimension.value: figures.get(
-                (leistung.ozg_id, dimension.value), rollup.Figures()
-            ).as_dict(now, stale_after_days)
+            dimension.value: figures.get((ozg_id, dimension.value), rollup.Figures()).as_dict(
+                now, stale_after_days
+            )
             for dimension in Dimension
         }
         items.append({
-            "ozg_id": leistung.ozg_id, "name": leistung.name, "themenfeld": leistung.themenfeld,
-            "applicable_leika": len(counted.get(leistung.ozg_id, ())),
-            "overridden": leistung.ozg_id in own, **dimensions,
+            "ozg_id": ozg_id, "name": name, "themenfeld": themenfeld,
+            "applicable_leika": len(counted.get(ozg_id, ())), "overridden": ozg_id in own,
+            **dimensions,
         })  # fmt: skip
     summary = {
         dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
@@ -280,8 +317,8 @@ async def leistung_coverage(
 ) -> dict[str, Any]:
     """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
     leistung = await catalog_queries.get_leistung(session, ozg_id)
-    known = await applicability.catalogue(session, municipal_types)
-    scale = await applicability.scales(session)
+    cached = await applicability.reference(session, municipal_types)
+    known, scale = cached.known, cached.scale
     statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
         col(ApplicabilityOverride.ozg_id) == ozg_id
     )
@@ -289,8 +326,7 @@ async def leistung_coverage(
     default = known.applies(ozg_id)
     highest: dict[str, int] = {}
     every = known.every_leika.get(ozg_id, frozenset())
-    for row in await current(session, at=at, leistung=(ozg_id, set(every))):
-        assessment = row.Assessment
+    for assessment in await current(session, at=at, leistung=(ozg_id, set(every))):
         override = own.get(assessment.ars)
         if assessment.dimension != dimension or not own.get(assessment.ars, default):
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 ONLINE_FROM = 2
 OZG_KONFORM_FROM = 3
@@ -28,7 +28,10 @@ RULES = {
     ),
     "applicable": "a LeiKa-Typ executed by Länder or Kommunen (unknown: applicable); 1 is federal",
     "shares": "of applicable OZG-Leistungen; not-applicable ones are out of every denominator",
-    "stale": "the newest contributing assessment is older than the configured age",
+    "stale": (
+        "the newest contributing assessment is older than the configured age (in calendar "
+        "days, UTC)"
+    ),
     "flaechendeckend": (
         "every inhabited Gemeinde of the area online (level ≥ 2), as the federal dashboard counts"
     ),
@@ -60,7 +63,7 @@ class Figures:
         if not self.levels:
             return None
         assert self.newest is not None  # noqa: S101  (set with the first level)
-        age_days = (now - self.newest).days
+        age_days = (now.date() - self.newest.astimezone(UTC).date()).days
         return {
             "highest": max(self.levels),
             "lowest": min(self.levels),

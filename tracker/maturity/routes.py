@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, delete, get, post, put
+from litestar import MediaType, Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from tracker.access import actions as access_actions
 from tracker.access.guards import editor, principal_of, role_by_path
 from tracker.access.models import Role
+from tracker.caching import Lru
 from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.errors import (
@@ -221,25 +223,38 @@ async def change_status(
     return Response(body, headers={"ETag": etag(assessment.version)})
 
 
+# Computed answers by the stamps of what they read: the Gemeinde's data, the reference, the day.
+ROLLUPS: Lru[bytes] = Lru(512)
+
+
 @get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
 async def gemeinde_reifegrad(
     ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
     session: DbSession,
     state: State,
     at: At = None,
-) -> GemeindeReifegrad:
+) -> Response[GemeindeReifegrad]:
     """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
     their age, and a summary; `rules` states how each figure is counted."""
-    gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
     settings: Settings = state.settings
     moment = parse_moment(at)
-    rolled = await queries.gemeinde_rollup(
-        session, ars, at=moment, municipal_types=settings.municipal_leika_types,
-        stale_after_days=settings.stale_after_days,
+    stamp = await queries.gemeinde_stamp(session, ars)
+    key = (
+        ars, moment, datetime.now(UTC).date(), stamp, settings.municipal_leika_types,
+        settings.stale_after_days,
     )  # fmt: skip
-    return GemeindeReifegrad.model_validate(
-        {"ars": gemeinde.ars, "name": gemeinde.display_name, "at": moment, **rolled}
-    )
+    body = ROLLUPS.get(key)
+    if body is None:
+        rolled = await queries.gemeinde_rollup(
+            session, ars, at=moment, municipal_types=settings.municipal_leika_types,
+            stale_after_days=settings.stale_after_days,
+        )  # fmt: skip
+        answer = GemeindeReifegrad.model_validate(
+            {"ars": ars, "name": stamp[1], "at": moment, **rolled}
+        )
+        body = answer.model_dump_json().encode()
+        ROLLUPS.put(key, body)
+    return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
 
 @get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404))

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tracker.catalog.models import LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import run, tuples
 from tracker.maturity import rollup
-from tracker.maturity.applicability import Catalogue, Scales, catalogue, scales
+from tracker.maturity.applicability import Catalogue, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping, Status
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
 
@@ -258,16 +258,42 @@ class Frame:
     # applicable pairs per (group, OZG-ID), where they differ from the default
     adjust: dict[tuple[Any, str], int]
 
+    def default(self, group: Any, ozg_id: str) -> int:
+        """Applicable pairs of one Leistung in one group by default."""
+        if not self.known.applies(ozg_id):
+            return 0
+        if self.group_by is GroupBy.THEMENFELD:
+            same = self.known.themenfeld.get(ozg_id) == group
+            return sum(self.gemeinden.values()) if same else 0
+        return self.gemeinden.get(group, 0)
+
     def base(self, group: Any, ozg_id: str) -> int:
         """Applicable pairs of one Leistung in one group."""
-        if not self.known.applies(ozg_id):
-            pairs = 0
-        elif self.group_by is GroupBy.THEMENFELD:
-            same = self.known.themenfeld.get(ozg_id) == group
-            pairs = sum(self.gemeinden.values()) if same else 0
+        return self.default(group, ozg_id) + self.adjust.get((group, ozg_id), 0)
+
+    def denominator(self, group: Any) -> tuple[int, int, int]:
+        """(Gemeinden, applicable Leistungen, applicable pairs) of a group: the default for
+        every Leistung at once, then the overrides."""
+        everywhere = sum(self.gemeinden.values())
+        if self.group_by is GroupBy.THEMENFELD:
+            gemeinden = everywhere
+            leistungen = sum(
+                1
+                for ozg_id in self.known.applicable_leika
+                if self.known.themenfeld.get(ozg_id) == group
+            )
         else:
-            pairs = self.gemeinden.get(group, 0)
-        return pairs + self.adjust.get((group, ozg_id), 0)
+            gemeinden = self.gemeinden.get(group, 0)
+            leistungen = len(self.known.applicable_leika)
+        applicable = leistungen * gemeinden
+        leistungen = leistungen if gemeinden else 0
+        for (where, ozg_id), delta in self.adjust.items():
+            if where != group:
+                continue
+            before = self.default(group, ozg_id)
+            applicable += delta
+            leistungen += (before + delta > 0) - (before > 0)
+        return gemeinden, leistungen, applicable
 
     def groups(self) -> list[Any]:
         if self.group_by is GroupBy.THEMENFELD:
@@ -283,8 +309,8 @@ async def frame(
     area: str | None,
     municipal_types: frozenset[str],
 ) -> Frame:
-    known = await catalogue(session, municipal_types)
-    scale = await scales(session)
+    cached = await reference(session, municipal_types)
+    known, scale = cached.known, cached.scale
     dimensions = [dimension] if dimension is not None else sorted(scale.targets)
     if group_by is GroupBy.THEMENFELD:
         total = select(func.count()).select_from(Gemeinde).where(*inhabited(area))
@@ -333,26 +359,16 @@ async def tally(
             count = getattr(row, f"at_least_{level}")
             figures.at_least[level] = figures.at_least.get(level, 0) + count
         online[(row.grp, row.dimension)][row.ozg_id] = row.at_least_2 if top >= 2 else 0
-    leistungen = sorted(setting.known.themenfeld)
-    everywhere = sum(setting.gemeinden.values())
     for group in setting.groups():
+        gemeinden, leistungen, applicable = setting.denominator(group)
         for dimension in setting.dimensions:
             figures = tallies.setdefault((group, dimension), Tally())
             figures.at_least[0] = figures.assessed
-            figures.gemeinden = (
-                everywhere
-                if setting.group_by is GroupBy.THEMENFELD
-                else setting.gemeinden.get(group, 0)
-            )
-            reached = online.get((group, dimension), {})
-            for ozg_id in leistungen:
-                pairs_here = setting.base(group, ozg_id)
-                if pairs_here <= 0:
-                    continue
-                figures.leistungen += 1
-                figures.applicable += pairs_here
-                count = reached.get(ozg_id, 0)
-                figures.flaechendeckend += count == pairs_here
+            figures.gemeinden, figures.leistungen, figures.applicable = (
+                gemeinden, leistungen, applicable,
+            )  # fmt: skip
+            for ozg_id, count in online.get((group, dimension), {}).items():
+                figures.flaechendeckend += count > 0 and count == setting.base(group, ozg_id)
                 figures.mindestens_eine += count > 0
     return tallies
 
