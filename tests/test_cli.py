@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +38,41 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     assert second.returncode == 0
     assert second.stdout.count("(nothing written)") == 11
     assert "0 inserted, 0 updated, 62964 unchanged, 210 rejected" in second.stdout
+
+    assessments = tmp_path / "bewertungen.csv"
+    assessments.write_text(
+        "external_id,ars,ozg_id,dimension,level,assessed_at\n"
+        "essen:1,051130000000,10000,online,2,2026-01-15\n",
+        encoding="utf-8",
+    )
+    loaded = run("import", "assessments", str(assessments), env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "bewertungen.csv: 1 inserted, 0 updated, 0 unchanged, 0 rejected" in loaded.stdout
+    again = run("import", "assessments", str(assessments), env=env)
+    assert "0 inserted, 0 updated, 1 unchanged" in again.stdout
+    pvog = tmp_path / "open-pvog.csv"
+    pvog.write_text(
+        "leika_key;ars;ozgid;url;online_status;aktiv;art_flaechendeckung;datenstand_pvog_import\n"
+        "99041006000000;100000000000;10000;https://x.de;ok;ja;landesweit flächendeckend;"
+        "2025-10-01\n",
+        encoding="utf-8",
+    )
+    pvog_run = run("import", "pvog", str(pvog), env=env)
+    assert pvog_run.returncode == 0, pvog_run.stderr
+    assert "open-pvog.csv: 52 inserted" in pvog_run.stdout  # every Gemeinde of the Saarland
+    definition = tmp_path / "rgm-2.1.json"
+    definition.write_text(json.dumps({
+        "key": "ozg-rgm-2.1", "dimension": "online", "name": "OZG-Reifegradmodell",
+        "version": "2.1", "levels": [{"level": n, "name": f"Stufe {n}"} for n in range(8)],
+        "criteria": [{"key": "kriterium_1", "name": "Kriterium 1"}],
+        "mapping": {"ozg-rgm-1.1": {str(n): min(n, 4) for n in range(8)}},
+    }), encoding="utf-8")  # fmt: skip
+    added = run("model", "add", str(definition), env=env)
+    assert added.returncode == 0, added.stderr
+    assert "ozg-rgm-2.1" in added.stdout
+    twice = run("model", "add", str(definition), env=env)
+    assert twice.returncode == 1
+    assert "exists already" in twice.stderr
 
     broken = tmp_path / "broken"
     broken.mkdir()

@@ -24,8 +24,10 @@ from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
 from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
+from tracker.maturity import actions as maturity_actions
 from tracker.maturity import bulk, pvog
 from tracker.maturity import imports as maturity_imports
+from tracker.maturity.schemas import ModelDefinition
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
 
@@ -279,6 +281,27 @@ def token_revoke(token_id: int) -> None:
         return f"token {token_id} revoked"
 
     click.echo(_in_transaction(revoke))
+
+
+@main.group()
+def model() -> None:
+    """Maturity models as data."""
+
+
+@model.command("add")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def model_add(path: Path) -> None:
+    """Add a model version from a JSON definition (levels, criteria, mapping to other models)."""
+    try:
+        data = ModelDefinition.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise click.BadParameter(describe(exc)) from exc
+
+    async def create(session: AsyncSession) -> str:
+        added = await maturity_actions.add_model(session, data, actor=CLI_ACTOR)
+        return f"model {added.id} {added.key}"
+
+    click.echo(_in_transaction(create))
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[str]]) -> str:

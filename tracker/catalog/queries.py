@@ -209,6 +209,14 @@ async def count_catalog(session: AsyncSession) -> dict[str, int]:
     return dict((await run(session, statement)).one()._mapping)
 
 
+async def leika_ids(session: AsyncSession) -> dict[str, int]:
+    """LeiKa key → row id, for importers that reference LeiKa services by key."""
+    statement = select(col(LeikaLeistung.leika_key), col(LeikaLeistung.id)).where(
+        col(LeikaLeistung.leika_key).is_not(None)
+    )
+    return {row.leika_key: row.id for row in await run(session, statement)}
+
+
 async def leika_structure(session: AsyncSession) -> list[Row[Any]]:
     """(id, ozg_id, leika_typ) of every LeiKa row mapped to an OZG-Leistung."""
     statement = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
@@ -11,11 +13,21 @@ from tracker.access.guards import Principal, ensure
 from tracker.access.models import Role
 from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
+from tracker.db import run
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.maturity import queries, rules
 from tracker.maturity.bulk import OWN_PREFIX
-from tracker.maturity.models import Assessment, Source, Status, Step
-from tracker.maturity.schemas import AssessmentCreate
+from tracker.maturity.models import (
+    Assessment,
+    LevelMapping,
+    MaturityModel,
+    ModelCriterion,
+    ModelLevel,
+    Source,
+    Status,
+    Step,
+)
+from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.regions import queries as regions_queries
 
 # Which status each review step starts from, and where it leads.
@@ -134,3 +146,41 @@ async def change_status(
         changes={"status": [old_status, target.value], "comment": [None, comment]},
     )  # fmt: skip
     return assessment
+
+
+async def add_model(session: AsyncSession, data: ModelDefinition, *, actor: str) -> MaturityModel:
+    """A new model version from data; never the default (that stays a reviewed decision)."""
+    existing = select(col(MaturityModel.id)).where(col(MaturityModel.key) == data.key)
+    if (await run(session, existing)).first() is not None:
+        raise Conflict(f"A model with the key {data.key} exists already.")
+    model = MaturityModel(
+        key=data.key, dimension=data.dimension.value, name=data.name, version=data.version,
+        verified=data.verified, source=data.source, is_default=False,
+    )  # fmt: skip
+    session.add(model)
+    await session.flush()
+    assert model.id is not None  # noqa: S101  (flushed)
+    session.add_all(ModelLevel(model_id=model.id, **level.model_dump()) for level in data.levels)
+    session.add_all(
+        ModelCriterion(model_id=model.id, position=position, **criterion.model_dump())
+        for position, criterion in enumerate(data.criteria, start=1)
+    )
+    own_levels = {level.level for level in data.levels}
+    for other_key, pairs in data.mapping.items():
+        other = await queries.model_for(session, data.dimension.value, other_key)
+        for source, target in pairs.items():
+            if not source.isdigit() or int(source) not in own_levels:
+                raise InvalidInput(f"mapping.{other_key}: {source} is no level of {data.key}.")
+            if target not in other.level_names:
+                raise InvalidInput(f"mapping.{other_key}: {target} is no level of {other_key}.")
+            session.add(LevelMapping(
+                from_model_id=model.id, from_level=int(source), to_model_id=other.model_id,
+                to_level=target, verified=data.verified,
+            ))  # fmt: skip
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="maturity_model", entity_id=model.id, action="create",
+        changes={"key": [None, data.key], "levels": [None, len(data.levels)],
+                 "criteria": [None, len(data.criteria)]},
+    )  # fmt: skip
+    return model

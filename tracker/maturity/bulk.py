@@ -39,7 +39,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
-from tracker.catalog.models import LeikaLeistung, OzgLeistung
+from tracker.catalog import queries as catalog_queries
+from tracker.catalog.models import OzgLeistung
 from tracker.db import as_utc, run
 from tracker.errors import BadRequest, TrackerError
 from tracker.fields import Ars, LeikaKey, Text, parse_moment
@@ -231,15 +232,7 @@ class Context:
     @classmethod
     async def load(cls, session: AsyncSession, upload_by: Principal | None) -> Context:
         gemeinden = set((await run(session, select(col(Gemeinde.ars)))).scalars())
-        leika = {
-            row.leika_key: row.id
-            for row in await run(
-                session,
-                select(col(LeikaLeistung.leika_key), col(LeikaLeistung.id)).where(
-                    col(LeikaLeistung.leika_key).is_not(None)
-                ),
-            )
-        }
+        leika = await catalog_queries.leika_ids(session)
         leistungen = set((await run(session, select(col(OzgLeistung.ozg_id)))).scalars())
         models: dict[tuple[str, str | None], queries.LoadedModel] = {}
         for loaded in await queries.list_models(session):

@@ -28,7 +28,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
-from tracker.catalog.models import LeikaLeistung, OzgLeistung
+from tracker.catalog import queries as catalog_queries
+from tracker.catalog.models import OzgLeistung
 from tracker.db import run
 from tracker.errors import BadRequest
 from tracker.fields import parse_moment
@@ -171,15 +172,7 @@ async def import_pvog(
 ) -> ImportResult:
     parsed, errors = validate_rows(path.name, read_export(path), PvogRow)
     areas = await load_areas(session)
-    leika = {
-        row.leika_key: row.id
-        for row in await run(
-            session,
-            select(col(LeikaLeistung.leika_key), col(LeikaLeistung.id)).where(
-                col(LeikaLeistung.leika_key).is_not(None)
-            ),
-        )
-    }
+    leika = await catalog_queries.leika_ids(session)
     leistungen = set((await run(session, select(col(OzgLeistung.ozg_id)))).scalars())
     listed: list[RowError] = []
     wanted: list[tuple[int, PvogRow, list[str]]] = []

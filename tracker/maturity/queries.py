@@ -168,6 +168,31 @@ async def list_assessments(
     return await fetch_page(session, statement, [col(Assessment.id)], limit=limit, cursor=cursor)
 
 
+def newest_first() -> Any:
+    """Rank 1 = the current assessment of its Gemeinde × Leistung × dimension."""
+    return (
+        func.row_number()
+        .over(
+            partition_by=[
+                col(Assessment.ars),
+                col(Assessment.leika_id),
+                col(Assessment.ozg_id),
+                col(Assessment.dimension),
+            ],
+            order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
+        )
+        .label("rank")
+    )
+
+
+def published(at: datetime | None) -> list[Any]:
+    """Validated, and as of `at`: assessed and validated by then."""
+    conditions = [col(Assessment.status) == Status.VALIDATED.value]
+    if at is not None:
+        conditions += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
+    return conditions
+
+
 async def current(
     session: AsyncSession,
     *,
@@ -178,30 +203,18 @@ async def current(
     """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`): the
     columns roll-ups read; `leistung` = (OZG-ID, its LeiKa row ids) narrows it to one
     OZG-Leistung."""
-    validated = [col(Assessment.status) == Status.VALIDATED.value]
+    validated = published(at)
     if leistung is not None:
         ozg_id, leika_ids = leistung
         validated.append(
             or_(col(Assessment.ozg_id) == ozg_id, col(Assessment.leika_id).in_(leika_ids))
         )
-    if at is not None:
-        validated += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
     if ars is not None:
         validated.append(col(Assessment.ars) == ars)
     ranked = (
         select(
             col(Assessment.id).label("id"),
-            func.row_number()
-            .over(
-                partition_by=[
-                    col(Assessment.ars),
-                    col(Assessment.leika_id),
-                    col(Assessment.ozg_id),
-                    col(Assessment.dimension),
-                ],
-                order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
-            )
-            .label("rank"),
+            newest_first(),
         )
         .where(*validated)
         .subquery()

@@ -295,3 +295,48 @@ class ImportReport(BaseModel):
     inserted: int
     unchanged: int = Field(description="Rows whose external_id is stored with the same content.")
     rejected: list[str] = Field(description="Skipped rows (with skip_invalid), as file:line: why.")
+
+
+class LevelDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: Annotated[JsonInt, Field(ge=0, le=99)]
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    definition: Annotated[Text, StringConstraints(max_length=2000)] = ""
+
+
+class CriterionDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: CriterionKey
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    optional: bool = False
+    verified: bool = False
+
+
+class ModelDefinition(BaseModel):
+    """A model version as data (`tracker model add FILE.json`): levels, criteria, and how its
+    levels read on other models' scales."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-]{1,40}$")]
+    dimension: Dimension
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    version: Annotated[Text, StringConstraints(min_length=1, max_length=20)]
+    verified: bool = False
+    source: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    levels: list[LevelDefinition] = Field(min_length=2, max_length=100)
+    criteria: list[CriterionDefinition] = Field(min_length=1, max_length=100)
+    mapping: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Other model key → {this level: that level}, for comparable history.",
+    )
+
+    @model_validator(mode="after")
+    def distinct(self) -> ModelDefinition:
+        levels = [item.level for item in self.levels]
+        if len(set(levels)) != len(levels):
+            raise ValueError("levels must be distinct")
+        keys = [item.key for item in self.criteria]
+        if len(set(keys)) != len(keys):
+            raise ValueError("criterion keys must be distinct")
+        return self

@@ -24,7 +24,8 @@ from tracker.catalog.models import LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import run, tuples
 from tracker.maturity import rollup
 from tracker.maturity.applicability import Catalogue, Scales, reference
-from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping, Status
+from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping
+from tracker.maturity.queries import newest_first, published
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
 
 
@@ -94,13 +95,7 @@ def pair_levels(
         col(Assessment.leika_id).in_(sorted(known.default_leika_ids)),
         col(Assessment.ozg_id).in_(sorted(known.applicable_leika)),
     )
-    conditions = [
-        col(Assessment.status) == Status.VALIDATED.value,
-        or_(by_default, forced),
-        not_(dropped),
-    ]
-    if at is not None:
-        conditions += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
+    conditions = [*published(at), or_(by_default, forced), not_(dropped)]
     if area:
         conditions.append(col(Assessment.ars).startswith(area))
     if dimension is not None:
@@ -111,17 +106,7 @@ def pair_levels(
             leistung.label("ozg_id"),
             col(Assessment.dimension).label("dimension"),
             level.label("level"),
-            func.row_number()
-            .over(
-                partition_by=[
-                    col(Assessment.ars),
-                    col(Assessment.leika_id),
-                    col(Assessment.ozg_id),
-                    col(Assessment.dimension),
-                ],
-                order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
-            )
-            .label("rank"),
+            newest_first(),
         )
         .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
         .outerjoin(
