@@ -128,7 +128,9 @@ async def time_summary(url: str, runs: int) -> dict[str, Any]:
     transport = httpx.ASGITransport(app=app)
     summary_times, sql_times = [], []
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", timeout=3600
+        ) as client:
             for _ in range(runs):
                 start = time.perf_counter()
                 response = await client.get(
@@ -204,14 +206,22 @@ def time_concurrency(url: str, seconds: int) -> dict[str, float]:
             "cold": cold}  # fmt: skip
 
 
+def say(text: str) -> None:
+    print(f"{datetime.now(UTC):%H:%M:%S} {text}", file=sys.stderr, flush=True)  # noqa: T201
+
+
 def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list[str]:
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
     subprocess.run([*TRACKER, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*TRACKER, "import", "all"], env=env, check=True, capture_output=True)
     files, rows = write_synthetic(url, tmp, scale, seed=2026)
+    say(f"{rows:,} synthetic rows written; loading")
     loaded = load(url, files)
+    say(f"loaded in {loaded:.0f} s; timing the summary")
     summary = asyncio.run(time_summary(url, runs))
+    say(f"summary {summary}; load test")
     load_test = time_concurrency(url, seconds)
+    say(f"load test {load_test}")
     for path in files:
         path.unlink()
     return [
