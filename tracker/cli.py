@@ -23,7 +23,7 @@ from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
-from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe
+from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe, refresh_statistics
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity import bulk, pvog
 from tracker.maturity import imports as maturity_imports
@@ -85,6 +85,8 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                     return False
                 bar.update(task, completed=total)
                 results.extend(outcome if isinstance(outcome, list) else [outcome])
+        async with sessionmaker.begin() as session:
+            await refresh_statistics(session)
     finally:
         await engine.dispose()
     for result in results:

@@ -256,3 +256,12 @@ async def import_csv(
         await sync_rows(session, table, key, [record for _, record in records], progress=progress)
     )
     return result
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """After a large load PostgreSQL's planner believes the tables small until autovacuum comes
+    round, and joins millions of rows in nested loops: the import command analyses them when it
+    is done. (SQLite plans from its indexes and needs none.)"""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("ANALYZE")

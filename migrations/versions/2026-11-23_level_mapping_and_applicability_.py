@@ -90,6 +90,8 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.create_index("ix_audit_entry_entity_id", ["entity", "id"], unique=False)
     with op.batch_alter_table("assessment", schema=None) as batch_op:
+        batch_op.drop_index("ix_assessment_ars")
+        batch_op.create_index("ix_assessment_ars_id", ["ars", "id"], unique=False)
         batch_op.create_index(
             "ix_assessment_ars_status_changed_at", ["ars", "status_changed_at"], unique=False
         )
@@ -140,4 +142,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_entry_entity_id")
     with op.batch_alter_table("assessment", schema=None) as batch_op:
         batch_op.drop_index("ix_assessment_ars_status_changed_at")
+        batch_op.drop_index("ix_assessment_ars_id")
+        batch_op.create_index("ix_assessment_ars", ["ars"], unique=False)
     # ### end Alembic commands ###

@@ -127,6 +127,8 @@ async def test_overrides_move_denominators_everywhere(
     gone = await client.delete(url, headers={**who["editor"], "If-Match": '"v2"'})
     assert gone.status_code == 204
     assert (await get(client, url))["override"] is None
+    gone_match = await client.put(url, json=change, headers={**who["editor"], "If-Match": '"v2"'})
+    assert gone_match.status_code == 412  # nothing there to match
     listed = await get(client, "/api/v1/applicability-overrides", area=ESSEN)
     assert [item["ozg_id"] for item in listed["items"]] == ["10484"]
     other = await client.put(

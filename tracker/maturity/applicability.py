@@ -241,7 +241,7 @@ async def set_override(
     found = await get_override(session, ars, ozg_id)
     if found is None:
         if if_match is not None and if_match.strip() != "*":
-            raise NotFound(f"Gemeinde {ars} has no override for {ozg_id} to match.")
+            raise PreconditionFailed(f"Gemeinde {ars} has no override for {ozg_id} to match.")
         found = ApplicabilityOverride(
             ars=ars, ozg_id=ozg_id, applicable=applicable, reason=reason, set_at=now,
             set_by=actor.actor,

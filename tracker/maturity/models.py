@@ -92,13 +92,14 @@ class Assessment(TableModel, table=True):
     __table_args__ = (
         CheckConstraint("(leika_id IS NULL) != (ozg_id IS NULL)", name="one_leistung"),
         CheckConstraint("status IN ('draft', 'submitted', 'validated', 'rejected')", name="status"),
-        # a Gemeinde's newest status change: the stamp of its cached roll-up
+        # a Gemeinde's newest row and newest status change: the stamp of its cached roll-up
+        Index("ix_assessment_ars_id", "ars", "id"),
         Index("ix_assessment_ars_status_changed_at", "ars", "status_changed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str | None = Field(default=None, unique=True, max_length=100)
-    ars: str = Field(foreign_key="gemeinde.ars", index=True, max_length=12)
+    ars: str = Field(foreign_key="gemeinde.ars", max_length=12)
     leika_id: int | None = Field(default=None, foreign_key="leika_leistung.id", index=True)
     ozg_id: str | None = Field(default=None, foreign_key="ozg_leistung.ozg_id", index=True)
     dimension: str = Field(max_length=20)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -242,25 +242,33 @@ async def by_external_id(session: AsyncSession, external_id: str) -> Assessment 
     return found
 
 
-async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
-    """Changes whenever the Gemeinde's roll-up may have: its name, its assessments (count,
-    newest id, newest status change), its applicability overrides, and the reference
-    (`applicability.stamp`); one round trip. 404 for no Gemeinde."""
+def _gemeinde_stamp_statement() -> Any:
+    ars: Any = bindparam("ars")
     mine = col(Assessment.ars) == ars
     overridden = col(ApplicabilityOverride.ars) == ars
-    statement = select(
+    return select(
         col(Gemeinde.display_name),
-        select(func.count()).where(mine).scalar_subquery(),
         select(func.max(Assessment.id)).where(mine).scalar_subquery(),
         select(func.max(Assessment.status_changed_at)).where(mine).scalar_subquery(),
         select(func.count()).where(overridden).scalar_subquery(),
         select(func.max(ApplicabilityOverride.set_at)).where(overridden).scalar_subquery(),
         *applicability.stamp_columns(),
     ).where(col(Gemeinde.ars) == ars)
-    found = await tuples(session, statement)
-    if not found:
+
+
+# Built once: this runs on every request of a Gemeinde's roll-up.
+GEMEINDE_STAMP = _gemeinde_stamp_statement()
+
+
+async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
+    """Changes whenever the Gemeinde's roll-up may have: its name, its assessments (newest id:
+    they are never deleted; newest status change), its applicability overrides, and the reference
+    (`applicability.stamp`); one round trip. 404 for no Gemeinde."""
+    connection = await session.connection()
+    found = (await connection.execute(GEMEINDE_STAMP, {"ars": ars})).first()
+    if found is None:
         raise NotFound(f"No Gemeinde has the ARS {ars}.")
-    return (applicability.database_of(session), *found[0])
+    return (applicability.database_of(session), *found)
 
 
 async def gemeinde_rollup(
