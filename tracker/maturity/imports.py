@@ -36,7 +36,7 @@ from tracker.importing import (
 )
 from tracker.maturity import queries
 from tracker.maturity.models import Assessment, Dimension, Source, Status
-from tracker.regions.models import Gemeinde
+from tracker.regions import queries as regions_queries
 
 WSP_NRW_FILE = "wsp_nrw_onlinedienste_live_2024-11-11.csv"
 WSP_NRW_LEVEL = 3
@@ -108,20 +108,11 @@ async def import_wsp_nrw(
             result.rejected.append(
                 RowError(path.name, line, f"LeiKa key {row.key} is not in the catalogue")
             )
-    gemeinden = (
-        (
-            await run(
-                session,
-                select(col(Gemeinde.ars)).where(
-                    col(Gemeinde.land_code) == NRW,
-                    col(Gemeinde.invalid_since).is_(None),
-                    col(Gemeinde.bevoelkerung) > 0,
-                ),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    gemeinden = [
+        gemeinde.ars
+        for gemeinde in await regions_queries.inhabited_gemeinden(session)
+        if gemeinde.land_code == NRW
+    ]
     model = await queries.model_for(session, Dimension.ONLINE.value, None)
     prefix = f"wsp-nrw:{stand.date().isoformat()}:"
     existing = set(

@@ -45,6 +45,7 @@ from tracker.importing import (
 )
 from tracker.maturity import queries
 from tracker.maturity.models import Assessment, Dimension, Source, Status
+from tracker.regions import queries as regions_queries
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land
 
 PVOG_LEVEL = 2  # the federal dashboard's "online": at least level 2
@@ -154,13 +155,11 @@ class Areas:
 
 
 async def load_areas(session: AsyncSession) -> Areas:
-    inhabited = select(col(Gemeinde.ars)).where(
-        col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0
-    )
     units: set[str] = set((await run(session, select(col(Gemeinde.ars)))).scalars())
     for column in (col(Gemeindeverband.ars), col(Kreis.code), col(Land.code)):
         units |= set((await run(session, select(column))).scalars())
-    return Areas(sorted((await run(session, inhabited)).scalars()), units)
+    inhabited = await regions_queries.inhabited_gemeinden(session)
+    return Areas([gemeinde.ars for gemeinde in inhabited], units)
 
 
 async def import_pvog(

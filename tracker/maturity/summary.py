@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, literal_column, not_, or_, select
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +27,7 @@ from tracker.maturity.applicability import Catalogue, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping
 from tracker.maturity.queries import newest_first, published
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
+from tracker.regions.queries import inhabited
 
 
 class GroupBy(StrEnum):
@@ -61,13 +62,6 @@ RULES = {
     "mindestens_eine_kommune": "Leistungen online in at least one Gemeinde of the group",
     "change": "difference to the previous period's figures (shares in points of 1)",
 }
-
-
-def inhabited(area: str | None) -> list[ColumnElement[bool]]:
-    conditions = [col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0]
-    if area:
-        conditions.append(col(Gemeinde.ars).startswith(area))
-    return conditions
 
 
 def pair_levels(

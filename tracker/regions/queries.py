@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, Row, case, cast, func, or_, select
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -168,12 +169,20 @@ async def count_regions(session: AsyncSession) -> dict[str, Any]:
     return dict((await run(session, statement)).one()._mapping)
 
 
+def inhabited(area: str | None = None) -> list[ColumnElement[bool]]:
+    """Valid Gemeinden with inhabitants (whose ARS starts with `area`): the denominator of
+    coverage figures (uninhabited gemeindefreie Gebiete offer no services)."""
+    conditions = [col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0]
+    if area:
+        conditions.append(col(Gemeinde.ars).startswith(area))
+    return conditions
+
+
 async def inhabited_gemeinden(session: AsyncSession) -> list[Row[Any]]:
-    """(ars, land_code, kreis_code) of every valid Gemeinde with inhabitants: the denominator
-    of coverage figures (uninhabited gemeindefreie Gebiete offer no services)."""
+    """(ars, land_code, kreis_code) of every inhabited Gemeinde (see `inhabited`)."""
     statement = (
         select(col(Gemeinde.ars), col(Gemeinde.land_code), col(Gemeinde.kreis_code))
-        .where(col(Gemeinde.invalid_since).is_(None), col(Gemeinde.bevoelkerung) > 0)
+        .where(*inhabited())
         .order_by(col(Gemeinde.ars))
     )
     return list((await run(session, statement)).all())
