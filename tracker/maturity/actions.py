@@ -50,7 +50,7 @@ async def record_assessment(
         assert data.ozg_id is not None  # noqa: S101  (one_leistung)
         await catalog_queries.get_leistung(session, data.ozg_id)
     loaded = await queries.model_for(session, data.dimension, data.model)
-    scoring = rules.score(loaded.criteria, list(loaded.level_names), data.ratings)
+    scoring = rules.score(loaded.criteria, loaded.level_list, data.ratings)
     if data.external_id is not None and data.external_id.startswith(OWN_PREFIX):
         raise InvalidInput(f"External ids starting with {OWN_PREFIX} are given here, not sent.")
     if (

@@ -32,7 +32,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,6 +53,7 @@ from tracker.importing import (
     settle_errors,
 )
 from tracker.maturity import queries, rules
+from tracker.maturity.imports import insert_assessments
 from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
 from tracker.maturity.schemas import Evidence, OzgId
 from tracker.regions.models import Gemeinde
@@ -65,7 +66,6 @@ COLUMNS = (
 REQUIRED = ("external_id", "ars", "dimension")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 5000
-ASSESSMENT_TABLE: Table = Assessment.__table__  # type: ignore[attr-defined]
 OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
 UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
@@ -396,10 +396,8 @@ async def write_chunk(
 async def insert_rows(
     session: AsyncSession, rows: list[dict[str, Any]], result: ImportResult
 ) -> None:
-    if rows:
-        connection = await session.connection()  # Core executemany: no ORM bookkeeping
-        await connection.execute(insert(ASSESSMENT_TABLE), rows)
-        result.inserted += len(rows)
+    await insert_assessments(session, rows)
+    result.inserted += len(rows)
 
 
 async def link_correction(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,6 +53,50 @@ class WspRow(BaseModel):
     landing: Annotated[str, Field(alias="Landingpage")]
     direct: Annotated[str, Field(alias="Direktlink (nur ODs ohne Landingpage)")]
     office: Annotated[str, Field(alias="Stelle")]
+
+
+ASSESSMENT_TABLE: Table = Assessment.__table__  # type: ignore[attr-defined]
+
+
+def source_floor(
+    model: queries.LoadedModel, *, level: int, source: Source, at: datetime, comment: str
+) -> dict[str, Any]:
+    """The columns of a validated online assessment from a source that gives a level floor and
+    rates no criteria: provisional, every criterion missing, assessed and validated at `at`."""
+    return {
+        "dimension": Dimension.ONLINE.value, "model_id": model.model_id, "ratings": {},
+        "level": level, "provisional": True, "missing_criteria": list(model.criterion_keys),
+        "source": source.value, "corrects_id": None, "assessed_at": at,
+        "assessed_by": source.value, "status": Status.VALIDATED.value, "status_comment": comment,
+        "status_changed_at": at, "status_changed_by": source.value, "version": 1,
+    }  # fmt: skip
+
+
+async def insert_assessments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Core executemany: no ORM bookkeeping for many new rows."""
+    if rows:
+        connection = await session.connection()
+        await connection.execute(insert(ASSESSMENT_TABLE), rows)
+
+
+async def store_created(
+    session: AsyncSession,
+    result: ImportResult,
+    rows: list[dict[str, Any]],
+    *,
+    progress: ProgressFn | None = None,
+    rows_per_step: int = 1,
+) -> None:
+    """Insert an importer's new rows in chunks, count them, and audit the run (one entry per
+    created assessment)."""
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        await insert_assessments(session, chunk)
+        if progress is not None:
+            progress(len(chunk) // max(rows_per_step, 1))
+    result.inserted = len(rows)
+    result.changes = [RecordChange(row["external_id"], "create", None) for row in rows]
+    await access_actions.record_import(session, result, entity="assessment")
 
 
 def publication_date(path: Path) -> datetime:
@@ -127,7 +171,6 @@ async def import_wsp_nrw(
         .scalars()
         .all()
     )
-    missing = [criterion.key for criterion in model.criteria]
     rows: list[dict[str, Any]] = []
     for _, row in parsed:
         if row.key not in leika_ids:
@@ -137,13 +180,12 @@ async def import_wsp_nrw(
             "note": f"{PORTAL}: {row.service} (live am {stand:%d.%m.%Y}; Stelle: {row.office})",
         }]  # fmt: skip
         common: dict[str, Any] = {
-            "leika_id": leika_ids[row.key], "ozg_id": None, "dimension": Dimension.ONLINE.value,
-            "model_id": model.model_id, "ratings": {}, "level": WSP_NRW_LEVEL, "provisional": True,
-            "missing_criteria": missing, "evidence": evidence, "source": Source.WSP_NRW.value,
-            "land_wide_portal": True, "corrects_id": None, "assessed_at": stand,
-            "assessed_by": Source.WSP_NRW.value, "status": Status.VALIDATED.value,
-            "status_comment": f"Live-Liste des {PORTAL} vom {stand:%d.%m.%Y}",
-            "status_changed_at": stand, "status_changed_by": Source.WSP_NRW.value, "version": 1,
+            **source_floor(
+                model, level=WSP_NRW_LEVEL, source=Source.WSP_NRW, at=stand,
+                comment=f"Live-Liste des {PORTAL} vom {stand:%d.%m.%Y}",
+            ),
+            "leika_id": leika_ids[row.key], "ozg_id": None, "evidence": evidence,
+            "land_wide_portal": True,
         }  # fmt: skip
         for ars in gemeinden:
             external_id = f"{prefix}{row.key}:{ars}"
@@ -151,12 +193,5 @@ async def import_wsp_nrw(
                 result.unchanged += 1
             else:
                 rows.append({**common, "external_id": external_id, "ars": ars})
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start : start + CHUNK_ROWS]
-        await session.exec(insert(Assessment), params=chunk)
-        if progress is not None:
-            progress(len(chunk) // max(len(gemeinden), 1))
-    result.inserted = len(rows)
-    result.changes = [RecordChange(row["external_id"], "create", None) for row in rows]
-    await access_actions.record_import(session, result, entity="assessment")
+    await store_created(session, result, rows, progress=progress, rows_per_step=len(gemeinden))
     return result

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.access import actions as access_actions
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.db import run
@@ -38,13 +37,13 @@ from tracker.importing import (
     ImportRejected,
     ImportResult,
     ProgressFn,
-    RecordChange,
     RowError,
     settle_errors,
     validate_rows,
 )
 from tracker.maturity import queries
-from tracker.maturity.models import Assessment, Dimension, Source, Status
+from tracker.maturity.imports import source_floor, store_created
+from tracker.maturity.models import Assessment, Dimension, Source
 from tracker.regions import queries as regions_queries
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land
 
@@ -198,7 +197,6 @@ async def import_pvog(
     result.rejected = sorted(result.rejected + listed, key=lambda error: error.line)
 
     model = await queries.model_for(session, Dimension.ONLINE.value, None)
-    missing = [criterion.key for criterion in model.criteria]
     records: dict[str, dict[str, Any]] = {}
     for line, row, gemeinden in wanted:
         stand = row.datenstand_pvog_import
@@ -220,29 +218,19 @@ async def import_pvog(
                     found["evidence"].append(evidence)
                 continue
             records[external_id] = {
+                **source_floor(
+                    model, level=PVOG_LEVEL, source=Source.PVOG, at=stand,
+                    comment=f"open-PVOG-Export, Datenstand {stand:%d.%m.%Y}",
+                ),
                 "external_id": external_id, "ars": ars,
                 "leika_id": leika.get(row.leika_key or ""),
-                "ozg_id": None if row.leika_key else row.ozgid,
-                "dimension": Dimension.ONLINE.value, "model_id": model.model_id, "ratings": {},
-                "level": PVOG_LEVEL, "provisional": True, "missing_criteria": missing,
-                "evidence": [evidence], "source": Source.PVOG.value,
-                "land_wide_portal": row.art_flaechendeckung in LAND_WIDE, "corrects_id": None,
-                "assessed_at": stand, "assessed_by": Source.PVOG.value,
-                "status": Status.VALIDATED.value,
-                "status_comment": f"open-PVOG-Export, Datenstand {stand:%d.%m.%Y}",
-                "status_changed_at": stand, "status_changed_by": Source.PVOG.value, "version": 1,
+                "ozg_id": None if row.leika_key else row.ozgid, "evidence": [evidence],
+                "land_wide_portal": row.art_flaechendeckung in LAND_WIDE,
             }  # fmt: skip
     existing = await stored_ids(session, list(records))
     fresh = [record for key, record in records.items() if key not in existing]
     result.unchanged = len(records) - len(fresh)
-    for start in range(0, len(fresh), CHUNK_ROWS):
-        chunk = fresh[start : start + CHUNK_ROWS]
-        await session.exec(insert(Assessment), params=chunk)
-        if progress is not None:
-            progress(0)
-    result.inserted = len(fresh)
-    result.changes = [RecordChange(row["external_id"], "create", None) for row in fresh]
-    await access_actions.record_import(session, result, entity="assessment")
+    await store_created(session, result, fresh)
     return result
 
 
