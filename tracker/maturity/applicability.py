@@ -74,14 +74,12 @@ async def catalogue(session: AsyncSession, municipal_types: frozenset[str]) -> C
     )
 
 
-async def overrides(session: AsyncSession, *, area: str = "") -> dict[tuple[str, str], bool]:
-    """(ARS, OZG-ID) → applicable, for the Gemeinden whose ARS starts with `area`."""
+async def overrides_in(session: AsyncSession, ars: str) -> dict[str, bool]:
+    """OZG-ID → applicable, as one Gemeinde overrides the default."""
     statement = select(
-        col(ApplicabilityOverride.ars),
-        col(ApplicabilityOverride.ozg_id),
-        col(ApplicabilityOverride.applicable),
-    ).where(col(ApplicabilityOverride.ars).startswith(area))
-    return {(row.ars, row.ozg_id): row.applicable for row in await run(session, statement)}
+        col(ApplicabilityOverride.ozg_id), col(ApplicabilityOverride.applicable)
+    ).where(col(ApplicabilityOverride.ars) == ars)
+    return dict(await tuples(session, statement))
 
 
 @dataclass(frozen=True)

@@ -282,8 +282,7 @@ async def gemeinde_rollup(
     """Every applicable OZG-Leistung of the Gemeinde with both dimensions rolled up."""
     cached = await applicability.reference(session, municipal_types)
     known, scale = cached.known, cached.scale
-    own = {ozg_id: applies for (_, ozg_id), applies in (await applicability.overrides(
-        session, area=ars)).items()}  # fmt: skip
+    own = await applicability.overrides_in(session, ars)
     counted = {ozg_id: known.counted_leika(ozg_id, own.get(ozg_id)) for ozg_id in known.every_leika}
     leika_to_ozg = {leika_id: ozg_id for ozg_id, ids in counted.items() for leika_id in ids}
 
