@@ -2,10 +2,10 @@
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.params import PathParameter
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from tracker.errors import BadRequest
 
@@ -19,33 +19,70 @@ def _json_int(value: object) -> object:
 
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
 
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: `str.isdigit` and `\\d` also take Arabic-Indic and other Unicode digits."""
+    return text.isascii() and text.isdigit()
+
+
+# When something happened (an assessment, a status change): not before the floor, not after now
+# plus a little clock skew. A date far in the future would stay "current" for ever.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_moment(value: datetime, *, now: datetime | None = None) -> datetime:
+    """The moment in UTC (naive means UTC) if it lies between the floor and now; else ValueError."""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    latest = (now or datetime.now(UTC)) + CLOCK_SKEW
+    if moment < EARLIEST_MOMENT:
+        raise ValueError(f"lies before {EARLIEST_MOMENT.date().isoformat()}")
+    if moment > latest:
+        raise ValueError("lies in the future")
+    return moment.astimezone(UTC)
+
+
+def _iso_text(value: Any) -> Any:
+    """JSON has no date type: a moment is ISO 8601 text (Pydantic would also take a number)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _MOMENT.match(value.strip()) is None:
+        raise ValueError("must be an ISO 8601 date or date-time text")
+    return value
+
+
+# A moment that happened: ISO text, between EARLIEST_MOMENT and now (plus skew), in UTC.
+PastMoment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(check_moment)]
+
 # PostgreSQL text rejects NUL; every stored string goes through this.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
-Ars = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Ags = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
-LeikaKey = Annotated[str, StringConstraints(pattern=r"^\d{14}$")]
+Ars = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+LeikaKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")]
 
 # Row ids in paths: PostgreSQL INTEGER is 32-bit, a larger number would be a 500.
 RowId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 
-ARS_PATTERN = r"^\d{12}$"
-AGS_PATTERN = r"^\d{8}$"
-ARS_OR_AGS_PATTERN = r"^(\d{8}|\d{12})$"
-LEIKA_KEY_PATTERN = r"^\d{14}$"
+ARS_PATTERN = r"^[0-9]{12}$"
+AGS_PATTERN = r"^[0-9]{8}$"
+ARS_OR_AGS_PATTERN = r"^([0-9]{8}|[0-9]{12})$"
+LEIKA_KEY_PATTERN = r"^[0-9]{14}$"
 # An area by its ARS prefix: Land (2 digits), Kreis (5), Gemeindeverband (9), Gemeinde (12).
-AREA_PATTERN = r"^\d{2}(\d{3}(\d{4}(\d{3})?)?)?$"
+AREA_PATTERN = r"^[0-9]{2}([0-9]{3}([0-9]{4}([0-9]{3})?)?)?$"
 # The OZG-ID format is not officially confirmed (DOMAIN.md 1.3): all known ones are 5-digit numbers.
 OZG_ID_PATTERN = r"^[0-9A-Za-z]{1,20}$"
 
 # Litestar parses query datetimes laxly (a bare number becomes a timestamp); moments in query
 # strings are ISO 8601 text matching this pattern, read by `parse_moment`.
 ISO_MOMENT_PATTERN = (
-    r"^[12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4]):?[0-5]\d)?)?$"
+    r"^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-](0[0-9]|1[0-4]):?[0-5][0-9])?)?$"
 )
 _MOMENT = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 )
 
 

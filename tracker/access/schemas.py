@@ -12,7 +12,7 @@ from tracker.fields import JsonInt
 
 ScopeArs = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{0,12}$"),
+    StringConstraints(pattern=r"^[0-9]{0,12}$"),
     Field(
         description="ARS prefix: '' everywhere, '05' a Land, '05113' a Kreis, 12 digits a Gemeinde."
     ),

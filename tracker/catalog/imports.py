@@ -51,7 +51,7 @@ SourceId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 OzgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
 # LeiKa-Typ codes, sub-codes included (2/3a, 3b …; DOMAIN.md 1.2); several per row, or none.
 LeikaTyp = Annotated[
-    list[Annotated[str, StringConstraints(pattern=r"^\d(/\d)?[a-z]?$")]],
+    list[Annotated[str, StringConstraints(pattern=r"^[0-9](/[0-9])?[a-z]?$")]],
     BeforeValidator(_leika_typ),
 ]
 
@@ -81,7 +81,7 @@ class LeistungRow(_Row):
 
 class LeikaRow(_Row):
     leika_key: Annotated[
-        Annotated[str, StringConstraints(pattern=r"^\d{14}$")] | None,
+        Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")] | None,
         BeforeValidator(_leika_key),
         Field(description=f"14 digits, or „{NOT_IN_LEIKA}“"),
     ]

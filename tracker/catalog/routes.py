@@ -125,7 +125,7 @@ async def list_leika(
     session: DbSession,
     ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
     typ: Annotated[
-        str | None, QueryParameter(pattern=r"^\d(/\d)?[a-z]?$", description="LeiKa-Typ code")
+        str | None, QueryParameter(pattern=r"^[0-9](/[0-9])?[a-z]?$", description="LeiKa-Typ code")
     ] = None,
     in_leika: Annotated[
         bool | None, QueryParameter(description="false: rows „nicht im LeiKa“")

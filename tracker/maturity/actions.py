@@ -15,6 +15,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
 from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.fields import ascii_digits
 from tracker.maturity import queries, rules
 from tracker.maturity.bulk import OWN_PREFIX
 from tracker.maturity.models import (
@@ -169,7 +170,7 @@ async def add_model(session: AsyncSession, data: ModelDefinition, *, actor: str)
     for other_key, pairs in data.mapping.items():
         other = await queries.model_for(session, data.dimension.value, other_key)
         for source, target in pairs.items():
-            if not source.isdigit() or int(source) not in own_levels:
+            if not ascii_digits(source) or int(source) not in own_levels:
                 raise InvalidInput(f"mapping.{other_key}: {source} is no level of {data.key}.")
             if target not in other.level_names:
                 raise InvalidInput(f"mapping.{other_key}: {target} is no level of {other_key}.")

@@ -43,7 +43,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.db import as_utc, run
 from tracker.errors import BadRequest, TrackerError
-from tracker.fields import Ars, LeikaKey, Text, parse_moment
+from tracker.fields import Ars, LeikaKey, Text, ascii_digits, parse_moment
 from tracker.importing import (
     ImportRejected,
     ImportResult,
@@ -82,7 +82,7 @@ def parse_ratings(text: str) -> dict[str, int | str]:
             raise ValueError(f"criterion {key} is rated twice")
         if value == NOT_REQUIRED:
             ratings[key] = value
-        elif value.isdigit():
+        elif ascii_digits(value):
             ratings[key] = int(value)
         else:
             raise ValueError(f"{key}: {value!r} is not a level or {NOT_REQUIRED}")

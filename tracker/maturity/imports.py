@@ -47,7 +47,7 @@ PORTAL = "Wirtschafts-Service-Portal.NRW"
 class WspRow(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, populate_by_name=True, frozen=True)
     name: Annotated[str, StringConstraints(min_length=1), Field(alias="Name")]
-    key: Annotated[str, StringConstraints(pattern=r"^\d{14}$"), Field(alias="Nummer")]
+    key: Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$"), Field(alias="Nummer")]
     service: Annotated[str, Field(alias="Onlinedienst (übergeordnet)")]
     live: Annotated[str, StringConstraints(pattern=r"^Ja$"), Field(alias="Live")]
     landing: Annotated[str, Field(alias="Landingpage")]
@@ -101,7 +101,7 @@ async def store_created(
 
 def publication_date(path: Path) -> datetime:
     """The list's date, from its file name (…_YYYY-MM-DD.csv)."""
-    found = re.search(r"(\d{4})-(\d{2})-(\d{2})", path.name)
+    found = re.search(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", path.name)
     if found is None:
         raise ValueError(f"{path.name}: the file name carries no date (…_YYYY-MM-DD.csv)")
     year, month, day = (int(part) for part in found.groups())

@@ -15,7 +15,7 @@ from tracker.access.pages import LOGIN_PATH
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tracker.fields import ARS_PATTERN
+from tracker.fields import ARS_PATTERN, ascii_digits
 from tracker.i18n import render
 from tracker.importing import describe
 from tracker.maturity import actions, queries
@@ -109,7 +109,7 @@ def assessment_from_form(ars: str, dimension: str, form: dict[str, str]) -> Asse
     ]
     return AssessmentCreate.model_validate({
         "ars": ars, "dimension": dimension, "ratings": ratings, "evidence": evidence,
-        "leika_key": key if len(key) == LEIKA_KEY_LENGTH and key.isdigit() else None,
+        "leika_key": key if len(key) == LEIKA_KEY_LENGTH and ascii_digits(key) else None,
         "ozg_id": None if len(key) == LEIKA_KEY_LENGTH else (key or None),
         "submit": form.get("action") == "submit",
     })  # fmt: skip

@@ -64,8 +64,8 @@ def _empty_to_none(value: Any) -> Any:
 
 class PvogRow(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
-    leika_key: Annotated[str, StringConstraints(pattern=r"^\d{14}$")] | None = None
-    ars: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    leika_key: Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")] | None = None
+    ars: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
     ozgid: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")] | None = None
     ozg_bezeichnung: str | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
-from tracker.fields import Ars, JsonInt, LeikaKey, Text
+from tracker.fields import Ars, JsonInt, LeikaKey, PastMoment, Text
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
 
 CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
@@ -69,7 +69,9 @@ class AssessmentCreate(BaseModel):
         max_length=50,
     )
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
-    assessed_at: datetime | None = Field(default=None, description="Defaults to now.")
+    assessed_at: PastMoment | None = Field(
+        default=None, description="Defaults to now; not in the future, not before 2000."
+    )
     external_id: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
     corrects: Annotated[JsonInt, Field(ge=1, le=2_147_483_647)] | None = Field(
         default=None, description="Id of the assessment this one corrects."

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tracker.fields import ascii_digits
+
 RECORD_LENGTH = 220
 
 
@@ -64,14 +66,14 @@ def _cut(text: str, start: int, end: int) -> str:
 
 def _number(text: str, start: int, end: int, label: str) -> int:
     value = _cut(text, start, end)
-    if not value.isdigit():
+    if not ascii_digits(value):
         raise RecordError(f"{label} (positions {start}-{end}) must be a number, got {value!r}")
     return int(value)
 
 
 def _digits(text: str, start: int, end: int, label: str, *, optional: bool = False) -> str:
     value = _cut(text, start, end)
-    if (value or not optional) and not (value.isdigit() and len(value) == end - start + 1):
+    if (value or not optional) and not (ascii_digits(value) and len(value) == end - start + 1):
         raise RecordError(
             f"{label} (positions {start}-{end}) must be {end - start + 1} digits, got {value!r}"
         )

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
 from tracker.db import TableModel, run
+from tracker.fields import ascii_digits
 from tracker.importing import (
     ImportRejected,
     ImportResult,
@@ -73,7 +74,7 @@ def _kreis(record: gv100ad.Record) -> dict[str, Any]:
         "regbez_code": None if record.rb == "0" else record.land + record.rb,
         "name": record.name,
         "sitz": record.sitz or None,
-        "typ_code": int(record.textkennzeichen) if record.textkennzeichen.isdigit() else 0,
+        "typ_code": int(record.textkennzeichen) if ascii_digits(record.textkennzeichen) else 0,
     }
 
 
@@ -85,7 +86,7 @@ def _verband(record: gv100ad.Record) -> dict[str, Any]:
         "land_code": record.land,
         "name": record.name,
         "sitz": record.sitz or None,
-        "typ_code": int(record.textkennzeichen) if record.textkennzeichen.isdigit() else 0,
+        "typ_code": int(record.textkennzeichen) if ascii_digits(record.textkennzeichen) else 0,
     }
 
 

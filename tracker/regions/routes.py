@@ -25,7 +25,7 @@ from tracker.regions import exports, queries
 from tracker.regions.schemas import GemeindeDetail, GemeindeRead, KreisRead, LandRead
 
 LandFilter = Annotated[
-    str | None, QueryParameter(pattern=r"^\d{2}$", description="2-digit Land code.")
+    str | None, QueryParameter(pattern=r"^[0-9]{2}$", description="2-digit Land code.")
 ]
 IncludeInvalid = Annotated[
     bool, QueryParameter(description="Also list units a later GV100AD release no longer has.")
@@ -72,10 +72,11 @@ async def list_gemeinden(
     session: DbSession,
     land: LandFilter = None,
     kreis: Annotated[
-        str | None, QueryParameter(pattern=r"^\d{5}$", description="5-digit Kreis code.")
+        str | None, QueryParameter(pattern=r"^[0-9]{5}$", description="5-digit Kreis code.")
     ] = None,
     verband: Annotated[
-        str | None, QueryParameter(pattern=r"^\d{9}$", description="9-digit Gemeindeverband ARS.")
+        str | None,
+        QueryParameter(pattern=r"^[0-9]{9}$", description="9-digit Gemeindeverband ARS."),
     ] = None,
     typ: Annotated[
         int | None, QueryParameter(ge=60, le=67, description="Gemeindetyp code (60-67).")
