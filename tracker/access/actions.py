@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker import changes
 from tracker.access import queries
 from tracker.access.guards import Principal, ensure
-from tracker.access.models import ApiToken, AuditEntry, Role, RoleGrant, User
+from tracker.access.models import ApiToken, AuditEntry, LoginSession, Role, RoleGrant, User
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpdate
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import as_utc, run
@@ -61,10 +60,6 @@ async def record_audit(
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
-
-
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _check_grant(actor: Principal | str, grant: GrantCreate) -> None:
@@ -152,13 +147,20 @@ async def revoke_grant(
         changes=diff({"user_id": user_id, "role": grant.role, "scope_ars": grant.scope_ars}, {}),
     )  # fmt: skip
     await session.delete(grant)
+    await end_sessions(session, user_id, actor=actor)
 
 
 async def update_user(
     session: AsyncSession, user_id: int, data: UserUpdate, *, if_match: str | None, actor: Principal
 ) -> User:
-    """Compare-and-set on the version: of concurrent writers with one ETag, exactly one wins."""
-    user, _ = await queries.user_for(session, actor, user_id)
+    """Compare-and-set on the version: of concurrent writers with one ETag, exactly one wins.
+    A new password or deactivation ends the user's browser sessions."""
+    user, _ = await queries.user_for(session, actor, user_id, to_change=True)
+    if data.password is not None:
+        ensure(
+            actor.user_id == user_id or actor.may_admin_over(""),
+            "A password is changed by its user or by an admin without a scope limit.",
+        )
     version = expected_version(if_match, current=user.version)
     new: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"password"})
     if data.password is not None:
@@ -169,6 +171,8 @@ async def update_user(
     await record_audit(
         session, actor=actor, entity="app_user", entity_id=user_id, action="update", changes=changes
     )
+    if data.password is not None or data.is_active is False:
+        await end_sessions(session, user_id, actor=actor)
     return user
 
 
@@ -207,24 +211,37 @@ async def record_import(session: AsyncSession, result: ImportResult, *, entity: 
 async def create_token(
     session: AsyncSession, user_id: int, data: TokenCreate, *, actor: Principal | str
 ) -> tuple[ApiToken, str]:
+    """A token made with a token is no wider and lives no longer than the one that made it:
+    without a scope it inherits the maker's."""
+    scope_ars = data.scope_ars
+    expires_at = now() + timedelta(days=data.expires_in_days)
     if not isinstance(actor, str):
         ensure(actor.user_id == user_id, "Tokens are created by their owner.")
+        if actor.token_scope_ars is not None:
+            scope_ars = actor.token_scope_ars if scope_ars is None else scope_ars
+            ensure(
+                scope_ars.startswith(actor.token_scope_ars),
+                f"This token is narrowed to '{actor.token_scope_ars}'; "
+                "a token it creates cannot reach further.",
+            )
+        if actor.token_expires_at is not None:
+            expires_at = min(expires_at, actor.token_expires_at)
     await queries.get_user(session, user_id)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user_id,
         name=data.name,
-        token_hash=hash_token(secret),
+        token_hash=queries.hash_token(secret),
         prefix=secret[: len(TOKEN_PREFIX) + 6],
-        scope_ars=data.scope_ars,
+        scope_ars=scope_ars,
         created_at=now(),
-        expires_at=now() + timedelta(days=data.expires_in_days),
+        expires_at=expires_at,
     )
     session.add(token)
     await session.flush()
     await record_audit(
         session, actor=actor, entity="api_token", entity_id=token.id, action="create",
-        changes=diff({}, {"user_id": user_id, "name": data.name, "scope_ars": data.scope_ars,
+        changes=diff({}, {"user_id": user_id, "name": data.name, "scope_ars": scope_ars,
                           "expires_at": token.expires_at, "token_hash": "x"}),
     )  # fmt: skip
     return token, secret
@@ -236,7 +253,7 @@ async def revoke_token(
     token = await queries.get_token(session, token_id)
     if not isinstance(actor, str) and actor.user_id != token.user_id:
         # someone else's token: an admin over its owner may revoke it; to others it does not exist
-        await queries.user_for(session, actor, token.user_id)
+        await queries.user_for(session, actor, token.user_id, to_change=True)
     if not isinstance(actor, str):
         expected_version(if_match, current=token.version)
     if token.revoked_at is not None:
@@ -252,7 +269,7 @@ async def revoke_token(
 
 async def authenticate_token(session: AsyncSession, secret: str) -> Principal | None:
     """The principal behind a bearer token, noting its use; None if unknown, expired or revoked."""
-    statement = select(ApiToken).where(col(ApiToken.token_hash) == hash_token(secret))
+    statement = select(ApiToken).where(col(ApiToken.token_hash) == queries.hash_token(secret))
     token: ApiToken | None = (await run(session, statement)).scalars().first()
     if token is None or token.revoked_at is not None:
         return None
@@ -274,3 +291,45 @@ async def authenticate_password(
     except (VerifyMismatchError, InvalidHashError):
         return None
     return await queries.principal_for_user(session, user.id)
+
+
+async def start_session(session: AsyncSession, principal: Principal) -> str:
+    """A new browser session for a signed-in user; the key goes into the signed cookie."""
+    assert principal.user_id is not None  # noqa: S101  (authenticated)
+    key = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(user_id=principal.user_id, key_hash=queries.hash_token(key), created_at=now())
+    )
+    await record_audit(
+        session, actor=principal, entity="app_user", entity_id=principal.user_id, action="login"
+    )
+    return key
+
+
+async def end_session(session: AsyncSession, key: str) -> None:
+    """Sign-out: this session's key stops working at once, wherever a copy of the cookie is."""
+    statement = (
+        update(LoginSession)
+        .where(
+            col(LoginSession.key_hash) == queries.hash_token(key),
+            col(LoginSession.ended_at).is_(None),
+        )
+        .values(ended_at=now())
+    )
+    await run(session, statement)
+
+
+async def end_sessions(session: AsyncSession, user_id: int, *, actor: Principal | str) -> None:
+    """Every open browser session of the user ends (after a new password, deactivation or a
+    removed grant)."""
+    statement = (
+        update(LoginSession)
+        .where(col(LoginSession.user_id) == user_id, col(LoginSession.ended_at).is_(None))
+        .values(ended_at=now())
+    )
+    ended = (await run(session, statement)).rowcount  # type: ignore[attr-defined]
+    if ended:
+        await record_audit(
+            session, actor=actor, entity="app_user", entity_id=user_id, action="end_sessions",
+            changes={"sessions": [ended, 0]},
+        )  # fmt: skip

@@ -1,4 +1,9 @@
-"""Authentication: a bearer token (API) or the browser session; anyone else reads as a viewer."""
+"""Authentication: a bearer token (API) or the browser session; anyone else reads as a viewer.
+
+The browser session is a signed cookie naming a stored `LoginSession`, so that sign-out and a
+new password end it everywhere. It serves the pages (whose forms carry a CSRF token) and API
+reads; an API write needs a bearer token, since a cookie is sent by any page of the same site.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from tracker.access.guards import ANONYMOUS
 from tracker.db import WRITE_OPTION, Sessionmaker
 
 SESSION_USER_KEY = "user_id"
+SESSION_KEY = "session_key"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
@@ -38,10 +45,21 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 )
             return AuthenticationResult(user=principal, auth=principal.token_id)
         cookie_session = connection.scope.get("session")
-        user_id = cookie_session.get(SESSION_USER_KEY) if isinstance(cookie_session, dict) else None
-        if isinstance(user_id, int):
-            async with sessionmaker() as session:
-                principal = await queries.principal_for_user(session, user_id)
-            if principal is not None:
-                return AuthenticationResult(user=principal, auth="session")
-        return AuthenticationResult(user=ANONYMOUS, auth=None)
+        if not isinstance(cookie_session, dict):
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        user_id, key = cookie_session.get(SESSION_USER_KEY), cookie_session.get(SESSION_KEY)
+        if not isinstance(user_id, int) or not isinstance(key, str):
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        async with sessionmaker() as session:
+            principal = await queries.principal_for_session(session, user_id, key)
+        if principal is None:
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        if (
+            connection.url.path.startswith("/api/")
+            and connection.scope.get("method") not in SAFE_METHODS
+        ):
+            raise NotAuthorizedException(
+                "API writes need Authorization: Bearer <token>; a browser session is not enough.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return AuthenticationResult(user=principal, auth="session")

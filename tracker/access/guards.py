@@ -3,8 +3,10 @@ that need data. A role granted for an ARS prefix covers every ARS that starts wi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -15,6 +17,15 @@ from tracker.access.models import Role
 from tracker.errors import Forbidden
 
 
+class Scoped(Protocol):
+    """A grant as read or as stored (RoleGrant)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def scope_ars(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Grant:
     role: str
@@ -23,10 +34,16 @@ class Grant:
 
 @dataclass(frozen=True)
 class Principal:
+    """Who acts. Behind a narrowed token, `grants` are already cut to the token's scope
+    (`queries.narrow`): every check below reads only them, for every role, superadmin included."""
+
     user_id: int | None = None
     email: str | None = None
     grants: tuple[Grant, ...] = ()
     token_id: int | None = None
+    # the token's own limits: a token mints tokens no wider and no longer-lived than itself
+    token_scope_ars: str | None = None
+    token_expires_at: datetime | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -40,14 +57,15 @@ class Principal:
 
     @property
     def is_superadmin(self) -> bool:
-        return any(grant.role == Role.SUPERADMIN for grant in self.grants)
+        """Superadmin everywhere; a superadmin behind a narrowed token is one only in its scope."""
+        return self.may_within(Role.SUPERADMIN, "")
 
     def may(self, role: Role, ars: str | None = None) -> bool:
-        """Holds `role` for `ars` (any scope when `ars` is None); superadmin holds every role."""
-        if self.is_superadmin:
-            return True
+        """Holds `role` for `ars` (anywhere when `ars` is None); a superadmin grant holds every
+        role within its scope."""
         return any(
-            grant.role == role and (ars is None or ars.startswith(grant.scope_ars))
+            grant.role in (role, Role.SUPERADMIN)
+            and (ars is None or ars.startswith(grant.scope_ars))
             for grant in self.grants
         )
 
@@ -57,12 +75,25 @@ class Principal:
 
     def scopes(self, *roles: Role) -> tuple[str, ...]:
         """The ARS prefixes in which the principal holds any of `roles`."""
-        if self.is_superadmin:
-            return ("",)
-        return tuple(sorted({grant.scope_ars for grant in self.grants if grant.role in roles}))
+        found = {
+            grant.scope_ars
+            for grant in self.grants
+            if grant.role in roles or grant.role == Role.SUPERADMIN
+        }
+        return ("",) if "" in found else tuple(sorted(found))
 
     def may_admin_over(self, scope_ars: str) -> bool:
         return self.may_within(Role.ADMIN, scope_ars)
+
+    def manages(self, grants: Iterable[Scoped]) -> bool:
+        """May change a user holding `grants`: every grant lies within the admin's scope, and
+        a superadmin is changed only by a superadmin. A user without grants needs a global admin."""
+        grants = list(grants)
+        if any(grant.role == Role.SUPERADMIN for grant in grants) and not self.is_superadmin:
+            return False
+        if not grants:
+            return self.may_admin_over("")
+        return all(self.may_admin_over(grant.scope_ars) for grant in grants)
 
 
 ANONYMOUS = Principal()

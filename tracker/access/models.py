@@ -83,3 +83,16 @@ class AuditEntry(TableModel, table=True):
     entity_id: str = Field(max_length=100)
     action: str = Field(max_length=20)
     changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class LoginSession(TableModel, table=True):
+    """A browser sign-in: the signed cookie holds its key, only the key's hash is stored. Sign-out
+    ends it; a new password, deactivation or a removed grant ends every session of the user."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    key_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = utc_column()

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel, StringConstraints
 
 from tracker.access import actions
-from tracker.access.auth import SESSION_USER_KEY
+from tracker.access.auth import SESSION_KEY, SESSION_USER_KEY
 from tracker.db import DbSession
 from tracker.i18n import render
 
@@ -40,15 +40,16 @@ async def login(
         page.status_code = 401
         return page
     request.clear_session()
-    request.set_session({SESSION_USER_KEY: principal.user_id})
-    await actions.record_audit(
-        session, actor=principal, entity="app_user", entity_id=principal.user_id, action="login"
-    )
+    key = await actions.start_session(session, principal)
+    request.set_session({SESSION_USER_KEY: principal.user_id, SESSION_KEY: key})
     return Redirect("/", status_code=303)
 
 
 @post("/abmelden", status_code=303, opt={"public": "ends the own session; CSRF-checked"})
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
+async def logout(request: Request[Any, Any, Any], session: DbSession) -> Redirect:
+    key = request.session.get(SESSION_KEY) if request.session else None
+    if isinstance(key, str):
+        await actions.end_session(session, key)
     request.clear_session()
     return Redirect("/", status_code=303)
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import Grant, Principal
-from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
-from tracker.db import run
-from tracker.errors import NotFound
+from tracker.access.models import ApiToken, AuditEntry, LoginSession, RoleGrant, User
+from tracker.db import as_utc, run
+from tracker.errors import Forbidden, NotFound
+
+
+def hash_token(secret: str) -> str:
+    """Tokens and session keys are stored as SHA-256: they are long random strings."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
@@ -40,7 +46,7 @@ async def grants_of(session: AsyncSession, user_ids: list[int]) -> dict[int, lis
 
 def visible_to(principal: Principal, grants: list[RoleGrant]) -> bool:
     """An admin sees users with a grant inside the admin's scope (and users without any grant
-    only with an unlimited scope)."""
+    only with an unlimited scope). Seeing is not changing: see `Principal.manages`."""
     return principal.may_admin_over("") or any(
         principal.may_admin_over(grant.scope_ars) for grant in grants
     )
@@ -59,13 +65,19 @@ async def list_users(
 
 
 async def user_for(
-    session: AsyncSession, principal: Principal, user_id: int
+    session: AsyncSession, principal: Principal, user_id: int, *, to_change: bool = False
 ) -> tuple[User, list[RoleGrant]]:
-    """The user if the principal may see it; otherwise 404, since existence itself is private."""
+    """The user if the principal may see it; otherwise 404, since existence itself is private.
+    `to_change`: 403 unless the principal manages every grant of the user (no takeover of an
+    account that holds roles elsewhere)."""
     user = await get_user(session, user_id)
     grants = (await grants_of(session, [user_id]))[user_id]
     if not visible_to(principal, grants):
         raise NotFound(f"User {user_id} does not exist.")
+    if to_change and principal.user_id != user_id and not principal.manages(grants):
+        raise Forbidden(
+            f"User {user_id} holds roles outside your admin scope; a global admin changes them."
+        )
     return user, grants
 
 
@@ -86,6 +98,10 @@ async def principal_for_user(
         email=user.email,
         grants=tuple(grants),
         token_id=None if token is None else token.id,
+        token_scope_ars=None if token is None else token.scope_ars,
+        token_expires_at=None
+        if token is None or token.expires_at is None
+        else as_utc(token.expires_at),
     )
 
 
@@ -131,3 +147,20 @@ async def list_audit(session: AsyncSession, where: AuditFilter, *, limit: int) -
     if where.since is not None:
         statement = statement.where(col(AuditEntry.at) >= where.since)
     return list((await run(session, statement)).scalars())
+
+
+# A browser session lasts this long at most, as its cookie does.
+SESSION_HOURS = 8
+
+
+async def principal_for_session(session: AsyncSession, user_id: int, key: str) -> Principal | None:
+    """The user of an open browser session; None once it was ended or has run out."""
+    statement = select(col(LoginSession.id)).where(
+        col(LoginSession.key_hash) == hash_token(key),
+        col(LoginSession.user_id) == user_id,
+        col(LoginSession.ended_at).is_(None),
+        col(LoginSession.created_at) > datetime.now(UTC) - timedelta(hours=SESSION_HOURS),
+    )
+    if (await run(session, statement)).first() is None:
+        return None
+    return await principal_for_user(session, user_id)
