@@ -26,6 +26,7 @@ from tracker.access import pages as access_pages
 from tracker.access import routes as access_routes
 from tracker.access.auth import AuthMiddleware
 from tracker.access.pages import LOGIN_PATH
+from tracker.bodies import require_json_body
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
@@ -138,6 +139,7 @@ def create_app(
             exclude=["^/api/"],
         ),
         response_headers=SECURITY_HEADERS,
+        before_request=require_json_body,
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),

@@ -20,6 +20,17 @@ def _json_int(value: object) -> object:
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
 
 
+def _json_bool(value: object) -> object:
+    """Litestar validates leniently ("no" → False, 1 → True); a JSON boolean must be one.
+    (Pydantic's StrictBool does not help: Litestar's strict=False overrides it.)"""
+    if not isinstance(value, bool):
+        raise ValueError("must be a JSON boolean, true or false")
+    return value
+
+
+JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
+
+
 def ascii_digits(text: str) -> bool:
     """Only 0-9: `str.isdigit` and `\\d` also take Arabic-Indic and other Unicode digits."""
     return text.isascii() and text.isdigit()

@@ -60,7 +60,7 @@ async def list_users(request: AnyRequest, session: DbSession) -> list[UserRead]:
     ]
 
 
-@post("/users", guards=[admin], responses=problem_responses(401, 403, 409))
+@post("/users", guards=[admin], responses=problem_responses(401, 403, 409, 415))
 async def create_user(
     request: AnyRequest, data: JSONBody[UserCreate], session: DbSession
 ) -> UserRead:
@@ -75,7 +75,11 @@ async def get_user(request: AnyRequest, user_id: RowId, session: DbSession) -> R
     return tagged(request, user_read(user, grants), etag(user.version))
 
 
-@patch("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404, 412, 428))
+@patch(
+    "/users/{user_id:int}",
+    guards=[admin],
+    responses=problem_responses(401, 403, 404, 412, 415, 428),
+)
 async def update_user(
     request: AnyRequest,
     user_id: RowId,
@@ -91,7 +95,9 @@ async def update_user(
 
 
 @post(
-    "/users/{user_id:int}/grants", guards=[admin], responses=problem_responses(401, 403, 404, 409)
+    "/users/{user_id:int}/grants",
+    guards=[admin],
+    responses=problem_responses(401, 403, 404, 409, 415),
 )
 async def grant_role(
     request: AnyRequest, user_id: RowId, data: JSONBody[GrantCreate], session: DbSession
@@ -121,7 +127,7 @@ async def list_tokens(request: AnyRequest, session: DbSession) -> list[TokenRead
     ]
 
 
-@post("/tokens", guards=[signed_in], responses=problem_responses(401, 403))
+@post("/tokens", guards=[signed_in], responses=problem_responses(401, 403, 415))
 async def create_token(
     request: AnyRequest, data: JSONBody[TokenCreate], session: DbSession
 ) -> TokenCreated:

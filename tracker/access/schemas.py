@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from tracker.access.models import Role
-from tracker.fields import JsonInt
+from tracker.fields import JsonBool, JsonInt
 
 ScopeArs = Annotated[
     str,
@@ -50,7 +50,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: Name | None = None
-    is_active: bool | None = None
+    is_active: JsonBool | None = None
     password: Password | None = None
 
 

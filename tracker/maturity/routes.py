@@ -175,7 +175,7 @@ async def import_assessments(
     )  # fmt: skip
 
 
-@post("/assessments", guards=[editor], responses=problem_responses(401, 403, 404, 409, 422))
+@post("/assessments", guards=[editor], responses=problem_responses(401, 403, 404, 409, 415, 422))
 async def create_assessment(
     request: AnyRequest, data: JSONBody[AssessmentCreate], session: DbSession
 ) -> Response[AssessmentRead]:
@@ -203,7 +203,7 @@ async def get_assessment(
     "/assessments/{assessment_id:int}/{step:str}",
     guards=[review_step],
     status_code=200,
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses=problem_responses(401, 403, 404, 409, 412, 415, 422, 428),
 )
 async def change_status(
     request: AnyRequest,
@@ -372,7 +372,7 @@ async def get_applicability(
     return tagged(request, body, etag(version))
 
 
-@put(APPLICABILITY, guards=[editor], responses=problem_responses(401, 403, 404, 412, 428))
+@put(APPLICABILITY, guards=[editor], responses=problem_responses(401, 403, 404, 412, 415, 428))
 async def put_applicability(
     request: AnyRequest,
     ars: GemeindeArs,

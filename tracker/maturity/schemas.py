@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from tracker.fields import Ars, JsonInt, LeikaKey, PastMoment, Text
+from tracker.fields import Ars, JsonBool, JsonInt, LeikaKey, PastMoment, Text
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
 
 CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
@@ -76,7 +76,7 @@ class AssessmentCreate(BaseModel):
     corrects: Annotated[JsonInt, Field(ge=1, le=2_147_483_647)] | None = Field(
         default=None, description="Id of the assessment this one corrects."
     )
-    submit: bool = Field(default=False, description="Submit for review at once.")
+    submit: JsonBool = Field(default=False, description="Submit for review at once.")
 
     @model_validator(mode="after")
     def one_leistung(self) -> AssessmentCreate:
@@ -288,7 +288,7 @@ class ApplicabilityRead(BaseModel):
 
 class OverrideWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    applicable: StrictBool
+    applicable: JsonBool
     reason: Annotated[Text, StringConstraints(min_length=3, max_length=2000)]
 
 
@@ -311,8 +311,8 @@ class CriterionDefinition(BaseModel):
     key: CriterionKey
     name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
     description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
-    optional: bool = False
-    verified: bool = False
+    optional: JsonBool = False
+    verified: JsonBool = False
 
 
 class ModelDefinition(BaseModel):
@@ -324,7 +324,7 @@ class ModelDefinition(BaseModel):
     dimension: Dimension
     name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
     version: Annotated[Text, StringConstraints(min_length=1, max_length=20)]
-    verified: bool = False
+    verified: JsonBool = False
     source: Annotated[Text, StringConstraints(max_length=2000)] | None = None
     levels: list[LevelDefinition] = Field(min_length=2, max_length=100)
     criteria: list[CriterionDefinition] = Field(min_length=1, max_length=100)
