@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from tracker.catalog.imports import LEBENSLAGEN_FILE, THEMENFELDER_FILE
+from tracker.cli import proxy_options
+from tracker.settings import Settings
 
 TRACKER = [sys.executable, "-m", "tracker.cli"]
 
@@ -125,3 +127,14 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
     assert twice.returncode == 1
     assert "revoked already" in twice.stderr
     assert run("token", "create", "nobody@x.de", "--name", "x", env=env).returncode == 1
+
+
+def test_forwarded_for_is_believed_only_from_configured_proxies() -> None:
+    # uvicorn's default believes X-Forwarded-For from 127.0.0.1: any local client could then
+    # pose as other addresses to the login rate limit
+    assert proxy_options(Settings()) == {"proxy_headers": False}
+    behind = Settings.from_env({"TRACKER_TRUSTED_PROXIES": "10.0.0.2, 10.0.0.3"})
+    assert proxy_options(behind) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.2", "10.0.0.3"],
+    }

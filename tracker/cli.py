@@ -7,6 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
@@ -331,7 +332,18 @@ def serve(host: str, port: int) -> None:
     """Serve the web app and API with uvicorn."""
     import uvicorn
 
-    uvicorn.run("tracker.app:create_app", factory=True, host=host, port=port)
+    uvicorn.run(
+        "tracker.app:create_app", factory=True, host=host, port=port,
+        **proxy_options(Settings.from_env()),
+    )  # fmt: skip
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so that any local client could
+    pose as another address to the login rate limit: only configured proxies are believed."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 @main.command()

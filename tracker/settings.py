@@ -39,6 +39,9 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     secure_cookies: bool = False
     max_body_bytes: int = 1_048_576
+    # Addresses of reverse proxies whose X-Forwarded-For names the client (the login rate limit
+    # counts per client). Empty: the header is ignored, since any client can send it.
+    trusted_proxies: tuple[str, ...] = ()
     # A current score older than this is flagged stale.
     stale_after_days: int = 365
     # LeiKa-Typ codes executed by Länder and Kommunen: such services apply to Gemeinden (DOMAIN.md
@@ -50,13 +53,18 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
-        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG."""
+        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_TRUSTED_PROXIES
+        (comma-separated addresses)."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
         optional: dict[str, Any] = {}
         if secret_key := env.get("TRACKER_SECRET_KEY"):
             optional["secret_key"] = secret_key
+        if proxies := env.get("TRACKER_TRUSTED_PROXIES"):
+            optional["trusted_proxies"] = tuple(
+                address.strip() for address in proxies.split(",") if address.strip()
+            )
         if types := env.get("TRACKER_MUNICIPAL_LEIKA_TYPES"):
             optional["municipal_leika_types"] = frozenset(code.strip() for code in types.split(","))
         return cls(

@@ -147,14 +147,14 @@ async def test_narrowed_tokens_act_only_within_their_scope(
     requests = catalogue(target)
 
     before = await audit_count(session)
-    for role, headers in narrowed.items():
+    for name, headers in narrowed.items():
         for (method, path), (url, keywords) in requests.items():
             sent = {**keywords, "headers": {**keywords.get("headers", {}), **headers}}
             response = await client.request(method, url, **sent)
-            assert response.status_code in (403, 404, 422), f"{role}: {method} {path}"
+            assert response.status_code in (403, 404, 422), f"{name}: {method} {path}"
             assert response.headers["content-type"].startswith("application/problem+json")
         for url in SCOPED_READS:
-            assert (await client.get(url, headers=headers)).status_code == 403, f"{role}: {url}"
+            assert (await client.get(url, headers=headers)).status_code == 403, f"{name}: {url}"
     assert await audit_count(session) == before, "a refused request wrote something"
 
     for (method, path), (url, keywords) in requests.items():
