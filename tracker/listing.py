@@ -31,9 +31,15 @@ LIST_DESCRIPTION = (
 )
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page (1-100).")]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
 Cursor = Annotated[
     str | None,
-    QueryParameter(max_length=512, description="`next_cursor` of the previous page."),
+    QueryParameter(
+        max_length=512,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page, as it came (opaque, URL-safe base64). "
+        "A cursor this server did not hand out is answered with 400.",
+    ),
 ]
 SearchText = Annotated[
     str | None,
@@ -56,16 +62,45 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+# Keys a cursor can hold: PostgreSQL INTEGER and short text without NUL; anything else would
+# reach the database as a value it refuses (500) instead of a 400 here.
+_INT_RANGE = (-(2**31), 2**31 - 1)
+_MAX_TEXT_KEY = 200
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is no cursor value")
+
+
+def _fits(value: object, expression: Any) -> bool:
+    try:
+        expected = expression.type.python_type
+    except (AttributeError, NotImplementedError):
+        expected = None
+    if expected is object:  # SQLModel's AutoString
+        expected = str
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return expected in (int, None) and _INT_RANGE[0] <= value <= _INT_RANGE[1]
+    if isinstance(value, str):
+        return expected in (str, None) and len(value) <= _MAX_TEXT_KEY and "\x00" not in value
+    return False
+
+
+def decode_cursor(cursor: str, order: Sequence[Any]) -> list[Any]:
+    """The key values of a cursor, each of its order column's type and range; else 400."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+        values = json.loads(raw, parse_constant=_reject_constant)
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise BadRequest("The cursor is damaged; start again without one.") from exc
     if (
         not isinstance(values, list)
-        or len(values) != arity
-        or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values)
+        or len(values) != len(order)
+        or not all(
+            _fits(value, expression) for value, expression in zip(values, order, strict=True)
+        )
     ):
         raise BadRequest("The cursor does not belong to this list; start again without one.")
     return values
@@ -89,7 +124,7 @@ async def fetch_page(
     if limit is None:
         return list((await run(session, paged)).all()), None
     if cursor is not None:
-        paged = paged.where(tuple_(*order) > tuple(decode_cursor(cursor, len(order))))
+        paged = paged.where(tuple_(*order) > tuple(decode_cursor(cursor, order)))
     rows = (await run(session, paged.limit(limit + 1))).all()
     next_cursor = encode_cursor(rows[limit - 1][-len(order) :]) if len(rows) > limit else None
     return list(rows[:limit]), next_cursor

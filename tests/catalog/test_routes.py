@@ -107,7 +107,10 @@ async def test_malformed_parameters_give_problem_400_naming_the_field(client: Cl
         assert response.status_code == 400, url
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [entry["key"] for entry in response.json()["extra"]] == [field]
-    damaged = await client.get("/api/v1/leistungen", params={"cursor": "!!"})
+    outside = await client.get("/api/v1/leistungen", params={"cursor": "!!"})
+    assert outside.status_code == 400
+    assert [entry["key"] for entry in outside.json()["extra"]] == ["cursor"]
+    damaged = await client.get("/api/v1/leistungen", params={"cursor": "AAAA"})
     assert damaged.status_code == 400
     assert damaged.json()["detail"] == "The cursor is damaged; start again without one."
 
