@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "85de7a3238c8"
 down_revision: str | Sequence[str] | None = "244d27315fcd"
 branch_labels: str | Sequence[str] | None = None
