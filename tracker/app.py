@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -18,8 +19,11 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.template.config import TemplateConfig
+from litestar.typing import FieldDefinition
 
 from tracker import health
 from tracker.access import pages as access_pages
@@ -54,6 +58,18 @@ PAGE_HEADERS = [
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
 ]
+
+
+class ClosedModelSchemas(PydanticSchemaPlugin):
+    """The spec says what the server does: a model that forbids extra fields is documented with
+    `additionalProperties: false` (Litestar leaves it open)."""
+
+    @classmethod
+    def for_pydantic_model(cls, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        schema = super().for_pydantic_model(field_definition, schema_creator)
+        if field_definition.annotation.model_config.get("extra") == "forbid":
+            schema.additional_properties = False
+        return schema
 
 
 def format_number(value: int | float | None, lang: str = "de") -> str:
@@ -140,6 +156,7 @@ def create_app(
         ),
         response_headers=SECURITY_HEADERS,
         before_request=require_json_body,
+        plugins=[ClosedModelSchemas()],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),

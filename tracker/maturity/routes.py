@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from tracker.access import actions as access_actions
@@ -372,7 +373,14 @@ async def get_applicability(
     return tagged(request, body, etag(version))
 
 
-@put(APPLICABILITY, guards=[editor], responses=problem_responses(401, 403, 404, 412, 415, 428))
+@put(
+    APPLICABILITY,
+    guards=[editor],
+    responses={
+        201: ResponseSpec(data_container=ApplicabilityRead, description="Override created"),
+        **problem_responses(401, 403, 404, 412, 415, 428),
+    },
+)
 async def put_applicability(
     request: AnyRequest,
     ars: GemeindeArs,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from tracker.fields import Ars, JsonBool, JsonInt, LeikaKey, PastMoment, Text
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
@@ -55,6 +62,13 @@ class Evidence(BaseModel):
     note: Note | None = None
 
 
+def _at_most_50(ratings: dict[str, Any]) -> dict[str, Any]:
+    # a length bound in Field() makes Litestar document the mapping as an array
+    if len(ratings) > 50:
+        raise ValueError("at most 50 criteria")
+    return ratings
+
+
 class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ars: Ars
@@ -64,9 +78,9 @@ class AssessmentCreate(BaseModel):
     model: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-]{1,40}$")] | None = Field(
         default=None, description="Model key; the dimension's default model when omitted."
     )
-    ratings: dict[CriterionKey, Rating] = Field(
-        description=f"Criterion key → level, or '{NOT_REQUIRED}' where it is not required.",
-        max_length=50,
+    ratings: Annotated[dict[CriterionKey, Rating], AfterValidator(_at_most_50)] = Field(
+        description=f"Criterion key → level, or '{NOT_REQUIRED}' where it is not required "
+        "(at most 50 criteria)."
     )
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
     assessed_at: PastMoment | None = Field(
