@@ -19,7 +19,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.template.config import TemplateConfig
@@ -60,16 +60,55 @@ PAGE_HEADERS = [
 ]
 
 
+# Constraints Litestar drops inside an optional field, by JSON name and our Schema's attribute.
+_CONSTRAINTS = {
+    "pattern": "pattern", "minLength": "min_length", "maxLength": "max_length",
+    "minimum": "minimum", "maximum": "maximum", "ge": "minimum", "le": "maximum",
+    "exclusiveMinimum": "exclusive_minimum", "exclusiveMaximum": "exclusive_maximum",
+}  # fmt: skip
+
+
 class ClosedModelSchemas(PydanticSchemaPlugin):
-    """The spec says what the server does: a model that forbids extra fields is documented with
-    `additionalProperties: false` (Litestar leaves it open)."""
+    """The spec says what the server does. Litestar leaves two gaps, closed here: a model that
+    forbids extra fields gets `additionalProperties: false`, and the constraints inside an
+    optional field (`Note | None`: its pattern, bounds) are taken from Pydantic's own schema,
+    where Litestar drops them."""
 
     @classmethod
     def for_pydantic_model(cls, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         schema = super().for_pydantic_model(field_definition, schema_creator)
-        if field_definition.annotation.model_config.get("extra") == "forbid":
+        model = field_definition.annotation
+        if model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+        own = model.model_json_schema(mode="validation").get("properties", {})
+        for name, prop in (schema.properties or {}).items():
+            _copy_constraints(prop, own.get(name, {}))
         return schema
+
+
+def _copy_constraints(prop: Any, source: dict[str, Any]) -> None:
+    """Copy what Pydantic's JSON schema `source` states and Litestar's `prop` lacks."""
+    for theirs in (source, *source.get("anyOf", ())):
+        ours = _member_of_type(prop, theirs.get("type"))
+        if ours is None:
+            continue
+        for key, attribute in _CONSTRAINTS.items():
+            if key in theirs and getattr(ours, attribute) is None:
+                setattr(ours, attribute, theirs[key])
+        # a mapping with constrained keys (dict[CriterionKey, Rating])
+        if len(keyed := theirs.get("patternProperties", {})) == 1:
+            ((pattern, values),) = keyed.items()
+            if ours.property_names is None:
+                ours.property_names = Schema(type=OpenAPIType.STRING, pattern=pattern)
+            if ours.additional_properties not in (None, True, False):
+                _copy_constraints(ours.additional_properties, values)
+
+
+def _member_of_type(prop: Any, json_type: Any) -> Schema | None:
+    for candidate in (prop, *(getattr(prop, "one_of", None) or ())):
+        if isinstance(candidate, Schema) and getattr(candidate.type, "value", None) == json_type:
+            return candidate
+    return None
 
 
 def format_number(value: int | float | None, lang: str = "de") -> str:

@@ -11,7 +11,10 @@ from tracker.errors import BadRequest
 
 
 def _json_int(value: object) -> object:
-    """Litestar validates leniently (true → 1, "2" → 2); a JSON integer must be one."""
+    """Litestar validates leniently (true → 1, "2" → 2); a JSON integer must be one. As in
+    JSON Schema, 112.0 is the integer 112."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("must be a JSON integer")
     return value
@@ -62,11 +65,18 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-# A moment that happened: ISO text, between EARLIEST_MOMENT and now (plus skew), in UTC.
+# A moment as JSON carries it: ISO 8601 text (naive means UTC).
+IsoMoment = Annotated[datetime, BeforeValidator(_iso_text)]
+# A moment that happened: ISO text, between EARLIEST_MOMENT and now (plus skew), in UTC. In API
+# bodies use IsoMoment and check_moment in the action (422): the spec cannot state "not in the
+# future", so a 400 there would refuse a request that the spec calls valid.
 PastMoment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(check_moment)]
 
-# PostgreSQL text rejects NUL; every stored string goes through this.
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+# PostgreSQL text rejects NUL; every stored string goes through this. A length goes into the
+# same StringConstraints (`Annotated[str, StringConstraints(pattern=NO_NUL, max_length=…)]`):
+# Litestar documents only the last StringConstraints of a type, so a second one hides the pattern.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 Ars = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 LeikaKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")]

@@ -202,7 +202,8 @@ async def test_provisional_level_names_missing_criteria(
 async def test_bad_assessments_are_client_errors(client: Client, session: AsyncSession) -> None:
     who = await people(session)
     cases = [
-        ({"ars": ESSEN, "dimension": "online", "ratings": FULL}, 400),  # no Leistung
+        # a rule across two fields, which the spec cannot state: 422
+        ({"ars": ESSEN, "dimension": "online", "ratings": FULL}, 422),  # no Leistung
         (
             {
                 "ars": ESSEN,
@@ -211,7 +212,7 @@ async def test_bad_assessments_are_client_errors(client: Client, session: AsyncS
                 "dimension": "online",
                 "ratings": FULL,
             },
-            400,
+            422,
         ),
         (
             {

@@ -15,7 +15,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
 from tracker.errors import Conflict, InvalidInput, NotFound
-from tracker.fields import ascii_digits
+from tracker.fields import ascii_digits, check_moment
 from tracker.maturity import queries, rules
 from tracker.maturity.bulk import OWN_PREFIX
 from tracker.maturity.models import (
@@ -43,12 +43,21 @@ async def record_assessment(
     session: AsyncSession, data: AssessmentCreate, *, actor: Principal, source: Source = Source.SELF
 ) -> Assessment:
     ensure(actor.may(Role.EDITOR, data.ars), f"You are no editor for Gemeinde {data.ars}.")
+    # a rule across two fields, which the spec cannot state: 422, not a malformed request
+    if (data.leika_key is None) == (data.ozg_id is None):
+        raise InvalidInput("Give exactly one of leika_key and ozg_id.")
+    assessed_at = None
+    if data.assessed_at is not None:
+        try:
+            assessed_at = check_moment(data.assessed_at)
+        except ValueError as exc:
+            raise InvalidInput(f"assessed_at {data.assessed_at.isoformat()} {exc}.") from None
     await regions_queries.get_gemeinde(session, data.ars)
     leika_id = None
     if data.leika_key is not None:
         leika_id = (await catalog_queries.get_leika(session, data.leika_key)).id
     else:
-        assert data.ozg_id is not None  # noqa: S101  (one_leistung)
+        assert data.ozg_id is not None  # noqa: S101  (checked above)
         await catalog_queries.get_leistung(session, data.ozg_id)
     loaded = await queries.model_for(session, data.dimension, data.model)
     scoring = rules.score(loaded.criteria, loaded.level_list, data.ratings)
@@ -83,7 +92,7 @@ async def record_assessment(
         evidence=[item.model_dump() for item in data.evidence],
         source=source.value,
         corrects_id=data.corrects,
-        assessed_at=data.assessed_at or now,
+        assessed_at=assessed_at or now,
         assessed_by=actor.actor,
         status=(Status.SUBMITTED if data.submit else Status.DRAFT).value,
         status_changed_at=now,

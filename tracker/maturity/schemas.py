@@ -14,13 +14,14 @@ from pydantic import (
     model_validator,
 )
 
-from tracker.fields import Ars, JsonBool, JsonInt, LeikaKey, PastMoment, Text
+from tracker.fields import NO_NUL, Ars, IsoMoment, JsonBool, JsonInt, LeikaKey
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
 
 CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 Rating = Annotated[JsonInt, Field(ge=0, le=99)] | Literal["n/a"]
 OzgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
-Note = Annotated[Text, StringConstraints(max_length=2000)]
+Note = Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)]
+ExternalId = Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=100)]
 
 
 class _Read(BaseModel):
@@ -58,7 +59,7 @@ class MaturityModelRead(_Read):
 class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["url", "document", "finding"]
-    ref: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
+    ref: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=2000)]
     note: Note | None = None
 
 
@@ -83,20 +84,16 @@ class AssessmentCreate(BaseModel):
         "(at most 50 criteria)."
     )
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
-    assessed_at: PastMoment | None = Field(
+    assessed_at: IsoMoment | None = Field(
         default=None, description="Defaults to now; not in the future, not before 2000."
     )
-    external_id: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
+    external_id: (
+        Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=100)] | None
+    ) = None
     corrects: Annotated[JsonInt, Field(ge=1, le=2_147_483_647)] | None = Field(
         default=None, description="Id of the assessment this one corrects."
     )
     submit: JsonBool = Field(default=False, description="Submit for review at once.")
-
-    @model_validator(mode="after")
-    def one_leistung(self) -> AssessmentCreate:
-        if (self.leika_key is None) == (self.ozg_id is None):
-            raise ValueError("give exactly one of leika_key and ozg_id")
-        return self
 
 
 class StatusChange(BaseModel):
@@ -303,7 +300,7 @@ class ApplicabilityRead(BaseModel):
 class OverrideWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     applicable: JsonBool
-    reason: Annotated[Text, StringConstraints(min_length=3, max_length=2000)]
+    reason: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=3, max_length=2000)]
 
 
 class ImportReport(BaseModel):
@@ -316,15 +313,15 @@ class ImportReport(BaseModel):
 class LevelDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Annotated[JsonInt, Field(ge=0, le=99)]
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    definition: Annotated[Text, StringConstraints(max_length=2000)] = ""
+    name: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=200)]
+    definition: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)] = ""
 
 
 class CriterionDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: CriterionKey
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    name: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)] | None = None
     optional: JsonBool = False
     verified: JsonBool = False
 
@@ -336,10 +333,10 @@ class ModelDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-]{1,40}$")]
     dimension: Dimension
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    version: Annotated[Text, StringConstraints(min_length=1, max_length=20)]
+    name: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=200)]
+    version: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=20)]
     verified: JsonBool = False
-    source: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    source: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)] | None = None
     levels: list[LevelDefinition] = Field(min_length=2, max_length=100)
     criteria: list[CriterionDefinition] = Field(min_length=1, max_length=100)
     mapping: dict[str, dict[str, int]] = Field(
