@@ -133,10 +133,14 @@ async def test_admin_creates_user_in_scope_and_it_is_audited(
     }
     duplicate = await client.post(
         "/api/v1/users",
-        json={"email": "editor@essen.de", "display_name": "Eva"},
+        json={
+            "email": "editor@essen.de",
+            "display_name": "Eva",
+            "grants": [{"role": "reviewer", "scope_ars": ESSEN}],
+        },
         headers=bearer(token),
     )
-    assert duplicate.status_code == 409
+    assert duplicate.status_code == 409  # a user the admin sees anyway
 
 
 async def test_tokens_are_hashed_expire_and_can_be_revoked(

@@ -309,3 +309,35 @@ async def test_sign_out_and_a_new_password_end_sessions(
     removed = await client.delete(f"/api/v1/users/{eva.id}/grants/{grant['id']}", headers=admin)
     assert removed.status_code == 204
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_a_scoped_admin_cannot_tell_who_exists_elsewhere(
+    client: Client, session: AsyncSession
+) -> None:
+    sachsen_admin = bearer(
+        await add_token(session, await add_user(session, "admin@sachsen.de", [("admin", "14")]))
+    )
+    await add_user(session, "eva@essen.de", [("editor", "051130000000")], password=PASSWORD)
+    await session.commit()
+    answers = []
+    for email in ("eva@essen.de", "niemand@leipzig.de"):
+        body = {
+            "email": email, "display_name": "Neu", "password": "a brand new secret",
+            "grants": [{"role": "editor", "scope_ars": LEIPZIG}],
+        }  # fmt: skip
+        answer = await client.post("/api/v1/users", json=body, headers=sachsen_admin)
+        answers.append(answer)
+        assert answer.status_code == 201, answer.text
+        assert [g["scope_ars"] for g in answer.json()["grants"]] == [LEIPZIG]
+    # the person in Essen got the Leipzig role and kept her password and her Essen role
+    await sign_in(client, "eva@essen.de")
+    me = (await client.get("/api/v1/me")).json()
+    assert {(g["role"], g["scope_ars"]) for g in me["grants"]} == {
+        ("editor", "051130000000"), ("editor", LEIPZIG),
+    }  # fmt: skip
+    without_role = await client.post(
+        "/api/v1/users",
+        json={"email": "eva@essen.de", "display_name": "X"},
+        headers=sachsen_admin,
+    )
+    assert without_role.status_code == 403

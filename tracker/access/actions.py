@@ -74,11 +74,23 @@ def _check_grant(actor: Principal | str, grant: GrantCreate) -> None:
 
 
 async def create_user(session: AsyncSession, data: UserCreate, *, actor: Principal | str) -> User:
+    """A new user; or, for an admin with a scope limit, the grants added to a person who has an
+    account outside that scope: a 409 there would tell the admin who exists elsewhere. That
+    person keeps name and password; the admin sees only the grants within the scope."""
     for grant in data.grants:
         _check_grant(actor, grant)
+    scoped = not isinstance(actor, str) and not actor.may_admin_over("")
+    ensure(not scoped or bool(data.grants), "Give the user a role within your admin scope.")
     email = data.email.strip().lower()
-    if await queries.get_user_by_email(session, email) is not None:
-        raise Conflict(f"A user with the e-mail {email} exists already.")
+    existing = await queries.get_user_by_email(session, email)
+    if existing is not None and existing.id is not None:
+        held = (await queries.grants_of(session, [existing.id]))[existing.id]
+        if isinstance(actor, str) or queries.visible_to(actor, held):
+            raise Conflict(f"A user with the e-mail {email} exists already.")
+        for grant in data.grants:
+            if not any(g.role == grant.role and g.scope_ars == grant.scope_ars for g in held):
+                await _add_grant(session, existing, grant, actor=actor)
+        return existing
     user = User(
         email=email,
         display_name=data.display_name,

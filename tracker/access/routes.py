@@ -9,7 +9,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from tracker.access import actions, queries
-from tracker.access.guards import admin, global_admin, principal_of, signed_in
+from tracker.access.guards import Principal, admin, global_admin, principal_of, signed_in
 from tracker.access.models import RoleGrant, User
 from tracker.access.schemas import (
     AuditRead,
@@ -31,10 +31,10 @@ from tracker.fields import ISO_MOMENT_PATTERN, RowId, Text, parse_moment
 AnyRequest = Request[Any, Any, Any]
 
 
-def user_read(user: User, grants: list[RoleGrant]) -> UserRead:
-    return UserRead.model_validate(
-        {**user.model_dump(), "grants": [GrantRead.model_validate(g) for g in grants]}
-    )
+def user_read(user: User, grants: list[RoleGrant], viewer: Principal) -> UserRead:
+    """An admin with a scope limit sees only the grants within it."""
+    shown = [GrantRead.model_validate(g) for g in grants if viewer.may_admin_over(g.scope_ars)]
+    return UserRead.model_validate({**user.model_dump(), "grants": shown})
 
 
 @get("/me", guards=[signed_in], responses=problem_responses(401))
@@ -55,7 +55,7 @@ async def me(request: AnyRequest) -> Me:
 @get("/users", guards=[admin], responses=problem_responses(401, 403))
 async def list_users(request: AnyRequest, session: DbSession) -> list[UserRead]:
     return [
-        user_read(user, grants)
+        user_read(user, grants, principal_of(request))
         for user, grants in await queries.list_users(session, principal_of(request))
     ]
 
@@ -66,13 +66,14 @@ async def create_user(
 ) -> UserRead:
     user = await actions.create_user(session, data, actor=principal_of(request))
     assert user.id is not None  # noqa: S101
-    return user_read(user, (await queries.grants_of(session, [user.id]))[user.id])
+    grants = (await queries.grants_of(session, [user.id]))[user.id]
+    return user_read(user, grants, principal_of(request))
 
 
 @get("/users/{user_id:int}", guards=[admin], responses=problem_responses(401, 403, 404))
 async def get_user(request: AnyRequest, user_id: RowId, session: DbSession) -> Response[UserRead]:
     user, grants = await queries.user_for(session, principal_of(request), user_id)
-    return tagged(request, user_read(user, grants), etag(user.version))
+    return tagged(request, user_read(user, grants, principal_of(request)), etag(user.version))
 
 
 @patch(
@@ -91,7 +92,8 @@ async def update_user(
         session, user_id, data, if_match=if_match, actor=principal_of(request)
     )
     grants = (await queries.grants_of(session, [user_id]))[user_id]
-    return Response(user_read(user, grants), headers={"ETag": etag(user.version)})
+    body = user_read(user, grants, principal_of(request))
+    return Response(body, headers={"ETag": etag(user.version)})
 
 
 @post(
