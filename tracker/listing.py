@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import inspect
-import io
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.db import run
 from tracker.errors import BadRequest
+from tracker.tabular import csv_text
 
 T = TypeVar("T")
 
@@ -173,12 +172,8 @@ def wants_csv(request: Request[Any, Any, Any]) -> bool:
 def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> Response[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
     return Response(
-        buffer.getvalue(),
+        csv_text(header, rows),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

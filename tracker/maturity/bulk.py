@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import tabular
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
@@ -187,7 +188,7 @@ def csv_rows(text: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, 
             raise ImportRejected(
                 [RowError(source, reader.line_num, "more fields than the header names")]
             )
-        yield reader.line_num, row
+        yield reader.line_num, {key: tabular.read_cell(value) for key, value in row.items()}
 
 
 def xlsx_rows(handle: io.BytesIO | Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -432,14 +433,7 @@ def export_line(row: Any) -> list[Any]:
 
 
 def xlsx_bytes(lines: Sequence[Sequence[Any]]) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("Bewertungen")
-    sheet.append(list(COLUMNS))
-    for line in lines:
-        sheet.append(["" if value is None else value for value in line])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return tabular.xlsx_bytes("Bewertungen", COLUMNS, lines)
 
 
 async def import_file(

@@ -1,0 +1,92 @@
+"""Every CSV and XLSX file the tracker writes, with cells a spreadsheet shows and never runs.
+
+A spreadsheet takes text starting with `=`, `+`, `-`, `@`, tab or CR for a formula
+(`=HYPERLINK(...)` in a Gemeinde's name would become a live link in the public export). Following
+OWASP's CSV-injection guidance, a CSV text cell starting so gets a single quote in front
+(`safe_cell`); an XLSX text cell is written as an explicit string cell, unchanged, so it never
+becomes a formula. Numbers stay numbers: -3 is written as -3.
+
+The quote is reversible: `read_cell` takes it off again, so an export re-imports unchanged. Text
+that already starts with quotes before a trigger (`'=x`) gets one more, and `read_cell` strips
+exactly one from any cell of quotes followed by a trigger.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import openpyxl  # type: ignore[import-untyped]
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
+
+T = TypeVar("T")
+FORMULA_TRIGGERS = "=+-@\t\r"
+QUOTE = "'"
+_QUOTED = re.compile(r"'*[=+\-@\t\r]")  # what gets a quote: a trigger after any quotes
+_UNQUOTE = re.compile(r"'+[=+\-@\t\r]")  # what loses one: what safe_cell writes for it
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell: None as empty, numbers as they are, text that a spreadsheet would take for a
+    formula behind a single quote."""
+    if value is None:
+        return ""
+    if is_number(value):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return QUOTE + text if _QUOTED.match(text) else text
+
+
+def read_cell(value: T) -> T:
+    """The value that `safe_cell` wrote as `value`: importers of the tracker's CSVs call it on
+    each cell (anything but text passes unchanged)."""
+    if isinstance(value, str) and _UNQUOTE.match(value):
+        return value[1:]  # type: ignore[return-value]
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """RFC 4180 lines (CRLF): the csv module quotes a field only for the characters of its line
+    terminator, and a bare CR in an unquoted field starts a new row in a spreadsheet, whose
+    first cell would escape `safe_cell`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(name) for name in header])
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
+def xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A write-only cell: numbers as numbers, anything else as an explicit string cell, which
+    Excel never evaluates (openpyxl would make a formula of text starting with `=`). Characters
+    that XLSX cannot hold (control characters) become U+FFFD."""
+    cell = openpyxl.cell.WriteOnlyCell(sheet)
+    if value is None:
+        return cell
+    if is_number(value):
+        cell.value = value
+        return cell
+    text = value if isinstance(value, str) else str(value)
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    cell.data_type = "s"
+    return cell
+
+
+def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A workbook of one sheet: header row, then the rows, every cell made by `xlsx_cell`."""
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append([xlsx_cell(sheet, name) for name in header])
+    for row in rows:
+        sheet.append([xlsx_cell(sheet, value) for value in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
