@@ -129,3 +129,13 @@ def parse_moment(value: str | None) -> datetime | None:
         microseconds=int((fraction or "0").ljust(6, "0")),
     )
     return moment.astimezone(UTC)
+
+
+def utc_moment(value: datetime) -> datetime:
+    """In UTC with its offset: SQLite hands back naive datetimes (stored in UTC), and RFC 3339
+    `date-time` in the spec needs the offset."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+# Every datetime a response schema returns (tests/test_schemas.py checks that none is plain).
+UtcDatetime = Annotated[datetime, AfterValidator(utc_moment)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tracker.access.models import Role
-from tracker.fields import JsonBool, JsonInt
+from tracker.fields import JsonBool, JsonInt, UtcDatetime
 
 ScopeArs = Annotated[
     str,
@@ -69,7 +68,7 @@ class UserRead(_Read):
     display_name: str
     is_active: bool
     version: int
-    created_at: datetime
+    created_at: UtcDatetime
     grants: list[GrantRead]
 
 
@@ -93,10 +92,10 @@ class TokenRead(_Read):
     name: str
     prefix: str = Field(description="The first characters of the token, to recognise it.")
     scope_ars: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
+    last_used_at: UtcDatetime | None
     version: int
 
 
@@ -106,7 +105,7 @@ class TokenCreated(TokenRead):
 
 class AuditRead(_Read):
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     actor_user_id: int | None
     entity: str

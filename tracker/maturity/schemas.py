@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from tracker.fields import NO_NUL, Ars, IsoMoment, JsonBool, JsonInt, LeikaKey
+from tracker.fields import NO_NUL, Ars, IsoMoment, JsonBool, JsonInt, LeikaKey, UtcDatetime
 from tracker.maturity.models import NOT_REQUIRED, Dimension, Status
 
 CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
@@ -120,11 +119,11 @@ class AssessmentRead(_Read):
     land_wide_portal: bool
     corrects_id: int | None
     external_id: str | None
-    assessed_at: datetime
+    assessed_at: UtcDatetime
     assessed_by: str
     status: Status
     status_comment: str | None
-    status_changed_at: datetime | None
+    status_changed_at: UtcDatetime | None
     status_changed_by: str | None
     version: int
 
@@ -171,7 +170,7 @@ class NamedLeistung(BaseModel):
 class GemeindeReifegrad(BaseModel):
     ars: str
     name: str
-    at: datetime | None = Field(description="The moment asked about; null means now.")
+    at: UtcDatetime | None = Field(description="The moment asked about; null means now.")
     rules: dict[str, str] = Field(description="The counting rules behind every figure.")
     summary: dict[Dimension, Summary]
     leistungen: list[LeistungReifegrad]
@@ -201,7 +200,7 @@ class LeistungCoverage(BaseModel):
     ozg_id: str
     name: str
     dimension: Dimension
-    at: datetime | None
+    at: UtcDatetime | None
     applicable: bool = Field(description="False when no LeiKa service of it applies to Gemeinden.")
     rules: dict[str, str]
     bund: Coverage
@@ -233,7 +232,7 @@ class ReifegradSummary(BaseModel):
     group_by: str
     dimension: Dimension | None
     area: str | None
-    at: datetime | None
+    at: UtcDatetime | None
     rules: dict[str, str]
     groups: list[GroupFigures]
 
@@ -251,7 +250,7 @@ class Change(BaseModel):
 
 class SeriesPoint(BaseModel):
     period: str = Field(description="2026-03, 2026-Q1 or 2026.")
-    at: datetime = Field(description="Read as of the period's last moment (or `until`).")
+    at: UtcDatetime = Field(description="Read as of the period's last moment (or `until`).")
     applicable: int
     assessed: int
     online: int
@@ -284,7 +283,7 @@ class OverrideRead(_Read):
     ozg_id: str
     applicable: bool
     reason: str
-    set_at: datetime
+    set_at: UtcDatetime
     set_by: str
     version: int
 
