@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.builders import Client
 
 
@@ -71,3 +73,41 @@ async def test_browser_gets_an_html_error_page_and_api_a_problem(client: Client)
     assert bad.headers["content-type"].startswith("text/html")
     api = await client.get("/api/v1/gemeinden/099999999999", headers={"Accept": "text/html"})
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+PAGE_SECURITY = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 200),
+        ("GET", "/gemeinden/051130000000", 200),
+        ("GET", "/nirgends", 404),  # no route: answered before any router's headers apply
+        ("GET", "/gemeinden/099999999999", 404),
+        ("GET", "/gemeinden/123", 400),
+        ("DELETE", "/", 405),
+        ("POST", "/anmelden", 403),  # no CSRF token
+    ],
+)
+async def test_every_html_answer_carries_the_security_headers(
+    client: Client, method: str, path: str, status: int
+) -> None:
+    page = await client.request(method, path, headers={"Accept": "text/html"})
+    assert (page.status_code, page.headers["content-type"]) == (status, "text/html; charset=utf-8")
+    assert {name: page.headers.get(name) for name in PAGE_SECURITY} == PAGE_SECURITY
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers.get_list("content-security-policy") == [
+        page.headers["content-security-policy"]
+    ]  # once, also where the router sets it
+
+
+async def test_api_docs_keep_their_cdn_without_the_pages_policy(client: Client) -> None:
+    docs = await client.get("/schema", headers={"Accept": "text/html"})
+    assert docs.headers["content-type"].startswith("text/html")
+    assert {name: docs.headers.get(name) for name in PAGE_SECURITY} == PAGE_SECURITY
+    assert "content-security-policy" not in docs.headers

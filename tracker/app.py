@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -35,6 +35,7 @@ from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
 from tracker.errors import exception_handlers
+from tracker.headers import PAGE_HEADERS, SECURITY_HEADERS, add_security_headers
 from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.regions import pages as regions_pages
@@ -45,19 +46,6 @@ from tracker.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-SECURITY_HEADERS = [
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ResponseHeader(name="Referrer-Policy", value="strict-origin-when-cross-origin"),
-]
-# The German pages load nothing from elsewhere; /schema (Scalar) does, so it is left out.
-PAGE_HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    )
-]
 
 
 # Constraints Litestar drops inside an optional field, by JSON name and our Schema's attribute.
@@ -199,6 +187,7 @@ def create_app(
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
+        before_send=[add_security_headers],  # error pages and unknown paths too
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=Jinja, engine_callback=configure_templates
         ),
