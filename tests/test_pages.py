@@ -111,3 +111,17 @@ async def test_api_docs_keep_their_cdn_without_the_pages_policy(client: Client) 
     assert docs.headers["content-type"].startswith("text/html")
     assert {name: docs.headers.get(name) for name in PAGE_SECURITY} == PAGE_SECURITY
     assert "content-security-policy" not in docs.headers
+
+
+async def test_error_pages_speak_german_and_english_on_request(client: Client) -> None:
+    page = await client.get("/nirgends", headers={"Accept": "text/html"})
+    assert '<html lang="de">' in page.text
+    assert "404 · Nicht gefunden" in page.text
+    assert "Zur Startseite" in page.text
+    assert "Not Found" not in page.text
+    bad = await client.get("/gemeinden/123", headers={"Accept": "text/html"})
+    assert "400 · Ungültige Anfrage" in bad.text
+    english = await client.get("/nirgends?lang=en", headers={"Accept": "text/html"})
+    assert '<html lang="en">' in english.text
+    assert "404 · Not found" in english.text
+    assert "Back to the start page" in english.text

@@ -16,7 +16,25 @@ from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
+from tracker.i18n import language, translator
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Headings of the HTML error pages, German like the pages (i18n.EN has the English).
+PAGE_TITLES = {
+    400: "Ungültige Anfrage",
+    401: "Anmeldung erforderlich",
+    403: "Zugriff verweigert",
+    404: "Nicht gefunden",
+    405: "Methode nicht erlaubt",
+    409: "Konflikt mit gespeicherten Daten",
+    412: "Inzwischen geändert",
+    413: "Anfrage zu groß",
+    415: "Format nicht unterstützt",
+    422: "Nicht verarbeitbar",
+    429: "Zu viele Anfragen",
+    500: "Interner Fehler",
+    503: "Vorübergehend nicht verfügbar",
+}
 logger = logging.getLogger("tracker")
 
 
@@ -118,11 +136,16 @@ def _wants_page(request: Request[Any, Any, Any]) -> bool:
 
 def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) -> Response[Any]:
     if _wants_page(request):
+        lang = language(request)
+        title = PAGE_TITLES.get(problem.status_code, problem.title)
         return Template(
             "error.html",
-            context={"problem": problem, "lang": "de", "_": str, "path": request.url.path},
+            context={
+                "problem": problem, "title": title, "lang": lang, "_": translator(lang),
+                "path": request.url.path,
+            },
             status_code=problem.status_code,
-        )
+        )  # fmt: skip
     return problem.to_response(request)
 
 

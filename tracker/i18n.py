@@ -103,6 +103,19 @@ EN = {
     "Sie zählt, sobald eine zweite Person sie bestätigt hat.": (
         "It counts once a second person has validated it."
     ),
+    "Ungültige Anfrage": "Bad request",
+    "Anmeldung erforderlich": "Sign-in required",
+    "Zugriff verweigert": "Access denied",
+    "Nicht gefunden": "Not found",
+    "Methode nicht erlaubt": "Method not allowed",
+    "Konflikt mit gespeicherten Daten": "Conflict with stored data",
+    "Inzwischen geändert": "Changed in the meantime",
+    "Anfrage zu groß": "Request too large",
+    "Format nicht unterstützt": "Unsupported format",
+    "Nicht verarbeitbar": "Unprocessable",
+    "Zu viele Anfragen": "Too many requests",
+    "Interner Fehler": "Internal error",
+    "Vorübergehend nicht verfügbar": "Temporarily unavailable",
 }
 
 
