@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tracker.db import run
 from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
 from tracker.regions.models import Gemeinde, Kreis, Land
 from tracker.settings import PROJECT_ROOT, Settings
-from tracker.tabular import FORMULA_TRIGGERS, read_cell, safe_cell
+from tracker.tabular import FORMULA_TRIGGERS, read_cell, safe_cell, xlsx_bytes
 
 CSV = "text/csv"
 # One payload per table, each with another trigger; the comparison reports will add theirs.
@@ -72,6 +73,16 @@ def test_safe_cell_never_starts_a_formula_and_read_cell_undoes_it(text: str) -> 
 def test_numbers_stay_numbers(number: float) -> None:
     assert safe_cell(number) == number
     assert read_cell(number) == number
+
+
+def test_xlsx_cells_are_strings_numbers_and_dates_never_formulas() -> None:
+    moment = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    values = ["=1+1", "#N/A", "\x01bell", -3, 2.5, True, date(2026, 3, 1), moment, None]
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes("t", ["a"], [values]))).worksheets[0]
+    cells = sheet[2]
+    assert [cell.data_type for cell in cells[:8]] == ["s", "s", "s", "n", "n", "b", "d", "s"]
+    assert [cell.value for cell in cells[:6]] == ["=1+1", "#N/A", "\ufffdbell", -3, 2.5, True]
+    assert cells[7].value == "2026-03-01T10:00:00+00:00"
 
 
 def test_no_module_writes_csv_or_xlsx_around_tabular() -> None:

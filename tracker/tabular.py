@@ -17,6 +17,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -65,16 +66,19 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def xlsx_cell(sheet: Any, value: Any) -> Any:
-    """A write-only cell: numbers as numbers, anything else as an explicit string cell, which
-    Excel never evaluates (openpyxl would make a formula of text starting with `=`). Characters
-    that XLSX cannot hold (control characters) become U+FFFD."""
+    """A write-only cell: numbers, booleans and dates as themselves, text as an explicit string
+    cell, which Excel never evaluates (openpyxl would make a formula of text starting with `=`).
+    Characters that XLSX cannot hold (control characters) become U+FFFD."""
     cell = openpyxl.cell.WriteOnlyCell(sheet)
     if value is None:
+        return cell
+    if isinstance(value, bool | date) and not (isinstance(value, datetime) and value.tzinfo):
+        cell.value = value
         return cell
     if is_number(value):
         cell.value = value
         return cell
-    text = value if isinstance(value, str) else str(value)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
     cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
     cell.data_type = "s"
     return cell
