@@ -16,17 +16,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.routes import HTTPRoute
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_token, add_user, bearer
+from tests.maturity.test_routes import ESSEN
 from tracker.app import create_app
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import run
 from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
+from tracker.maturity.models import Assessment
 from tracker.regions.models import Gemeinde, Kreis, Land
 from tracker.settings import PROJECT_ROOT, Settings
-from tracker.tabular import FORMULA_TRIGGERS, read_cell, safe_cell, xlsx_bytes
+from tracker.tabular import FORMULA_TRIGGERS, csv_text, read_cell, safe_cell, write_xlsx
 
 CSV = "text/csv"
 # One payload per table, each with another trigger; the comparison reports will add theirs.
@@ -78,7 +81,7 @@ def test_numbers_stay_numbers(number: float) -> None:
 def test_xlsx_cells_are_strings_numbers_and_dates_never_formulas() -> None:
     moment = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     values = ["=1+1", "#N/A", "\x01bell", -3, 2.5, True, date(2026, 3, 1), moment, None]
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes("t", ["a"], [values]))).worksheets[0]
+    sheet = openpyxl.load_workbook(io.BytesIO(write_xlsx("t", ["a"], [values]))).worksheets[0]
     cells = sheet[2]
     assert [cell.data_type for cell in cells[:8]] == ["s", "s", "s", "n", "n", "b", "d", "s"]
     assert [cell.value for cell in cells[:6]] == ["=1+1", "#N/A", "\ufffdbell", -3, 2.5, True]
@@ -103,7 +106,7 @@ async def seed_payloads(session: AsyncSession, tmp_path: Path) -> None:
         first = (await run(session, select(func.min(key)))).scalar_one()
         await run(session, update(table).where(key == first).values(name=payload))
     row = ASSESSMENT | {
-        "ars": "051130000000", "ozg_id": "10000", "dimension": "online", "level": "1",
+        "ars": ESSEN, "ozg_id": "10000", "dimension": "online", "level": "1",
         "assessed_at": "2026-03-01T10:00:00Z", "source": "self",
     }  # fmt: skip
     path = tmp_path / "bewertungen.csv"
@@ -175,3 +178,57 @@ async def test_the_walk_finds_the_known_exports(client: Client) -> None:
         api + name for name in ("laender", "kreise", "gemeinden", "assessments")
     } <= await exports_of(client, CSV)
     assert {api + "assessments"} <= await exports_of(client, XLSX_MEDIA_TYPE)
+
+
+ROUND_TRIP = [
+    {
+        "external_id": '=HYPERLINK("https://evil.example","x")',
+        "assessed_by": "@evil",
+        "status_comment": "-1+1",
+    },
+    {"external_id": "'=x", "assessed_by": "''+y", "status_comment": "'plain"},
+    {"external_id": "plain:1", "assessed_by": "+49 201 88", "status_comment": "=SUM(A1:A9)"},
+]
+
+
+async def current_texts(client: Client) -> dict[str, dict[str, Any]]:
+    listed = await client.get("/api/v1/assessments", params={"ars": ESSEN, "limit": 100})
+    return {
+        item["external_id"]: {name: item[name] for name in ROUND_TRIP[0]}
+        for item in listed.json()["items"]
+    }
+
+
+@pytest.mark.parametrize(("media_type", "suffix"), [(CSV, ".csv"), (XLSX_MEDIA_TYPE, ".xlsx")])
+async def test_formula_like_text_round_trips_through_export_and_import(
+    client: Client, session: AsyncSession, tmp_path: Path, media_type: str, suffix: str
+) -> None:
+    """The bulk export neutralises such text; importing the export gives back the same text."""
+    source = tmp_path / "source.csv"
+    rows = [
+        [values.get(name, "") for name in COLUMNS]
+        for values in (
+            {**texts, "ars": ESSEN, "ozg_id": "10000", "dimension": "online", "level": "1",
+             "assessed_at": "2026-03-01T10:00:00Z", "source": "self"}
+            for texts in ROUND_TRIP
+        )
+    ]  # fmt: skip
+    source.write_text(csv_text(COLUMNS, rows), encoding="utf-8")
+    assert (await import_file(session, source)).inserted == len(ROUND_TRIP)
+    await session.commit()
+    stored = await current_texts(client)
+    assert [stored[texts["external_id"]] for texts in ROUND_TRIP] == ROUND_TRIP
+
+    exported = await client.get(
+        "/api/v1/assessments", params={"ars": ESSEN}, headers={"Accept": media_type}
+    )
+    assert_inert(media_type, exported)
+    path = tmp_path / f"bewertungen{suffix}"
+    path.write_bytes(exported.content)
+    again = await import_file(session, path)
+    assert (again.inserted, again.unchanged) == (0, len(ROUND_TRIP))  # the same external ids
+    ids = [texts["external_id"] for texts in ROUND_TRIP]
+    await run(session, delete(Assessment).where(col(Assessment.external_id).in_(ids)))
+    assert (await import_file(session, path)).inserted == len(ROUND_TRIP)
+    await session.commit()
+    assert await current_texts(client) == stored

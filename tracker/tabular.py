@@ -6,9 +6,9 @@ OWASP's CSV-injection guidance, a CSV text cell starting so gets a single quote 
 (`safe_cell`); an XLSX text cell is written as an explicit string cell, unchanged, so it never
 becomes a formula. Numbers stay numbers: -3 is written as -3.
 
-The quote is reversible: `read_cell` takes it off again, so an export re-imports unchanged. Text
-that already starts with quotes before a trigger (`'=x`) gets one more, and `read_cell` strips
-exactly one from any cell of quotes followed by a trigger.
+The quote is reversible: `read_cell` strips exactly one from any cell of quotes followed by a
+trigger, in CSV and XLSX alike, so an export re-imports unchanged. Text that already starts with
+quotes before a trigger (`'=x`) therefore gets one more in both formats.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def safe_cell(value: Any) -> Any:
 
 
 def read_cell(value: T) -> T:
-    """The value that `safe_cell` wrote as `value`: importers of the tracker's CSVs call it on
-    each cell (anything but text passes unchanged)."""
+    """The value that `safe_cell` or `xlsx_cell` wrote as `value`: importers of the tracker's
+    files call it on each cell (anything but text passes unchanged)."""
     if isinstance(value, str) and _UNQUOTE.match(value):
         return value[1:]  # type: ignore[return-value]
     return value
@@ -79,12 +79,14 @@ def xlsx_cell(sheet: Any, value: Any) -> Any:
         cell.value = value
         return cell
     text = value.isoformat() if isinstance(value, datetime) else str(value)
+    if _UNQUOTE.match(text):  # what read_cell would change: one more quote, as in CSV
+        text = QUOTE + text
     cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
     cell.data_type = "s"
     return cell
 
 
-def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A workbook of one sheet: header row, then the rows, every cell made by `xlsx_cell`."""
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(title)

@@ -17,9 +17,8 @@ from tests.builders import Client
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
 from tracker.db import run
 from tracker.importing import ImportRejected
-from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, csv_rows, import_file, xlsx_rows
+from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
 from tracker.maturity.models import Assessment
-from tracker.tabular import safe_cell
 
 RATINGS = "; ".join(f"{key}={value}" for key, value in FULL.items())
 
@@ -213,48 +212,3 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
         url, content=b"{}", headers={**who["editor"], "Content-Type": "application/json"}
     )
     assert other.status_code == 415
-
-
-async def test_formula_like_text_round_trips_through_csv_and_xlsx(
-    client: Client, session: AsyncSession, tmp_path: Path
-) -> None:
-    """Exports neutralise text a spreadsheet would run; the importer reads it back unchanged."""
-    texts = {
-        "external_id": '=HYPERLINK("https://evil.example","x")', "assessed_by": "@evil",
-        "status_comment": "-1+1",
-    }  # fmt: skip
-    quoted = {"external_id": "'=x", "assessed_by": "''+y", "status_comment": "'plain"}
-    written = [
-        row(**{key: safe_cell(value) for key, value in values.items()})
-        for values in [texts, quoted]
-    ]
-    await import_text(session, tmp_path, bulk_csv([row("e:0"), *written]))
-    await session.commit()
-    originals = [texts, quoted]
-    exported = await client.get(
-        "/api/v1/assessments", params={"ars": ESSEN}, headers={"Accept": "text/csv"}
-    )
-    lines = list(csv.DictReader(io.StringIO(exported.text)))
-    by_id = {line["external_id"]: line for line in lines}
-    assert by_id["'" + texts["external_id"]]["assessed_by"] == "'@evil"
-    assert by_id["'" + texts["external_id"]]["status_comment"] == "'-1+1"
-    assert by_id["''=x"]["assessed_by"] == "'''+y"
-    assert by_id["''=x"]["status_comment"] == "'plain"
-    read = {
-        values["external_id"]: values for _, values in csv_rows(io.StringIO(exported.text), "x")
-    }
-    for original in originals:
-        assert {key: read[original["external_id"]][key] for key in original} == original
-    result = await import_text(session, tmp_path, exported.text)
-    assert (result.inserted, result.unchanged) == (0, 3)
-
-    workbook = await client.get(
-        "/api/v1/assessments", params={"ars": ESSEN}, headers={"Accept": XLSX_MEDIA_TYPE}
-    )
-    path = tmp_path / "bewertungen.xlsx"
-    path.write_bytes(workbook.content)
-    read = {values["external_id"]: values for _, values in xlsx_rows(path, path.name)}
-    for original in originals:
-        assert {key: read[original["external_id"]][key] for key in original} == original
-    result = await import_file(session, path)
-    assert (result.inserted, result.unchanged) == (0, 3)

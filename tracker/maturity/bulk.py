@@ -36,7 +36,6 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker import tabular
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
@@ -58,6 +57,7 @@ from tracker.maturity.imports import insert_assessments
 from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
 from tracker.maturity.schemas import Evidence, OzgId
 from tracker.regions.models import Gemeinde
+from tracker.tabular import read_cell, write_xlsx
 
 COLUMNS = (
     "external_id", "ars", "leika_key", "ozg_id", "dimension", "model", "ratings", "level",
@@ -173,9 +173,10 @@ def batched(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[l
 
 
 def read_cells(rows: Iterable[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Drop empty cells, so that absent and empty are alike."""
+    """Drop empty cells, so that absent and empty are alike, and take off the quote that the
+    tracker's exports put before text a spreadsheet would run (`tabular.read_cell`)."""
     for line, row in rows:
-        yield line, {key: value for key, value in row.items() if value not in ("", None)}
+        yield line, {key: read_cell(value) for key, value in row.items() if value not in ("", None)}
 
 
 def csv_rows(text: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -188,7 +189,7 @@ def csv_rows(text: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, 
             raise ImportRejected(
                 [RowError(source, reader.line_num, "more fields than the header names")]
             )
-        yield reader.line_num, {key: tabular.read_cell(value) for key, value in row.items()}
+        yield reader.line_num, row
 
 
 def xlsx_rows(handle: io.BytesIO | Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -433,7 +434,7 @@ def export_line(row: Any) -> list[Any]:
 
 
 def xlsx_bytes(lines: Sequence[Sequence[Any]]) -> bytes:
-    return tabular.xlsx_bytes("Bewertungen", COLUMNS, lines)
+    return write_xlsx("Bewertungen", COLUMNS, lines)
 
 
 async def import_file(
