@@ -35,7 +35,7 @@ from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
 from tracker.errors import exception_handlers
-from tracker.headers import PAGE_HEADERS, SECURITY_HEADERS, add_security_headers
+from tracker.headers import add_security_headers
 from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.regions import pages as regions_pages
@@ -151,15 +151,6 @@ def create_app(
             request.method == "POST" and request.url.path == LOGIN_PATH
         ),
     )
-    page_routers = [
-        reports_pages.router,
-        catalog_pages.router,
-        regions_pages.router,
-        maturity_pages.router,
-        access_pages.router,
-    ]
-    for router in page_routers:
-        router.response_headers = [*(router.response_headers or []), *PAGE_HEADERS]
     return Litestar(
         route_handlers=[
             health.health,
@@ -167,7 +158,11 @@ def create_app(
             catalog_routes.router,
             regions_routes.router,
             maturity_routes.router,
-            *page_routers,
+            reports_pages.router,
+            catalog_pages.router,
+            regions_pages.router,
+            maturity_pages.router,
+            access_pages.router,
         ],
         middleware=[
             sessions.middleware,
@@ -181,13 +176,12 @@ def create_app(
             cookie_samesite="lax",
             exclude=["^/api/"],
         ),
-        response_headers=SECURITY_HEADERS,
         before_request=require_json_body,
         plugins=[ClosedModelSchemas()],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
-        before_send=[add_security_headers],  # error pages and unknown paths too
+        before_send=[add_security_headers],  # every response, error pages included
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=Jinja, engine_callback=configure_templates
         ),
