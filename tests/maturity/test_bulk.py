@@ -170,7 +170,9 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
     assert (await client.post(url, content=body, headers=csv_type)).status_code == 401
     made = await client.post(url, content=body, headers={**who["editor"], **csv_type})
     assert made.status_code == 200, made.text
-    assert made.json() == {"source": "upload.csv", "inserted": 2, "unchanged": 0, "rejected": []}
+    assert made.json() == {
+        "source": "upload.csv", "inserted": 2, "unchanged": 0, "rejected": [], "rejected_count": 0,
+    }  # fmt: skip
     again = await client.post(url, content=body, headers={**who["editor"], **csv_type})
     assert again.json()["unchanged"] == 2
     listed = await client.get(url.replace("/import", ""), params={"ars": ESSEN},
@@ -207,7 +209,11 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
     assert "not an XLSX workbook" in broken.json()["errors"][0]
     latin = await client.post(url, content="ä".encode("latin-1"),
                               headers={**who["editor"], **csv_type})  # fmt: skip
-    assert latin.status_code == 400
+    assert latin.status_code == 422
+    assert latin.json()["errors"] == [
+        "upload.csv:1: not UTF-8 (byte 0xe4 at position 1, 'ä' in Windows-1252); "
+        "save the file as UTF-8"
+    ]
     other = await client.post(
         url, content=b"{}", headers={**who["editor"], "Content-Type": "application/json"}
     )

@@ -182,11 +182,3 @@ def test_parser_reads_the_official_layout(data_dir: Path) -> None:
     )
     with pytest.raises(RecordError, match="record has 10 characters"):
         parse_record(1, line[:10])
-
-
-async def test_non_utf8_line_is_reported(session: AsyncSession, tmp_data: Path) -> None:
-    path = tmp_data / "latin1.txt"
-    path.write_bytes(b"10202511300" + b"\xfc\r\n")
-    with pytest.raises(ImportRejected) as rejected:
-        await import_gv100ad(session, path)
-    assert [str(error) for error in rejected.value.errors] == ["latin1.txt:1: not UTF-8 at byte 12"]
