@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, client_for
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
-from tracker.db import run
+from tracker.app import create_app
+from tracker.cli import main
+from tracker.db import Sessionmaker, run
 from tracker.importing import ImportRejected
 from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
 from tracker.maturity.models import Assessment
+from tracker.settings import Settings
 
 RATINGS = "; ".join(f"{key}={value}" for key, value in FULL.items())
 
@@ -218,3 +227,118 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
         url, content=b"{}", headers={**who["editor"], "Content-Type": "application/json"}
     )
     assert other.status_code == 415
+
+
+def workbook(rows: list[dict[str, Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(list(COLUMNS))
+    for line in rows:
+        book.active.append([line.get(name, "") for name in COLUMNS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_sheet(xlsx: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """The workbook with its first sheet's XML changed, as another program might write it."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            target.writestr(info.filename, content)
+    return buffer.getvalue()
+
+
+def dimension(element: bytes, xml: bytes) -> bytes:
+    return re.sub(rb"<dimension [^>]*/>", element, xml)
+
+
+def pad(spaces: int, xml: bytes) -> bytes:
+    """Blank space compresses to almost nothing: a small file that unpacks large."""
+    return xml.replace(b"<sheetData>", b"<sheetData>" + b" " * spaces)
+
+
+async def test_uploads_are_bounded_before_and_while_rows_are_read(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    who = await people(session)
+    small = replace(settings, max_upload_rows=5, max_upload_xlsx_bytes=200_000)
+    url = "/api/v1/assessments/import"
+    editor = who["editor"]
+    seven = [row(f"essen:b{number}") for number in range(7)]
+
+    async with client_for(create_app(small, sessionmaker=sessionmaker)) as client:
+
+        async def upload(body: bytes | str, media_type: str) -> list[str]:
+            answer = await client.post(
+                url, content=body, headers={**editor, "Content-Type": media_type}
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["error_count"] == 1
+            errors: list[str] = answer.json()["errors"]
+            return errors
+
+        assert await upload(bulk_csv(seven), "text/csv") == [
+            "upload.csv:7: more than 5 rows; split the file"
+        ]
+        book = workbook(seven)
+        assert await upload(book, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:1: the sheet has 7 rows, more than 5; split the file"
+        ]
+        # A dimension that claims two rows must not hide the others.
+        liar = rewrite_sheet(book, partial(dimension, b'<dimension ref="A1:S2"/>'))
+        assert await upload(liar, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:7: more than 5 rows; split the file"
+        ]
+        padded = rewrite_sheet(book, partial(pad, 300_000))
+        assert len(padded) < 50_000
+        [unpacked] = await upload(padded, XLSX_MEDIA_TYPE)
+        assert unpacked.startswith("upload.xlsx:1: the workbook unpacks to")
+        assert unpacked.endswith("more than the 200000 taken; split the file")
+        sizeless = rewrite_sheet(book, lambda xml: pad(5_000_000, dimension(b"", xml)))
+        [unsized] = await upload(sizeless, XLSX_MEDIA_TYPE)
+        assert unsized.startswith("upload.xlsx:1: the sheet states no dimension and unpacks to")
+        wide = rewrite_sheet(book, partial(dimension, b'<dimension ref="A1:XFD2"/>'))
+        assert await upload(wide, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:1: the sheet has 16384 columns, more than 100"
+        ]
+
+
+BAD_150 = bulk_csv([row(f"essen:e{number}", ars="0") for number in range(150)])
+
+
+async def test_errors_are_listed_up_to_100_and_counted(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    bad = BAD_150
+    headers = {**who["editor"], "Content-Type": "text/csv"}
+    url = "/api/v1/assessments/import"
+    refused = await client.post(url, content=bad, headers=headers)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert (len(problem["errors"]), problem["error_count"]) == (100, 150)
+    assert problem["errors"][-1].startswith("upload.csv:101: ars:")
+    skipped = await client.post(url, content=bad, headers=headers, params={"skip_invalid": "true"})
+    assert skipped.status_code == 200
+    report = skipped.json()
+    assert (len(report["rejected"]), report["rejected_count"]) == (100, 150)
+
+
+def test_command_lists_100_errors_and_counts_the_rest(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bewertungen.csv"
+    path.write_text(BAD_150, encoding="utf-8")
+    command = CliRunner().invoke(
+        main, ["import", "assessments", str(path)], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert command.exit_code == 1, (command.output, command.exception)
+    lines = command.stderr.splitlines()
+    assert lines[0] == "bewertungen.csv: rejected, nothing written (150 errors)"
+    assert lines[100:] == [
+        "  bewertungen.csv:101: ars: String should match pattern '^[0-9]{12}$' (got '0')",
+        "  … and 50 more",
+        "Fix the file, or pass --skip-invalid to import the valid rows.",
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ EVIDENCE_DEPTH = 2  # a list of flat objects
 # workbook's size unpacked (a zip bomb is small packed).
 MAX_XLSX_COLUMNS = 100
 OPERATOR_XLSX_BYTES = 4 * 1024**3  # the CLI's bound; an upload's is a setting
+SIZELESS_SHEET_BYTES = 4 * 1024 * 1024
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -245,7 +247,7 @@ def xlsx_rows(
     """The first sheet's rows. Refused before any row is read: a workbook that unpacks to more
     than `max_unpacked_bytes`, a sheet whose dimension claims more than `max_rows` rows or
     MAX_XLSX_COLUMNS columns."""
-    unpacked = unpacked_size(handle, source)
+    unpacked = unpacked_size(handle, source, sizeless=max_rows is None)
     if unpacked > max_unpacked_bytes:
         raise ImportRejected([RowError(source, 1, (
             f"the workbook unpacks to {unpacked} bytes, more than the {max_unpacked_bytes} "
@@ -281,16 +283,40 @@ def xlsx_rows(
         book.close()
 
 
-def unpacked_size(handle: io.BytesIO | Path, source: str) -> int:
-    """The members' sizes as the archive states them; zipfile reads no more than stated."""
+def unpacked_size(handle: io.BytesIO | Path, source: str, *, sizeless: bool = True) -> int:
+    """The members' sizes as the archive states them (zipfile reads no more than stated).
+
+    A sheet without a `<dimension>` makes openpyxl parse all of it before the first row, just
+    to size it: unless `sizeless`, such a sheet is taken only up to SIZELESS_SHEET_BYTES."""
     try:
         with zipfile.ZipFile(handle) as archive:
             size = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            for info in archive.infolist():
+                if sizeless or not info.filename.startswith("xl/worksheets/"):
+                    continue
+                if not sized(archive, info):
+                    raise ImportRejected([RowError(source, 1, (
+                        f"the sheet states no dimension and unpacks to {info.file_size} bytes, "
+                        f"more than the {SIZELESS_SHEET_BYTES} taken so; save it again with "
+                        "a spreadsheet program"
+                    ))])  # fmt: skip
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
     if isinstance(handle, io.BytesIO):
         handle.seek(0)
     return size
+
+
+def sized(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a small sheet, or one whose `<dimension>` comes before its rows (as Excel,
+    LibreOffice and openpyxl write it)."""
+    if info.file_size <= SIZELESS_SHEET_BYTES or not info.filename.endswith(".xml"):
+        return True
+    with archive.open(info) as member:
+        head = member.read(65_536)
+    data = head.find(b"<sheetData")
+    found = re.search(rb"<(\w+:)?dimension\b", head)
+    return found is not None and (data < 0 or found.start() < data)
 
 
 def cell_text(cell: Any) -> str:
