@@ -63,8 +63,13 @@ def catalog_steps(directory: Path) -> list[Step]:
     ]
 
 
-def regions_steps(path: Path) -> list[Step]:
-    return [(path.name, count_records(path), import_gv100ad, path)]
+def regions_steps(path: Path, *, allow_retire: bool = False) -> list[Step]:
+    run = partial(
+        import_gv100ad,
+        allow_retire=allow_retire,
+        max_retire_share=Settings.from_env().max_retire_share,
+    )
+    return [(path.name, count_records(path), run, path)]
 
 
 def wsp_steps(path: Path) -> list[Step]:
@@ -170,11 +175,16 @@ def import_catalog(directory: Path | None, skip_invalid: bool) -> None:
     "gv100ad_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @skip_invalid_option
-def import_regions(gv100ad_file: Path | None, skip_invalid: bool) -> None:
+@click.option(
+    "--allow-retire",
+    is_flag=True,
+    help="Mark units missing from the file no longer valid even beyond the usual share "
+    "(TRACKER_MAX_RETIRE_SHARE, default 5 % of a level).",
+)
+def import_regions(gv100ad_file: Path | None, skip_invalid: bool, allow_retire: bool) -> None:
     """Länder, Kreise, Gemeindeverbände and Gemeinden from a raw Destatis GV100AD file."""
-    _import(
-        regions_steps(gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE), skip_invalid
-    )
+    path = gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE
+    _import(regions_steps(path, allow_retire=allow_retire), skip_invalid)
 
 
 @import_group.command("wsp-nrw")
