@@ -3,12 +3,14 @@ all-or-nothing per file with file:line errors, operator and upload trust levels.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,16 +18,28 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, client_for
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
 from tracker.app import create_app
 from tracker.cli import main
-from tracker.db import Sessionmaker, run
-from tracker.importing import ImportRejected
-from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
+from tracker.db import WRITE_OPTION, Sessionmaker, create_sessionmaker, run
+from tracker.importing import ImportRejected, ImportResult
+from tracker.maturity.bulk import (
+    COLUMNS,
+    XLSX_MEDIA_TYPE,
+    BulkRow,
+    Context,
+    csv_rows,
+    import_assessments,
+    import_file,
+    to_record,
+)
+from tracker.maturity.imports import insert_assessments
 from tracker.maturity.models import Assessment
 from tracker.settings import Settings
 
@@ -342,3 +356,82 @@ def test_command_lists_100_errors_and_counts_the_rest(database_url: str, tmp_pat
         "  … and 50 more",
         "Fix the file, or pass --skip-invalid to import the valid rows.",
     ]
+
+
+async def test_concurrent_overlapping_imports_store_each_row_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Eight files sharing external ids, in crossing orders, each in a transaction of its own
+    at the same time: every file goes through, each row stored once, the rest unchanged.
+    (SQLite serialises the writers; PostgreSQL runs them side by side.)"""
+    files = []
+    for number in range(8):
+        ids = [f"concurrent:{(number * 3 + offset) % 24}" for offset in range(12)]
+        rows = [row(external_id, ratings="", level=str(int(external_id[11:]) % 4))
+                for external_id in (ids if number % 2 else ids[::-1])]  # fmt: skip
+        files.append(bulk_csv(rows).encode())
+    sessionmaker = create_sessionmaker(engine)
+
+    async def upload(number: int) -> ImportResult:
+        async with sessionmaker() as session, session.begin():
+            await session.connection(execution_options={WRITE_OPTION: True})
+            return await import_assessments(
+                session, csv_rows(io.BytesIO(files[number]), f"f{number}.csv"), f"f{number}.csv"
+            )
+
+    try:
+        results = await asyncio.gather(*(upload(number) for number in range(8)))
+        assert [(result.inserted + result.unchanged, result.rejected) for result in results] == [
+            (12, [])
+        ] * 8
+        assert sum(result.inserted for result in results) == 24
+        async with sessionmaker() as session:
+            stored = select(func.count()).where(col(Assessment.external_id).like("concurrent:%"))
+            assert (await run(session, stored)).scalar_one() == 24
+    finally:
+        async with sessionmaker.begin() as session:
+            await run(session, delete(Assessment).where(
+                col(Assessment.external_id).like("concurrent:%")
+            ))  # fmt: skip
+
+
+async def test_row_stored_meanwhile_by_another_writer_counts_as_unchanged(
+    engine: AsyncEngine,
+) -> None:
+    """A writer outside the bulk import (the JSON API takes an external id too) stores a row
+    while a file with the same row is being imported: the file counts it unchanged."""
+    sessionmaker = create_sessionmaker(engine)
+    line = row("race:1", ratings="", level="2")
+    try:
+        async with sessionmaker() as other, other.begin():
+            context = await Context.load(other, None)
+            record = to_record(BulkRow.model_validate(line), context, "race", datetime.now(UTC))
+            await insert_assessments(other, [record])
+
+            async def upload() -> ImportResult:
+                async with sessionmaker() as session, session.begin():
+                    await session.connection(execution_options={WRITE_OPTION: True})
+                    rows = csv_rows(io.BytesIO(bulk_csv([line]).encode()), "race.csv")
+                    return await import_assessments(session, rows, "race.csv")
+
+            importing = asyncio.create_task(upload())
+            await waiting_for_a_lock(engine)
+        result = await importing
+        assert (result.inserted, result.unchanged, result.rejected) == (0, 1, [])
+    finally:
+        async with sessionmaker.begin() as session:
+            await run(session, delete(Assessment).where(col(Assessment.external_id) == "race:1"))
+
+
+async def waiting_for_a_lock(engine: AsyncEngine) -> None:
+    """Until some transaction waits for a lock (PostgreSQL); SQLite's writer waits at BEGIN."""
+    if engine.dialect.name != "postgresql":
+        await asyncio.sleep(0.2)
+        return
+    async with engine.connect() as connection:
+        for _ in range(200):
+            statement = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if (await connection.execute(statement)).scalar_one():
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the import never waited for the other writer")

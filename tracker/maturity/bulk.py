@@ -43,7 +43,7 @@ from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
-from tracker.db import as_utc, run
+from tracker.db import as_utc, insert_new, lock_until_commit, run
 from tracker.errors import BadRequest, TrackerError
 from tracker.fields import Ars, LeikaKey, Text, ascii_digits, check_moment, parse_moment
 from tracker.importing import (
@@ -56,7 +56,7 @@ from tracker.importing import (
     describe,
 )
 from tracker.maturity import queries, rules
-from tracker.maturity.imports import insert_assessments
+from tracker.maturity.imports import ASSESSMENT_TABLE
 from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
 from tracker.maturity.schemas import MAX_EVIDENCE, Evidence, OzgId
 from tracker.regions.models import Gemeinde
@@ -432,7 +432,12 @@ async def import_assessments(
     progress: ProgressFn | None = None,
 ) -> ImportResult:
     """Check and store the rows; with `max_rows` (an upload) a longer file is refused. Errors
-    are listed up to MAX_ERRORS_LISTED and counted beyond."""
+    are listed up to MAX_ERRORS_LISTED and counted beyond.
+
+    Bulk imports run one at a time: files sharing external ids in crossing orders would
+    otherwise wait on each other's new rows (a deadlock on PostgreSQL); in turn, each finds the
+    rows of the one before stored and counts them unchanged."""
+    await lock_until_commit(session, "tracker.maturity.bulk")
     context = await Context.load(session, upload_by)
     result = ImportResult(source)
     errors = ErrorLog()
@@ -481,7 +486,7 @@ async def write_chunk(
             await run(session, select(Assessment).where(col(Assessment.external_id).in_(wanted)))
         ).scalars()
     }
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[int, dict[str, Any]]] = []
     for line, record, corrects in records:
         known = stored.get(record["external_id"])
         if known is None and record["external_id"].startswith(OWN_PREFIX):
@@ -491,31 +496,53 @@ async def write_chunk(
             )))  # fmt: skip
             continue
         if known is not None:
-            if same_content(known, record):
-                result.unchanged += 1
-            else:
-                errors.append(RowError(result.source, line, (
-                    f"external_id {record['external_id']} is stored with other content; a "
-                    "correction needs its own external_id and corrects naming this one"
-                )))  # fmt: skip
+            compare(known, line, record, result, errors)
             continue
         if corrects is not None:
-            if any(pending["external_id"] == corrects for pending in fresh):
-                await insert_rows(session, fresh, result)
+            if any(pending["external_id"] == corrects for _, pending in fresh):
+                await insert_rows(session, fresh, result, errors)
                 fresh = []
             problem = await link_correction(session, record, corrects)
             if problem:
                 errors.append(RowError(result.source, line, problem))
                 continue
-        fresh.append(record)
-    await insert_rows(session, fresh, result)
+        fresh.append((line, record))
+    await insert_rows(session, fresh, result, errors)
+
+
+def compare(
+    known: Assessment, line: int, record: dict[str, Any], result: ImportResult, errors: ErrorLog
+) -> None:
+    """A row whose external id is stored: unchanged with the same content, else an error."""
+    if same_content(known, record):
+        result.unchanged += 1
+    else:
+        errors.append(RowError(result.source, line, (
+            f"external_id {record['external_id']} is stored with other content; a "
+            "correction needs its own external_id and corrects naming this one"
+        )))  # fmt: skip
 
 
 async def insert_rows(
-    session: AsyncSession, rows: list[dict[str, Any]], result: ImportResult
+    session: AsyncSession,
+    rows: list[tuple[int, dict[str, Any]]],
+    result: ImportResult,
+    errors: ErrorLog,
 ) -> None:
-    await insert_assessments(session, rows)
-    result.inserted += len(rows)
+    """Insert new rows; one that a concurrent transaction stored first (the JSON API with the
+    same external id) is compared like any stored row, instead of failing the file."""
+    connection = await session.connection()
+    inserted = await insert_new(
+        connection, ASSESSMENT_TABLE, [record for _, record in rows], "external_id"
+    )
+    result.inserted += len(inserted)
+    raced = [(line, record) for line, record in rows if record["external_id"] not in inserted]
+    if raced:
+        wanted = [record["external_id"] for _, record in raced]
+        statement = select(Assessment).where(col(Assessment.external_id).in_(wanted))
+        stored = {found.external_id: found for found in (await run(session, statement)).scalars()}
+        for line, record in raced:
+            compare(stored[record["external_id"]], line, record, result, errors)
 
 
 async def link_correction(
