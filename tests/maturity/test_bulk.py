@@ -435,3 +435,32 @@ async def waiting_for_a_lock(engine: AsyncEngine) -> None:
                 return
             await asyncio.sleep(0.05)
     raise AssertionError("the import never waited for the other writer")
+
+
+ODD_VALUES = [
+    {"evidence": "[1]"}, {"evidence": '[{"kind": "url", "ref": "x", "more": 1}]'},
+    {"evidence": "["}, {"evidence": "[" + "9" * 5000 + "]"}, {"evidence": '{"kind": "url"}'},
+    {"evidence": " ".join(f"https://essen.de/{n}" for n in range(51))},
+    {"evidence": '["' + '\\"[' * 100 + '"]'}, {"ratings": "a=1; a=2"},
+    {"ratings": "leistungsbeschreibung=" + "9" * 5000}, {"ratings": "=3"}, {"level": "1e5"},
+    {"level": "٣"}, {"ratings": "leistungsbeschreibung=٣"}, {"assessed_at": "2020-13-45"},
+    {"assessed_at": "2999-01-01"}, {"status_changed_at": "1999-12-31"}, {"external_id": " "},
+    {"ars": "٠٥١١٣٠٠٠٠٠٠٠"}, {"status": "bogus"}, {"model": "x" * 50}, {"corrects": "y" * 500},
+    {"land_wide_portal": "vielleicht"}, {"dimension": "Online"}, {"source": "\u202e"},
+]  # fmt: skip
+
+
+async def test_odd_values_are_row_errors_never_a_500(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    headers = {**who["editor"], "Content-Type": "text/csv"}
+    for number, odd in enumerate(ODD_VALUES):
+        body = bulk_csv([row(f"essen:odd{number}", ratings="", level="2") | odd])
+        answer = await client.post("/api/v1/assessments/import", content=body, headers=headers)
+        assert answer.status_code == 422, (odd, answer.text)
+        assert answer.json()["errors"][0].startswith("upload.csv:2: "), odd
+    book = workbook([row("essen:x1"), row("essen:x2")])
+    cut = rewrite_sheet(book, lambda xml: xml[: xml.index(b"</sheetData>") - 30])
+    headers["Content-Type"] = XLSX_MEDIA_TYPE
+    answer = await client.post("/api/v1/assessments/import", content=cut, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0].startswith("upload.xlsx:3: not readable as XLSX")

@@ -128,7 +128,7 @@ def json_depth(text: str) -> int:
 def parse_evidence(text: str) -> list[dict[str, Any]]:
     """A JSON list of {kind, ref, note}, or plain URLs separated by white space; at most
     MAX_EVIDENCE items, as the API takes."""
-    if text.startswith("["):
+    if text.startswith(("[", "{")):
         if json_depth(text) > EVIDENCE_DEPTH:
             raise ValueError(f"nests deeper than a list of objects ({EVIDENCE_DEPTH} levels)")
         items = json.loads(text)
@@ -269,7 +269,7 @@ def xlsx_rows(
             ))])  # fmt: skip
         # Read the rows that are there: openpyxl stops at a dimension that claims too few.
         sheet.reset_dimensions()
-        lines = sheet.iter_rows(values_only=True)
+        lines = sheet_rows(sheet, source)
         header = [str(cell or "").strip() for cell in next(lines, ())]
         missing = [name for name in REQUIRED if name not in header]
         if missing:
@@ -281,6 +281,23 @@ def xlsx_rows(
                 yield number, dict(zip(header, values, strict=False))
     finally:
         book.close()
+
+
+def sheet_rows(sheet: Any, source: str) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows; XML that breaks off or is malformed rejects the file at its row."""
+    lines = sheet.iter_rows(values_only=True)
+    number = 1
+    while True:
+        try:
+            cells = next(lines)
+        except StopIteration:
+            return
+        except Exception as exc:  # the XML parser's and openpyxl's many kinds
+            raise ImportRejected(
+                [RowError(source, number, f"not readable as XLSX ({exc})")]
+            ) from None
+        yield cells
+        number += 1
 
 
 def unpacked_size(handle: io.BytesIO | Path, source: str, *, sizeless: bool = True) -> int:
