@@ -152,16 +152,21 @@ def expected(importer: Importer, defect: str) -> tuple[str, str | None]:
     return f"{importer.filename}:{line}: ", importer.says.get(defect, DEFECTS[defect].says)
 
 
+@pytest.mark.parametrize("importer", IMPORTERS.values(), ids=IMPORTERS.keys())
+async def test_clean_file_has_no_error_on_the_defects_line(
+    session: AsyncSession, data_dir: Path, tmp_path: Path, importer: Importer
+) -> None:
+    clean = write(importer, data_dir, tmp_path, None)
+    errors = await errors_of(importer, session, clean)
+    line = f"{importer.filename}:{importer.line}:"
+    assert not [error for error in errors if error.startswith(line)], errors
+
+
 @pytest.mark.parametrize(("importer", "defect"), CASES)
 async def test_importer_refuses_the_defect_with_its_line(
     session: AsyncSession, data_dir: Path, tmp_path: Path, importer: Importer, defect: str
 ) -> None:
-    clean = write(importer, data_dir, tmp_path, None)
     where, says = expected(importer, defect)
-    assert not [
-        error for error in await errors_of(importer, session, clean) if error.startswith(where)
-    ]
-    await session.rollback()
     with pytest.raises(ImportRejected) as rejected:
         await importer.run(session, write(importer, data_dir, tmp_path, defect))
     assert_named([str(error) for error in rejected.value.errors], where, says)
@@ -169,7 +174,7 @@ async def test_importer_refuses_the_defect_with_its_line(
 
 async def errors_of(importer: Importer, session: AsyncSession, path: Path) -> list[str]:
     """The errors of an import, whether it was refused (the slice of GV100AD would retire the
-    rest of the register) or went through."""
+    rest of the register: refused at line 1) or went through."""
     try:
         await importer.run(session, path)
     except ImportRejected as rejected:
@@ -264,3 +269,16 @@ def with_nul(workbook: bytes) -> bytes:
         for info in source.infolist():
             target.writestr(info, source.read(info).replace(b"NULHERE", b"NUL\x00HERE"))
     return buffer.getvalue()
+
+
+def test_wsp_file_without_a_date_in_its_name_is_refused(
+    database_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "wsp.csv"
+    path.write_text(wsp(data_dir, CLEAN), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["import", "wsp-nrw", str(path)], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 1
+    assert "wsp.csv:1: the file name carries no date (…_YYYY-MM-DD.csv)" in result.stderr
+    assert "Traceback" not in result.output
