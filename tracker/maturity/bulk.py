@@ -130,7 +130,10 @@ def parse_evidence(text: str) -> list[dict[str, Any]]:
     """A JSON list of {kind, ref, note}, or plain URLs separated by white space; at most
     MAX_EVIDENCE items, as the API takes."""
     if text.startswith(("[", "{")):
-        if json_depth(text) > EVIDENCE_DEPTH:
+        # A valid list has at most MAX_EVIDENCE + 1 brackets and braces; fewer cannot nest deep
+        # enough to matter, so the exact (slower) count is needed only beyond that.
+        containers = text.count("[") + text.count("{")
+        if containers > MAX_EVIDENCE + 1 and json_depth(text) > EVIDENCE_DEPTH:
             raise ValueError(f"nests deeper than a list of objects ({EVIDENCE_DEPTH} levels)")
         items = json.loads(text)
         if not isinstance(items, list):
