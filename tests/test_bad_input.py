@@ -3,7 +3,7 @@ never a 500, and bad values are refused rather than stored.
 
 The routes and their well-formed bodies come from the route matrix's catalogue, which names
 every write route of the API (a new route without an entry fails there). The bulk upload reads
-CSV and XLSX; its corpus lives with the importers' tests.
+CSV and XLSX; its corpus, shared with every importer, is in tests/test_bad_files.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,14 @@ from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
 from tracker.errors import TrackerError
-from tracker.importing import ImportRejected, ImportResult, ProgressFn, describe, refresh_statistics
+from tracker.importing import (
+    MAX_ERRORS_LISTED,
+    ImportRejected,
+    ImportResult,
+    ProgressFn,
+    describe,
+    refresh_statistics,
+)
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity import bulk, pvog
 from tracker.maturity import imports as maturity_imports
@@ -32,7 +39,6 @@ from tracker.maturity.schemas import ModelDefinition
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.settings import PROJECT_ROOT, Settings
 
-MAX_ERRORS_SHOWN = 50
 CLI_ACTOR = "cli"
 console = Console(stderr=True)
 
@@ -50,13 +56,21 @@ def _csv_rows(path: Path) -> int:
 
 
 def catalog_steps(directory: Path) -> list[Step]:
+    missing = [name for name, _ in CATALOG_FILES if not (directory / name).is_file()]
+    if missing:
+        raise click.ClickException(f"{directory} lacks {', '.join(missing)}")
     return [
         (name, _csv_rows(directory / name), run, directory / name) for name, run in CATALOG_FILES
     ]
 
 
-def regions_steps(path: Path) -> list[Step]:
-    return [(path.name, count_records(path), import_gv100ad, path)]
+def regions_steps(path: Path, *, allow_retire: bool = False) -> list[Step]:
+    run = partial(
+        import_gv100ad,
+        allow_retire=allow_retire,
+        max_retire_share=Settings.from_env().max_retire_share,
+    )
+    return [(path.name, count_records(path), run, path)]
 
 
 def wsp_steps(path: Path) -> list[Step]:
@@ -84,6 +98,10 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                     bar.stop()
                     _report_rejection(label, rejected)
                     return False
+                except Exception as exc:  # a file must never end in a traceback
+                    bar.stop()
+                    click.echo(f"{label}: failed, nothing written: {exc!r}", err=True)
+                    return False
                 bar.update(task, completed=total)
                 results.extend(outcome if isinstance(outcome, list) else [outcome])
         async with sessionmaker.begin() as session:
@@ -92,18 +110,22 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
         await engine.dispose()
     for result in results:
         click.echo(result.summary())
-        for error in result.rejected[:MAX_ERRORS_SHOWN]:
+        for error in result.rejected[:MAX_ERRORS_LISTED]:
             click.echo(f"  skipped {error}")
+        if result.rejected_count > MAX_ERRORS_LISTED:
+            click.echo(f"  … and {result.rejected_count - MAX_ERRORS_LISTED} more")
     return True
 
 
 def _report_rejection(label: str, rejected: ImportRejected) -> None:
-    click.echo(f"{label}: rejected, nothing written ({len(rejected.errors)} errors)", err=True)
-    for error in rejected.errors[:MAX_ERRORS_SHOWN]:
+    click.echo(f"{label}: rejected, nothing written ({rejected.total} errors)", err=True)
+    for error in rejected.errors[:MAX_ERRORS_LISTED]:
         click.echo(f"  {error}", err=True)
-    if len(rejected.errors) > MAX_ERRORS_SHOWN:
-        click.echo(f"  … and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
-    click.echo("Fix the file, or pass --skip-invalid to import the valid rows.", err=True)
+    if rejected.total > MAX_ERRORS_LISTED:
+        click.echo(f"  … and {rejected.total - MAX_ERRORS_LISTED} more", err=True)
+    click.echo(
+        rejected.hint or "Fix the file, or pass --skip-invalid to import the valid rows.", err=True
+    )
 
 
 def _import(steps: list[Step], skip_invalid: bool) -> None:
@@ -154,11 +176,16 @@ def import_catalog(directory: Path | None, skip_invalid: bool) -> None:
     "gv100ad_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @skip_invalid_option
-def import_regions(gv100ad_file: Path | None, skip_invalid: bool) -> None:
+@click.option(
+    "--allow-retire",
+    is_flag=True,
+    help="Mark units missing from the file no longer valid even beyond the usual share "
+    "(TRACKER_MAX_RETIRE_SHARE, default 5 % of a level).",
+)
+def import_regions(gv100ad_file: Path | None, skip_invalid: bool, allow_retire: bool) -> None:
     """Länder, Kreise, Gemeindeverbände and Gemeinden from a raw Destatis GV100AD file."""
-    _import(
-        regions_steps(gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE), skip_invalid
-    )
+    path = gv100ad_file or Settings.from_env().data_dir / GV100AD_FILE
+    _import(regions_steps(path, allow_retire=allow_retire), skip_invalid)
 
 
 @import_group.command("wsp-nrw")

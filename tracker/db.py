@@ -9,8 +9,14 @@ from typing import Any, TypeAlias
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import Executable, MetaData, Result, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Executable, MetaData, Result, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -95,3 +101,28 @@ async def run(session: AsyncSession, statement: Executable) -> Result[Any]:
 async def tuples(session: AsyncSession, statement: Executable) -> list[tuple[Any, ...]]:
     """The rows of a statement as plain tuples, for unpacking."""
     return [tuple(row) for row in await run(session, statement)]
+
+
+async def lock_until_commit(session: AsyncSession, name: str) -> None:
+    """Make transactions that take the lock `name` run one after the other, each from here to
+    its end (PostgreSQL: a transaction-level advisory lock; SQLite serialises writers anyway)."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
+        )
+
+
+async def insert_new(
+    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]], key: str
+) -> set[Any]:
+    """Insert the rows whose unique column `key` is not stored yet, and return the keys inserted:
+    a row that another transaction stored meanwhile is skipped, not an IntegrityError
+    (INSERT … ON CONFLICT DO NOTHING RETURNING, in both dialects)."""
+    if not rows:
+        return set()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    )
+    return set((await connection.execute(statement, rows)).scalars())

@@ -7,6 +7,7 @@ file before anything is written, unless the caller asked to skip invalid rows.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +37,18 @@ class RowError:
 
 
 class ImportRejected(Exception):
-    """The file was not imported; nothing was written."""
+    """The file was not imported; nothing was written. `errors` lists the first
+    MAX_ERRORS_LISTED by line, `total` counts them all; `hint` says what to do instead of the
+    usual "fix the file, or skip the invalid rows"."""
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        super().__init__("\n".join(str(error) for error in errors))
-        self.errors = list(errors)
+    def __init__(
+        self, errors: Sequence[RowError], *, total: int | None = None, hint: str | None = None
+    ) -> None:
+        listed = sorted(errors, key=lambda error: error.line)[:MAX_ERRORS_LISTED]
+        super().__init__("\n".join(str(error) for error in listed))
+        self.errors = listed
+        self.total = max(total or 0, len(errors))
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,12 @@ class ImportResult:
     retired: int = 0
     rejected: list[RowError] = field(default_factory=list)
     changes: list[RecordChange] = field(default_factory=list)
+    # Rejected rows beyond those listed in `rejected` (see ErrorLog).
+    rejected_unlisted: int = 0
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.rejected) + self.rejected_unlisted
 
     def add(self, counts: SyncCounts) -> None:
         self.inserted += counts.inserted
@@ -76,7 +90,7 @@ class ImportResult:
     def summary(self) -> str:
         text = (
             f"{self.source}: {self.inserted} inserted, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+            f"{self.unchanged} unchanged, {self.rejected_count} rejected"
         )
         if self.retired:
             text += f", {self.retired} marked no longer valid"
@@ -92,18 +106,103 @@ class SyncCounts:
     changes: list[RecordChange] = field(default_factory=list)
 
 
-def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 CSV with their line numbers; a missing column rejects the file."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [name for name in columns if name not in (reader.fieldnames or [])]
+# Python's csv refuses longer fields (its default `field_size_limit`); the reader names the line.
+MAX_FIELD_CHARS = 131_072
+# Errors listed for a rejected file (or skipped rows); the rest are counted, not listed.
+MAX_ERRORS_LISTED = 100
+UTF8_HINT = "save the file as UTF-8"
+
+
+def decoded_lines(lines: Iterable[bytes], source: str) -> Iterator[tuple[int, str]]:
+    """Numbered text lines of a UTF-8 file (line ends kept, a leading BOM dropped).
+
+    A line that is not UTF-8, or that holds a NUL character (which PostgreSQL text refuses),
+    rejects the file, naming the line: every importer reads through here.
+    """
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportRejected([RowError(source, number, not_utf8(raw, exc))]) from None
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        if "\x00" in text:
+            position = text.index("\x00") + 1
+            raise ImportRejected(
+                [RowError(source, number, f"NUL character at position {position}; remove it")]
+            )
+        yield number, text
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """What a decode error says: where, which byte, and how it reads in Windows-1252 (the usual
+    other encoding of a German authority's file)."""
+    byte = raw[exc.start]
+    shown = raw[exc.start : exc.start + 1].decode("cp1252", errors="replace")
+    return (
+        f"not UTF-8 (byte 0x{byte:02x} at position {exc.start + 1}, {shown!r} in Windows-1252); "
+        f"{UTF8_HINT}"
+    )
+
+
+def check_text(source: str, line: int, values: Iterable[object]) -> None:
+    """The checks of `decoded_lines` and the csv reader for cells that come from elsewhere
+    (XLSX): no NUL, no value longer than MAX_FIELD_CHARS."""
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ImportRejected([RowError(source, line, "NUL character in a cell; remove it")])
+            if len(value) > MAX_FIELD_CHARS:
+                raise ImportRejected([RowError(source, line, too_long())])
+
+
+def too_long() -> str:
+    return f"a field is longer than {MAX_FIELD_CHARS} characters"
+
+
+def csv_rows(
+    lines: Iterable[bytes],
+    source: str,
+    required: Sequence[str],
+    *,
+    semicolons: bool = False,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV with their line numbers; a missing column rejects the file, a row
+    with more fields than the header is marked `__extra__`. With `semicolons`, a header with
+    more semicolons than commas makes `;` the delimiter; header names are stripped."""
+    text = decoded_lines(lines, source)
+    first = next(text, None)
+    if first is None:
+        raise ImportRejected([RowError(source, 1, "the file is empty")])
+    delimiter = ";" if semicolons and first[1].count(";") > first[1].count(",") else ","
+    reading = 0  # the line the reader took last: where a csv.Error happened
+
+    def numbered() -> Iterator[str]:
+        nonlocal reading
+        for reading, line in itertools.chain([first], text):  # noqa: B007
+            yield line
+
+    reader = csv.DictReader(numbered(), delimiter=delimiter)
+    try:
+        names = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = names
+        missing = [name for name in required if name not in names]
         if missing:
-            raise ImportRejected([RowError(path.name, 1, f"missing columns: {', '.join(missing)}")])
+            raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
         for row in reader:
             if None in row:
                 yield reader.line_num, {"__extra__": "more fields than the header names"}
-                continue
-            yield reader.line_num, row
+            else:
+                yield reader.line_num, row
+    except csv.Error as exc:
+        problem = too_long() if "field limit" in str(exc) else f"not readable as CSV ({exc})"
+        raise ImportRejected([RowError(source, reading, problem)]) from None
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV file with their line numbers; a missing column rejects the file."""
+    with path.open("rb") as handle:
+        yield from csv_rows(handle, path.name, columns)
 
 
 def describe(exc: ValidationError) -> str:
@@ -155,11 +254,35 @@ def drop_duplicates(
     return kept, errors
 
 
-def settle_errors(errors: list[RowError], *, skip_invalid: bool) -> list[RowError]:
+def settle_errors(
+    errors: list[RowError], *, skip_invalid: bool, total: int | None = None
+) -> list[RowError]:
     """Reject the whole file on any error, unless invalid rows are to be skipped and listed."""
     if errors and not skip_invalid:
-        raise ImportRejected(sorted(errors, key=lambda error: error.line))
+        raise ImportRejected(errors, total=total)
     return sorted(errors, key=lambda error: error.line)
+
+
+class ErrorLog:
+    """A file's row errors: the first `keep` by line and the count of all, so that a file of a
+    million bad rows does not become a million messages in memory or in the answer."""
+
+    def __init__(self, keep: int = MAX_ERRORS_LISTED) -> None:
+        self.keep = keep
+        self.kept: list[RowError] = []
+        self.total = 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        self.kept.append(error)
+        if len(self.kept) >= 4 * self.keep:
+            self.kept = self.listed()
+
+    def listed(self) -> list[RowError]:
+        return sorted(self.kept, key=lambda error: error.line)[: self.keep]
+
+    def settle(self, *, skip_invalid: bool) -> list[RowError]:
+        return settle_errors(self.listed(), skip_invalid=skip_invalid, total=self.total)
 
 
 async def sync_rows(

@@ -42,6 +42,12 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For names the client (the login rate limit
     # counts per client). Empty: the header is ignored, since any client can send it.
     trusted_proxies: tuple[str, ...] = ()
+    # Bounds of one bulk upload (POST /assessments/import): rows, and an XLSX body unpacked.
+    max_upload_rows: int = 50_000
+    max_upload_xlsx_bytes: int = 64 * 1024 * 1024
+    # A GV100AD release that would mark more than this share of a level's units no longer valid
+    # is refused unless the operator allows it (`tracker import regions --allow-retire`).
+    max_retire_share: float = 0.05
     # A current score older than this is flagged stale.
     stale_after_days: int = 365
     # LeiKa-Typ codes executed by Länder and Kommunen: such services apply to Gemeinden (DOMAIN.md
@@ -53,7 +59,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
-        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_TRUSTED_PROXIES
+        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_MAX_UPLOAD_ROWS,
+        TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE, TRACKER_TRUSTED_PROXIES
         (comma-separated addresses)."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -74,6 +81,9 @@ class Settings:
             secure_cookies=_flag(env.get("TRACKER_SECURE_COOKIES")),
             max_body_bytes=int(env.get("TRACKER_MAX_BODY_BYTES", "1048576")),
             stale_after_days=int(env.get("TRACKER_STALE_AFTER_DAYS", "365")),
+            max_upload_rows=int(env.get("TRACKER_MAX_UPLOAD_ROWS", "50000")),
+            max_upload_xlsx_bytes=int(env.get("TRACKER_MAX_UPLOAD_XLSX_BYTES", "67108864")),
+            max_retire_share=float(env.get("TRACKER_MAX_RETIRE_SHARE", "0.05")),
             **optional,
         )
 

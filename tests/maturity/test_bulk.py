@@ -3,22 +3,45 @@ all-or-nothing per file with file:line errors, operator and upload trust levels.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, client_for
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
-from tracker.db import run
-from tracker.importing import ImportRejected
-from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
+from tracker.app import create_app
+from tracker.cli import main
+from tracker.db import WRITE_OPTION, Sessionmaker, create_sessionmaker, run
+from tracker.importing import ImportRejected, ImportResult
+from tracker.maturity.bulk import (
+    COLUMNS,
+    XLSX_MEDIA_TYPE,
+    BulkRow,
+    Context,
+    csv_rows,
+    import_assessments,
+    import_file,
+    to_record,
+)
+from tracker.maturity.imports import insert_assessments
 from tracker.maturity.models import Assessment
+from tracker.settings import Settings
 
 RATINGS = "; ".join(f"{key}={value}" for key, value in FULL.items())
 
@@ -170,7 +193,9 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
     assert (await client.post(url, content=body, headers=csv_type)).status_code == 401
     made = await client.post(url, content=body, headers={**who["editor"], **csv_type})
     assert made.status_code == 200, made.text
-    assert made.json() == {"source": "upload.csv", "inserted": 2, "unchanged": 0, "rejected": []}
+    assert made.json() == {
+        "source": "upload.csv", "inserted": 2, "unchanged": 0, "rejected": [], "rejected_count": 0,
+    }  # fmt: skip
     again = await client.post(url, content=body, headers={**who["editor"], **csv_type})
     assert again.json()["unchanged"] == 2
     listed = await client.get(url.replace("/import", ""), params={"ars": ESSEN},
@@ -207,8 +232,235 @@ async def test_upload_is_the_uploaders_own_and_awaits_review(
     assert "not an XLSX workbook" in broken.json()["errors"][0]
     latin = await client.post(url, content="ä".encode("latin-1"),
                               headers={**who["editor"], **csv_type})  # fmt: skip
-    assert latin.status_code == 400
+    assert latin.status_code == 422
+    assert latin.json()["errors"] == [
+        "upload.csv:1: not UTF-8 (byte 0xe4 at position 1, 'ä' in Windows-1252); "
+        "save the file as UTF-8"
+    ]
     other = await client.post(
         url, content=b"{}", headers={**who["editor"], "Content-Type": "application/json"}
     )
     assert other.status_code == 415
+
+
+def workbook(rows: list[dict[str, Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(list(COLUMNS))
+    for line in rows:
+        book.active.append([line.get(name, "") for name in COLUMNS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_sheet(xlsx: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """The workbook with its first sheet's XML changed, as another program might write it."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            target.writestr(info.filename, content)
+    return buffer.getvalue()
+
+
+def dimension(element: bytes, xml: bytes) -> bytes:
+    return re.sub(rb"<dimension [^>]*/>", element, xml)
+
+
+def pad(spaces: int, xml: bytes) -> bytes:
+    """Blank space compresses to almost nothing: a small file that unpacks large."""
+    return xml.replace(b"<sheetData>", b"<sheetData>" + b" " * spaces)
+
+
+async def test_uploads_are_bounded_before_and_while_rows_are_read(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    who = await people(session)
+    small = replace(settings, max_upload_rows=5, max_upload_xlsx_bytes=200_000)
+    url = "/api/v1/assessments/import"
+    editor = who["editor"]
+    seven = [row(f"essen:b{number}") for number in range(7)]
+
+    async with client_for(create_app(small, sessionmaker=sessionmaker)) as client:
+
+        async def upload(body: bytes | str, media_type: str) -> list[str]:
+            answer = await client.post(
+                url, content=body, headers={**editor, "Content-Type": media_type}
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["error_count"] == 1
+            errors: list[str] = answer.json()["errors"]
+            return errors
+
+        assert await upload(bulk_csv(seven), "text/csv") == [
+            "upload.csv:7: more than 5 rows; split the file"
+        ]
+        book = workbook(seven)
+        assert await upload(book, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:1: the sheet has 7 rows, more than 5; split the file"
+        ]
+        # A dimension that claims two rows must not hide the others.
+        liar = rewrite_sheet(book, partial(dimension, b'<dimension ref="A1:S2"/>'))
+        assert await upload(liar, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:7: more than 5 rows; split the file"
+        ]
+        padded = rewrite_sheet(book, partial(pad, 300_000))
+        assert len(padded) < 50_000
+        [unpacked] = await upload(padded, XLSX_MEDIA_TYPE)
+        assert unpacked.startswith("upload.xlsx:1: the workbook unpacks to")
+        assert unpacked.endswith("more than the 200000 taken; split the file")
+        sizeless = rewrite_sheet(book, lambda xml: pad(5_000_000, dimension(b"", xml)))
+        [unsized] = await upload(sizeless, XLSX_MEDIA_TYPE)
+        assert unsized.startswith("upload.xlsx:1: the sheet states no dimension and unpacks to")
+        wide = rewrite_sheet(book, partial(dimension, b'<dimension ref="A1:XFD2"/>'))
+        assert await upload(wide, XLSX_MEDIA_TYPE) == [
+            "upload.xlsx:1: the sheet has 16384 columns, more than 100"
+        ]
+
+
+BAD_150 = bulk_csv([row(f"essen:e{number}", ars="0") for number in range(150)])
+
+
+async def test_errors_are_listed_up_to_100_and_counted(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    bad = BAD_150
+    headers = {**who["editor"], "Content-Type": "text/csv"}
+    url = "/api/v1/assessments/import"
+    refused = await client.post(url, content=bad, headers=headers)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert (len(problem["errors"]), problem["error_count"]) == (100, 150)
+    assert problem["errors"][-1].startswith("upload.csv:101: ars:")
+    skipped = await client.post(url, content=bad, headers=headers, params={"skip_invalid": "true"})
+    assert skipped.status_code == 200
+    report = skipped.json()
+    assert (len(report["rejected"]), report["rejected_count"]) == (100, 150)
+
+
+def test_command_lists_100_errors_and_counts_the_rest(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bewertungen.csv"
+    path.write_text(BAD_150, encoding="utf-8")
+    command = CliRunner().invoke(
+        main, ["import", "assessments", str(path)], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert command.exit_code == 1, (command.output, command.exception)
+    lines = command.stderr.splitlines()
+    assert lines[0] == "bewertungen.csv: rejected, nothing written (150 errors)"
+    assert lines[100:] == [
+        "  bewertungen.csv:101: ars: String should match pattern '^[0-9]{12}$' (got '0')",
+        "  … and 50 more",
+        "Fix the file, or pass --skip-invalid to import the valid rows.",
+    ]
+
+
+async def test_concurrent_overlapping_imports_store_each_row_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Eight files sharing external ids, in crossing orders, each in a transaction of its own
+    at the same time: every file goes through, each row stored once, the rest unchanged.
+    (SQLite serialises the writers; PostgreSQL runs them side by side.)"""
+    files = []
+    for number in range(8):
+        ids = [f"concurrent:{(number * 3 + offset) % 24}" for offset in range(12)]
+        rows = [row(external_id, ratings="", level=str(int(external_id[11:]) % 4))
+                for external_id in (ids if number % 2 else ids[::-1])]  # fmt: skip
+        files.append(bulk_csv(rows).encode())
+    sessionmaker = create_sessionmaker(engine)
+
+    async def upload(number: int) -> ImportResult:
+        async with sessionmaker() as session, session.begin():
+            await session.connection(execution_options={WRITE_OPTION: True})
+            return await import_assessments(
+                session, csv_rows(io.BytesIO(files[number]), f"f{number}.csv"), f"f{number}.csv"
+            )
+
+    try:
+        results = await asyncio.gather(*(upload(number) for number in range(8)))
+        assert [(result.inserted + result.unchanged, result.rejected) for result in results] == [
+            (12, [])
+        ] * 8
+        assert sum(result.inserted for result in results) == 24
+        async with sessionmaker() as session:
+            stored = select(func.count()).where(col(Assessment.external_id).like("concurrent:%"))
+            assert (await run(session, stored)).scalar_one() == 24
+    finally:
+        async with sessionmaker.begin() as session:
+            await run(session, delete(Assessment).where(
+                col(Assessment.external_id).like("concurrent:%")
+            ))  # fmt: skip
+
+
+async def test_row_stored_meanwhile_by_another_writer_counts_as_unchanged(
+    engine: AsyncEngine,
+) -> None:
+    """A writer outside the bulk import (the JSON API takes an external id too) stores a row
+    while a file with the same row is being imported: the file counts it unchanged."""
+    sessionmaker = create_sessionmaker(engine)
+    line = row("race:1", ratings="", level="2")
+    try:
+        async with sessionmaker() as other, other.begin():
+            context = await Context.load(other, None)
+            record = to_record(BulkRow.model_validate(line), context, "race", datetime.now(UTC))
+            await insert_assessments(other, [record])
+
+            async def upload() -> ImportResult:
+                async with sessionmaker() as session, session.begin():
+                    await session.connection(execution_options={WRITE_OPTION: True})
+                    rows = csv_rows(io.BytesIO(bulk_csv([line]).encode()), "race.csv")
+                    return await import_assessments(session, rows, "race.csv")
+
+            importing = asyncio.create_task(upload())
+            await waiting_for_a_lock(engine)
+        result = await importing
+        assert (result.inserted, result.unchanged, result.rejected) == (0, 1, [])
+    finally:
+        async with sessionmaker.begin() as session:
+            await run(session, delete(Assessment).where(col(Assessment.external_id) == "race:1"))
+
+
+async def waiting_for_a_lock(engine: AsyncEngine) -> None:
+    """Until some transaction waits for a lock (PostgreSQL); SQLite's writer waits at BEGIN."""
+    if engine.dialect.name != "postgresql":
+        await asyncio.sleep(0.2)
+        return
+    async with engine.connect() as connection:
+        for _ in range(200):
+            statement = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if (await connection.execute(statement)).scalar_one():
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the import never waited for the other writer")
+
+
+ODD_VALUES = [
+    {"evidence": "[1]"}, {"evidence": '[{"kind": "url", "ref": "x", "more": 1}]'},
+    {"evidence": "["}, {"evidence": "[" + "9" * 5000 + "]"}, {"evidence": '{"kind": "url"}'},
+    {"evidence": " ".join(f"https://essen.de/{n}" for n in range(51))},
+    {"evidence": '["' + '\\"[' * 100 + '"]'}, {"ratings": "a=1; a=2"},
+    {"ratings": "leistungsbeschreibung=" + "9" * 5000}, {"ratings": "=3"}, {"level": "1e5"},
+    {"level": "٣"}, {"ratings": "leistungsbeschreibung=٣"}, {"assessed_at": "2020-13-45"},
+    {"assessed_at": "2999-01-01"}, {"status_changed_at": "1999-12-31"}, {"external_id": " "},
+    {"ars": "٠٥١١٣٠٠٠٠٠٠٠"}, {"status": "bogus"}, {"model": "x" * 50}, {"corrects": "y" * 500},
+    {"land_wide_portal": "vielleicht"}, {"dimension": "Online"}, {"source": "\u202e"},
+]  # fmt: skip
+
+
+async def test_odd_values_are_row_errors_never_a_500(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    headers = {**who["editor"], "Content-Type": "text/csv"}
+    for number, odd in enumerate(ODD_VALUES):
+        body = bulk_csv([row(f"essen:odd{number}", ratings="", level="2") | odd])
+        answer = await client.post("/api/v1/assessments/import", content=body, headers=headers)
+        assert answer.status_code == 422, (odd, answer.text)
+        assert answer.json()["errors"][0].startswith("upload.csv:2: "), odd
+    book = workbook([row("essen:x1"), row("essen:x2")])
+    cut = rewrite_sheet(book, lambda xml: xml[: xml.index(b"</sheetData>") - 30])
+    headers["Content-Type"] = XLSX_MEDIA_TYPE
+    answer = await client.post("/api/v1/assessments/import", content=cut, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0].startswith("upload.xlsx:3: not readable as XLSX")

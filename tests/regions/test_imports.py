@@ -6,12 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
 from tracker.access.models import AuditEntry
+from tracker.cli import main
 from tracker.db import run
 from tracker.importing import ImportRejected
 from tracker.regions.gv100ad import RecordError, parse_record
@@ -184,9 +186,48 @@ def test_parser_reads_the_official_layout(data_dir: Path) -> None:
         parse_record(1, line[:10])
 
 
-async def test_non_utf8_line_is_reported(session: AsyncSession, tmp_data: Path) -> None:
-    path = tmp_data / "latin1.txt"
-    path.write_bytes(b"10202511300" + b"\xfc\r\n")
+async def test_release_retiring_too_much_is_refused_unless_allowed(
+    session: AsyncSession, data_dir: Path, tmp_data: Path
+) -> None:
+    """A file cut off after Bayern (the Länder 10-16 missing) is refused with what it would
+    retire; the operator may allow it."""
+    lines = (data_dir / GV100AD_FILE).read_bytes().splitlines(keepends=True)
+    path = tmp_data / "GV100AD_cut.txt"
+    path.write_bytes(b"".join(line for line in lines if line[10:12] < b"10"))
     with pytest.raises(ImportRejected) as rejected:
         await import_gv100ad(session, path)
-    assert [str(error) for error in rejected.value.errors] == ["latin1.txt:1: not UTF-8 at byte 12"]
+    messages = [str(error) for error in rejected.value.errors]
+    assert messages[0] == (
+        "GV100AD_cut.txt:1: would mark 7 of 16 Länder no longer valid (43.8%, more than 5%): "
+        "Saarland; Berlin; Brandenburg; Mecklenburg-Vorpommern; Sachsen; …"
+    )
+    assert messages[-1] == (
+        "GV100AD_cut.txt:1: would mark 2434 of 10953 Gemeinden no longer valid (22.2%, more "
+        "than 5%): Saarbrücken, Landeshauptstadt; Friedrichsthal, Stadt; Großrosseln; "
+        "Heusweiler; Kleinblittersdorf; …"
+    )
+    assert [message.split(" ")[3:6] for message in messages[1:]] == [
+        ["3", "of", "29"], ["82", "of", "400"], ["984", "of", "4590"], ["2434", "of", "10953"],
+    ]  # fmt: skip
+    assert "--allow-retire" in (rejected.value.hint or "")
+    assert (await gemeinde(session, "100410100100")).invalid_since is None
+    results = await import_gv100ad(session, path, allow_retire=True)
+    assert [result.retired for result in results][-1] == 2434
+    assert (await gemeinde(session, "100410100100")).invalid_since == date(2025, 11, 30)
+
+
+def test_command_names_what_a_release_would_retire(
+    database_url: str, data_dir: Path, tmp_data: Path
+) -> None:
+    lines = (data_dir / GV100AD_FILE).read_bytes().splitlines(keepends=True)
+    path = tmp_data / "GV100AD_cut.txt"
+    path.write_bytes(b"".join(line for line in lines if line[10:12] < b"10"))
+    result = CliRunner().invoke(
+        main, ["import", "regions", str(path)], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 1
+    assert "would mark 2434 of 10953 Gemeinden no longer valid" in result.stderr
+    assert result.stderr.endswith(
+        "A truncated or wrong file? If the release really dissolves them, run again with "
+        "--allow-retire.\n"
+    )

@@ -13,9 +13,10 @@ for review (four eyes), within the uploader's editor scope.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,29 +34,32 @@ from pydantic import (
     field_validator,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import importing
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
-from tracker.db import as_utc, run
+from tracker.db import as_utc, insert_new, lock_until_commit, run
 from tracker.errors import BadRequest, TrackerError
-from tracker.fields import Ars, LeikaKey, Text, ascii_digits, parse_moment
+from tracker.fields import Ars, LeikaKey, Text, ascii_digits, check_moment, parse_moment
 from tracker.importing import (
+    ErrorLog,
     ImportRejected,
     ImportResult,
     ProgressFn,
     RowError,
+    check_text,
     describe,
-    settle_errors,
 )
 from tracker.maturity import queries, rules
-from tracker.maturity.imports import insert_assessments
+from tracker.maturity.imports import ASSESSMENT_TABLE, insert_assessments
 from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
-from tracker.maturity.schemas import Evidence, OzgId
+from tracker.maturity.schemas import MAX_EVIDENCE, Evidence, OzgId
 from tracker.regions.models import Gemeinde
 from tracker.tabular import read_cell, write_xlsx
 
@@ -69,6 +73,12 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 CHUNK = 5000
 OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
 UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
+EVIDENCE_DEPTH = 2  # a list of flat objects
+# An XLSX upload's bounds, checked before its rows are read: columns of the sheet, and the
+# workbook's size unpacked (a zip bomb is small packed).
+MAX_XLSX_COLUMNS = 100
+OPERATOR_XLSX_BYTES = 4 * 1024**3  # the CLI's bound; an upload's is a setting
+SIZELESS_SHEET_BYTES = 4 * 1024 * 1024
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -94,12 +104,45 @@ def format_ratings(ratings: dict[str, Any]) -> str:
     return "; ".join(f"{key}={value}" for key, value in ratings.items())
 
 
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON text (strings skipped), counted before parsing:
+    json.loads recurses and a few thousand brackets raise RecursionError."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_evidence(text: str) -> list[dict[str, Any]]:
-    """A JSON list of {kind, ref, note}, or plain URLs separated by white space."""
-    if text.startswith("["):
+    """A JSON list of {kind, ref, note}, or plain URLs separated by white space; at most
+    MAX_EVIDENCE items, as the API takes."""
+    if text.startswith(("[", "{")):
+        # A valid list has at most MAX_EVIDENCE + 1 brackets and braces; fewer cannot nest deep
+        # enough to matter, so the exact (slower) count is needed only beyond that.
+        containers = text.count("[") + text.count("{")
+        if containers > MAX_EVIDENCE + 1 and json_depth(text) > EVIDENCE_DEPTH:
+            raise ValueError(f"nests deeper than a list of objects ({EVIDENCE_DEPTH} levels)")
         items = json.loads(text)
+        if not isinstance(items, list):
+            raise ValueError("must be a JSON list of {kind, ref, note}")
     else:
         items = [{"kind": "url", "ref": ref} for ref in text.split()]
+    if len(items) > MAX_EVIDENCE:
+        raise ValueError(f"{len(items)} items, at most {MAX_EVIDENCE}")
     return [Evidence.model_validate(item).model_dump() for item in items]
 
 
@@ -165,6 +208,11 @@ class BulkRow(BaseModel):
         except BadRequest as exc:
             raise ValueError(exc.detail) from None
 
+    @field_validator("assessed_at", "status_changed_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_moment(value)
+
 
 def batched(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[Any]]:
     iterator = iter(rows)
@@ -179,35 +227,119 @@ def read_cells(rows: Iterable[tuple[int, dict[str, str]]]) -> Iterator[tuple[int
         yield line, {key: read_cell(value) for key, value in row.items() if value not in ("", None)}
 
 
-def csv_rows(text: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(text)
-    missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]
-    if missing:
-        raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
-    for row in reader:
-        if None in row:
+def csv_rows(lines: Iterable[bytes], source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    return importing.csv_rows(lines, source, REQUIRED)
+
+
+def capped(
+    rows: Iterable[tuple[int, dict[str, str]]], source: str, max_rows: int | None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows, refusing the file at the first row beyond `max_rows` (an upload's bound)."""
+    for count, (line, row) in enumerate(rows, start=1):
+        if max_rows is not None and count > max_rows:
             raise ImportRejected(
-                [RowError(source, reader.line_num, "more fields than the header names")]
+                [RowError(source, line, f"more than {max_rows} rows; split the file")]
             )
-        yield reader.line_num, row
+        yield line, row
 
 
-def xlsx_rows(handle: io.BytesIO | Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
+def xlsx_rows(
+    handle: io.BytesIO | Path,
+    source: str,
+    *,
+    max_rows: int | None = None,
+    max_unpacked_bytes: int = OPERATOR_XLSX_BYTES,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The first sheet's rows. Refused before any row is read: a workbook that unpacks to more
+    than `max_unpacked_bytes`, a sheet whose dimension claims more than `max_rows` rows or
+    MAX_XLSX_COLUMNS columns."""
+    unpacked = unpacked_size(handle, source, sizeless=max_rows is None)
+    if unpacked > max_unpacked_bytes:
+        raise ImportRejected([RowError(source, 1, (
+            f"the workbook unpacks to {unpacked} bytes, more than the {max_unpacked_bytes} "
+            "taken; split the file"
+        ))])  # fmt: skip
     try:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
-    sheet = book.worksheets[0]
+    try:
+        if max_rows is not None and (sheet.max_row or 0) > max_rows + 1:
+            raise ImportRejected([RowError(source, 1, (
+                f"the sheet has {sheet.max_row - 1} rows, more than {max_rows}; split the file"
+            ))])  # fmt: skip
+        if (sheet.max_column or 0) > MAX_XLSX_COLUMNS:
+            raise ImportRejected([RowError(source, 1, (
+                f"the sheet has {sheet.max_column} columns, more than {MAX_XLSX_COLUMNS}"
+            ))])  # fmt: skip
+        # Read the rows that are there: openpyxl stops at a dimension that claims too few.
+        sheet.reset_dimensions()
+        lines = sheet_rows(sheet, source)
+        header = [str(cell or "").strip() for cell in next(lines, ())]
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
+        for number, cells in enumerate(lines, start=2):
+            values = [cell_text(cell) for cell in cells]
+            check_text(source, number, values)
+            if any(values):
+                yield number, dict(zip(header, values, strict=False))
+    finally:
+        book.close()
+
+
+def sheet_rows(sheet: Any, source: str) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows; XML that breaks off or is malformed rejects the file at its row."""
     lines = sheet.iter_rows(values_only=True)
-    header = [str(cell or "").strip() for cell in next(lines, ())]
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
-    for number, cells in enumerate(lines, start=2):
-        values = [cell_text(cell) for cell in cells]
-        if any(values):
-            yield number, dict(zip(header, values, strict=False))
-    book.close()
+    number = 1
+    while True:
+        try:
+            cells = next(lines)
+        except StopIteration:
+            return
+        except Exception as exc:  # the XML parser's and openpyxl's many kinds
+            raise ImportRejected(
+                [RowError(source, number, f"not readable as XLSX ({exc})")]
+            ) from None
+        yield cells
+        number += 1
+
+
+def unpacked_size(handle: io.BytesIO | Path, source: str, *, sizeless: bool = True) -> int:
+    """The members' sizes as the archive states them (zipfile reads no more than stated).
+
+    A sheet without a `<dimension>` makes openpyxl parse all of it before the first row, just
+    to size it: unless `sizeless`, such a sheet is taken only up to SIZELESS_SHEET_BYTES."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            size = sum(info.file_size for info in archive.infolist())
+            for info in archive.infolist():
+                if sizeless or not info.filename.startswith("xl/worksheets/"):
+                    continue
+                if not sized(archive, info):
+                    raise ImportRejected([RowError(source, 1, (
+                        f"the sheet states no dimension and unpacks to {info.file_size} bytes, "
+                        f"more than the {SIZELESS_SHEET_BYTES} taken so; save it again with "
+                        "a spreadsheet program"
+                    ))])  # fmt: skip
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
+    if isinstance(handle, io.BytesIO):
+        handle.seek(0)
+    return size
+
+
+def sized(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a small sheet, or one whose `<dimension>` comes before its rows (as Excel,
+    LibreOffice and openpyxl write it)."""
+    if info.file_size <= SIZELESS_SHEET_BYTES or not info.filename.endswith(".xml"):
+        return True
+    with archive.open(info) as member:
+        head = member.read(65_536)
+    data = head.find(b"<sheetData")
+    found = re.search(rb"<(\w+:)?dimension\b", head)
+    return found is not None and (data < 0 or found.start() < data)
 
 
 def cell_text(cell: Any) -> str:
@@ -319,15 +451,26 @@ async def import_assessments(
     *,
     upload_by: Principal | None = None,
     skip_invalid: bool = False,
+    max_rows: int | None = None,
     progress: ProgressFn | None = None,
 ) -> ImportResult:
+    """Check and store the rows; with `max_rows` (an upload) a longer file is refused. Errors
+    are listed up to MAX_ERRORS_LISTED and counted beyond.
+
+    Bulk imports run one at a time: files sharing external ids in crossing orders would
+    otherwise wait on each other's new rows (a deadlock on PostgreSQL); in turn, each finds the
+    rows of the one before stored and counts them unchanged."""
+    await lock_until_commit(session, "tracker.maturity.bulk")
     context = await Context.load(session, upload_by)
     result = ImportResult(source)
-    errors: list[RowError] = []
+    errors = ErrorLog()
     now = datetime.now(UTC)
-    for chunk in batched(read_cells(rows), CHUNK):
+    for chunk in batched(read_cells(capped(rows, source, max_rows)), CHUNK):
         records: list[tuple[int, dict[str, Any], str | None]] = []
         for line, raw in chunk:
+            if "__extra__" in raw:
+                errors.append(RowError(source, line, raw["__extra__"]))
+                continue
             given = str(raw.get("external_id", "")).strip()
             first = context.seen.setdefault(given, line) if given else line
             if first != line:
@@ -348,7 +491,8 @@ async def import_assessments(
         await write_chunk(session, records, result, errors)
         if progress is not None:
             progress(len(chunk))
-    result.rejected = settle_errors(errors, skip_invalid=skip_invalid)
+    result.rejected = errors.settle(skip_invalid=skip_invalid)
+    result.rejected_unlisted = errors.total - len(result.rejected)
     return result
 
 
@@ -356,7 +500,7 @@ async def write_chunk(
     session: AsyncSession,
     records: list[tuple[int, dict[str, Any], str | None]],
     result: ImportResult,
-    errors: list[RowError],
+    errors: ErrorLog,
 ) -> None:
     wanted = [record["external_id"] for _, record, _ in records]
     stored = {
@@ -365,7 +509,7 @@ async def write_chunk(
             await run(session, select(Assessment).where(col(Assessment.external_id).in_(wanted)))
         ).scalars()
     }
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[int, dict[str, Any]]] = []
     for line, record, corrects in records:
         known = stored.get(record["external_id"])
         if known is None and record["external_id"].startswith(OWN_PREFIX):
@@ -375,31 +519,61 @@ async def write_chunk(
             )))  # fmt: skip
             continue
         if known is not None:
-            if same_content(known, record):
-                result.unchanged += 1
-            else:
-                errors.append(RowError(result.source, line, (
-                    f"external_id {record['external_id']} is stored with other content; a "
-                    "correction needs its own external_id and corrects naming this one"
-                )))  # fmt: skip
+            compare(known, line, record, result, errors)
             continue
         if corrects is not None:
-            if any(pending["external_id"] == corrects for pending in fresh):
-                await insert_rows(session, fresh, result)
+            if any(pending["external_id"] == corrects for _, pending in fresh):
+                await insert_rows(session, fresh, result, errors)
                 fresh = []
             problem = await link_correction(session, record, corrects)
             if problem:
                 errors.append(RowError(result.source, line, problem))
                 continue
-        fresh.append(record)
-    await insert_rows(session, fresh, result)
+        fresh.append((line, record))
+    await insert_rows(session, fresh, result, errors)
+
+
+def compare(
+    known: Assessment, line: int, record: dict[str, Any], result: ImportResult, errors: ErrorLog
+) -> None:
+    """A row whose external id is stored: unchanged with the same content, else an error."""
+    if same_content(known, record):
+        result.unchanged += 1
+    else:
+        errors.append(RowError(result.source, line, (
+            f"external_id {record['external_id']} is stored with other content; a "
+            "correction needs its own external_id and corrects naming this one"
+        )))  # fmt: skip
 
 
 async def insert_rows(
-    session: AsyncSession, rows: list[dict[str, Any]], result: ImportResult
+    session: AsyncSession,
+    rows: list[tuple[int, dict[str, Any]]],
+    result: ImportResult,
+    errors: ErrorLog,
 ) -> None:
-    await insert_assessments(session, rows)
-    result.inserted += len(rows)
+    """Insert new rows; one that a concurrent transaction stored first (the JSON API with the
+    same external id) is compared like any stored row, instead of failing the file.
+
+    Bulk imports run one at a time, so that is rare: the plain insert is tried first (in a
+    savepoint), and only if it collides are the rows inserted again skipping conflicts, which
+    with RETURNING costs a fifth more."""
+    records = [record for _, record in rows]
+    try:
+        async with session.begin_nested():
+            await insert_assessments(session, records)
+        inserted = {record["external_id"] for record in records}
+    except IntegrityError:
+        connection = await session.connection()
+        inserted = await insert_new(connection, ASSESSMENT_TABLE, records, "external_id")
+    result.inserted += len(inserted)
+    raced = [(line, record) for line, record in rows if record["external_id"] not in inserted]
+    if raced:
+        wanted = [record["external_id"] for _, record in raced]
+        statement = select(Assessment).where(col(Assessment.external_id).in_(wanted))
+        stored = {found.external_id: found for found in (await run(session, statement)).scalars()}
+        for line, record in raced:
+            compare(stored[record["external_id"]], line, record, result, errors)
 
 
 async def link_correction(
@@ -452,7 +626,7 @@ async def import_file(
             progress=progress,
         )  # fmt: skip
     else:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with path.open("rb") as handle:
             result = await import_assessments(
                 session, csv_rows(handle, path.name), path.name, skip_invalid=skip_invalid,
                 progress=progress,

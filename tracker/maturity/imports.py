@@ -25,6 +25,7 @@ from tracker.catalog.models import LeikaLeistung
 from tracker.db import run
 from tracker.importing import (
     CHUNK_ROWS,
+    ImportRejected,
     ImportResult,
     ProgressFn,
     RecordChange,
@@ -103,7 +104,9 @@ def publication_date(path: Path) -> datetime:
     """The list's date, from its file name (…_YYYY-MM-DD.csv)."""
     found = re.search(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", path.name)
     if found is None:
-        raise ValueError(f"{path.name}: the file name carries no date (…_YYYY-MM-DD.csv)")
+        raise ImportRejected(
+            [RowError(path.name, 1, "the file name carries no date (…_YYYY-MM-DD.csv)")]
+        )
     year, month, day = (int(part) for part in found.groups())
     return datetime(year, month, day, tzinfo=UTC)
 

@@ -17,7 +17,6 @@ service merge their URLs into one assessment.
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,13 +30,13 @@ from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.db import run
 from tracker.errors import BadRequest
-from tracker.fields import parse_moment
+from tracker.fields import check_moment, parse_moment
 from tracker.importing import (
     CHUNK_ROWS,
-    ImportRejected,
     ImportResult,
     ProgressFn,
     RowError,
+    csv_rows,
     settle_errors,
     validate_rows,
 )
@@ -103,29 +102,15 @@ class PvogRow(BaseModel):
         if len(text) == 10 and text[2] == "." and text[5] == ".":  # 01.10.2025
             text = f"{text[6:]}-{text[3:5]}-{text[:2]}"
         try:
-            return parse_moment(text)
+            moment = parse_moment(text)
         except BadRequest as exc:
             raise ValueError(exc.detail) from None
+        return None if moment is None else check_moment(moment)
 
 
 def read_export(path: Path) -> list[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = handle.readline()
-        delimiter = ";" if header.count(";") > header.count(",") else ","
-        handle.seek(0)
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        names = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = names
-        missing = [name for name in COLUMNS if name not in names]
-        if missing:
-            raise ImportRejected([RowError(path.name, 1, f"missing columns: {', '.join(missing)}")])
-        rows = []
-        for row in reader:
-            if None in row:
-                rows.append((reader.line_num, {"__extra__": "more fields than the header names"}))
-            else:
-                rows.append((reader.line_num, row))
-        return rows
+    with path.open("rb") as handle:
+        return list(csv_rows(handle, path.name, COLUMNS, semicolons=True))
 
 
 class Areas:

@@ -55,6 +55,9 @@ class MaturityModelRead(_Read):
     criteria: list[CriterionRead]
 
 
+MAX_EVIDENCE = 50  # evidence items of one assessment, in the API and in bulk files
+
+
 class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["url", "document", "finding"]
@@ -82,7 +85,7 @@ class AssessmentCreate(BaseModel):
         description=f"Criterion key → level, or '{NOT_REQUIRED}' where it is not required "
         "(at most 50 criteria)."
     )
-    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_EVIDENCE)
     assessed_at: IsoMoment | None = Field(
         default=None, description="Defaults to now; not in the future, not before 2000."
     )
@@ -306,7 +309,10 @@ class ImportReport(BaseModel):
     source: str
     inserted: int
     unchanged: int = Field(description="Rows whose external_id is stored with the same content.")
-    rejected: list[str] = Field(description="Skipped rows (with skip_invalid), as file:line: why.")
+    rejected: list[str] = Field(
+        description="Skipped rows (with skip_invalid), as file:line: why; the first 100."
+    )
+    rejected_count: int = Field(description="Skipped rows in all.")
 
 
 class LevelDefinition(BaseModel):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.fields import ascii_digits
+from tracker.importing import decoded_lines
 
 RECORD_LENGTH = 220
 
@@ -140,17 +141,11 @@ def parse_record(line: int, text: str) -> Record:
     return GemeindeRecord(**fields, figures=figures)
 
 
-def read_records(path: Path) -> Iterator[tuple[int, str | RecordError]]:
-    """Lines with their numbers, CR/LF stripped; blank lines are skipped.
-
-    Decoded line by line, so that a byte that is not UTF-8 is reported with its line.
-    """
+def read_records(path: Path) -> Iterator[tuple[int, str]]:
+    """Lines with their numbers, CR/LF stripped; blank lines are skipped. A line that is not
+    UTF-8 or holds a NUL character rejects the file (`importing.decoded_lines`)."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                yield number, RecordError(f"not UTF-8 at byte {exc.start + 1}")
-                continue
-            if text.strip():
-                yield number, text
+        for number, text in decoded_lines(handle, path.name):
+            line = text.rstrip("\r\n")
+            if line.strip():
+                yield number, line

@@ -157,16 +157,18 @@ async def import_gv100ad(
     path: Path,
     *,
     skip_invalid: bool = False,
+    allow_retire: bool = False,
+    max_retire_share: float = 0.05,
     progress: ProgressFn | None = None,
 ) -> list[ImportResult]:
+    """Import a release; one that would mark more than `max_retire_share` of a level's valid
+    units no longer valid (a truncated or wrong file) is refused unless `allow_retire`."""
     source = path.name
     errors: list[RowError] = []
     by_satzart: dict[str, list[gv100ad.Record]] = {level.satzart: [] for level in LEVELS}
     gebietsstand: date | None = None
     for line, text in gv100ad.read_records(path):
         try:
-            if isinstance(text, gv100ad.RecordError):
-                raise text
             record = gv100ad.parse_record(line, text)
         except gv100ad.RecordError as exc:
             errors.append(RowError(source, line, str(exc)))
@@ -226,6 +228,8 @@ async def import_gv100ad(
             seen.add(row[key])
             kept.append({**row, "gebietsstand": gebietsstand})
     rejected = settle_errors(errors, skip_invalid=skip_invalid)
+    if not allow_retire:
+        await refuse_mass_retirement(session, source, records, max_retire_share)
 
     results = []
     for level in LEVELS:
@@ -242,6 +246,37 @@ async def import_gv100ad(
     return results
 
 
+RETIREMENTS_NAMED = 5
+
+
+async def refuse_mass_retirement(
+    session: AsyncSession, source: str, records: dict[str, list[dict[str, Any]]], share: float
+) -> None:
+    """Refuse the release if it lacks more than `share` of any level's valid units, naming
+    how many per level and the first few of them."""
+    problems = []
+    for level in LEVELS:
+        table = cast(Any, level.table)
+        key = getattr(table, level.key)
+        statement = select(key, table.name).where(table.invalid_since.is_(None)).order_by(key)
+        valid: list[Any] = list((await run(session, statement)).all())
+        kept = {row[level.key] for row in records[level.name]}
+        leaving = [row[1] for row in valid if row[0] not in kept]
+        if valid and len(leaving) > share * len(valid):
+            named = "; ".join(leaving[:RETIREMENTS_NAMED])
+            more = "; …" if len(leaving) > RETIREMENTS_NAMED else ""
+            problems.append(RowError(source, 1, (
+                f"would mark {len(leaving)} of {len(valid)} {level.name} no longer valid "
+                f"({len(leaving) / len(valid):.1%}, more than {share:.0%}): {named}{more}"
+            )))  # fmt: skip
+    if problems:
+        raise ImportRejected(problems, hint=(
+            "A truncated or wrong file? If the release really dissolves them, run again with "
+            "--allow-retire."
+        ))  # fmt: skip
+
+
 def count_records(path: Path) -> int:
-    """Records in a GV100AD file, for a progress bar."""
-    return sum(1 for _ in gv100ad.read_records(path))
+    """Lines of a GV100AD file, for a progress bar (the import itself checks them)."""
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
