@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.changes import diff
 from tracker.db import TableModel, run
+from tracker.tabular import read_cell
 
 RowT = TypeVar("RowT", bound=BaseModel)
 T = TypeVar("T")
@@ -200,9 +201,12 @@ def csv_rows(
 
 
 def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 CSV file with their line numbers; a missing column rejects the file."""
+    """Rows of a UTF-8 CSV file with their line numbers; a missing column rejects the file. The
+    quote that tracker's CSV exports put before formula-like text is taken off again, so that an
+    export re-imports as it was (`tabular.read_cell`)."""
     with path.open("rb") as handle:
-        yield from csv_rows(handle, path.name, columns)
+        for line, row in csv_rows(handle, path.name, columns):
+            yield line, {key: read_cell(value) for key, value in row.items()}
 
 
 def describe(exc: ValidationError) -> str:

@@ -194,7 +194,7 @@ async def record_import(session: AsyncSession, result: ImportResult, *, entity: 
     at = now()
     counts = {
         "inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged,
-        "retired": result.retired, "rejected": len(result.rejected),
+        "retired": result.retired, "rejected": result.rejected_count,
     }  # fmt: skip
     await record_audit(
         session,
