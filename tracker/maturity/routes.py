@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from tracker.access import actions as access_actions
@@ -125,11 +134,28 @@ async def list_assessments(
     return Page(items=[assessment_read(row) for row in rows], next_cursor=next_cursor)
 
 
+@dataclass
+class UploadOperation(Operation):
+    """The upload reads its body itself (CSV or XLSX), so the spec learns of it here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, description="The bulk schema as UTF-8 CSV.")
+        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
+                bulk.XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+            },
+        )
+
+
 @post(
     "/assessments/import",
     guards=[editor],
     status_code=200,
     responses=problem_responses(401, 403, 413, 415, 422),
+    operation_class=UploadOperation,
 )
 async def import_assessments(
     request: AnyRequest,
