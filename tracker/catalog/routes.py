@@ -27,9 +27,10 @@ from tracker.fields import LEIKA_KEY_PATTERN, OZG_ID_PATTERN
 from tracker.listing import (
     LIST_DESCRIPTION,
     CsvExport,
-    Cursor,
+    IdCursor,
     Limit,
     Page,
+    RankedCodeCursor,
     SearchText,
     answer_list,
 )
@@ -43,7 +44,7 @@ LeikaKeyPath = Annotated[
 
 @get("/themenfelder", description=LIST_DESCRIPTION, responses=problem_responses())
 async def list_themenfelder(
-    request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: Cursor = None
+    request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: IdCursor = None
 ) -> Page[ThemenfeldRead]:
     return await answer_list(
         request,
@@ -67,7 +68,7 @@ async def list_lebenslagen(
         ),
     ] = False,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
 ) -> Page[LebenslageRead]:
     filters = queries.LebenslageFilter(themenfeld=themenfeld, include_unused=include_unused)
     return await answer_list(
@@ -92,7 +93,7 @@ async def list_leistungen(
     lebenslage: SourceIdFilter = None,
     q: SearchText = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: RankedCodeCursor = None,
 ) -> Page[LeistungRead]:
     filters = queries.LeistungFilter(themenfeld=themenfeld, lebenslage=lebenslage, q=q)
     return await answer_list(
@@ -132,7 +133,7 @@ async def list_leika(
     ] = None,
     q: SearchText = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
 ) -> Page[LeikaRead]:
     filters = queries.LeikaFilter(ozg_id=ozg_id, typ=typ, in_leika=in_leika, q=q)
     return await answer_list(

@@ -42,7 +42,7 @@ from tracker.fields import (
     parse_moment,
 )
 from tracker.importing import ImportRejected
-from tracker.listing import CSV_MEDIA_TYPE, Cursor, Limit, Page, csv_response
+from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, csv_response
 from tracker.maturity import actions, applicability, bulk, queries, summary
 from tracker.maturity.models import Dimension, Status, Step
 from tracker.maturity.rollup import RULES
@@ -111,7 +111,7 @@ async def list_assessments(
         QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Assessed at or after (ISO 8601)."),
     ] = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
 ) -> Page[AssessmentRead]:
     """Validated assessments are public; others only within the reader's editor/reviewer scope."""
     where = queries.AssessmentFilter(
@@ -452,7 +452,7 @@ async def list_overrides(
     area: Area = None,
     ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
 ) -> Page[OverrideRead]:
     """Every Gemeinde's overrides of the default applicability, with their reasons."""
     rows, next_cursor = await applicability.list_overrides(

@@ -14,10 +14,11 @@ from tracker.errors import problem_responses
 from tracker.fields import ARS_OR_AGS_PATTERN
 from tracker.listing import (
     LIST_DESCRIPTION,
+    CodeCursor,
     CsvExport,
-    Cursor,
     Limit,
     Page,
+    RankedGemeindeCursor,
     SearchText,
     answer_list,
 )
@@ -34,7 +35,10 @@ IncludeInvalid = Annotated[
 
 @get("/laender", description=LIST_DESCRIPTION, responses=problem_responses())
 async def list_laender(
-    request: Request[Any, Any, Any], session: DbSession, limit: Limit = 50, cursor: Cursor = None
+    request: Request[Any, Any, Any],
+    session: DbSession,
+    limit: Limit = 50,
+    cursor: CodeCursor = None,
 ) -> Page[LandRead]:
     return await answer_list(
         request,
@@ -53,7 +57,7 @@ async def list_kreise(
     land: LandFilter = None,
     include_invalid: IncludeInvalid = False,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: CodeCursor = None,
 ) -> Page[KreisRead]:
     filters = queries.KreisFilter(land=land, include_invalid=include_invalid)
     return await answer_list(
@@ -86,7 +90,7 @@ async def list_gemeinden(
     q: SearchText = None,
     include_invalid: IncludeInvalid = False,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: RankedGemeindeCursor = None,
 ) -> Page[GemeindeRead]:
     filters = queries.GemeindeFilter(
         land=land, kreis=kreis, verband=verband, typ=typ, min_einwohner=min_einwohner, q=q,
