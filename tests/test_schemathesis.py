@@ -69,7 +69,8 @@ def call(case: Any, headers: dict[str, str] | None = None) -> None:
     negative = case._meta is not None and case._meta.generation.mode.is_negative
     if case.query and not negative:
         case.query.pop("cursor", None)
-    case.call_and_validate(headers=headers, excluded_checks=[allow_header_conformance])
+    # a nationwide time series takes seconds; on a loaded machine more than the default 10 s
+    case.call_and_validate(headers=headers, excluded_checks=[allow_header_conformance], timeout=120)
 
 
 @schema.parametrize()
