@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar.params import PathParameter
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
+from tracker.db import as_utc
 from tracker.errors import BadRequest
 
 
@@ -47,7 +48,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def check_moment(value: datetime, *, now: datetime | None = None) -> datetime:
     """The moment in UTC (naive means UTC) if it lies between the floor and now; else ValueError."""
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    moment = as_utc(value)
     latest = (now or datetime.now(UTC)) + CLOCK_SKEW
     if moment < EARLIEST_MOMENT:
         raise ValueError(f"lies before {EARLIEST_MOMENT.date().isoformat()}")
@@ -65,12 +66,10 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-# A moment as JSON carries it: ISO 8601 text (naive means UTC).
+# A moment as JSON carries it: ISO 8601 text (naive means UTC). Whether it lies between
+# EARLIEST_MOMENT and now is `check_moment`'s, called by the action (422): the spec cannot state
+# "not in the future", so a 400 there would refuse a request that the spec calls valid.
 IsoMoment = Annotated[datetime, BeforeValidator(_iso_text)]
-# A moment that happened: ISO text, between EARLIEST_MOMENT and now (plus skew), in UTC. In API
-# bodies use IsoMoment and check_moment in the action (422): the spec cannot state "not in the
-# future", so a 400 there would refuse a request that the spec calls valid.
-PastMoment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(check_moment)]
 
 # PostgreSQL text rejects NUL; every stored string goes through this. A length goes into the
 # same StringConstraints (`Annotated[str, StringConstraints(pattern=NO_NUL, max_length=…)]`):
@@ -134,7 +133,7 @@ def parse_moment(value: str | None) -> datetime | None:
 def utc_moment(value: datetime) -> datetime:
     """In UTC with its offset: SQLite hands back naive datetimes (stored in UTC), and RFC 3339
     `date-time` in the spec needs the offset."""
-    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return as_utc(value).astimezone(UTC)
 
 
 # Every datetime a response schema returns (tests/test_schemas.py checks that none is plain).

@@ -27,8 +27,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-unty
 T = TypeVar("T")
 FORMULA_TRIGGERS = "=+-@\t\r"
 QUOTE = "'"
-_QUOTED = re.compile(r"'*[=+\-@\t\r]")  # what gets a quote: a trigger after any quotes
-_UNQUOTE = re.compile(r"'+[=+\-@\t\r]")  # what loses one: what safe_cell writes for it
+_TRIGGER = "[" + re.escape(FORMULA_TRIGGERS) + "]"
+_QUOTED = re.compile("'*" + _TRIGGER)  # what gets a quote: a trigger after any quotes
+_UNQUOTE = re.compile("'+" + _TRIGGER)  # what loses one: what safe_cell writes for it
 
 
 def is_number(value: Any) -> bool:

@@ -15,11 +15,10 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from tracker.access import actions, queries
 from tracker.access.guards import ANONYMOUS
-from tracker.db import WRITE_OPTION, Sessionmaker
+from tracker.db import SAFE_METHODS, WRITE_OPTION, Sessionmaker
 
 SESSION_USER_KEY = "user_id"
 SESSION_KEY = "session_key"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

@@ -42,6 +42,7 @@ from tracker import importing
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
+from tracker.bodies import json_depth
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.db import as_utc, insert_new, lock_until_commit, run
@@ -104,29 +105,6 @@ def format_ratings(ratings: dict[str, Any]) -> str:
     return "; ".join(f"{key}={value}" for key, value in ratings.items())
 
 
-def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in JSON text (strings skipped), counted before parsing:
-    json.loads recurses and a few thousand brackets raise RecursionError."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def parse_evidence(text: str) -> list[dict[str, Any]]:
     """A JSON list of {kind, ref, note}, or plain URLs separated by white space; at most
     MAX_EVIDENCE items, as the API takes."""
@@ -134,7 +112,7 @@ def parse_evidence(text: str) -> list[dict[str, Any]]:
         # A valid list has at most MAX_EVIDENCE + 1 brackets and braces; fewer cannot nest deep
         # enough to matter, so the exact (slower) count is needed only beyond that.
         containers = text.count("[") + text.count("{")
-        if containers > MAX_EVIDENCE + 1 and json_depth(text) > EVIDENCE_DEPTH:
+        if containers > MAX_EVIDENCE + 1 and json_depth(text.encode()) > EVIDENCE_DEPTH:
             raise ValueError(f"nests deeper than a list of objects ({EVIDENCE_DEPTH} levels)")
         items = json.loads(text)
         if not isinstance(items, list):

@@ -89,9 +89,7 @@ class AssessmentCreate(BaseModel):
     assessed_at: IsoMoment | None = Field(
         default=None, description="Defaults to now; not in the future, not before 2000."
     )
-    external_id: (
-        Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=100)] | None
-    ) = None
+    external_id: ExternalId | None = None
     corrects: Annotated[JsonInt, Field(ge=1, le=2_147_483_647)] | None = Field(
         default=None, description="Id of the assessment this one corrects."
     )
