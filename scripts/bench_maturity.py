@@ -65,9 +65,7 @@ async def universe(url: str) -> tuple[list[Any], list[str]]:
     try:
         async with create_sessionmaker(engine)() as session:
             gemeinden = await regions_queries.inhabited_gemeinden(session)
-            known = await applicability.catalogue(
-                session, Settings.from_env().municipal_leika_types
-            )
+            known = await applicability.catalogue(session)
     finally:
         await engine.dispose()
     return gemeinden, sorted(known.applicable_leika)

@@ -8,11 +8,16 @@ from typing import Any, cast
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import delete, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
 from tracker.access.models import Role, User
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
+from tracker.db import run
+from tracker.maturity import pairs
+from tracker.maturity.models import Assessment, PairLevel
 
 # httpx over ASGI in the test's own event loop: Litestar's AsyncTestClient runs the app in a
 # portal thread with a loop of its own, where asyncpg refuses the test's connection.
@@ -89,3 +94,14 @@ def rewrite(
         writer.writeheader()
         writer.writerows(rows + (extra or []))
     return target
+
+
+async def remove_assessments(session: AsyncSession, condition: Any) -> None:
+    """Undo a test's committed assessments (the product never deletes one): the pairs they gave
+    go first, then the pairs are recomputed from what is left."""
+    chosen = select(col(Assessment.ars), col(Assessment.id)).where(condition)
+    found = (await run(session, chosen)).all()
+    ids = [row.id for row in found]
+    await run(session, delete(PairLevel).where(col(PairLevel.assessment_id).in_(ids)))
+    await run(session, delete(Assessment).where(col(Assessment.id).in_(ids)))
+    await pairs.refresh(session, ars={row.ars for row in found})

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.routes import HTTPRoute
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client, add_token, add_user, bearer
+from tests.builders import Client, add_token, add_user, bearer, remove_assessments
 from tests.maturity.test_routes import ESSEN
 from tracker.app import create_app
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
@@ -228,7 +228,7 @@ async def test_formula_like_text_round_trips_through_export_and_import(
     again = await import_file(session, path)
     assert (again.inserted, again.unchanged) == (0, len(ROUND_TRIP))  # the same external ids
     ids = [texts["external_id"] for texts in ROUND_TRIP]
-    await run(session, delete(Assessment).where(col(Assessment.external_id).in_(ids)))
+    await remove_assessments(session, col(Assessment.external_id).in_(ids))
     assert (await import_file(session, path)).inserted == len(ROUND_TRIP)
     await session.commit()
     assert await current_texts(client) == stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -33,7 +34,7 @@ from tracker.importing import (
     refresh_statistics,
 )
 from tracker.maturity import actions as maturity_actions
-from tracker.maturity import bulk, pvog
+from tracker.maturity import bulk, pairs, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
@@ -55,12 +56,32 @@ def _csv_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
+def rebuilding_pairs(
+    run: Callable[..., Awaitable[ImportResult | list[ImportResult]]],
+) -> Callable[..., Awaitable[ImportResult | list[ImportResult]]]:
+    """Catalogue and regions sit below maturity and cannot refresh its pair levels: the edge
+    rebuilds them in the file's transaction when the file changed anything (a LeiKa-Typ, a
+    mapping to an OZG-Leistung, an inhabited Gemeinde)."""
+
+    async def step(
+        session: AsyncSession, path: Path, **options: Any
+    ) -> ImportResult | list[ImportResult]:
+        outcome = await run(session, path, **options)
+        results = outcome if isinstance(outcome, list) else [outcome]
+        if not all(result.wrote_nothing for result in results):
+            await pairs.rebuild(session)
+        return outcome
+
+    return step
+
+
 def catalog_steps(directory: Path) -> list[Step]:
     missing = [name for name, _ in CATALOG_FILES if not (directory / name).is_file()]
     if missing:
         raise click.ClickException(f"{directory} lacks {', '.join(missing)}")
     return [
-        (name, _csv_rows(directory / name), run, directory / name) for name, run in CATALOG_FILES
+        (name, _csv_rows(directory / name), rebuilding_pairs(run), directory / name)
+        for name, run in CATALOG_FILES
     ]
 
 
@@ -70,7 +91,7 @@ def regions_steps(path: Path, *, allow_retire: bool = False) -> list[Step]:
         allow_retire=allow_retire,
         max_retire_share=Settings.from_env().max_retire_share,
     )
-    return [(path.name, count_records(path), run, path)]
+    return [(path.name, count_records(path), rebuilding_pairs(run), path)]
 
 
 def wsp_steps(path: Path) -> list[Step]:
@@ -145,8 +166,18 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the database (TRACKER_DATABASE_URL) to the newest schema."""
+    """Migrate the database (TRACKER_DATABASE_URL) to the newest schema; derived tables that a
+    migration created empty (the pair levels) are built."""
     command.upgrade(alembic_config(), "head")
+
+    async def build(session: AsyncSession) -> str:
+        if not await pairs.missing(session):
+            return ""
+        await pairs.rebuild(session)
+        return "pair levels built from the assessments"
+
+    if done := _in_transaction(build):
+        click.echo(done)
 
 
 skip_invalid_option = click.option(
@@ -332,6 +363,57 @@ def model_add(path: Path) -> None:
         return f"model {added.id} {added.key}"
 
     click.echo(_in_transaction(create))
+
+
+@main.group()
+def applicability() -> None:
+    """Which Leistungen apply to Gemeinden by default."""
+
+
+@applicability.command("types")
+@click.option("--add", "added", multiple=True, help="A LeiKa-Typ code to apply (repeatable).")
+@click.option("--remove", "removed", multiple=True, help="A code to apply no more (repeatable).")
+def applicability_types(added: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    """Show, or change, the LeiKa-Typ codes whose services apply to Gemeinden (audited; the pair
+    levels are rebuilt at once)."""
+
+    async def change(session: AsyncSession) -> str:
+        codes = await maturity_actions.change_municipal_types(
+            session, add=added, remove=removed, actor=CLI_ACTOR
+        )
+        return ", ".join(sorted(codes))
+
+    click.echo(_in_transaction(change))
+
+
+@main.group()
+def verify() -> None:
+    """Check derived data against what it is derived from."""
+
+
+@verify.command("pairs")
+@click.option("--repair", is_flag=True, help="Rebuild the pair levels if they differ.")
+def verify_pairs(repair: bool) -> None:
+    """Rebuild the pair levels from the append-only assessments into a scratch table and print
+    every difference to the stored ones (exit 1 on any)."""
+
+    async def check(session: AsyncSession) -> str:
+        started = time.perf_counter()
+        found = await pairs.differences(session)
+        seconds = time.perf_counter() - started
+        for difference in found[:MAX_ERRORS_LISTED]:
+            click.echo(str(difference))
+        if len(found) > MAX_ERRORS_LISTED:
+            click.echo(f"… and {len(found) - MAX_ERRORS_LISTED} more")
+        if found and repair:
+            await pairs.rebuild(session)
+            return f"{len(found)} differences ({seconds:.2f} s); rebuilt"
+        return f"{len(found)} differences ({seconds:.2f} s)"
+
+    outcome = _in_transaction(check)
+    click.echo(outcome)
+    if not outcome.startswith("0 ") and not outcome.endswith("rebuilt"):
+        sys.exit(1)
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[str]]) -> str:

@@ -10,6 +10,8 @@ from tracker.maturity.models import (
     MaturityModel,
     ModelCriterion,
     ModelLevel,
+    MunicipalLeikaType,
+    PairLevel,
 )
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
@@ -28,7 +30,9 @@ __all__ = [
     "MaturityModel",
     "ModelCriterion",
     "ModelLevel",
+    "MunicipalLeikaType",
     "OzgLeistung",
+    "PairLevel",
     "Regierungsbezirk",
     "Region",
     "RoleGrant",

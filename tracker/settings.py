@@ -50,11 +50,6 @@ class Settings:
     max_retire_share: float = 0.05
     # A current score older than this is flagged stale.
     stale_after_days: int = 365
-    # LeiKa-Typ codes executed by Länder and Kommunen: such services apply to Gemeinden (DOMAIN.md
-    # 1.2; the sub-codes are unverified, hence configurable). Type 1 (Bund executes) does not.
-    municipal_leika_types: frozenset[str] = frozenset(
-        {"2", "2/3", "2/3a", "2/3b", "3", "3a", "3b", "4", "5", "6"}
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,8 +67,6 @@ class Settings:
             optional["trusted_proxies"] = tuple(
                 address.strip() for address in proxies.split(",") if address.strip()
             )
-        if types := env.get("TRACKER_MUNICIPAL_LEIKA_TYPES"):
-            optional["municipal_leika_types"] = frozenset(code.strip() for code in types.split(","))
         return cls(
             database_url=to_async_url(url),
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,

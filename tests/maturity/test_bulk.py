@@ -18,12 +18,12 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client, client_for
+from tests.builders import Client, client_for, remove_assessments
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
 from tracker.app import create_app
 from tracker.cli import main
@@ -390,9 +390,7 @@ async def test_concurrent_overlapping_imports_store_each_row_once(
             assert (await run(session, stored)).scalar_one() == 24
     finally:
         async with sessionmaker.begin() as session:
-            await run(session, delete(Assessment).where(
-                col(Assessment.external_id).like("concurrent:%")
-            ))  # fmt: skip
+            await remove_assessments(session, col(Assessment.external_id).like("concurrent:%"))
 
 
 async def test_row_stored_meanwhile_by_another_writer_counts_as_unchanged(
@@ -420,7 +418,7 @@ async def test_row_stored_meanwhile_by_another_writer_counts_as_unchanged(
         assert (result.inserted, result.unchanged, result.rejected) == (0, 1, [])
     finally:
         async with sessionmaker.begin() as session:
-            await run(session, delete(Assessment).where(col(Assessment.external_id) == "race:1"))
+            await remove_assessments(session, col(Assessment.external_id) == "race:1")
 
 
 async def waiting_for_a_lock(engine: AsyncEngine) -> None:

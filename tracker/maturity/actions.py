@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,22 +15,26 @@ from tracker.access.models import Role
 from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
-from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tracker.fields import ascii_digits, check_moment
-from tracker.maturity import queries, rules
+from tracker.maturity import applicability, pairs, queries, rules
 from tracker.maturity.bulk import OWN_PREFIX
 from tracker.maturity.models import (
+    ApplicabilityOverride,
     Assessment,
     LevelMapping,
     MaturityModel,
     ModelCriterion,
     ModelLevel,
+    MunicipalLeikaType,
     Source,
     Status,
     Step,
 )
 from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.regions import queries as regions_queries
+
+MAX_TYPE_LENGTH = 10
 
 # Which status each review step starts from, and where it leads.
 TRANSITIONS = {
@@ -155,6 +160,8 @@ async def change_status(
         session, actor=actor, entity="assessment", entity_id=assessment_id, action=step,
         changes={"status": [old_status, target.value], "comment": [None, comment]},
     )  # fmt: skip
+    if target is Status.VALIDATED:
+        await pairs.refresh_assessment(session, assessment)
     return assessment
 
 
@@ -176,9 +183,9 @@ async def add_model(session: AsyncSession, data: ModelDefinition, *, actor: str)
         for position, criterion in enumerate(data.criteria, start=1)
     )
     own_levels = {level.level for level in data.levels}
-    for other_key, pairs in data.mapping.items():
+    for other_key, levels in data.mapping.items():
         other = await queries.model_for(session, data.dimension.value, other_key)
-        for source, target in pairs.items():
+        for source, target in levels.items():
             if not ascii_digits(source) or int(source) not in own_levels:
                 raise InvalidInput(f"mapping.{other_key}: {source} is no level of {data.key}.")
             if target not in other.level_names:
@@ -194,3 +201,111 @@ async def add_model(session: AsyncSession, data: ModelDefinition, *, actor: str)
                  "criteria": [None, len(data.criteria)]},
     )  # fmt: skip
     return model
+
+
+# --- applicability overrides: writes ----------------------------------------------------------
+
+
+async def set_override(
+    session: AsyncSession,
+    ars: str,
+    ozg_id: str,
+    *,
+    applicable: bool,
+    reason: str,
+    if_match: str | None,
+    actor: Principal,
+) -> tuple[ApplicabilityOverride, bool]:
+    """Create (no If-Match needed) or change (If-Match) the override; True when created."""
+    ensure(actor.may(Role.EDITOR, ars), f"You are no editor for Gemeinde {ars}.")
+    await regions_queries.get_gemeinde(session, ars)
+    await catalog_queries.get_leistung(session, ozg_id)
+    now = datetime.now(UTC)
+    found = await applicability.get_override(session, ars, ozg_id)
+    if found is None:
+        if if_match is not None and if_match.strip() != "*":
+            raise PreconditionFailed(f"Gemeinde {ars} has no override for {ozg_id} to match.")
+        found = ApplicabilityOverride(
+            ars=ars, ozg_id=ozg_id, applicable=applicable, reason=reason, set_at=now,
+            set_by=actor.actor,
+        )  # fmt: skip
+        session.add(found)
+        await session.flush()
+        changes = {"applicable": [None, applicable], "reason": [None, reason]}
+        await access_actions.record_audit(
+            session, actor=actor, entity="applicability_override", entity_id=found.id,
+            action="create", changes=changes,
+        )  # fmt: skip
+        await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
+        return found, True
+    version = expected_version(if_match, current=found.version)
+    changes = {"applicable": [found.applicable, applicable], "reason": [found.reason, reason]}
+    await compare_and_set(
+        session, found, version,
+        {"applicable": applicable, "reason": reason, "set_at": now, "set_by": actor.actor},
+    )  # fmt: skip
+    await access_actions.record_audit(
+        session, actor=actor, entity="applicability_override", entity_id=found.id,
+        action="update", changes=changes,
+    )  # fmt: skip
+    await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
+    return found, False
+
+
+async def clear_override(
+    session: AsyncSession, ars: str, ozg_id: str, *, if_match: str | None, actor: Principal
+) -> None:
+    """Back to the default; the audit keeps what was there."""
+    ensure(actor.may(Role.EDITOR, ars), f"You are no editor for Gemeinde {ars}.")
+    found = await applicability.get_override(session, ars, ozg_id)
+    if found is None:
+        raise NotFound(f"Gemeinde {ars} has no override for {ozg_id}.")
+    version = expected_version(if_match, current=found.version)
+    statement = delete(ApplicabilityOverride).where(
+        col(ApplicabilityOverride.id) == found.id, col(ApplicabilityOverride.version) == version
+    )
+    if (await run(session, statement)).rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("The override has changed since you read it; read it again.")
+    await access_actions.record_audit(
+        session, actor=actor, entity="applicability_override", entity_id=found.id,
+        action="delete", changes={"applicable": [found.applicable, None],
+                                  "reason": [found.reason, None]},
+    )  # fmt: skip
+    await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
+
+
+# --- the LeiKa-Typ codes that apply to Gemeinden ---------------------------------------------
+
+
+async def change_municipal_types(
+    session: AsyncSession, *, add: Iterable[str], remove: Iterable[str], actor: str
+) -> frozenset[str]:
+    """Add and remove LeiKa-Typ codes whose services apply to Gemeinden; audited, and every
+    pair level rebuilt in the same transaction. Returns the codes now."""
+    before = await applicability.municipal_types(session)
+    wanted = (before | {code.strip() for code in add}) - {code.strip() for code in remove}
+    for code in sorted(wanted):
+        if not code or len(code) > MAX_TYPE_LENGTH or "\x00" in code:
+            raise InvalidInput(
+                f"{code!r} is no LeiKa-Typ code (1 to {MAX_TYPE_LENGTH} characters)."
+            )
+    if wanted == before:
+        return before
+    now = datetime.now(UTC)
+    if wanted - before:
+        session.add_all(
+            MunicipalLeikaType(code=code, added_at=now, added_by=actor)
+            for code in sorted(wanted - before)
+        )
+    if before - wanted:
+        await run(
+            session,
+            delete(MunicipalLeikaType).where(col(MunicipalLeikaType.code).in_(before - wanted)),
+        )
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="municipal_leika_type", entity_id="*", action="update",
+        changes={"codes": [sorted(before), sorted(wanted)]},
+    )  # fmt: skip
+    await pairs.rebuild(session)
+    return frozenset(wanted)

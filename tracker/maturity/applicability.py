@@ -9,24 +9,26 @@ Levels of a model other than the dimension's default are read through `level_map
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.access import actions as access_actions
-from tracker.access.guards import Principal, ensure
-from tracker.access.models import AuditEntry, Role
+from tracker.access.models import AuditEntry
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
-from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run, tuples
-from tracker.errors import NotFound, PreconditionFailed
 from tracker.listing import fetch_page
 from tracker.maturity import rollup
-from tracker.maturity.models import ApplicabilityOverride, LevelMapping, MaturityModel, ModelLevel
+from tracker.maturity.models import (
+    ApplicabilityOverride,
+    LevelMapping,
+    MaturityModel,
+    ModelLevel,
+    MunicipalLeikaType,
+)
 from tracker.regions import queries as regions_queries
 
 
@@ -37,6 +39,7 @@ class Catalogue:
     applicable_leika: dict[str, frozenset[int]]
     every_leika: dict[str, frozenset[int]]
     themenfeld: dict[str, int]
+    municipal_types: frozenset[str]
 
     def applies(self, ozg_id: str) -> bool:
         return ozg_id in self.applicable_leika
@@ -49,17 +52,29 @@ class Catalogue:
             return self.every_leika.get(ozg_id, frozenset())
         return self.applicable_leika.get(ozg_id, frozenset())
 
-    @property
-    def default_leika_ids(self) -> set[int]:
-        return {leika_id for ids in self.applicable_leika.values() for leika_id in ids}
+    @cached_property
+    def default_leika_ids(self) -> list[int]:
+        return sorted({leika_id for ids in self.applicable_leika.values() for leika_id in ids})
+
+    @cached_property
+    def ozg_of(self) -> dict[int, str]:
+        """LeiKa row id → its OZG-Leistung."""
+        return {leika_id: ozg_id for ozg_id, ids in self.every_leika.items() for leika_id in ids}
 
 
-async def catalogue(session: AsyncSession, municipal_types: frozenset[str]) -> Catalogue:
+async def municipal_types(session: AsyncSession) -> frozenset[str]:
+    """The LeiKa-Typ codes whose services apply to Gemeinden (data, `tracker applicability
+    types`)."""
+    return frozenset((await run(session, select(col(MunicipalLeikaType.code)))).scalars())
+
+
+async def catalogue(session: AsyncSession) -> Catalogue:
+    types = await municipal_types(session)
     applicable: dict[str, set[int]] = {}
     every: dict[str, set[int]] = {}
     for leika in await catalog_queries.leika_structure(session):
         every.setdefault(leika.ozg_id, set()).add(leika.id)
-        if rollup.applies(leika.leika_typ, municipal_types):
+        if rollup.applies(leika.leika_typ, types):
             applicable.setdefault(leika.ozg_id, set()).add(leika.id)
     themenfeld = {
         row.ozg_id: row.themenfeld_id
@@ -71,6 +86,7 @@ async def catalogue(session: AsyncSession, municipal_types: frozenset[str]) -> C
         {ozg_id: frozenset(ids) for ozg_id, ids in applicable.items()},
         {ozg_id: frozenset(ids) for ozg_id, ids in every.items()},
         themenfeld,
+        types,
     )
 
 
@@ -129,7 +145,8 @@ _cached: dict[tuple[Any, ...], Reference] = {}
 
 def stamp_columns() -> list[Any]:
     """Change whenever the reference may have: a new import (its audit entry's id and time),
-    or another count of models, levels or mappings (migrations)."""
+    another count of models, levels or mappings, or another set of municipal LeiKa-Typ codes
+    (a removed code lowers the count; an added one is newer than every code before it)."""
     newest = (
         select(col(AuditEntry.id))
         .where(col(AuditEntry.entity) == "import")
@@ -143,6 +160,8 @@ def stamp_columns() -> list[Any]:
         select(func.count()).select_from(MaturityModel).scalar_subquery(),
         select(func.count()).select_from(ModelLevel).scalar_subquery(),
         select(func.count()).select_from(LevelMapping).scalar_subquery(),
+        select(func.count()).select_from(MunicipalLeikaType).scalar_subquery(),
+        select(func.max(MunicipalLeikaType.added_at)).scalar_subquery(),
     ]
 
 
@@ -154,16 +173,16 @@ async def stamp(session: AsyncSession) -> tuple[Any, ...]:
     return (database_of(session), *(await tuples(session, select(*stamp_columns())))[0])
 
 
-async def reference(session: AsyncSession, municipal_types: frozenset[str]) -> Reference:
+async def reference(session: AsyncSession) -> Reference:
     """The reference, read once per change (see `stamp`) and kept in this process."""
-    key = (*(await stamp(session)), municipal_types)
+    key = await stamp(session)
     found = _cached.get(key)
     if found is None:
         leistungen, _ = await catalog_queries.list_leistungen(
             session, catalog_queries.LeistungFilter(), limit=None, cursor=None
         )
         found = Reference(
-            await catalogue(session, municipal_types),
+            await catalogue(session),
             await scales(session),
             [(row.ozg_id, row.name, row.themenfeld) for row in leistungen],
         )
@@ -172,7 +191,7 @@ async def reference(session: AsyncSession, municipal_types: frozenset[str]) -> R
     return found
 
 
-# --- overrides: reads and writes ---------------------------------------------------------------
+# --- overrides ---------------------------------------------------------------
 
 
 async def get_override(
@@ -185,13 +204,11 @@ async def get_override(
     return found
 
 
-async def effective(
-    session: AsyncSession, ars: str, ozg_id: str, municipal_types: frozenset[str]
-) -> dict[str, Any]:
+async def effective(session: AsyncSession, ars: str, ozg_id: str) -> dict[str, Any]:
     """The default, the override if any, and what counts."""
     await regions_queries.get_gemeinde(session, ars)
     await catalog_queries.get_leistung(session, ozg_id)
-    default = (await reference(session, municipal_types)).known.applies(ozg_id)
+    default = (await reference(session)).known.applies(ozg_id)
     override = await get_override(session, ars, ozg_id)
     return {
         "ars": ars,
@@ -219,68 +236,3 @@ async def list_overrides(
     return await fetch_page(
         session, statement, [col(ApplicabilityOverride.id)], limit=limit, cursor=cursor
     )
-
-
-async def set_override(
-    session: AsyncSession,
-    ars: str,
-    ozg_id: str,
-    *,
-    applicable: bool,
-    reason: str,
-    if_match: str | None,
-    actor: Principal,
-) -> tuple[ApplicabilityOverride, bool]:
-    """Create (no If-Match needed) or change (If-Match) the override; True when created."""
-    ensure(actor.may(Role.EDITOR, ars), f"You are no editor for Gemeinde {ars}.")
-    await regions_queries.get_gemeinde(session, ars)
-    await catalog_queries.get_leistung(session, ozg_id)
-    now = datetime.now(UTC)
-    found = await get_override(session, ars, ozg_id)
-    if found is None:
-        if if_match is not None and if_match.strip() != "*":
-            raise PreconditionFailed(f"Gemeinde {ars} has no override for {ozg_id} to match.")
-        found = ApplicabilityOverride(
-            ars=ars, ozg_id=ozg_id, applicable=applicable, reason=reason, set_at=now,
-            set_by=actor.actor,
-        )  # fmt: skip
-        session.add(found)
-        await session.flush()
-        changes = {"applicable": [None, applicable], "reason": [None, reason]}
-        await access_actions.record_audit(
-            session, actor=actor, entity="applicability_override", entity_id=found.id,
-            action="create", changes=changes,
-        )  # fmt: skip
-        return found, True
-    version = expected_version(if_match, current=found.version)
-    changes = {"applicable": [found.applicable, applicable], "reason": [found.reason, reason]}
-    await compare_and_set(
-        session, found, version,
-        {"applicable": applicable, "reason": reason, "set_at": now, "set_by": actor.actor},
-    )  # fmt: skip
-    await access_actions.record_audit(
-        session, actor=actor, entity="applicability_override", entity_id=found.id,
-        action="update", changes=changes,
-    )  # fmt: skip
-    return found, False
-
-
-async def clear_override(
-    session: AsyncSession, ars: str, ozg_id: str, *, if_match: str | None, actor: Principal
-) -> None:
-    """Back to the default; the audit keeps what was there."""
-    ensure(actor.may(Role.EDITOR, ars), f"You are no editor for Gemeinde {ars}.")
-    found = await get_override(session, ars, ozg_id)
-    if found is None:
-        raise NotFound(f"Gemeinde {ars} has no override for {ozg_id}.")
-    version = expected_version(if_match, current=found.version)
-    statement = delete(ApplicabilityOverride).where(
-        col(ApplicabilityOverride.id) == found.id, col(ApplicabilityOverride.version) == version
-    )
-    if (await run(session, statement)).rowcount != 1:  # type: ignore[attr-defined]
-        raise PreconditionFailed("The override has changed since you read it; read it again.")
-    await access_actions.record_audit(
-        session, actor=actor, entity="applicability_override", entity_id=found.id,
-        action="delete", changes={"applicable": [found.applicable, None],
-                                  "reason": [found.reason, None]},
-    )  # fmt: skip

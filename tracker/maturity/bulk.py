@@ -57,7 +57,7 @@ from tracker.importing import (
     check_text,
     describe,
 )
-from tracker.maturity import queries, rules
+from tracker.maturity import pairs, queries, rules
 from tracker.maturity.imports import ASSESSMENT_TABLE, insert_assessments
 from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
 from tracker.maturity.schemas import MAX_EVIDENCE, Evidence, OzgId
@@ -440,6 +440,7 @@ async def import_assessments(
     rows of the one before stored and counts them unchanged."""
     await lock_until_commit(session, "tracker.maturity.bulk")
     context = await Context.load(session, upload_by)
+    moved = await pairs.touched(session)
     result = ImportResult(source)
     errors = ErrorLog()
     now = datetime.now(UTC)
@@ -467,10 +468,12 @@ async def import_assessments(
                 continue
             records.append((line, record, row.corrects))
         await write_chunk(session, records, result, errors)
+        moved.add(record for _, record, _ in records)
         if progress is not None:
             progress(len(chunk))
     result.rejected = errors.settle(skip_invalid=skip_invalid)
     result.rejected_unlisted = errors.total - len(result.rejected)
+    await moved.refresh(session)  # a superset of the rows stored: refreshing is recomputing
     return result
 
 

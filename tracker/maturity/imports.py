@@ -35,7 +35,7 @@ from tracker.importing import (
     settle_errors,
     validate_rows,
 )
-from tracker.maturity import queries
+from tracker.maturity import pairs, queries
 from tracker.maturity.models import Assessment, Dimension, Source, Status
 from tracker.regions import queries as regions_queries
 
@@ -88,13 +88,14 @@ async def store_created(
     progress: ProgressFn | None = None,
     rows_per_step: int = 1,
 ) -> None:
-    """Insert an importer's new rows in chunks, count them, and audit the run (one entry per
-    created assessment)."""
+    """Insert an importer's new rows in chunks, count them, refresh the pairs they move, and
+    audit the run (one entry per created assessment)."""
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         await insert_assessments(session, chunk)
         if progress is not None:
             progress(len(chunk) // max(rows_per_step, 1))
+    await pairs.refresh_assessed(session, rows)
     result.inserted = len(rows)
     result.changes = [RecordChange(row["external_id"], "create", None) for row in rows]
     await access_actions.record_import(session, result, entity="assessment")

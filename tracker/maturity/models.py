@@ -154,3 +154,39 @@ class ApplicabilityOverride(TableModel, table=True):
     set_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     set_by: str = Field(max_length=100)
     version: int = 1
+
+
+class MunicipalLeikaType(TableModel, table=True):
+    """A LeiKa-Typ code whose services apply to Gemeinden: executed by Länder or Kommunen
+    (DOMAIN.md 1.2; the sub-codes are unverified, hence data). Changed with `tracker
+    applicability types`, audited; every change rebuilds the pair levels."""
+
+    __tablename__ = "municipal_leika_type"
+
+    code: str = Field(primary_key=True, max_length=10)
+    added_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    added_by: str = Field(max_length=100)
+
+
+class PairLevel(TableModel, table=True):
+    """The current level of one pair: an inhabited Gemeinde × applicable OZG-Leistung ×
+    dimension that has a level, on the dimension's default scale. Derived from the assessments
+    by `maturity.pairs` alone, in the transaction of every change that can move it."""
+
+    __tablename__ = "pair_level"
+    __table_args__ = (Index("ix_pair_level_ozg_id_dimension", "ozg_id", "dimension"),)
+
+    ars: str = Field(primary_key=True, foreign_key="gemeinde.ars", max_length=12)
+    ozg_id: str = Field(primary_key=True, foreign_key="ozg_leistung.ozg_id", max_length=20)
+    dimension: str = Field(primary_key=True, max_length=20)
+    level: int  # the highest current level of the pair's counted services
+    lowest: int
+    services: int  # LeiKa services (or the whole Leistung) with a current level
+    # what gave the level: a LeiKa service, or the whole Leistung (None), and its assessment
+    leika_id: int | None = Field(default=None, foreign_key="leika_leistung.id")
+    assessment_id: int = Field(foreign_key="assessment.id")
+    provisional: bool
+    assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # the newest contributing assessment: the pair's age
+    newest_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    land_wide_portal: bool

@@ -55,9 +55,8 @@ async def reifegrad_page(
     settings: Settings = state.settings
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
     rolled = await queries.gemeinde_rollup(
-        session, ars, at=None, municipal_types=settings.municipal_leika_types,
-        stale_after_days=settings.stale_after_days,
-    )  # fmt: skip
+        session, ars, at=None, stale_after_days=settings.stale_after_days
+    )
     return render(
         request,
         "maturity/reifegrad.html",

@@ -1,5 +1,5 @@
-"""Reads of maturity models and assessments. "Current" is the latest validated assessment per
-Gemeinde × Leistung × dimension; "as of" a date, the latest one validated by then."""
+"""Reads of maturity models and assessments, and a Gemeinde's and a Leistung's roll-up of the
+pair levels (`pairs`: the one rule of what is current and counted)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, run, tuples
+from tracker.db import run, tuples
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
-from tracker.maturity import applicability, rollup
+from tracker.maturity import applicability, pairs, rollup
 from tracker.maturity.models import (
     ApplicabilityOverride,
     Assessment,
@@ -168,74 +168,6 @@ async def list_assessments(
     return await fetch_page(session, statement, [col(Assessment.id)], limit=limit, cursor=cursor)
 
 
-def newest_first() -> Any:
-    """Rank 1 = the current assessment of its Gemeinde × Leistung × dimension."""
-    return (
-        func.row_number()
-        .over(
-            partition_by=[
-                col(Assessment.ars),
-                col(Assessment.leika_id),
-                col(Assessment.ozg_id),
-                col(Assessment.dimension),
-            ],
-            order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
-        )
-        .label("rank")
-    )
-
-
-def published(at: datetime | None) -> list[Any]:
-    """Validated, and as of `at`: assessed and validated by then."""
-    conditions = [col(Assessment.status) == Status.VALIDATED.value]
-    if at is not None:
-        conditions += [col(Assessment.status_changed_at) <= at, col(Assessment.assessed_at) <= at]
-    return conditions
-
-
-async def current(
-    session: AsyncSession,
-    *,
-    ars: str | None = None,
-    at: datetime | None = None,
-    leistung: tuple[str, set[int]] | None = None,
-) -> list[Row[Any]]:
-    """The latest validated assessment per Gemeinde × Leistung × dimension (as of `at`): the
-    columns roll-ups read; `leistung` = (OZG-ID, its LeiKa row ids) narrows it to one
-    OZG-Leistung."""
-    validated = published(at)
-    if leistung is not None:
-        ozg_id, leika_ids = leistung
-        validated.append(
-            or_(col(Assessment.ozg_id) == ozg_id, col(Assessment.leika_id).in_(leika_ids))
-        )
-    if ars is not None:
-        validated.append(col(Assessment.ars) == ars)
-    ranked = (
-        select(
-            col(Assessment.id).label("id"),
-            newest_first(),
-        )
-        .where(*validated)
-        .subquery()
-    )
-    statement = (
-        select(
-            col(Assessment.ars),
-            col(Assessment.leika_id),
-            col(Assessment.ozg_id),
-            col(Assessment.dimension),
-            col(Assessment.model_id),
-            col(Assessment.level),
-            col(Assessment.assessed_at),
-            col(Assessment.land_wide_portal),
-        )
-        .join(ranked, ranked.c.id == Assessment.id)
-        .where(ranked.c.rank == 1)
-    )
-    return list((await run(session, statement)).all())
-
-
 async def by_external_id(session: AsyncSession, external_id: str) -> Assessment | None:
     statement = select(Assessment).where(col(Assessment.external_id) == external_id)
     found: Assessment | None = (await run(session, statement)).scalars().first()
@@ -272,50 +204,31 @@ async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
 
 
 async def gemeinde_rollup(
-    session: AsyncSession,
-    ars: str,
-    *,
-    at: datetime | None,
-    municipal_types: frozenset[str],
-    stale_after_days: int,
+    session: AsyncSession, ars: str, *, at: datetime | None, stale_after_days: int
 ) -> dict[str, Any]:
-    """Every applicable OZG-Leistung of the Gemeinde with both dimensions rolled up."""
-    cached = await applicability.reference(session, municipal_types)
-    known, scale = cached.known, cached.scale
+    """Every applicable OZG-Leistung of the Gemeinde with its pair on both dimensions."""
+    cached = await applicability.reference(session)
+    known = cached.known
     own = await applicability.overrides_in(session, ars)
-    counted = {ozg_id: known.counted_leika(ozg_id, own.get(ozg_id)) for ozg_id in known.every_leika}
-    leika_to_ozg = {leika_id: ozg_id for ozg_id, ids in counted.items() for leika_id in ids}
-
-    def applies(ozg_id: str) -> bool:
-        return own.get(ozg_id, known.applies(ozg_id))
-
-    figures: dict[tuple[str, str], rollup.Figures] = {}
-    for assessment in await current(session, ars=ars, at=at):
-        ozg_id = assessment.ozg_id or leika_to_ozg.get(assessment.leika_id)
-        if ozg_id is None or not applies(ozg_id):
-            continue  # a LeiKa service or Leistung that does not apply here
-        level = scale.level(assessment.dimension, assessment.model_id, assessment.level)
-        figures.setdefault((ozg_id, assessment.dimension), rollup.Figures()).add(
-            level, as_utc(assessment.assessed_at), assessment.land_wide_portal
-        )
+    found = {(row.ozg_id, row.dimension): row for row in await pairs.as_of(session, at, ars=ars)}
     now = at or datetime.now(UTC)
     items: list[dict[str, Any]] = []
     not_applicable: list[dict[str, str]] = []
     for ozg_id, name, themenfeld in cached.leistungen:
-        if not applies(ozg_id):
+        if not own.get(ozg_id, known.applies(ozg_id)):
             if ozg_id in own:
                 not_applicable.append({"ozg_id": ozg_id, "name": name})
             continue
         dimensions = {
-            dimension.value: figures.get((ozg_id, dimension.value), rollup.Figures()).as_dict(
-                now, stale_after_days
+            dimension.value: rollup.figures(
+                found.get((ozg_id, dimension.value)), now, stale_after_days
             )
             for dimension in Dimension
         }
         items.append({
             "ozg_id": ozg_id, "name": name, "themenfeld": themenfeld,
-            "applicable_leika": len(counted.get(ozg_id, ())), "overridden": ozg_id in own,
-            **dimensions,
+            "applicable_leika": len(known.counted_leika(ozg_id, own.get(ozg_id))),
+            "overridden": ozg_id in own, **dimensions,
         })  # fmt: skip
     summary = {
         dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
@@ -328,40 +241,25 @@ async def gemeinde_rollup(
 
 
 async def leistung_coverage(
-    session: AsyncSession,
-    ozg_id: str,
-    *,
-    dimension: str,
-    at: datetime | None,
-    municipal_types: frozenset[str],
+    session: AsyncSession, ozg_id: str, *, dimension: str, at: datetime | None
 ) -> dict[str, Any]:
     """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
     leistung = await catalog_queries.get_leistung(session, ozg_id)
-    cached = await applicability.reference(session, municipal_types)
-    known, scale = cached.known, cached.scale
+    known = (await applicability.reference(session)).known
     statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
         col(ApplicabilityOverride.ozg_id) == ozg_id
     )
     own: dict[str, bool] = dict(await tuples(session, statement))
     default = known.applies(ozg_id)
-    highest: dict[str, int] = {}
-    every = known.every_leika.get(ozg_id, frozenset())
-    for assessment in await current(session, at=at, leistung=(ozg_id, set(every))):
-        override = own.get(assessment.ars)
-        if assessment.dimension != dimension or not own.get(assessment.ars, default):
-            continue
-        if assessment.leika_id is not None and assessment.leika_id not in known.counted_leika(
-            ozg_id, override
-        ):
-            continue
-        level = scale.level(assessment.dimension, assessment.model_id, assessment.level)
-        if level is not None:
-            highest[assessment.ars] = max(highest.get(assessment.ars, -1), level)
+    level_of = {
+        row.ars: row.level
+        for row in await pairs.as_of(session, at, ozg_id=ozg_id, dimension=dimension)
+    }
     areas: dict[tuple[str, str], rollup.Coverage] = {}
     for gemeinde in await regions_queries.inhabited_gemeinden(session):
         if not own.get(gemeinde.ars, default):
             continue  # out of the denominator
-        level = highest.get(gemeinde.ars)
+        level = level_of.get(gemeinde.ars)
         for area in (("bund", "DE"), ("land", gemeinde.land_code), ("kreis", gemeinde.kreis_code)):
             if area[1] is not None:
                 areas.setdefault(area, rollup.Coverage()).add(level)

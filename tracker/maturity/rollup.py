@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from tracker.db import as_utc
 
 ONLINE_FROM = 2
 OZG_KONFORM_FROM = 3
@@ -44,36 +47,22 @@ def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
     return not types or any(code in municipal_types for code in types)
 
 
-@dataclass
-class Figures:
-    """One dimension of one OZG-Leistung in one Gemeinde."""
-
-    levels: list[int] = field(default_factory=list)
-    newest: datetime | None = None
-    land_wide_portal: bool = False
-
-    def add(self, level: int | None, assessed_at: datetime, land_wide_portal: bool) -> None:
-        if level is None:
-            return
-        self.levels.append(level)
-        self.newest = assessed_at if self.newest is None else max(self.newest, assessed_at)
-        self.land_wide_portal = self.land_wide_portal or land_wide_portal
-
-    def as_dict(self, now: datetime, stale_after_days: int) -> dict[str, object] | None:
-        if not self.levels:
-            return None
-        assert self.newest is not None  # noqa: S101  (set with the first level)
-        age_days = (now.date() - self.newest.astimezone(UTC).date()).days
-        return {
-            "highest": max(self.levels),
-            "lowest": min(self.levels),
-            "assessed": len(self.levels),
-            "online": max(self.levels) >= ONLINE_FROM,
-            "ozg_konform": max(self.levels) >= OZG_KONFORM_FROM,
-            "land_wide_portal": self.land_wide_portal,
-            "age_days": age_days,
-            "stale": age_days > stale_after_days,
-        }
+def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object] | None:
+    """One dimension of one OZG-Leistung in one Gemeinde, from its pair (None: not assessed)."""
+    if pair is None:
+        return None
+    age_days = (now.date() - as_utc(pair.newest_at).astimezone(UTC).date()).days
+    return {
+        "highest": pair.level,
+        "lowest": pair.lowest,
+        "assessed": pair.services,
+        "online": pair.level >= ONLINE_FROM,
+        "ozg_konform": pair.level >= OZG_KONFORM_FROM,
+        "provisional": bool(pair.provisional),
+        "land_wide_portal": bool(pair.land_wide_portal),
+        "age_days": age_days,
+        "stale": age_days > stale_after_days,
+    }
 
 
 def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> dict[str, object]:

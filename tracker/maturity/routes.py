@@ -274,15 +274,13 @@ async def gemeinde_reifegrad(
     moment = parse_moment(at)
     stamp = await queries.gemeinde_stamp(session, ars)
     key = (
-        ars, moment, datetime.now(UTC).date(), stamp, settings.municipal_leika_types,
-        settings.stale_after_days,
+        ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days,
     )  # fmt: skip
     body = ROLLUPS.get(key)
     if body is None:
         rolled = await queries.gemeinde_rollup(
-            session, ars, at=moment, municipal_types=settings.municipal_leika_types,
-            stale_after_days=settings.stale_after_days,
-        )  # fmt: skip
+            session, ars, at=moment, stale_after_days=settings.stale_after_days
+        )
         answer = GemeindeReifegrad.model_validate(
             {"ars": ars, "name": stamp[1], "at": moment, **rolled}
         )
@@ -300,12 +298,8 @@ async def leistung_reifegrad(
     at: At = None,
 ) -> LeistungCoverage:
     """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
-    settings: Settings = state.settings
     moment = parse_moment(at)
-    found = await queries.leistung_coverage(
-        session, ozg_id, dimension=dimension.value, at=moment,
-        municipal_types=settings.municipal_leika_types,
-    )  # fmt: skip
+    found = await queries.leistung_coverage(session, ozg_id, dimension=dimension.value, at=moment)
     laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
     kreise, _ = await regions_queries.list_kreise(
         session, regions_queries.KreisFilter(), limit=None, cursor=None
@@ -347,11 +341,10 @@ async def reifegrad_summary(
 ) -> ReifegradSummary:
     """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
     mean and median level, Leistungen flächendeckend and in at least one Kommune."""
-    settings: Settings = state.settings
     moment = parse_moment(at)
     found = await summary.summary(
         session, group_by=group_by, dimension=None if dimension is None else dimension.value,
-        at=moment, area=area, municipal_types=settings.municipal_leika_types,
+        at=moment, area=area,
     )  # fmt: skip
     return ReifegradSummary.model_validate(
         {"group_by": group_by.value, "dimension": dimension, "area": area, "at": moment, **found}
@@ -373,11 +366,9 @@ async def reifegrad_timeseries(
     area: Area = None,
 ) -> ReifegradTimeseries:
     """The summary figures at the end of each period, with the change against the one before."""
-    settings: Settings = state.settings
     found = await summary.timeseries(
         session, group_by=group_by, dimension=None if dimension is None else dimension.value,
         period=period, count=count, until=parse_moment(until), area=area,
-        municipal_types=settings.municipal_leika_types,
     )  # fmt: skip
     return ReifegradTimeseries.model_validate(
         {"group_by": group_by.value, "dimension": dimension, "area": area,
@@ -391,9 +382,9 @@ APPLICABILITY = "/gemeinden/{ars:str}/leistungen/{ozg_id:str}/applicability"
 
 
 async def applicability_read(
-    session: DbSession, settings: Settings, ars: str, ozg_id: str
+    session: DbSession, ars: str, ozg_id: str
 ) -> tuple[ApplicabilityRead, int]:
-    found = await applicability.effective(session, ars, ozg_id, settings.municipal_leika_types)
+    found = await applicability.effective(session, ars, ozg_id)
     return ApplicabilityRead.model_validate(found, from_attributes=True), found["version"]
 
 
@@ -402,7 +393,7 @@ async def get_applicability(
     request: AnyRequest, ars: GemeindeArs, ozg_id: Ozg, session: DbSession, state: State
 ) -> Response[ApplicabilityRead]:
     """Whether the Leistung applies in the Gemeinde: the default, the override and its reason."""
-    body, version = await applicability_read(session, state.settings, ars, ozg_id)
+    body, version = await applicability_read(session, ars, ozg_id)
     return tagged(request, body, etag(version))
 
 
@@ -424,11 +415,11 @@ async def put_applicability(
     if_match: IfMatch = None,
 ) -> Response[ApplicabilityRead]:
     """Override the default with a reason: created without If-Match (201), changed with it."""
-    _, created = await applicability.set_override(
+    _, created = await actions.set_override(
         session, ars, ozg_id, applicable=data.applicable, reason=data.reason,
         if_match=if_match, actor=principal_of(request),
     )  # fmt: skip
-    body, version = await applicability_read(session, state.settings, ars, ozg_id)
+    body, version = await applicability_read(session, ars, ozg_id)
     return Response(body, status_code=201 if created else 200, headers={"ETag": etag(version)})
 
 
@@ -441,7 +432,7 @@ async def delete_applicability(
     if_match: IfMatch = None,
 ) -> None:
     """Back to the default (the audit keeps the override and its reason)."""
-    await applicability.clear_override(
+    await actions.clear_override(
         session, ars, ozg_id, if_match=if_match, actor=principal_of(request)
     )
 

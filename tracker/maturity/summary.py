@@ -15,17 +15,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, literal_column, not_, or_, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.sql import Select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.catalog.models import LeikaLeistung, OzgLeistung, Themenfeld
+from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
-from tracker.maturity import rollup
-from tracker.maturity.applicability import Catalogue, Scales, reference
-from tracker.maturity.models import ApplicabilityOverride, Assessment, LevelMapping
-from tracker.maturity.queries import newest_first, published
+from tracker.maturity import pairs, rollup
+from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
+from tracker.maturity.models import ApplicabilityOverride
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
 from tracker.regions.queries import inhabited
 
@@ -64,69 +63,6 @@ RULES = {
 }
 
 
-def pair_levels(
-    known: Catalogue,
-    scale: Scales,
-    *,
-    at: datetime | None,
-    area: str | None,
-    dimension: str | None,
-) -> Any:
-    """Subquery (ars, ozg_id, dimension, level): the level of every assessed pair."""
-    leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
-    target = case(scale.targets, value=col(Assessment.dimension), else_=literal(-1))
-    level = case(
-        (col(Assessment.model_id) == target, col(Assessment.level)),
-        else_=col(LevelMapping.to_level),
-    )
-    override = [
-        col(ApplicabilityOverride.ars) == col(Assessment.ars),
-        col(ApplicabilityOverride.ozg_id) == leistung,
-    ]
-    forced = exists().where(*override, col(ApplicabilityOverride.applicable))
-    dropped = exists().where(*override, not_(col(ApplicabilityOverride.applicable)))
-    by_default = or_(
-        col(Assessment.leika_id).in_(sorted(known.default_leika_ids)),
-        col(Assessment.ozg_id).in_(sorted(known.applicable_leika)),
-    )
-    conditions = [*published(at), or_(by_default, forced), not_(dropped)]
-    if area:
-        conditions.append(col(Assessment.ars).startswith(area))
-    if dimension is not None:
-        conditions.append(col(Assessment.dimension) == dimension)
-    ranked = (
-        select(
-            col(Assessment.ars).label("ars"),
-            leistung.label("ozg_id"),
-            col(Assessment.dimension).label("dimension"),
-            level.label("level"),
-            newest_first(),
-        )
-        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
-        .outerjoin(
-            LevelMapping,
-            and_(
-                col(LevelMapping.from_model_id) == col(Assessment.model_id),
-                col(LevelMapping.from_level) == col(Assessment.level),
-                col(LevelMapping.to_model_id) == target,
-            ),
-        )
-        .where(*conditions)
-        .subquery("ranked")
-    )
-    return (
-        select(
-            ranked.c.ars,
-            ranked.c.ozg_id,
-            ranked.c.dimension,
-            func.max(ranked.c.level).label("level"),
-        )
-        .where(ranked.c.rank == 1, ranked.c.level.is_not(None))
-        .group_by(ranked.c.ars, ranked.c.ozg_id, ranked.c.dimension)
-        .subquery("pairs")
-    )
-
-
 def group_column(group_by: GroupBy) -> Any:
     return {
         GroupBy.BUND: literal_column("'DE'"),
@@ -137,7 +73,9 @@ def group_column(group_by: GroupBy) -> Any:
     }[group_by]
 
 
-def counting_statement(group_by: GroupBy, pairs: Any, top: int) -> Select[Any]:
+def counting_statement(
+    group_by: GroupBy, pairs: Any, top: int, *, area: str | None, dimension: str | None
+) -> Select[Any]:
     """Per group × dimension × Leistung: assessed pairs, sum of levels, and pairs at each level
     or above (1…top), in one pass over the pairs."""
     level = pairs.c.level
@@ -157,9 +95,11 @@ def counting_statement(group_by: GroupBy, pairs: Any, top: int) -> Select[Any]:
             ),
         )
         .join(Gemeinde, col(Gemeinde.ars) == pairs.c.ars)
-        .where(*inhabited(None))
+        .where(*inhabited(area))
         .group_by(*grouping)
     )
+    if dimension is not None:
+        statement = statement.where(pairs.c.dimension == dimension)
     if group_by is GroupBy.THEMENFELD:
         statement = statement.join(OzgLeistung, col(OzgLeistung.ozg_id) == pairs.c.ozg_id)
     return statement
@@ -231,11 +171,18 @@ class Frame:
     group_by: GroupBy
     area: str | None
     dimensions: list[str]
-    known: Catalogue
-    scale: Scales
+    reference: Reference
     gemeinden: dict[Any, int]
     # applicable pairs per (group, OZG-ID), where they differ from the default
     adjust: dict[tuple[Any, str], int]
+
+    @property
+    def known(self) -> Catalogue:
+        return self.reference.known
+
+    @property
+    def scale(self) -> Scales:
+        return self.reference.scale
 
     def default(self, group: Any, ozg_id: str) -> int:
         """Applicable pairs of one Leistung in one group by default."""
@@ -286,9 +233,8 @@ async def frame(
     group_by: GroupBy,
     dimension: str | None,
     area: str | None,
-    municipal_types: frozenset[str],
 ) -> Frame:
-    cached = await reference(session, municipal_types)
+    cached = await reference(session)
     known, scale = cached.known, cached.scale
     dimensions = [dimension] if dimension is not None else sorted(scale.targets)
     if group_by is GroupBy.THEMENFELD:
@@ -316,7 +262,7 @@ async def frame(
         if group_by is GroupBy.THEMENFELD:
             group = known.themenfeld.get(ozg_id)
         adjust[(group, ozg_id)] += 1 if applicable else -1
-    return Frame(group_by, area, dimensions, known, scale, gemeinden, dict(adjust))
+    return Frame(group_by, area, dimensions, cached, gemeinden, dict(adjust))
 
 
 async def tally(
@@ -324,13 +270,14 @@ async def tally(
 ) -> dict[tuple[Any, str], Tally]:
     """Every group × dimension's figures as of `at`."""
     top = max(setting.scale.top[dimension] for dimension in setting.dimensions)
-    pairs = pair_levels(
-        setting.known, setting.scale, at=at, area=setting.area,
+    counting = counting_statement(
+        setting.group_by, pairs.source(setting.reference, at, setting.area), top,
+        area=setting.area,
         dimension=setting.dimensions[0] if len(setting.dimensions) == 1 else None,
     )  # fmt: skip
     tallies: dict[tuple[Any, str], Tally] = {}
     online: dict[tuple[Any, str], dict[str, int]] = defaultdict(dict)
-    for row in await run(session, counting_statement(setting.group_by, pairs, top)):
+    for row in await run(session, counting):
         figures = tallies.setdefault((row.grp, row.dimension), Tally())
         figures.assessed += row.assessed
         figures.level_sum += row.level_sum
@@ -387,12 +334,8 @@ async def summary(
     dimension: str | None,
     at: datetime | None,
     area: str | None,
-    municipal_types: frozenset[str],
 ) -> dict[str, Any]:
-    setting = await frame(
-        session, group_by=group_by, dimension=dimension, area=area,
-        municipal_types=municipal_types,
-    )  # fmt: skip
+    setting = await frame(session, group_by=group_by, dimension=dimension, area=area)
     tallies = await tally(session, setting, at)
     names = await group_names(session, group_by)
     return {"rules": RULES, "groups": described(setting, tallies, names)}
@@ -451,12 +394,8 @@ async def timeseries(
     count: int,
     until: datetime | None,
     area: str | None,
-    municipal_types: frozenset[str],
 ) -> dict[str, Any]:
-    setting = await frame(
-        session, group_by=group_by, dimension=dimension, area=area,
-        municipal_types=municipal_types,
-    )  # fmt: skip
+    setting = await frame(session, group_by=group_by, dimension=dimension, area=area)
     names = await group_names(session, group_by)
     series: dict[tuple[str, str], dict[str, Any]] = {}
     previous: dict[tuple[str, str], dict[str, Any]] = {}
