@@ -21,6 +21,7 @@ from tracker.app import create_app
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.cli import alembic_config
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker
+from tracker.maturity import pairs
 from tracker.regions.imports import GV100AD_FILE, import_gv100ad
 from tracker.settings import Settings, to_async_url
 
@@ -133,3 +134,12 @@ async def client(settings: Settings, sessionmaker: Sessionmaker) -> AsyncIterato
 def tmp_data(tmp_path: Path) -> Path:
     """A folder for synthetic or sliced input files."""
     return tmp_path
+
+
+@pytest.fixture
+async def pairs_agree_at_the_end(connection: AsyncConnection) -> AsyncIterator[None]:
+    """After the test: the stored pair levels equal the rule computed from the assessments
+    (`tracker verify pairs`), whatever the test built. Autouse in maturity/ and reports/."""
+    yield
+    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as check:
+        assert [str(difference) for difference in await pairs.differences(check)] == []

@@ -42,6 +42,7 @@ from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
 from tracker.reports import pages as reports_pages
+from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -158,6 +159,7 @@ def create_app(
             catalog_routes.router,
             regions_routes.router,
             maturity_routes.router,
+            reports_routes.router,
             reports_pages.router,
             catalog_pages.router,
             regions_pages.router,

@@ -1,6 +1,6 @@
 """A small in-process cache for computed answers, keyed by stamps of the data they read.
 
-A key must name everything the answer depends on (see `maturity.queries.gemeinde_stamp` and
+A key must name everything the answer depends on (see `reports.queries.gemeinde_stamp` and
 `maturity.applicability.stamp`); entries are never invalidated, only pushed out when the
 cache is full, since a changed stamp makes a new key.
 """

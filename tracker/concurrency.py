@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable
 from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response
@@ -45,14 +46,31 @@ def content_etag(body: BaseModel) -> str:
     return '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
 
 
-def tagged(request: Request[Any, Any, Any], body: M, tag: str | None = None) -> Response[Any]:
-    """The body with its ETag; 304 without a body when the client's If-None-Match holds it."""
-    tag = tag or content_etag(body)
+def stamp_etag(key: Hashable) -> str:
+    """ETag of a computed answer: a digest of the stamp of everything it reads, so that a
+    poller's If-None-Match is answered before anything is computed."""
+    return '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:32] + '"'
+
+
+def client_holds(request: Request[Any, Any, Any], tag: str) -> bool:
+    """The client's If-None-Match names this ETag (or `*`)."""
     seen = {
         t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
     }
-    if tag in seen or "*" in seen:
-        return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return tag in seen or "*" in seen
+
+
+def not_modified(tag: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        None, status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag, **(headers or {})}
+    )
+
+
+def tagged(request: Request[Any, Any, Any], body: M, tag: str | None = None) -> Response[Any]:
+    """The body with its ETag; 304 without a body when the client's If-None-Match holds it."""
+    tag = tag or content_etag(body)
+    if client_holds(request, tag):
+        return not_modified(tag)
     return Response(body, headers={"ETag": tag})
 
 

@@ -95,7 +95,7 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
     elterngeld = leistung(current, "10000")
     assert elterngeld["online"] == {
         "highest": 3, "lowest": 3, "assessed": 1, "online": True, "ozg_konform": True,
-        "land_wide_portal": False, "age_days": 0, "stale": False,
+        "provisional": False, "land_wide_portal": False, "age_days": 0, "stale": False,
     }  # fmt: skip
     assert elterngeld["backoffice"] is None
     assert current["summary"]["online"] == {
@@ -103,7 +103,7 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
         "share_online": round(1 / 464, 4), "share_ozg_konform": round(1 / 464, 4),
         "by_highest_level": {"3": 1}, "stale": 0,
     }  # fmt: skip
-    assert "latest validated" in current["rules"]["current"]
+    assert "newest validated" in current["rules"]["current"]
 
 
 async def test_four_eyes_scope_and_workflow_rules(client: Client, session: AsyncSession) -> None:

@@ -1,6 +1,6 @@
 """Which OZG-Leistungen apply in which Gemeinde, and on which scale levels are compared.
 
-The default comes from the LeiKa-Typ (`rollup.applies`); a Gemeinde may override it for one
+The default comes from the LeiKa-Typ (`rules.applies`); a Gemeinde may override it for one
 OZG-Leistung with a reason. An overridden-applicable Leistung counts all its LeiKa services;
 an overridden-not-applicable one leaves every denominator of that Gemeinde.
 Levels of a model other than the dimension's default are read through `level_mapping`.
@@ -21,7 +21,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import OzgLeistung
 from tracker.db import run, tuples
 from tracker.listing import fetch_page
-from tracker.maturity import rollup
+from tracker.maturity import rules
 from tracker.maturity.models import (
     ApplicabilityOverride,
     LevelMapping,
@@ -74,7 +74,7 @@ async def catalogue(session: AsyncSession) -> Catalogue:
     every: dict[str, set[int]] = {}
     for leika in await catalog_queries.leika_structure(session):
         every.setdefault(leika.ozg_id, set()).add(leika.id)
-        if rollup.applies(leika.leika_typ, types):
+        if rules.applies(leika.leika_typ, types):
             applicable.setdefault(leika.ozg_id, set()).add(leika.id)
     themenfeld = {
         row.ozg_id: row.themenfeld_id

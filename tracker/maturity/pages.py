@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
-from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -20,54 +19,8 @@ from tracker.i18n import render
 from tracker.importing import describe
 from tracker.maturity import actions, queries
 from tracker.maturity.models import NOT_REQUIRED, Dimension
-from tracker.maturity.rollup import RULES
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.regions import queries as regions_queries
-from tracker.settings import Settings
-
-
-def by_themenfeld(leistungen: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
-    for item in leistungen:
-        group = groups.setdefault(
-            item["themenfeld"],
-            {"themenfeld": item["themenfeld"], "applicable": 0, "assessed": 0, "online": 0,
-             "ozg_konform": 0, "backoffice": 0},
-        )  # fmt: skip
-        group["applicable"] += 1
-        if item["online"]:
-            group["assessed"] += 1
-            group["online"] += item["online"]["online"]
-            group["ozg_konform"] += item["online"]["ozg_konform"]
-        if item["backoffice"]:
-            group["backoffice"] += 1
-    return sorted(groups.values(), key=lambda group: group["themenfeld"])
-
-
-@get("/gemeinden/{ars:str}/reifegrad")
-async def reifegrad_page(
-    request: Request[Any, Any, Any],
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
-    session: DbSession,
-    state: State,
-    erfasst: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
-) -> Template:
-    settings: Settings = state.settings
-    gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
-    rolled = await queries.gemeinde_rollup(
-        session, ars, at=None, stale_after_days=settings.stale_after_days
-    )
-    return render(
-        request,
-        "maturity/reifegrad.html",
-        gemeinde=gemeinde,
-        summary=rolled["summary"],
-        themenfelder=by_themenfeld(rolled["leistungen"]),
-        leistungen=[item for item in rolled["leistungen"] if item["online"] or item["backoffice"]],
-        rules=RULES,
-        recorded=erfasst,
-    )
-
 
 FORM_PATH = "/gemeinden/{ars:str}/reifegrad/erfassen"
 LEIKA_KEY_LENGTH = 14
@@ -175,6 +128,4 @@ def describe_form(exc: Exception) -> str:
     return str(exc)
 
 
-router = Router(
-    "/", route_handlers=[reifegrad_page, assessment_form, record_from_form], include_in_schema=False
-)
+router = Router("/", route_handlers=[assessment_form, record_from_form], include_in_schema=False)

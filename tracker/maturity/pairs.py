@@ -59,9 +59,31 @@ from tracker.maturity.models import (
     PairLevel,
     Status,
 )
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import Gemeinde
 from tracker.regions.queries import inhabited
 
+RULES = {
+    "current": (
+        "per Gemeinde × LeiKa service (or whole OZG-Leistung) × dimension the newest validated "
+        "assessment; as of `at`, the newest one assessed and validated by then"
+    ),
+    "applicable": (
+        "a LeiKa service applies by its LeiKa-Typ (executed by Länder or Kommunen; unknown: "
+        "applicable; 1 is federal), or as the Gemeinde's override says (applicable: all its "
+        "services count; not applicable: out of every denominator)"
+    ),
+    "scale": (
+        "levels of other model versions are read on the dimension's default model through the "
+        "level mapping; a level without a mapping counts as not assessed"
+    ),
+    "pair": (
+        "one inhabited Gemeinde × applicable OZG-Leistung × dimension; its level is the highest "
+        "current level of its counted LeiKa services (or of the whole Leistung)"
+    ),
+    "online": f"a pair at level ≥ {ONLINE_FROM} (the federal dashboard's rule)",
+    "ozg_konform": f"a pair at level ≥ {OZG_KONFORM_FROM} (IT-Planungsrat 2020)",
+}
 PAIR_TABLE: Table = PairLevel.__table__  # type: ignore[attr-defined]
 COLUMNS = [column.name for column in PAIR_TABLE.columns]
 KEY = ("ars", "ozg_id", "dimension")

@@ -4,32 +4,26 @@ pair levels (`pairs`: the one rule of what is current and counted)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.catalog import queries as catalog_queries
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import run, tuples
+from tracker.db import run
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
-from tracker.maturity import applicability, pairs, rollup
 from tracker.maturity.models import (
-    ApplicabilityOverride,
     Assessment,
-    Dimension,
     MaturityModel,
     ModelCriterion,
     ModelLevel,
     Status,
 )
-from tracker.regions import queries as regions_queries
-from tracker.regions.models import Gemeinde
 
 
 @dataclass
@@ -172,102 +166,3 @@ async def by_external_id(session: AsyncSession, external_id: str) -> Assessment 
     statement = select(Assessment).where(col(Assessment.external_id) == external_id)
     found: Assessment | None = (await run(session, statement)).scalars().first()
     return found
-
-
-def _gemeinde_stamp_statement() -> Any:
-    ars: Any = bindparam("ars")
-    mine = col(Assessment.ars) == ars
-    overridden = col(ApplicabilityOverride.ars) == ars
-    return select(
-        col(Gemeinde.display_name),
-        select(func.max(Assessment.id)).where(mine).scalar_subquery(),
-        select(func.max(Assessment.status_changed_at)).where(mine).scalar_subquery(),
-        select(func.count()).where(overridden).scalar_subquery(),
-        select(func.max(ApplicabilityOverride.set_at)).where(overridden).scalar_subquery(),
-        *applicability.stamp_columns(),
-    ).where(col(Gemeinde.ars) == ars)
-
-
-# Built once: this runs on every request of a Gemeinde's roll-up.
-GEMEINDE_STAMP = _gemeinde_stamp_statement()
-
-
-async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
-    """Changes whenever the Gemeinde's roll-up may have: its name, its assessments (newest id:
-    they are never deleted; newest status change), its applicability overrides, and the reference
-    (`applicability.stamp`); one round trip. 404 for no Gemeinde."""
-    connection = await session.connection()
-    found = (await connection.execute(GEMEINDE_STAMP, {"ars": ars})).first()
-    if found is None:
-        raise NotFound(f"No Gemeinde has the ARS {ars}.")
-    return (applicability.database_of(session), *found)
-
-
-async def gemeinde_rollup(
-    session: AsyncSession, ars: str, *, at: datetime | None, stale_after_days: int
-) -> dict[str, Any]:
-    """Every applicable OZG-Leistung of the Gemeinde with its pair on both dimensions."""
-    cached = await applicability.reference(session)
-    known = cached.known
-    own = await applicability.overrides_in(session, ars)
-    found = {(row.ozg_id, row.dimension): row for row in await pairs.as_of(session, at, ars=ars)}
-    now = at or datetime.now(UTC)
-    items: list[dict[str, Any]] = []
-    not_applicable: list[dict[str, str]] = []
-    for ozg_id, name, themenfeld in cached.leistungen:
-        if not own.get(ozg_id, known.applies(ozg_id)):
-            if ozg_id in own:
-                not_applicable.append({"ozg_id": ozg_id, "name": name})
-            continue
-        dimensions = {
-            dimension.value: rollup.figures(
-                found.get((ozg_id, dimension.value)), now, stale_after_days
-            )
-            for dimension in Dimension
-        }
-        items.append({
-            "ozg_id": ozg_id, "name": name, "themenfeld": themenfeld,
-            "applicable_leika": len(known.counted_leika(ozg_id, own.get(ozg_id))),
-            "overridden": ozg_id in own, **dimensions,
-        })  # fmt: skip
-    summary = {
-        dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
-        for dimension in Dimension
-    }
-    return {
-        "rules": rollup.RULES, "summary": summary, "leistungen": items,
-        "not_applicable": not_applicable,
-    }  # fmt: skip
-
-
-async def leistung_coverage(
-    session: AsyncSession, ozg_id: str, *, dimension: str, at: datetime | None
-) -> dict[str, Any]:
-    """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
-    leistung = await catalog_queries.get_leistung(session, ozg_id)
-    known = (await applicability.reference(session)).known
-    statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
-        col(ApplicabilityOverride.ozg_id) == ozg_id
-    )
-    own: dict[str, bool] = dict(await tuples(session, statement))
-    default = known.applies(ozg_id)
-    level_of = {
-        row.ars: row.level
-        for row in await pairs.as_of(session, at, ozg_id=ozg_id, dimension=dimension)
-    }
-    areas: dict[tuple[str, str], rollup.Coverage] = {}
-    for gemeinde in await regions_queries.inhabited_gemeinden(session):
-        if not own.get(gemeinde.ars, default):
-            continue  # out of the denominator
-        level = level_of.get(gemeinde.ars)
-        for area in (("bund", "DE"), ("land", gemeinde.land_code), ("kreis", gemeinde.kreis_code)):
-            if area[1] is not None:
-                areas.setdefault(area, rollup.Coverage()).add(level)
-    areas.setdefault(("bund", "DE"), rollup.Coverage())
-    return {
-        "ozg_id": ozg_id,
-        "name": leistung.name,
-        "dimension": dimension,
-        "applicable": default or any(own.values()),
-        "coverage": {key: figures for key, figures in areas.items()},
-    }

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import MediaType, Request, Response, Router, delete, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
@@ -23,7 +22,6 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from tracker.access import actions as access_actions
 from tracker.access.guards import editor, principal_of, role_by_path
 from tracker.access.models import Role
-from tracker.caching import Lru
 from tracker.concurrency import IfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.errors import (
@@ -43,26 +41,18 @@ from tracker.fields import (
 )
 from tracker.importing import ImportRejected
 from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, csv_response
-from tracker.maturity import actions, applicability, bulk, queries, summary
+from tracker.maturity import actions, applicability, bulk, queries
 from tracker.maturity.models import Dimension, Status, Step
-from tracker.maturity.rollup import RULES
 from tracker.maturity.schemas import (
     ApplicabilityRead,
-    AreaCoverage,
     AssessmentCreate,
     AssessmentRead,
-    Coverage,
-    GemeindeReifegrad,
     ImportReport,
-    LeistungCoverage,
     MaturityModelRead,
     OverrideRead,
     OverrideWrite,
-    ReifegradSummary,
-    ReifegradTimeseries,
     StatusChange,
 )
-from tracker.regions import queries as regions_queries
 from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
@@ -257,69 +247,6 @@ async def change_status(
     return Response(body, headers={"ETag": etag(assessment.version)})
 
 
-# Computed answers by the stamps of what they read: the Gemeinde's data, the reference, the day.
-ROLLUPS: Lru[bytes] = Lru(512)
-
-
-@get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
-async def gemeinde_reifegrad(
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
-    session: DbSession,
-    state: State,
-    at: At = None,
-) -> Response[GemeindeReifegrad]:
-    """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
-    their age, and a summary; `rules` states how each figure is counted."""
-    settings: Settings = state.settings
-    moment = parse_moment(at)
-    stamp = await queries.gemeinde_stamp(session, ars)
-    key = (
-        ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days,
-    )  # fmt: skip
-    body = ROLLUPS.get(key)
-    if body is None:
-        rolled = await queries.gemeinde_rollup(
-            session, ars, at=moment, stale_after_days=settings.stale_after_days
-        )
-        answer = GemeindeReifegrad.model_validate(
-            {"ars": ars, "name": stamp[1], "at": moment, **rolled}
-        )
-        body = answer.model_dump_json().encode()
-        ROLLUPS.put(key, body)
-    return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
-
-
-@get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404))
-async def leistung_reifegrad(
-    ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)],
-    session: DbSession,
-    state: State,
-    dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
-    at: At = None,
-) -> LeistungCoverage:
-    """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
-    moment = parse_moment(at)
-    found = await queries.leistung_coverage(session, ozg_id, dimension=dimension.value, at=moment)
-    laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
-    kreise, _ = await regions_queries.list_kreise(
-        session, regions_queries.KreisFilter(), limit=None, cursor=None
-    )
-    coverage = found.pop("coverage")
-
-    def areas(kind: str, rows: list[Any], model: str) -> list[AreaCoverage]:
-        named = {getattr(row, model).code: getattr(row, model).name for row in rows}
-        return [
-            AreaCoverage(code=code, name=named.get(code, code), **figures.as_dict())
-            for (level, code), figures in sorted(coverage.items())
-            if level == kind
-        ]
-
-    return LeistungCoverage(
-        **found, at=moment, rules=RULES, bund=Coverage(**coverage[("bund", "DE")].as_dict()),
-        laender=areas("land", laender, "Land"), kreise=areas("kreis", kreise, "Kreis"),
-    )  # fmt: skip
-
-
 Area = Annotated[
     str | None,
     QueryParameter(
@@ -327,53 +254,6 @@ Area = Annotated[
         description="Only Gemeinden whose ARS starts with this: Land 05, Kreis 05113, …",
     ),
 ]
-Group = Annotated[summary.GroupBy, QueryParameter(description="What to group the pairs by.")]
-
-
-@get("/reifegrad/summary", responses=problem_responses())
-async def reifegrad_summary(
-    session: DbSession,
-    state: State,
-    group_by: Group = summary.GroupBy.LAND,
-    dimension: Annotated[Dimension | None, QueryParameter()] = None,
-    at: At = None,
-    area: Area = None,
-) -> ReifegradSummary:
-    """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
-    mean and median level, Leistungen flächendeckend and in at least one Kommune."""
-    moment = parse_moment(at)
-    found = await summary.summary(
-        session, group_by=group_by, dimension=None if dimension is None else dimension.value,
-        at=moment, area=area,
-    )  # fmt: skip
-    return ReifegradSummary.model_validate(
-        {"group_by": group_by.value, "dimension": dimension, "area": area, "at": moment, **found}
-    )
-
-
-@get("/reifegrad/timeseries", responses=problem_responses())
-async def reifegrad_timeseries(
-    session: DbSession,
-    state: State,
-    group_by: Group = summary.GroupBy.BUND,
-    dimension: Annotated[Dimension | None, QueryParameter()] = None,
-    period: Annotated[summary.Period, QueryParameter()] = summary.Period.MONTH,
-    count: Annotated[int, QueryParameter(ge=1, le=60, description="How many periods.")] = 12,
-    until: Annotated[
-        str | None,
-        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Last moment (ISO 8601); now."),
-    ] = None,
-    area: Area = None,
-) -> ReifegradTimeseries:
-    """The summary figures at the end of each period, with the change against the one before."""
-    found = await summary.timeseries(
-        session, group_by=group_by, dimension=None if dimension is None else dimension.value,
-        period=period, count=count, until=parse_moment(until), area=area,
-    )  # fmt: skip
-    return ReifegradTimeseries.model_validate(
-        {"group_by": group_by.value, "dimension": dimension, "area": area,
-         "period": period.value, **found}
-    )  # fmt: skip
 
 
 Ozg = Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)]
@@ -458,7 +338,6 @@ router = Router(
     route_handlers=[
         list_models, list_assessments, import_assessments, create_assessment, get_assessment,
         change_status,
-        leistung_reifegrad, gemeinde_reifegrad, reifegrad_summary, reifegrad_timeseries,
         get_applicability, put_applicability, delete_applicability, list_overrides,
     ],
     tags=["Reifegrad"],

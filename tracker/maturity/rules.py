@@ -5,13 +5,24 @@ yet rated makes the level provisional."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tracker.errors import InvalidInput
 from tracker.maturity.models import NOT_REQUIRED, ModelCriterion
 
 Rating = int | str
+
+# The federal dashboard's "online", and "OZG-konform" (IT-Planungsrat 2020): one constant each.
+ONLINE_FROM = 2
+OZG_KONFORM_FROM = 3
+
+
+def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
+    """A LeiKa service applies to Gemeinden when one of its types is executed by Länder or
+    Kommunen; an unknown (empty) type applies, so that nothing silently leaves a denominator."""
+    types = list(leika_typ)
+    return not types or any(code in municipal_types for code in types)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.builders import Client
 from tests.maturity.test_routes import ESSEN, people, record, step
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
-from tracker.maturity.summary import median_of
+from tracker.reports.summary import median_of
 
 NRW_GEMEINDEN = 396
 

@@ -22,9 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
-from tracker.maturity import pairs, rollup
+from tracker.maturity import pairs
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
 from tracker.regions.queries import inhabited
 
@@ -44,19 +45,12 @@ class Period(StrEnum):
 
 
 RULES = {
-    **{key: rollup.RULES[key] for key in ("current", "online", "ozg_konform", "scale")},
-    "pair": (
-        "one Gemeinde × applicable OZG-Leistung × dimension; its level is the highest current "
-        "level of its counted LeiKa services (or of the whole Leistung)"
-    ),
-    "applicable": (
-        "pairs of the group's inhabited Gemeinden whose Leistung applies: by LeiKa-Typ, or as "
-        "the Gemeinde's override says"
-    ),
+    **pairs.RULES,
+    "denominator": "the applicable pairs of the group's inhabited Gemeinden",
     "at_least": "pairs at this level or above; shares are of applicable pairs",
     "mean_median": "of the assessed pairs' levels; unassessed pairs are not counted as 0",
     "flaechendeckend": (
-        "Leistungen online (level ≥ 2) in every Gemeinde of the group where they apply"
+        f"Leistungen online (level ≥ {ONLINE_FROM}) in every Gemeinde of the group where they apply"
     ),
     "mindestens_eine_kommune": "Leistungen online in at least one Gemeinde of the group",
     "change": "difference to the previous period's figures (shares in points of 1)",
@@ -132,8 +126,8 @@ class Tally:
             return round(count / self.applicable, 4) if self.applicable else None
 
         at_least = {str(level): self.at_least.get(level, 0) for level in range(top + 1)}
-        online = self.at_least.get(rollup.ONLINE_FROM, 0)
-        konform = self.at_least.get(rollup.OZG_KONFORM_FROM, 0)
+        online = self.at_least.get(ONLINE_FROM, 0)
+        konform = self.at_least.get(OZG_KONFORM_FROM, 0)
         return {
             "gemeinden": self.gemeinden,
             "leistungen": self.leistungen,
@@ -284,7 +278,9 @@ async def tally(
         for level in range(1, top + 1):
             count = getattr(row, f"at_least_{level}")
             figures.at_least[level] = figures.at_least.get(level, 0) + count
-        online[(row.grp, row.dimension)][row.ozg_id] = row.at_least_2 if top >= 2 else 0
+        online[(row.grp, row.dimension)][row.ozg_id] = (
+            getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
+        )
     for group in setting.groups():
         gemeinden, leistungen, applicable = setting.denominator(group)
         for dimension in setting.dimensions:

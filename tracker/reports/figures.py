@@ -1,50 +1,29 @@
-"""Roll-up of LeiKa services to OZG-Leistungen in one Gemeinde, with the field's counting rules.
-
-- "online": at least one applicable LeiKa service of the Leistung at level ≥ 2 (the federal
-  dashboard's rule); "OZG-konform": at least one at level ≥ 3 (IT-Planungsrat 2020).
-- An assessment of the whole OZG-Leistung counts like one of its LeiKa services.
-- Applicability defaults from the LeiKa-Typ: a LeiKa service applies when one of its types is
-  executed by Länder or Kommunen; an unknown (empty) type applies, so that nothing silently
-  leaves the denominator. A Leistung applies when one of its LeiKa services does.
-"""
+"""A Gemeinde's figures per OZG-Leistung and dimension, read from its pairs, and a Leistung's
+coverage of an area; the counting rules they print (`RULES`, built on `pairs.RULES`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tracker.db import as_utc
+from tracker.maturity import pairs
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 
-ONLINE_FROM = 2
-OZG_KONFORM_FROM = 3
 RULES = {
-    "current": "the latest validated assessment per Leistung and dimension, as of `at`",
-    "online": f"an applicable LeiKa service (or the whole Leistung) at level ≥ {ONLINE_FROM}",
-    "ozg_konform": (
-        f"an applicable LeiKa service (or the whole Leistung) at level ≥ {OZG_KONFORM_FROM}"
-    ),
-    "scale": (
-        "levels of other model versions are read on the dimension's default model through the "
-        "level mapping; a level without a mapping counts as not assessed"
-    ),
-    "applicable": "a LeiKa-Typ executed by Länder or Kommunen (unknown: applicable); 1 is federal",
+    **pairs.RULES,
     "shares": "of applicable OZG-Leistungen; not-applicable ones are out of every denominator",
     "stale": (
         "the newest contributing assessment is older than the configured age (in calendar "
         "days, UTC)"
     ),
     "flaechendeckend": (
-        "every inhabited Gemeinde of the area online (level ≥ 2), as the federal dashboard counts"
+        f"every inhabited Gemeinde of the area online (level ≥ {ONLINE_FROM}), as the federal "
+        "dashboard counts"
     ),
     "mindestens_eine_kommune": "at least one inhabited Gemeinde of the area is online",
 }
-
-
-def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
-    types = list(leika_typ)
-    return not types or any(code in municipal_types for code in types)
 
 
 def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object] | None:

@@ -1,0 +1,216 @@
+"""JSON API of the roll-ups: a Gemeinde's Reifegrad, a Leistung's coverage, the summary by
+group and its course over time. Every figure is read from the pair levels."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from litestar import MediaType, Request, Response, Router, get
+from litestar.datastructures import State
+from litestar.params import PathParameter, QueryParameter
+from pydantic import BaseModel
+
+from tracker.caching import Lru
+from tracker.concurrency import client_holds, not_modified, stamp_etag
+from tracker.db import DbSession
+from tracker.errors import problem_responses
+from tracker.fields import (
+    AREA_PATTERN,
+    ARS_PATTERN,
+    ISO_MOMENT_PATTERN,
+    OZG_ID_PATTERN,
+    parse_moment,
+)
+from tracker.maturity.models import Dimension
+from tracker.regions import queries as regions_queries
+from tracker.reports import queries, summary
+from tracker.reports.figures import RULES
+from tracker.reports.schemas import (
+    AreaCoverage,
+    Coverage,
+    GemeindeReifegrad,
+    LeistungCoverage,
+    ReifegradSummary,
+    ReifegradTimeseries,
+)
+from tracker.settings import Settings
+
+AnyRequest = Request[Any, Any, Any]
+At = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=ISO_MOMENT_PATTERN, description="As of this moment (ISO 8601); default now."
+    ),
+]
+Area = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=AREA_PATTERN,
+        description="Only Gemeinden whose ARS starts with this: Land 05, Kreis 05113, …",
+    ),
+]
+
+
+# Computed answers by the stamps of what they read (the data, the reference, the day), so that
+# they are correct in every worker process: a change anywhere makes a new key.
+ROLLUPS: Lru[bytes] = Lru(512)
+SUMMARIES: Lru[bytes] = Lru(64)
+# Pollers revalidate every time; the ETag makes an unchanged answer a 304 without a body.
+POLLED = {"Cache-Control": "public, no-cache"}
+
+
+class Fields(StrEnum):
+    ALL = "all"
+    SUMMARY = "summary"
+
+
+async def polled(
+    request: AnyRequest,
+    key: tuple[Any, ...],
+    cache: Lru[bytes],
+    compute: Callable[[], Awaitable[BaseModel]],
+) -> Response[Any]:
+    """Answer from the stamp: 304 when the client holds it, else the cached or computed body."""
+    tag = stamp_etag(key)
+    if client_holds(request, tag):
+        return not_modified(tag, POLLED)
+    body = cache.get(key)
+    if body is None:
+        body = (await compute()).model_dump_json().encode()
+        cache.put(key, body)
+    return Response(body, media_type=MediaType.JSON, headers={"ETag": tag, **POLLED})
+
+
+@get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
+async def gemeinde_reifegrad(
+    request: AnyRequest,
+    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    session: DbSession,
+    state: State,
+    at: At = None,
+    fields: Annotated[
+        Fields,
+        QueryParameter(description="summary: the counts without the list of Leistungen."),
+    ] = Fields.ALL,
+) -> Response[GemeindeReifegrad]:
+    """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
+    their age, and a summary; `rules` states how each figure is counted. Sent with a strong
+    ETag of the data it reads: If-None-Match gives 304."""
+    settings: Settings = state.settings
+    moment = parse_moment(at)
+    stamp = await queries.gemeinde_stamp(session, ars)
+    key = (ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days, fields)
+
+    async def compute() -> GemeindeReifegrad:
+        rolled = await queries.gemeinde_rollup(
+            session, ars, at=moment, stale_after_days=settings.stale_after_days
+        )
+        if fields is Fields.SUMMARY:
+            rolled["leistungen"] = rolled["not_applicable"] = None
+        return GemeindeReifegrad.model_validate(
+            {"ars": ars, "name": stamp[1], "at": moment, **rolled}
+        )
+
+    return await polled(request, key, ROLLUPS, compute)
+
+
+@get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404))
+async def leistung_reifegrad(
+    ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)],
+    session: DbSession,
+    state: State,
+    dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
+    at: At = None,
+) -> LeistungCoverage:
+    """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
+    moment = parse_moment(at)
+    found = await queries.leistung_coverage(session, ozg_id, dimension=dimension.value, at=moment)
+    laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
+    kreise, _ = await regions_queries.list_kreise(
+        session, regions_queries.KreisFilter(), limit=None, cursor=None
+    )
+    coverage = found.pop("coverage")
+
+    def areas(kind: str, rows: list[Any], model: str) -> list[AreaCoverage]:
+        named = {getattr(row, model).code: getattr(row, model).name for row in rows}
+        return [
+            AreaCoverage(code=code, name=named.get(code, code), **figures.as_dict())
+            for (level, code), figures in sorted(coverage.items())
+            if level == kind
+        ]
+
+    return LeistungCoverage(
+        **found, at=moment, rules=RULES, bund=Coverage(**coverage[("bund", "DE")].as_dict()),
+        laender=areas("land", laender, "Land"), kreise=areas("kreis", kreise, "Kreis"),
+    )  # fmt: skip
+
+
+Group = Annotated[summary.GroupBy, QueryParameter(description="What to group the pairs by.")]
+
+
+@get("/reifegrad/summary", responses=problem_responses())
+async def reifegrad_summary(
+    request: AnyRequest,
+    session: DbSession,
+    group_by: Group = summary.GroupBy.LAND,
+    dimension: Annotated[Dimension | None, QueryParameter()] = None,
+    at: At = None,
+    area: Area = None,
+) -> Response[ReifegradSummary]:
+    """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
+    mean and median level, Leistungen flächendeckend and in at least one Kommune. Sent with a
+    strong ETag of the data it reads: If-None-Match gives 304."""
+    moment = parse_moment(at)
+    key = (await queries.data_stamp(session), group_by, dimension, moment, area)
+
+    async def compute() -> ReifegradSummary:
+        found = await summary.summary(
+            session, group_by=group_by, dimension=None if dimension is None else dimension.value,
+            at=moment, area=area,
+        )  # fmt: skip
+        return ReifegradSummary.model_validate(
+            {"group_by": group_by.value, "dimension": dimension, "area": area, "at": moment,
+             **found}
+        )  # fmt: skip
+
+    return await polled(request, key, SUMMARIES, compute)
+
+
+@get("/reifegrad/timeseries", responses=problem_responses())
+async def reifegrad_timeseries(
+    session: DbSession,
+    state: State,
+    group_by: Group = summary.GroupBy.BUND,
+    dimension: Annotated[Dimension | None, QueryParameter()] = None,
+    period: Annotated[summary.Period, QueryParameter()] = summary.Period.MONTH,
+    count: Annotated[int, QueryParameter(ge=1, le=60, description="How many periods.")] = 12,
+    until: Annotated[
+        str | None,
+        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Last moment (ISO 8601); now."),
+    ] = None,
+    area: Area = None,
+) -> ReifegradTimeseries:
+    """The summary figures at the end of each period, with the change against the one before."""
+    found = await summary.timeseries(
+        session, group_by=group_by, dimension=None if dimension is None else dimension.value,
+        period=period, count=count, until=parse_moment(until), area=area,
+    )  # fmt: skip
+    return ReifegradTimeseries.model_validate(
+        {"group_by": group_by.value, "dimension": dimension, "area": area,
+         "period": period.value, **found}
+    )  # fmt: skip
+
+
+router = Router(
+    "/api/v1",
+    route_handlers=[
+        leistung_reifegrad,
+        gemeinde_reifegrad,
+        reifegrad_summary,
+        reifegrad_timeseries,
+    ],
+    tags=["Reifegrad"],
+)
