@@ -143,3 +143,4 @@ async def pairs_agree_at_the_end(connection: AsyncConnection) -> AsyncIterator[N
     yield
     async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as check:
         assert [str(difference) for difference in await pairs.differences(check)] == []
+        assert await pairs.count_differences(check, closed=False) == []

@@ -394,12 +394,14 @@ def verify() -> None:
 @verify.command("pairs")
 @click.option("--repair", is_flag=True, help="Rebuild the pair levels if they differ.")
 def verify_pairs(repair: bool) -> None:
-    """Rebuild the pair levels from the append-only assessments into a scratch table and print
-    every difference to the stored ones (exit 1 on any)."""
+    """Rebuild the pair levels from the append-only assessments into a scratch table, and their
+    counts now and at the end of every closed month, and print every difference to the stored
+    ones (exit 1 on any)."""
 
     async def check(session: AsyncSession) -> str:
         started = time.perf_counter()
-        found = await pairs.differences(session)
+        found: list[Any] = [*await pairs.differences(session)]
+        found += await pairs.count_differences(session)
         seconds = time.perf_counter() - started
         for difference in found[:MAX_ERRORS_LISTED]:
             click.echo(str(difference))

@@ -23,7 +23,7 @@ from tracker.access.guards import Principal
 from tracker.catalog.models import LeikaLeistung
 from tracker.cli import main
 from tracker.db import run
-from tracker.maturity import actions, applicability, bulk, pairs, queries
+from tracker.maturity import actions, applicability, bulk, counts, pairs, queries
 from tracker.maturity.models import Dimension, PairLevel
 from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.settings import Settings
@@ -74,8 +74,11 @@ async def universe(session: AsyncSession) -> Universe:
     return Universe(chosen, *principals)  # type: ignore[arg-type]
 
 
-async def assert_pairs_agree(session: AsyncSession) -> None:
+async def assert_pairs_agree(session: AsyncSession, *, closed: bool = True) -> None:
+    """The pairs, and their counts now and (`closed`) at the end of every closed month, equal
+    the rule computed from the assessments (as `?at=` computes them)."""
     assert [str(difference) for difference in await pairs.differences(session)] == []
+    assert await pairs.count_differences(session, closed=closed) == []
 
 
 async def assess(
@@ -206,7 +209,8 @@ async def test_random_histories_keep_the_pairs_equal_to_the_rule(
                     session, add=["1"] if federal else [], remove=[] if federal else ["1"],
                     actor="test",
                 )  # fmt: skip
-            await assert_pairs_agree(session)
+            await assert_pairs_agree(session, closed=False)
+        await assert_pairs_agree(session)
     finally:
         await savepoint.rollback()
 
@@ -293,3 +297,22 @@ def test_verify_pairs_command_exits_0_on_an_agreeing_database(settings: Settings
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("0 differences (")
+
+
+async def test_months_that_end_without_a_change_are_kept_as_copies(session: AsyncSession) -> None:
+    world = await universe(session)
+    await assess(
+        session, world, ars=ESSEN, service=3, dimension="online", model=None, level=3,
+        days_back=0, outcome="validate",
+    )  # fmt: skip
+    this_month = counts.month_end(NOW)
+    last_month = counts.month_end(NOW.replace(day=1) - timedelta(days=1))
+    assert (await counts.closed_periods(session))[-1] == last_month
+    later = NOW.replace(day=1) + timedelta(days=62)  # the next change, two months on
+    await counts.close_periods(session, now=later, since=later)
+    held = await counts.closed_periods(session)
+    next_month = counts.month_end(counts.end_moment(this_month) + timedelta(days=1))
+    assert held[-3:] == [last_month, this_month, next_month]
+    assert await counts.stored(session, this_month) == await counts.stored(session, counts.LIVE)
+    assert await counts.stored(session, last_month) == {}
+    await assert_pairs_agree(session)

@@ -3,7 +3,7 @@ criterion and is never changed in place, only followed by a correction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -190,3 +190,40 @@ class PairLevel(TableModel, table=True):
     # the newest contributing assessment: the pair's age
     newest_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     land_wide_portal: bool
+
+
+class GemeindeLevelCount(TableModel, table=True):
+    """A Gemeinde's pairs at each level per dimension: now (`period_end` = `counts.LIVE`), and
+    as of the end of each closed month. Derived from the pair levels by `maturity.counts`."""
+
+    __tablename__ = "gemeinde_level_count"
+
+    period_end: date = Field(primary_key=True)
+    ars: str = Field(primary_key=True, max_length=12)
+    dimension: str = Field(primary_key=True, max_length=20)
+    level: int = Field(primary_key=True)
+    pairs: int
+
+
+class LeistungKreisCount(TableModel, table=True):
+    """One OZG-Leistung's assessed, online and OZG-konform pairs in one Kreis (the ARS's first
+    five digits), per dimension: now and as of the end of each closed month."""
+
+    __tablename__ = "leistung_kreis_count"
+
+    period_end: date = Field(primary_key=True)
+    ozg_id: str = Field(primary_key=True, max_length=20)
+    kreis: str = Field(primary_key=True, max_length=5)
+    dimension: str = Field(primary_key=True, max_length=20)
+    assessed: int
+    online: int
+    ozg_konform: int
+
+
+class CountPeriod(TableModel, table=True):
+    """A closed month whose counts are held: from the first one on, every month is."""
+
+    __tablename__ = "count_period"
+
+    period_end: date = Field(primary_key=True)
+    taken_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -24,9 +24,9 @@ rule as a query, for a past moment (`?at=`) and for `differences` (`tracker veri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -50,7 +50,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import run
+from tracker.db import as_utc, run
+from tracker.maturity import counts
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
     ApplicabilityOverride,
@@ -221,12 +222,16 @@ async def refresh(
     *,
     ars: Collection[str] | None = None,
     ozg_ids: Collection[str] | None = None,
+    since: datetime | None = None,
 ) -> None:
-    """Recompute the stored pairs of these Gemeinden × OZG-Leistungen (None: all of them)."""
+    """Recompute the stored pairs of these Gemeinden × OZG-Leistungen (None: all of them) and
+    their counts, now and in every closed month from `since` on: the first moment the change is
+    visible (None: every moment, as for an override, which the rule reads at every moment)."""
     if (ars is not None and not ars) or (ozg_ids is not None and not ozg_ids):
         return
     await session.flush()
     ref = await reference(session)
+    await counts.close_periods(session, now=datetime.now(UTC), since=since)
     connection = await session.connection()
     ordered = None if ars is None else sorted(ars)
     chunks: list[list[str] | None] = (
@@ -234,6 +239,7 @@ async def refresh(
         if ordered is None
         else [ordered[start : start + ARS_CHUNK] for start in range(0, len(ordered), ARS_CHUNK)]
     )
+    kreise = counts.kreise_of(ordered)
     for chunk in chunks:
         stale = delete(PAIR_TABLE)
         if chunk is not None:
@@ -243,12 +249,81 @@ async def refresh(
         await connection.execute(stale)
         fresh = computed(ref, ars=chunk, ozg_ids=ozg_ids)
         await connection.execute(insert(PAIR_TABLE).from_select(COLUMNS, fresh))
+        await counts.recount_gemeinden(session, counts.LIVE, PAIR_TABLE, ars=chunk)
+    await counts.recount_leistungen(
+        session, counts.LIVE, PAIR_TABLE, kreise=kreise, ozg_ids=ozg_ids
+    )
+    reached = [
+        period
+        for period in await counts.closed_periods(session)
+        if since is None or counts.end_moment(period) >= since
+    ]
+    moved = await changed_months(session, ref, ars=ordered, ozg_ids=ozg_ids) if reached else set()
+    for index, period in enumerate(reached):
+        if index and moved is not None and period not in moved:
+            for chunk in chunks:
+                await counts.carry(
+                    session, reached[index - 1], period, ars=chunk, kreise=None, ozg_ids=()
+                )
+            await counts.carry(
+                session, reached[index - 1], period, ars=(), kreise=kreise, ozg_ids=ozg_ids
+            )
+            continue
+        moment = counts.end_moment(period)
+        for chunk in chunks:
+            then = computed(ref, at=moment, ars=chunk).subquery()
+            await counts.recount_gemeinden(session, period, then, ars=chunk)
+        then = computed(ref, at=moment, ozg_ids=ozg_ids).subquery()
+        await counts.recount_leistungen(session, period, then, kreise=kreise, ozg_ids=ozg_ids)
+
+
+async def changed_months(
+    session: AsyncSession,
+    ref: Reference,
+    *,
+    ars: Sequence[str] | None,
+    ozg_ids: Collection[str] | None,
+) -> set[date] | None:
+    """The months in which an assessment that the counts of these Gemeinden, or of these
+    Leistungen, read became visible: only their closed periods need counting; the others carry
+    the period before. None: every month (nothing narrowed)."""
+    if ars is None and ozg_ids is None:
+        return None
+    leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
+    found: set[date] = set()
+    narrowings: list[Any] = []
+    if ozg_ids is not None:
+        narrowings.append(leistung.in_(sorted(ozg_ids)))
+    for start in range(0, len(ars or ()), ARS_CHUNK):
+        narrowings.append(col(Assessment.ars).in_(list(ars or ())[start : start + ARS_CHUNK]))
+    for narrowing in narrowings:
+        statement = (
+            select(visible_from())
+            .distinct()
+            .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
+            .where(*published(None), narrowing)
+        )
+        found |= {
+            counts.month_end(as_utc(moment)) for moment in (await run(session, statement)).scalars()
+        }
+    return found
 
 
 async def rebuild(session: AsyncSession) -> None:
-    """Every pair anew: after a change of the catalogue, the regions, a model or mapping, or the
-    municipal LeiKa-Typ codes."""
-    await refresh(session)
+    """Every pair and every count anew, the closed months from the first visible assessment on:
+    after a change of the catalogue, the regions, a model or mapping, or the municipal
+    LeiKa-Typ codes."""
+    await counts.forget(session)
+    first = (
+        await run(session, select(func.min(visible_from())).where(*published(None)))
+    ).scalar_one()
+    await refresh(session, since=None if first is None else as_utc(first))
+
+
+def visible_from() -> Any:
+    """The first moment an assessment counts: assessed and validated."""
+    changed = func.coalesce(col(Assessment.status_changed_at), col(Assessment.assessed_at))
+    return case((changed > col(Assessment.assessed_at), changed), else_=col(Assessment.assessed_at))
 
 
 class Touched:
@@ -260,18 +335,24 @@ class Touched:
         self.ozg_of = ref.known.ozg_of
         self.gemeinden: set[str] = set()
         self.leistungen: set[str] = set()
+        self.since: datetime | None = None  # the first moment one of them is visible
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             if row["status"] != Status.VALIDATED.value:
                 continue
             ozg_id = row["ozg_id"] or self.ozg_of.get(row["leika_id"])
-            if ozg_id is not None:
-                self.gemeinden.add(row["ars"])
-                self.leistungen.add(ozg_id)
+            if ozg_id is None:
+                continue
+            self.gemeinden.add(row["ars"])
+            self.leistungen.add(ozg_id)
+            assessed = as_utc(row["assessed_at"])
+            visible = max(assessed, as_utc(row["status_changed_at"] or assessed))
+            self.since = visible if self.since is None else min(self.since, visible)
 
     async def refresh(self, session: AsyncSession) -> None:
-        await refresh(session, ars=self.gemeinden, ozg_ids=self.leistungen)
+        if self.gemeinden:
+            await refresh(session, ars=self.gemeinden, ozg_ids=self.leistungen, since=self.since)
 
 
 async def touched(session: AsyncSession) -> Touched:
@@ -340,12 +421,15 @@ def source(ref: Reference, at: datetime | None, area: str | None) -> Any:
 
 
 async def missing(session: AsyncSession) -> bool:
-    """True when no pair is stored although validated assessments exist (a database migrated
-    from before the relation)."""
-    any_pair = select(literal(1)).select_from(PAIR_TABLE).limit(1)
+    """True when no pair or no count is stored although validated assessments exist (a
+    database migrated from before them)."""
     any_validated = select(col(Assessment.id)).where(*published(None)).limit(1)
-    stored_any = (await run(session, any_pair)).first() is not None
-    return not stored_any and (await run(session, any_validated)).first() is not None
+    if (await run(session, any_validated)).first() is None:
+        return False
+    for table in (PAIR_TABLE, counts.GEMEINDE_TABLE):
+        if (await run(session, select(literal(1)).select_from(table).limit(1))).first() is None:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -356,6 +440,28 @@ class Difference:
 
     def __str__(self) -> str:
         return f"{' × '.join(self.key)}: stored {self.stored}, computed {self.computed}"
+
+
+async def count_differences(session: AsyncSession, *, closed: bool = True) -> list[str]:
+    """The stored counts, now and (`closed`) of every closed month, against those the rule
+    gives (now: the stored pairs, which `differences` checks; a closed month: computed as of
+    its end)."""
+    ref = await reference(session)
+    found: list[str] = []
+    held = await counts.closed_periods(session) if closed else []
+    for period in [counts.LIVE, *held]:
+        source = (
+            PAIR_TABLE
+            if period == counts.LIVE
+            else computed(ref, at=counts.end_moment(period)).subquery()
+        )
+        want = await counts.expected(session, source)
+        have = await counts.stored(session, period)
+        for key in sorted(set(want) | set(have), key=str):
+            if want.get(key) != have.get(key):
+                found.append(f"{period} {' × '.join(map(str, key))}: stored {have.get(key)}, "
+                             f"computed {want.get(key)}")  # fmt: skip
+    return found
 
 
 async def differences(session: AsyncSession) -> list[Difference]:

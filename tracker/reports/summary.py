@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
-from tracker.maturity import pairs
+from tracker.maturity import counts, pairs
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
@@ -259,28 +259,23 @@ async def frame(
     return Frame(group_by, area, dimensions, cached, gemeinden, dict(adjust))
 
 
+# Groups the counts answer: they hold Gemeinden and Kreise, not Themenfelder or Gemeindetypen
+# of Leistungen, so those groups (and areas inside a Kreis) count the pairs themselves.
+COUNTED_GROUPS = (GroupBy.BUND, GroupBy.LAND, GroupBy.KREIS)
+
+
 async def tally(
     session: AsyncSession, setting: Frame, at: datetime | None
 ) -> dict[tuple[Any, str], Tally]:
-    """Every group × dimension's figures as of `at`."""
-    top = max(setting.scale.top[dimension] for dimension in setting.dimensions)
-    counting = counting_statement(
-        setting.group_by, pairs.source(setting.reference, at, setting.area), top,
-        area=setting.area,
-        dimension=setting.dimensions[0] if len(setting.dimensions) == 1 else None,
-    )  # fmt: skip
-    tallies: dict[tuple[Any, str], Tally] = {}
-    online: dict[tuple[Any, str], dict[str, int]] = defaultdict(dict)
-    for row in await run(session, counting):
-        figures = tallies.setdefault((row.grp, row.dimension), Tally())
-        figures.assessed += row.assessed
-        figures.level_sum += row.level_sum
-        for level in range(1, top + 1):
-            count = getattr(row, f"at_least_{level}")
-            figures.at_least[level] = figures.at_least.get(level, 0) + count
-        online[(row.grp, row.dimension)][row.ozg_id] = (
-            getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
-        )
+    """Every group × dimension's figures as of `at` (None: now): from the counts where they
+    answer (`counts.period_for`), else from the pairs."""
+    period = None
+    if setting.group_by in COUNTED_GROUPS and len(setting.area or "") <= counts.KREIS_DIGITS:
+        period = await counts.period_for(session, at)
+    if period is not None:
+        tallies, online = await tally_counts(session, setting, period)
+    else:
+        tallies, online = await tally_pairs(session, setting, at)
     for group in setting.groups():
         gemeinden, leistungen, applicable = setting.denominator(group)
         for dimension in setting.dimensions:
@@ -293,6 +288,77 @@ async def tally(
                 figures.flaechendeckend += count > 0 and count == setting.base(group, ozg_id)
                 figures.mindestens_eine += count > 0
     return tallies
+
+
+Online = dict[tuple[Any, str], dict[str, int]]
+
+
+async def tally_pairs(
+    session: AsyncSession, setting: Frame, at: datetime | None
+) -> tuple[dict[tuple[Any, str], Tally], Online]:
+    top = max(setting.scale.top[dimension] for dimension in setting.dimensions)
+    counting = counting_statement(
+        setting.group_by, pairs.source(setting.reference, at, setting.area), top,
+        area=setting.area,
+        dimension=setting.dimensions[0] if len(setting.dimensions) == 1 else None,
+    )  # fmt: skip
+    tallies: dict[tuple[Any, str], Tally] = {}
+    online: Online = defaultdict(dict)
+    for row in await run(session, counting):
+        figures = tallies.setdefault((row.grp, row.dimension), Tally())
+        figures.assessed += row.assessed
+        figures.level_sum += row.level_sum
+        for level in range(1, top + 1):
+            count = getattr(row, f"at_least_{level}")
+            figures.at_least[level] = figures.at_least.get(level, 0) + count
+        online[(row.grp, row.dimension)][row.ozg_id] = (
+            getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
+        )
+    return tallies, online
+
+
+async def tally_counts(
+    session: AsyncSession, setting: Frame, period: date
+) -> tuple[dict[tuple[Any, str], Tally], Online]:
+    """The same figures from the counts of one period: pairs per Gemeinde and level, online
+    pairs per Leistung and Kreis."""
+    wanted = setting.dimensions[0] if len(setting.dimensions) == 1 else None
+    levels = counts.GEMEINDE_TABLE.c
+    grouping = group_column(setting.group_by)
+    by_level = (
+        select(grouping.label("grp"), levels.dimension, levels.level, func.sum(levels.pairs))
+        .join(Gemeinde, col(Gemeinde.ars) == levels.ars)
+        .where(levels.period_end == period, *inhabited(setting.area))
+        .group_by(grouping, levels.dimension, levels.level)
+    )
+    if wanted is not None:
+        by_level = by_level.where(levels.dimension == wanted)
+    tallies: dict[tuple[Any, str], Tally] = {}
+    for group, dimension, level, pairs_at in await tuples(session, by_level):
+        figures = tallies.setdefault((group, dimension), Tally())
+        figures.assessed += pairs_at
+        figures.level_sum += level * pairs_at
+        for at_least in range(1, level + 1):
+            figures.at_least[at_least] = figures.at_least.get(at_least, 0) + pairs_at
+    kreise = counts.LEISTUNG_TABLE.c
+    area_of = {
+        GroupBy.BUND: literal_column("'DE'"),
+        GroupBy.LAND: func.substr(kreise.kreis, 1, 2),
+        GroupBy.KREIS: kreise.kreis,
+    }[setting.group_by]
+    by_kreis = (
+        select(area_of.label("grp"), kreise.dimension, kreise.ozg_id, func.sum(kreise.online))
+        .where(kreise.period_end == period)
+        .group_by(area_of, kreise.dimension, kreise.ozg_id)
+    )
+    if setting.area:
+        by_kreis = by_kreis.where(kreise.kreis.startswith(setting.area))
+    if wanted is not None:
+        by_kreis = by_kreis.where(kreise.dimension == wanted)
+    online: Online = defaultdict(dict)
+    for group, dimension, ozg_id, count in await tuples(session, by_kreis):
+        online[(group, dimension)][ozg_id] = count
+    return tallies, online
 
 
 async def group_names(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
@@ -395,8 +461,11 @@ async def timeseries(
     names = await group_names(session, group_by)
     series: dict[tuple[str, str], dict[str, Any]] = {}
     previous: dict[tuple[str, str], dict[str, Any]] = {}
-    for index, (name, moment) in enumerate(periods(period, count, until or datetime.now(UTC))):
-        for item in described(setting, await tally(session, setting, moment), names):
+    points = periods(period, count, until or datetime.now(UTC))
+    for index, (name, moment) in enumerate(points):
+        # the running period, read now: the live figures
+        asked = None if until is None and index == len(points) - 1 else moment
+        for item in described(setting, await tally(session, setting, asked), names):
             key = (item["code"], item["dimension"])
             point = {"period": name, "at": moment, **{k: item[k] for k in CHANGED}}
             if index:

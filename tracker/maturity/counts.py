@@ -1,0 +1,267 @@
+"""Counts of the pair levels, now and at the end of every closed month: what roll-ups over many
+Gemeinden read instead of millions of pairs.
+
+- `gemeinde_level_count`: per Gemeinde × dimension × level, the pairs at that level;
+- `leistung_kreis_count`: per OZG-Leistung × Kreis (first five ARS digits) × dimension, the
+  assessed, online and OZG-konform pairs.
+
+Rows with `period_end = LIVE` are now; the others are as of a month's last moment. `pairs`
+keeps both in the transaction of every change: it first closes the months that ended since the
+last change (nothing moved in between, so they are copies of now), then recounts what the
+change moved, now and in every closed month from the moment it became visible on (a
+back-dated import reaches into the past). Before the first closed month nothing was counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, case, delete, func, insert, literal, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.db import lock_until_commit, run, tuples
+from tracker.maturity.models import CountPeriod, GemeindeLevelCount, LeistungKreisCount
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
+
+LIVE = date(9999, 12, 31)
+GEMEINDE_TABLE: Table = GemeindeLevelCount.__table__  # type: ignore[attr-defined]
+LEISTUNG_TABLE: Table = LeistungKreisCount.__table__  # type: ignore[attr-defined]
+PERIOD_TABLE: Table = CountPeriod.__table__  # type: ignore[attr-defined]
+KREIS_DIGITS = 5
+# Kreise named one by one in a recount; more, and the recount takes the whole Leistungen.
+KREISE_LISTED = 50
+
+
+def month_end(moment: datetime) -> date:
+    """The last day of the moment's month (UTC)."""
+    moment = moment.astimezone(UTC)
+    first_next = date(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def end_moment(period_end: date) -> datetime:
+    """The last moment of a closed month: what its counts are as of."""
+    following = datetime(period_end.year, period_end.month, period_end.day, tzinfo=UTC)
+    return following + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def months(first: date, last: date) -> list[date]:
+    """Every month's last day from `first`'s month through `last`'s."""
+    found, current = [], first
+    while current <= last:
+        found.append(current)
+        current = month_end(end_moment(current) + timedelta(microseconds=1))
+    return found
+
+
+def kreis_of(ars: Any) -> Any:
+    return func.substr(ars, 1, KREIS_DIGITS)
+
+
+async def closed_periods(session: AsyncSession) -> list[date]:
+    statement = select(PERIOD_TABLE.c.period_end).order_by(PERIOD_TABLE.c.period_end)
+    return list((await run(session, statement)).scalars())
+
+
+async def close_periods(session: AsyncSession, *, now: datetime, since: datetime | None) -> None:
+    """Before a change at `now`: every month that ended since the last change becomes a closed
+    period holding a copy of the live counts (with no closed period yet, the month before this
+    one); when the change reaches back before the first closed month (`since`), the months from
+    there on become closed periods too, empty, since before the first one nothing was counted."""
+    await lock_until_commit(session, "tracker.maturity.counts")
+    held = await closed_periods(session)
+    last_ended = month_end(now.replace(day=1) - timedelta(days=1))
+    if not held:
+        copied = [last_ended]
+    elif held[-1] < last_ended:
+        copied = months(month_end(end_moment(held[-1]) + timedelta(microseconds=1)), last_ended)
+    else:
+        copied = []
+    connection = await session.connection()
+    for period in copied:
+        for table in (GEMEINDE_TABLE, LEISTUNG_TABLE):
+            names = [column.name for column in table.columns]
+            rows = select(
+                *(literal(period).label(n) if n == "period_end" else table.c[n] for n in names)
+            ).where(table.c.period_end == LIVE)
+            await connection.execute(insert(table).from_select(names, rows))
+    first = (held or copied)[0]
+    earlier = [] if since is None else months(month_end(since), first - timedelta(days=1))
+    taken = datetime.now(UTC)
+    new = sorted(set(copied) | set(earlier))
+    if new:
+        await connection.execute(
+            insert(PERIOD_TABLE), [{"period_end": p, "taken_at": taken} for p in new]
+        )
+
+
+def _narrowed(
+    source: Any, *, ars: Sequence[str] | None, kreise: Sequence[str] | None, ozg_ids: Any
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if ars is not None:
+        conditions.append(source.c.ars.in_(list(ars)))
+    if kreise is not None:
+        conditions.append(kreis_of(source.c.ars).in_(list(kreise)))
+    if ozg_ids is not None:
+        conditions.append(source.c.ozg_id.in_(sorted(ozg_ids)))
+    return conditions
+
+
+async def recount_gemeinden(
+    session: AsyncSession, period: date, source: Any, *, ars: Sequence[str] | None
+) -> None:
+    """Count one period of the Gemeinden `ars` (None: all) anew from `source` (pairs with ars,
+    ozg_id, dimension, level, holding every pair of those Gemeinden)."""
+    connection = await session.connection()
+    gone = delete(GEMEINDE_TABLE).where(GEMEINDE_TABLE.c.period_end == period)
+    if ars is not None:
+        gone = gone.where(GEMEINDE_TABLE.c.ars.in_(list(ars)))
+    await connection.execute(gone)
+    by_level = (
+        select(
+            literal(period).label("period_end"), source.c.ars, source.c.dimension,
+            source.c.level, func.count().label("pairs"),
+        )
+        .where(*_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
+        .group_by(source.c.ars, source.c.dimension, source.c.level)
+    )  # fmt: skip
+    await connection.execute(
+        insert(GEMEINDE_TABLE).from_select(
+            ["period_end", "ars", "dimension", "level", "pairs"], by_level
+        )
+    )
+
+
+def kreise_of(ars: Sequence[str] | None) -> list[str] | None:
+    """The Kreise of these Gemeinden, or None (all) for many of them."""
+    if ars is None:
+        return None
+    kreise = sorted({code[:KREIS_DIGITS] for code in ars})
+    return None if len(kreise) > KREISE_LISTED else kreise
+
+
+async def recount_leistungen(
+    session: AsyncSession,
+    period: date,
+    source: Any,
+    *,
+    kreise: Sequence[str] | None,
+    ozg_ids: Any,
+) -> None:
+    """Count one period of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
+    from `source` (pairs holding every pair of those Leistungen there)."""
+    connection = await session.connection()
+    gone = delete(LEISTUNG_TABLE).where(LEISTUNG_TABLE.c.period_end == period)
+    if kreise is not None:
+        gone = gone.where(LEISTUNG_TABLE.c.kreis.in_(list(kreise)))
+    if ozg_ids is not None:
+        gone = gone.where(LEISTUNG_TABLE.c.ozg_id.in_(sorted(ozg_ids)))
+    await connection.execute(gone)
+    kreis = kreis_of(source.c.ars)
+    by_kreis = (
+        select(
+            literal(period).label("period_end"), source.c.ozg_id, kreis.label("kreis"),
+            source.c.dimension, func.count().label("assessed"),
+            func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
+            func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
+        )
+        .where(*_narrowed(source, ars=None, kreise=kreise, ozg_ids=ozg_ids))
+        .group_by(source.c.ozg_id, kreis, source.c.dimension)
+    )  # fmt: skip
+    await connection.execute(
+        insert(LEISTUNG_TABLE).from_select(
+            ["period_end", "ozg_id", "kreis", "dimension", "assessed", "online", "ozg_konform"],
+            by_kreis,
+        )
+    )
+
+
+async def carry(
+    session: AsyncSession,
+    before: date,
+    period: date,
+    *,
+    ars: Sequence[str] | None,
+    kreise: Sequence[str] | None,
+    ozg_ids: Any,
+) -> None:
+    """The counts of `period` for these Gemeinden and Leistungen × Kreise are those of the
+    period `before`: nothing of theirs became visible in between."""
+    connection = await session.connection()
+    for table, conditions in (
+        (GEMEINDE_TABLE, [] if ars is None else [GEMEINDE_TABLE.c.ars.in_(list(ars))]),
+        (
+            LEISTUNG_TABLE,
+            ([] if kreise is None else [LEISTUNG_TABLE.c.kreis.in_(list(kreise))])
+            + ([] if ozg_ids is None else [LEISTUNG_TABLE.c.ozg_id.in_(sorted(ozg_ids))]),
+        ),
+    ):
+        await connection.execute(delete(table).where(table.c.period_end == period, *conditions))
+        names = [column.name for column in table.columns]
+        rows = select(
+            *(literal(period).label(n) if n == "period_end" else table.c[n] for n in names)
+        ).where(table.c.period_end == before, *conditions)
+        await connection.execute(insert(table).from_select(names, rows))
+
+
+async def forget(session: AsyncSession) -> None:
+    """Every count and closed period gone: before a rebuild from the assessments."""
+    connection = await session.connection()
+    for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, PERIOD_TABLE):
+        await connection.execute(delete(table))
+
+
+async def period_for(session: AsyncSession, at: datetime | None) -> date | None:
+    """Which counts answer `at`: LIVE for now, a closed month for its last moment; a month after
+    the last closed one (nothing changed since it ended) is now, one before the first was not
+    counted (a period with no rows). None when `at` is no month's last moment."""
+    if at is None:
+        return LIVE
+    period = month_end(at)
+    if at != end_moment(period):
+        return None
+    held = await closed_periods(session)
+    if period in held:
+        return period
+    if not held or period > held[-1]:
+        return LIVE if at <= datetime.now(UTC) else None
+    return date.min if period < held[0] else None
+
+
+async def expected(session: AsyncSession, source: Any) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The counts `source` (pairs) gives, keyed as the stored ones."""
+    found: dict[tuple[Any, ...], tuple[int, ...]] = {}
+    by_level = select(source.c.ars, source.c.dimension, source.c.level, func.count()).group_by(
+        source.c.ars, source.c.dimension, source.c.level
+    )
+    for ars, dimension, level, pairs in await tuples(session, by_level):
+        found[("gemeinde", ars, dimension, level)] = (pairs,)
+    kreis = kreis_of(source.c.ars)
+    by_kreis = select(
+        source.c.ozg_id, kreis, source.c.dimension, func.count(),
+        func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)),
+        func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)),
+    ).group_by(source.c.ozg_id, kreis, source.c.dimension)  # fmt: skip
+    for ozg_id, code, dimension, *figures in await tuples(session, by_kreis):
+        found[("leistung", ozg_id, code, dimension)] = tuple(int(n) for n in figures)
+    return found
+
+
+async def stored(session: AsyncSession, period: date) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    found: dict[tuple[Any, ...], tuple[int, ...]] = {}
+    gemeinden = select(
+        GEMEINDE_TABLE.c.ars, GEMEINDE_TABLE.c.dimension, GEMEINDE_TABLE.c.level,
+        GEMEINDE_TABLE.c.pairs,
+    ).where(GEMEINDE_TABLE.c.period_end == period)  # fmt: skip
+    for ars, dimension, level, pairs in await tuples(session, gemeinden):
+        found[("gemeinde", ars, dimension, level)] = (pairs,)
+    leistungen = select(
+        LEISTUNG_TABLE.c.ozg_id, LEISTUNG_TABLE.c.kreis, LEISTUNG_TABLE.c.dimension,
+        LEISTUNG_TABLE.c.assessed, LEISTUNG_TABLE.c.online, LEISTUNG_TABLE.c.ozg_konform,
+    ).where(LEISTUNG_TABLE.c.period_end == period)  # fmt: skip
+    for ozg_id, code, dimension, *figures in await tuples(session, leistungen):
+        found[("leistung", ozg_id, code, dimension)] = tuple(figures)
+    return found
