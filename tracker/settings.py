@@ -42,6 +42,8 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For names the client (the login rate limit
     # counts per client). Empty: the header is ignored, since any client can send it.
     trusted_proxies: tuple[str, ...] = ()
+    # A token's last use is written at most this often (a read request then writes nothing).
+    token_touch_seconds: int = 300
     # Bounds of one bulk upload (POST /assessments/import): rows, and an XLSX body unpacked.
     max_upload_rows: int = 50_000
     max_upload_xlsx_bytes: int = 64 * 1024 * 1024
@@ -61,7 +63,7 @@ class Settings:
         """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
         TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_MAX_UPLOAD_ROWS,
         TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE, TRACKER_TRUSTED_PROXIES
-        (comma-separated addresses)."""
+        (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -84,6 +86,7 @@ class Settings:
             max_upload_rows=int(env.get("TRACKER_MAX_UPLOAD_ROWS", "50000")),
             max_upload_xlsx_bytes=int(env.get("TRACKER_MAX_UPLOAD_XLSX_BYTES", "67108864")),
             max_retire_share=float(env.get("TRACKER_MAX_RETIRE_SHARE", "0.05")),
+            token_touch_seconds=int(env.get("TRACKER_TOKEN_TOUCH_SECONDS", "300")),
             **optional,
         )
 
