@@ -82,3 +82,28 @@ async def test_single_resources_carry_an_etag_and_answer_304(client: Client) -> 
         assert again.content == b""
         other = await client.get(url, headers={"If-None-Match": '"something-else"'})
         assert other.status_code == 200
+
+
+async def test_large_api_answers_are_compressed_for_clients_that_ask(client: Client) -> None:
+    url = "/api/v1/leistungen?limit=100"
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) > 10_000
+    gzipped = await client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in gzipped.headers["vary"]
+    assert int(gzipped.headers["content-length"]) < int(plain.headers["content-length"]) / 4
+    assert gzipped.json() == plain.json()  # httpx decodes
+    brotli = await client.get(url, headers={"Accept-Encoding": "br, gzip"})
+    assert brotli.headers["content-encoding"] == "br"
+    assert brotli.json() == plain.json()
+
+    small = await client.get("/api/v1/laender?limit=1", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024
+    assert "content-encoding" not in small.headers
+    # pages carry a CSRF token beside text from the request: never compressed (BREACH)
+    page = await client.get("/suche?q=Elterngeld", headers={"Accept-Encoding": "gzip, br"})
+    assert page.status_code == 200
+    assert len(page.content) > 1024
+    assert "content-encoding" not in page.headers
