@@ -142,10 +142,14 @@ def configure_templates(engine: Jinja) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None
+    settings: Settings | None = None,
+    *,
+    sessionmaker: Sessionmaker | None = None,
+    read_sessionmaker: Sessionmaker | None = None,
 ) -> Litestar:
-    """Build the app. Tests pass a sessionmaker bound to their connection; else the lifespan
-    creates the engine in the server's own event loop."""
+    """Build the app. Tests pass a sessionmaker bound to their connection (and may pass another
+    for reads); else the lifespan creates the engines in the server's own event loop: the
+    primary's, and the read replica's if `read_database_url` is set."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -153,12 +157,18 @@ def create_app(
         if sessionmaker is not None:
             yield
             return
-        engine = create_engine(settings.database_url)
-        app.state.sessionmaker = create_sessionmaker(engine)
+        pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        engines = [create_engine(settings.database_url, **pool)]
+        if settings.read_database_url is not None:
+            engines.append(create_engine(settings.read_database_url, **pool))
+        app.state.sessionmaker = app.state.read_sessionmaker = create_sessionmaker(engines[0])
+        if len(engines) > 1:
+            app.state.read_sessionmaker = create_sessionmaker(engines[1])
         try:
             yield
         finally:
-            await engine.dispose()
+            for engine in engines:
+                await engine.dispose()
 
     key = hashlib.sha256(settings.secret_key.encode()).digest()
     sessions = CookieBackendConfig(
@@ -221,7 +231,13 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        state=State(
+            {
+                "settings": settings,
+                "sessionmaker": sessionmaker,
+                "read_sessionmaker": read_sessionmaker or sessionmaker,
+            }
+        ),
         debug=settings.debug,
     )
 

@@ -32,6 +32,15 @@ def to_async_url(url: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # A replica for requests that only read (GET, HEAD): their handlers' queries. Writes and the
+    # token and session checks stay on the primary, so that a revocation counts at once.
+    read_database_url: str | None = None
+    # Connections per worker and engine on PostgreSQL: pool_size kept open, max_overflow more at
+    # peaks. Workers × engines × (pool_size + max_overflow) must stay below max_connections.
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    # PostgreSQL cancels a read request's statement after this long (503); 0: never.
+    read_statement_timeout_ms: int = 30_000
     data_dir: Path = field(default=DEFAULT_DATA_DIR)
     debug: bool = False
     # Signs session cookies and CSRF tokens. Unset, each process draws its own: sessions then end
@@ -60,10 +69,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
-        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_MAX_UPLOAD_ROWS,
-        TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE, TRACKER_TRUSTED_PROXIES
-        (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS."""
+        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_READ_DATABASE_URL, TRACKER_DATA_DIR,
+        TRACKER_SECRET_KEY, TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG,
+        TRACKER_MAX_UPLOAD_ROWS, TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE,
+        TRACKER_TRUSTED_PROXIES (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS,
+        TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -74,6 +84,8 @@ class Settings:
             optional["trusted_proxies"] = tuple(
                 address.strip() for address in proxies.split(",") if address.strip()
             )
+        if read_url := env.get("TRACKER_READ_DATABASE_URL"):
+            optional["read_database_url"] = to_async_url(read_url)
         if types := env.get("TRACKER_MUNICIPAL_LEIKA_TYPES"):
             optional["municipal_leika_types"] = frozenset(code.strip() for code in types.split(","))
         return cls(
@@ -87,6 +99,9 @@ class Settings:
             max_upload_xlsx_bytes=int(env.get("TRACKER_MAX_UPLOAD_XLSX_BYTES", "67108864")),
             max_retire_share=float(env.get("TRACKER_MAX_RETIRE_SHARE", "0.05")),
             token_touch_seconds=int(env.get("TRACKER_TOKEN_TOUCH_SECONDS", "300")),
+            db_pool_size=int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+            db_max_overflow=int(env.get("TRACKER_DB_MAX_OVERFLOW", "10")),
+            read_statement_timeout_ms=int(env.get("TRACKER_READ_STATEMENT_TIMEOUT_MS", "30000")),
             **optional,
         )
 
