@@ -88,6 +88,17 @@ async def database_url(
         yield url
 
 
+@pytest.fixture
+async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A database of the test's own, migrated to head, without reference data."""
+    async with fresh_database(tmp_path) as url:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+        await engine.dispose()
+        yield url
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)

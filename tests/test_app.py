@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
-from tests.builders import Client, client_for
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client, add_token, add_user, bearer, client_for
 from tracker.app import create_app, format_date, format_number
+from tracker.db import Sessionmaker
 from tracker.settings import DEFAULT_DATABASE_URL, Settings
+
+ESSEN = "051130000000"
 
 
 async def test_health_reports_database(client: Client) -> None:
@@ -82,3 +91,131 @@ async def test_single_resources_carry_an_etag_and_answer_304(client: Client) -> 
         assert again.content == b""
         other = await client.get(url, headers={"If-None-Match": '"something-else"'})
         assert other.status_code == 200
+
+
+async def test_large_api_answers_are_compressed_for_clients_that_ask(client: Client) -> None:
+    url = "/api/v1/leistungen?limit=100"
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) > 10_000
+    gzipped = await client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in gzipped.headers["vary"]
+    assert int(gzipped.headers["content-length"]) < int(plain.headers["content-length"]) / 4
+    assert gzipped.json() == plain.json()  # httpx decodes
+    brotli = await client.get(url, headers={"Accept-Encoding": "br, gzip"})
+    assert brotli.headers["content-encoding"] == "br"
+    assert brotli.json() == plain.json()
+
+    small = await client.get("/api/v1/laender?limit=1", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024
+    assert "content-encoding" not in small.headers
+    # pages carry a CSRF token beside text from the request: never compressed (BREACH)
+    page = await client.get("/suche?q=Elterngeld", headers={"Accept-Encoding": "gzip, br"})
+    assert page.status_code == 200
+    assert len(page.content) > 1024
+    assert "content-encoding" not in page.headers
+
+
+def test_operations_settings_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "TRACKER_READ_DATABASE_URL": "postgresql://u@replica/db",
+            "TRACKER_DB_POOL_SIZE": "3",
+            "TRACKER_DB_MAX_OVERFLOW": "2",
+            "TRACKER_READ_STATEMENT_TIMEOUT_MS": "0",
+            "TRACKER_TOKEN_TOUCH_SECONDS": "60",
+        }
+    )
+    assert settings.read_database_url == "postgresql+asyncpg://u@replica/db"
+    assert (settings.db_pool_size, settings.db_max_overflow) == (3, 2)
+    assert settings.read_statement_timeout_ms == 0
+    assert settings.token_touch_seconds == 60
+    default = Settings.from_env({})
+    assert default.read_database_url is None
+    assert (default.db_pool_size, default.db_max_overflow) == (5, 10)
+    assert (default.read_statement_timeout_ms, default.token_touch_seconds) == (30_000, 300)
+
+
+class Counting:
+    """A sessionmaker that counts the sessions it opens."""
+
+    def __init__(self, inner: Sessionmaker) -> None:
+        self.inner = inner
+        self.opened = 0
+
+    def __call__(self) -> AsyncSession:
+        self.opened += 1
+        return self.inner()
+
+    def begin(self) -> Any:
+        self.opened += 1
+        return self.inner.begin()
+
+
+async def test_reads_go_to_the_read_sessionmaker_writes_and_tokens_to_the_primary(
+    settings: Settings, sessionmaker: Sessionmaker, session: AsyncSession
+) -> None:
+    editor = await add_user(session, "editor@essen.de", [("editor", ESSEN)])
+    secret = await add_token(session, editor)
+    await session.commit()
+    primary, replica = Counting(sessionmaker), Counting(sessionmaker)
+    app = create_app(
+        settings,
+        sessionmaker=cast(Sessionmaker, primary),
+        read_sessionmaker=cast(Sessionmaker, replica),
+    )
+    async with client_for(app) as client:
+        read = await client.get(f"/api/v1/gemeinden/{ESSEN}/reifegrad", headers=bearer(secret))
+        assert read.status_code == 200
+        assert (primary.opened, replica.opened) == (2, 1)  # token read and first touch; the roll-up
+        body = {
+            "ars": ESSEN,
+            "leika_key": "99041006000000",
+            "dimension": "online",
+            "ratings": {"nutzerkonto": 2},
+        }
+        written = await client.post("/api/v1/assessments", json=body, headers=bearer(secret))
+        assert written.status_code == 201, written.text
+        assert (primary.opened, replica.opened) == (4, 1)
+
+
+async def test_a_read_replica_gets_an_engine_of_its_own(settings: Settings) -> None:
+    app = create_app(
+        replace(
+            settings, read_database_url=settings.database_url, db_pool_size=3, db_max_overflow=1
+        )
+    )
+    async with app.lifespan(), client_for(app) as client:
+        primary, replica = app.state.sessionmaker, app.state.read_sessionmaker
+        assert primary.kw["bind"] is not replica.kw["bind"]
+        response = await client.get(f"/api/v1/gemeinden/{ESSEN}")
+        assert response.status_code == 200
+        for engine in (primary.kw["bind"], replica.kw["bind"]):
+            if engine.dialect.name == "postgresql":
+                assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)
+    single = create_app(settings)
+    async with single.lifespan():
+        assert single.state.read_sessionmaker is single.state.sessionmaker
+
+
+async def test_a_read_past_the_statement_timeout_answers_503(
+    settings: Settings, sessionmaker: Sessionmaker, engine: AsyncEngine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no statement timeout")
+    app = create_app(replace(settings, read_statement_timeout_ms=1), sessionmaker=sessionmaker)
+    async with client_for(app) as client:
+        slow = await client.get("/api/v1/reifegrad/summary", params={"group_by": "land"})
+        assert slow.status_code == 503
+        assert slow.headers["content-type"].startswith("application/problem+json")
+        assert slow.json() == {
+            "status": 503,
+            "title": "Service Unavailable",
+            "detail": "The query ran too long and was cancelled; try again later or ask for less.",
+        }
+    patient = create_app(settings, sessionmaker=sessionmaker)
+    async with client_for(patient) as client:
+        summary = await client.get("/api/v1/reifegrad/summary", params={"group_by": "land"})
+        assert summary.status_code == 200

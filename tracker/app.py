@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
@@ -23,6 +26,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
 from litestar.typing import FieldDefinition
 
 from tracker import health
@@ -47,6 +51,22 @@ from tracker.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_ATTEMPTS_PER_MINUTE = 10
+# Answers smaller than this go out as they are: below about a kilobyte the saving is a few
+# hundred bytes, paid for with CPU on both ends.
+COMPRESS_MIN_BYTES = 1024
+COMPRESSED_PATHS = ("/api/", "/schema/openapi")
+
+
+class ApiCompression(CompressionMiddleware):
+    """Brotli or gzip for the API and its spec, never for HTML: a page carries a CSRF token next
+    to text from the request (a search term, the path of a 404), and the size of a compressed
+    page would reveal the token bit by bit (BREACH)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith(COMPRESSED_PATHS):
+            await super().__call__(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 # Constraints Litestar drops inside an optional field, by JSON name and our Schema's attribute.
@@ -123,10 +143,14 @@ def configure_templates(engine: Jinja) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None
+    settings: Settings | None = None,
+    *,
+    sessionmaker: Sessionmaker | None = None,
+    read_sessionmaker: Sessionmaker | None = None,
 ) -> Litestar:
-    """Build the app. Tests pass a sessionmaker bound to their connection; else the lifespan
-    creates the engine in the server's own event loop."""
+    """Build the app. Tests pass a sessionmaker bound to their connection (and may pass another
+    for reads); else the lifespan creates the engines in the server's own event loop: the
+    primary's, and the read replica's if `read_database_url` is set."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -134,12 +158,18 @@ def create_app(
         if sessionmaker is not None:
             yield
             return
-        engine = create_engine(settings.database_url)
-        app.state.sessionmaker = create_sessionmaker(engine)
+        pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        engines = [create_engine(settings.database_url, **pool)]
+        if settings.read_database_url is not None:
+            engines.append(create_engine(settings.read_database_url, **pool))
+        app.state.sessionmaker = app.state.read_sessionmaker = create_sessionmaker(engines[0])
+        if len(engines) > 1:
+            app.state.read_sessionmaker = create_sessionmaker(engines[1])
         try:
             yield
         finally:
-            await engine.dispose()
+            for engine in engines:
+                await engine.dispose()
 
     key = hashlib.sha256(settings.secret_key.encode()).digest()
     sessions = CookieBackendConfig(
@@ -152,6 +182,10 @@ def create_app(
             request.method == "POST" and request.url.path == LOGIN_PATH
         ),
     )
+    compression = CompressionConfig(
+        backend="brotli", brotli_gzip_fallback=True, brotli_quality=4, gzip_compress_level=6,
+        minimum_size=COMPRESS_MIN_BYTES, middleware_class=ApiCompression,
+    )  # fmt: skip
     return Litestar(
         route_handlers=[
             health.health,
@@ -179,6 +213,7 @@ def create_app(
             exclude=["^/api/"],
         ),
         before_request=require_json_body,
+        compression_config=compression,
         plugins=[ClosedModelSchemas()],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
@@ -198,7 +233,13 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        state=State(
+            {
+                "settings": settings,
+                "sessionmaker": sessionmaker,
+                "read_sessionmaker": read_sessionmaker or sessionmaker,
+            }
+        ),
         debug=settings.debug,
     )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -436,16 +438,28 @@ host_option = click.option("--host", default="127.0.0.1", show_default=True)
 port_option = click.option("--port", default=8000, show_default=True, type=int)
 
 
+workers_option = click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(min=1),
+    help="uvicorn worker processes, each with its own engines and caches.",
+)  # fmt: skip
+
+
 @main.command()
 @host_option
 @port_option
-def serve(host: str, port: int) -> None:
-    """Serve the web app and API with uvicorn."""
+@workers_option
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app and API with uvicorn, in one process or several workers."""
     import uvicorn
 
+    settings = Settings.from_env()
+    if workers > 1 and not os.environ.get("TRACKER_SECRET_KEY"):
+        # Each worker would draw its own key: a cookie signed by one would fail on the next.
+        os.environ["TRACKER_SECRET_KEY"] = secrets.token_hex(32)
+        console.print("TRACKER_SECRET_KEY unset: one drawn for these workers until they stop")
     uvicorn.run(
-        "tracker.app:create_app", factory=True, host=host, port=port,
-        **proxy_options(Settings.from_env()),
+        "tracker.app:create_app", factory=True, host=host, port=port, workers=workers,
+        **proxy_options(settings),
     )  # fmt: skip
 
 
@@ -460,12 +474,13 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 @main.command()
 @host_option
 @port_option
+@workers_option
 @click.pass_context
-def demo(context: click.Context, host: str, port: int) -> None:
+def demo(context: click.Context, host: str, port: int, workers: int) -> None:
     """Upgrade the database, import all reference data, and serve."""
     context.invoke(db_upgrade)
     context.invoke(import_all, skip_invalid=False)
-    context.invoke(serve, host=host, port=port)
+    context.invoke(serve, host=host, port=port, workers=workers)
 
 
 @main.command("export-openapi")

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.settings import Settings
+
 Sessionmaker: TypeAlias = async_sessionmaker[AsyncSession]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,9 +44,18 @@ WRITE_OPTION = "tracker_write"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """An engine; `pool_size` and `max_overflow` size its pool on PostgreSQL (SQLite has one
+    writer anyway and keeps SQLAlchemy's defaults)."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    elif url.startswith("postgresql"):
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+        if max_overflow is not None:
+            kwargs["max_overflow"] = max_overflow
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         # aiosqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself.
@@ -73,12 +84,31 @@ def create_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
 async def provide_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed after the handler, rolled back on any error."""
-    sessionmaker: Sessionmaker = state.sessionmaker
-    async with sessionmaker() as session, session.begin():
-        if request.method not in SAFE_METHODS:
-            await session.connection(execution_options={WRITE_OPTION: True})
+    """One transaction per request: committed after the handler, rolled back on any error.
+
+    A request with a safe method only reads: it runs on the read replica's sessionmaker (the
+    primary's without one) and under the read statement timeout. Any other takes the write lock
+    at its start (SQLite)."""
+    if request.method in SAFE_METHODS:
+        reader: Sessionmaker = state.read_sessionmaker
+        settings: Settings = state.settings
+        async with reader() as session, session.begin():
+            await limit_statement_time(session, settings.read_statement_timeout_ms)
+            yield session
+        return
+    writer: Sessionmaker = state.sessionmaker
+    async with writer() as session, session.begin():
+        await session.connection(execution_options={WRITE_OPTION: True})
         yield session
+
+
+async def limit_statement_time(session: AsyncSession, milliseconds: int) -> None:
+    """PostgreSQL cancels any statement of the session's transaction that runs longer than
+    `milliseconds` (0: no limit), which `errors` answers with 503. SQLite has no statement
+    timeout: nothing is set there."""
+    connection = await session.connection()
+    if milliseconds > 0 and connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
 
 
 DbSession: TypeAlias = NamedDependency[AsyncSession]

@@ -14,7 +14,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Template
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tracker.i18n import language, translator
 
@@ -36,6 +36,9 @@ PAGE_TITLES = {
     503: "Vorübergehend nicht verfügbar",
 }
 logger = logging.getLogger("tracker")
+# PostgreSQL's SQLSTATE query_canceled: a statement ran past statement_timeout. asyncpg raises
+# QueryCanceledError; SQLAlchemy's asyncpg dialect hands it on as a DBAPIError with this sqlstate.
+QUERY_CANCELED = "57014"
 
 
 class TrackerError(Exception):
@@ -156,6 +159,16 @@ def _handler(convert: Callable[[Any], ProblemDetailsException]) -> Callable[...,
     return handle
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A read cancelled by the read statement timeout is the server's overload, not a bug: 503.
+    Any other database error stays a 500."""
+    if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+        return handle_unexpected(request, exc)
+    logger.warning("statement cancelled on %s %s: %s", request.method, request.url.path, exc.orig)
+    detail = "The query ran too long and was cancelled; try again later or ask for less."
+    return _respond(request, _problem(503, detail))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return _respond(request, _problem(500, "An unexpected error occurred."))
@@ -166,6 +179,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _handler(_from_http_exception),
         TrackerError: _handler(_from_tracker_error),
         IntegrityError: _handler(_from_integrity_error),
+        DBAPIError: handle_database_error,
         Exception: handle_unexpected,
     }
 

@@ -32,6 +32,15 @@ def to_async_url(url: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # A replica for requests that only read (GET, HEAD): their handlers' queries. Writes and the
+    # token and session checks stay on the primary, so that a revocation counts at once.
+    read_database_url: str | None = None
+    # Connections per worker and engine on PostgreSQL: pool_size kept open, max_overflow more at
+    # peaks. Workers × engines × (pool_size + max_overflow) must stay below max_connections.
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    # PostgreSQL cancels a read request's statement after this long (503); 0: never.
+    read_statement_timeout_ms: int = 30_000
     data_dir: Path = field(default=DEFAULT_DATA_DIR)
     debug: bool = False
     # Signs session cookies and CSRF tokens. Unset, each process draws its own: sessions then end
@@ -42,6 +51,8 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For names the client (the login rate limit
     # counts per client). Empty: the header is ignored, since any client can send it.
     trusted_proxies: tuple[str, ...] = ()
+    # A token's last use is written at most this often (a read request then writes nothing).
+    token_touch_seconds: int = 300
     # Bounds of one bulk upload (POST /assessments/import): rows, and an XLSX body unpacked.
     max_upload_rows: int = 50_000
     max_upload_xlsx_bytes: int = 64 * 1024 * 1024
@@ -53,10 +64,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_DATA_DIR, TRACKER_SECRET_KEY,
-        TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG, TRACKER_MAX_UPLOAD_ROWS,
-        TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE, TRACKER_TRUSTED_PROXIES
-        (comma-separated addresses)."""
+        """TRACKER_DATABASE_URL (or DATABASE_URL), TRACKER_READ_DATABASE_URL, TRACKER_DATA_DIR,
+        TRACKER_SECRET_KEY, TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG,
+        TRACKER_MAX_UPLOAD_ROWS, TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE,
+        TRACKER_TRUSTED_PROXIES (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS,
+        TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -67,6 +79,8 @@ class Settings:
             optional["trusted_proxies"] = tuple(
                 address.strip() for address in proxies.split(",") if address.strip()
             )
+        if read_url := env.get("TRACKER_READ_DATABASE_URL"):
+            optional["read_database_url"] = to_async_url(read_url)
         return cls(
             database_url=to_async_url(url),
             data_dir=Path(data_dir) if data_dir else DEFAULT_DATA_DIR,
@@ -77,6 +91,10 @@ class Settings:
             max_upload_rows=int(env.get("TRACKER_MAX_UPLOAD_ROWS", "50000")),
             max_upload_xlsx_bytes=int(env.get("TRACKER_MAX_UPLOAD_XLSX_BYTES", "67108864")),
             max_retire_share=float(env.get("TRACKER_MAX_RETIRE_SHARE", "0.05")),
+            token_touch_seconds=int(env.get("TRACKER_TOKEN_TOUCH_SECONDS", "300")),
+            db_pool_size=int(env.get("TRACKER_DB_POOL_SIZE", "5")),
+            db_max_overflow=int(env.get("TRACKER_DB_MAX_OVERFLOW", "10")),
+            read_statement_timeout_ms=int(env.get("TRACKER_READ_STATEMENT_TIMEOUT_MS", "30000")),
             **optional,
         )
 

@@ -18,7 +18,7 @@ from tests.builders import Client, add_token, add_user, bearer
 from tracker.access import guards
 from tracker.access.models import ApiToken, AuditEntry
 from tracker.app import create_app
-from tracker.db import run
+from tracker.db import as_utc, run
 from tracker.settings import Settings
 
 ESSEN = "051130000000"
@@ -141,6 +141,37 @@ async def test_admin_creates_user_in_scope_and_it_is_audited(
         headers=bearer(token),
     )
     assert duplicate.status_code == 409  # a user the admin sees anyway
+
+
+async def test_a_token_notes_its_use_at_most_every_few_minutes(
+    client: Client, session: AsyncSession, settings: Settings
+) -> None:
+    user = await add_user(session, "poller@essen.de", [("editor", ESSEN)])
+    secret = await add_token(session, user)
+    await session.commit()
+    statement = select(ApiToken).where(col(ApiToken.user_id) == user.id)
+    stored = (await run(session, statement)).scalars().one()
+
+    async def last_used() -> datetime | None:
+        await session.refresh(stored)
+        return None if stored.last_used_at is None else as_utc(stored.last_used_at)
+
+    assert await last_used() is None
+    assert (await client.get("/api/v1/me", headers=bearer(secret))).status_code == 200
+    first = await last_used()
+    assert first is not None
+    for _ in range(3):
+        assert (await client.get("/api/v1/me", headers=bearer(secret))).status_code == 200
+    assert await last_used() == first  # within TRACKER_TOKEN_TOUCH_SECONDS: not written again
+
+    earlier = first - timedelta(seconds=settings.token_touch_seconds + 1)
+    stored.last_used_at = earlier
+    session.add(stored)
+    await session.commit()
+    assert (await client.get("/api/v1/me", headers=bearer(secret))).status_code == 200
+    again = await last_used()
+    assert again is not None
+    assert again > first
 
 
 async def test_tokens_are_hashed_expire_and_can_be_revoked(

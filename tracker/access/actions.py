@@ -8,7 +8,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +18,7 @@ from tracker.access.guards import Principal, ensure
 from tracker.access.models import ApiToken, AuditEntry, LoginSession, Role, RoleGrant, User
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate, UserUpdate
 from tracker.concurrency import compare_and_set, expected_version
-from tracker.db import as_utc, run
+from tracker.db import run
 from tracker.errors import Conflict, NotFound
 from tracker.importing import CHUNK_ROWS, ImportResult
 
@@ -279,16 +279,23 @@ async def revoke_token(
     return token
 
 
-async def authenticate_token(session: AsyncSession, secret: str) -> Principal | None:
-    """The principal behind a bearer token, noting its use; None if unknown, expired or revoked."""
-    statement = select(ApiToken).where(col(ApiToken.token_hash) == queries.hash_token(secret))
-    token: ApiToken | None = (await run(session, statement)).scalars().first()
-    if token is None or token.revoked_at is not None:
-        return None
-    if token.expires_at is not None and as_utc(token.expires_at) <= now():
-        return None
-    token.last_used_at = now()
-    return await queries.principal_for_user(session, token.user_id, token)
+async def note_token_use(
+    session: AsyncSession, token_id: int, *, at: datetime, every_seconds: int
+) -> bool:
+    """Note the token's use at `at` unless one was noted within `every_seconds`; the condition in
+    the UPDATE lets concurrent requests (and workers) write it once. True if it wrote."""
+    statement = (
+        update(ApiToken)
+        .where(
+            col(ApiToken.id) == token_id,
+            or_(
+                col(ApiToken.last_used_at).is_(None),
+                col(ApiToken.last_used_at) < at - timedelta(seconds=every_seconds),
+            ),
+        )
+        .values(last_used_at=at)
+    )
+    return bool((await run(session, statement)).rowcount)  # type: ignore[attr-defined]
 
 
 async def authenticate_password(

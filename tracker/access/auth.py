@@ -7,6 +7,7 @@ reads; an API write needs a bearer token, since a cookie is sent by any page of 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -14,8 +15,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from tracker.access import actions, queries
-from tracker.access.guards import ANONYMOUS
+from tracker.access.guards import ANONYMOUS, Principal
 from tracker.db import SAFE_METHODS, WRITE_OPTION, Sessionmaker
+from tracker.settings import Settings
 
 SESSION_USER_KEY = "user_id"
 SESSION_KEY = "session_key"
@@ -25,6 +27,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
+        # The primary, also for reads: a revoked token or an ended session stops at once.
         sessionmaker: Sessionmaker = connection.app.state.sessionmaker
         header = connection.headers.get("authorization")
         if header is not None:
@@ -33,10 +36,9 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException(
                     "Use Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"}
                 )
-            async with sessionmaker.begin() as session:
-                # notes the token's last use: a write
-                await session.connection(execution_options={WRITE_OPTION: True})
-                principal = await actions.authenticate_token(session, secret.strip())
+            principal = await authenticate_token(
+                sessionmaker, secret.strip(), connection.app.state.settings
+            )
             if principal is None:
                 raise NotAuthorizedException(
                     "The token is unknown, expired or revoked.",
@@ -62,3 +64,25 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return AuthenticationResult(user=principal, auth="session")
+
+
+async def authenticate_token(
+    sessionmaker: Sessionmaker, secret: str, settings: Settings
+) -> Principal | None:
+    """The token's principal, read in a reading transaction. Its last use is written in a short
+    writing one only when the noted one is older than `token_touch_seconds`: a dashboard polling
+    with a token writes once every few minutes, not on every request (SQLite has one writer)."""
+    async with sessionmaker() as session:
+        found = await queries.principal_for_token(session, secret)
+    if found is None:
+        return None
+    at = actions.now()
+    every = timedelta(seconds=settings.token_touch_seconds)
+    token_id = found.principal.token_id
+    if token_id is not None and (found.last_used_at is None or found.last_used_at < at - every):
+        async with sessionmaker.begin() as session:
+            await session.connection(execution_options={WRITE_OPTION: True})
+            await actions.note_token_use(
+                session, token_id, at=at, every_seconds=settings.token_touch_seconds
+            )
+    return found.principal

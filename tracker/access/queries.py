@@ -149,6 +149,28 @@ async def list_audit(session: AsyncSession, where: AuditFilter, *, limit: int) -
     return list((await run(session, statement)).scalars())
 
 
+@dataclass(frozen=True)
+class TokenUse:
+    principal: Principal
+    last_used_at: datetime | None
+
+
+async def principal_for_token(session: AsyncSession, secret: str) -> TokenUse | None:
+    """The principal behind a bearer token and its last noted use; None if the token is unknown,
+    expired or revoked, or its user inactive. Reads only: `actions.note_token_use` writes."""
+    statement = select(ApiToken).where(col(ApiToken.token_hash) == hash_token(secret))
+    token: ApiToken | None = (await run(session, statement)).scalars().first()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and as_utc(token.expires_at) <= datetime.now(UTC):
+        return None
+    principal = await principal_for_user(session, token.user_id, token)
+    if principal is None:
+        return None
+    last_used_at = None if token.last_used_at is None else as_utc(token.last_used_at)
+    return TokenUse(principal, last_used_at)
+
+
 # A browser session lasts this long at most, as its cookie does.
 SESSION_HOURS = 8
 
