@@ -15,6 +15,7 @@ from tracker.maturity.models import (
     ModelLevel,
     MunicipalLeikaType,
     PairLevel,
+    PairRevision,
 )
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
@@ -39,6 +40,7 @@ __all__ = [
     "MunicipalLeikaType",
     "OzgLeistung",
     "PairLevel",
+    "PairRevision",
     "Regierungsbezirk",
     "Region",
     "RoleGrant",

@@ -7,6 +7,7 @@ Create Date: 2026-12-02 04:53:31.629157
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -24,6 +25,16 @@ def upgrade() -> None:
         sa.Column("period_end", sa.Date(), nullable=False),
         sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("period_end", name=op.f("pk_count_period")),
+    )
+    revision_table = op.create_table(
+        "pair_revision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pair_revision")),
+    )
+    op.bulk_insert(
+        revision_table, [{"id": 1, "revision": 0, "changed_at": datetime(2026, 12, 2, tzinfo=UTC)}]
     )
     op.create_table(
         "gemeinde_level_count",
@@ -55,3 +66,4 @@ def downgrade() -> None:
     op.drop_table("leistung_kreis_count")
     op.drop_table("gemeinde_level_count")
     op.drop_table("count_period")
+    op.drop_table("pair_revision")

@@ -18,11 +18,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, case, delete, func, insert, literal, select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.db import lock_until_commit, run, tuples
-from tracker.maturity.models import CountPeriod, GemeindeLevelCount, LeistungKreisCount
+from tracker.maturity.models import (
+    CountPeriod,
+    GemeindeLevelCount,
+    LeistungKreisCount,
+    PairRevision,
+)
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 
 LIVE = date(9999, 12, 31)
@@ -60,17 +66,33 @@ def kreis_of(ars: Any) -> Any:
     return func.substr(ars, 1, KREIS_DIGITS)
 
 
+def revision() -> list[Any]:
+    """The pair revision and when it was raised, as scalar subqueries for stamps (the time
+    tells apart two revisions of one number of which one was rolled back)."""
+    return [
+        select(col(column)).where(col(PairRevision.id) == 1).scalar_subquery()
+        for column in (PairRevision.revision, PairRevision.changed_at)
+    ]
+
+
 async def closed_periods(session: AsyncSession) -> list[date]:
     statement = select(PERIOD_TABLE.c.period_end).order_by(PERIOD_TABLE.c.period_end)
     return list((await run(session, statement)).scalars())
 
 
 async def close_periods(session: AsyncSession, *, now: datetime, since: datetime | None) -> None:
-    """Before a change at `now`: every month that ended since the last change becomes a closed
-    period holding a copy of the live counts (with no closed period yet, the month before this
-    one); when the change reaches back before the first closed month (`since`), the months from
-    there on become closed periods too, empty, since before the first one nothing was counted."""
+    """Before a change at `now`: the pair revision goes up; every month that ended since the
+    last change becomes a closed period holding a copy of the live counts (with no closed
+    period yet, the month before this one); when the change reaches back before the first
+    closed month (`since`), the months from there on become closed periods too, empty, since
+    before the first one nothing was counted."""
     await lock_until_commit(session, "tracker.maturity.counts")
+    await run(
+        session,
+        update(PairRevision)
+        .where(col(PairRevision.id) == 1)
+        .values(revision=col(PairRevision.revision) + 1, changed_at=now),
+    )
     held = await closed_periods(session)
     last_ended = month_end(now.replace(day=1) - timedelta(days=1))
     if not held:

@@ -220,6 +220,18 @@ class LeistungKreisCount(TableModel, table=True):
     ozg_konform: int
 
 
+class PairRevision(TableModel, table=True):
+    """One row: a number that every change of the pair levels raises, under the lock that
+    serialises those changes, so that it grows in commit order. Answers cached by it cannot
+    miss a change that committed after a later-numbered one (ids and clocks can)."""
+
+    __tablename__ = "pair_revision"
+
+    id: int = Field(primary_key=True)
+    revision: int
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class CountPeriod(TableModel, table=True):
     """A closed month whose counts are held: from the first one on, every month is."""
 

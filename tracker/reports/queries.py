@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.access.models import AuditEntry
 from tracker.catalog import queries as catalog_queries
 from tracker.db import tuples
 from tracker.errors import NotFound
-from tracker.maturity import applicability, pairs
-from tracker.maturity.models import ApplicabilityOverride, Assessment, Dimension
+from tracker.maturity import applicability, counts, pairs
+from tracker.maturity.models import ApplicabilityOverride, Dimension
 from tracker.regions import queries as regions_queries
 from tracker.regions.models import Gemeinde
 from tracker.reports import figures as rollup
@@ -24,15 +23,8 @@ from tracker.reports import figures as rollup
 
 def _gemeinde_stamp_statement() -> Any:
     ars: Any = bindparam("ars")
-    mine = col(Assessment.ars) == ars
-    overridden = col(ApplicabilityOverride.ars) == ars
     return select(
-        col(Gemeinde.display_name),
-        select(func.max(Assessment.id)).where(mine).scalar_subquery(),
-        select(func.max(Assessment.status_changed_at)).where(mine).scalar_subquery(),
-        select(func.count()).where(overridden).scalar_subquery(),
-        select(func.max(ApplicabilityOverride.set_at)).where(overridden).scalar_subquery(),
-        *applicability.stamp_columns(),
+        col(Gemeinde.display_name), *counts.revision(), *applicability.stamp_columns()
     ).where(col(Gemeinde.ars) == ars)
 
 
@@ -41,8 +33,8 @@ GEMEINDE_STAMP = _gemeinde_stamp_statement()
 
 
 async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
-    """Changes whenever the Gemeinde's roll-up may have: its name, its assessments (newest id:
-    they are never deleted; newest status change), its applicability overrides, and the reference
+    """Changes whenever the Gemeinde's roll-up may have: its name, the pair revision (raised by
+    every change of a pair, an override included, in commit order), and the reference
     (`applicability.stamp`); one round trip. 404 for no Gemeinde."""
     connection = await session.connection()
     found = (await connection.execute(GEMEINDE_STAMP, {"ars": ars})).first()
@@ -52,11 +44,9 @@ async def gemeinde_stamp(session: AsyncSession, ars: str) -> tuple[Any, ...]:
 
 
 async def data_stamp(session: AsyncSession) -> tuple[Any, ...]:
-    """Changes with every write that can move a figure: each one adds an audit entry in its
-    transaction (a validation, an import, an override, a model or municipal-type change), and
-    the reference stamp covers migrations; one round trip on the primary keys."""
-    newest = select(func.max(AuditEntry.id)).scalar_subquery()
-    row = (await tuples(session, select(newest, *applicability.stamp_columns())))[0]
+    """Changes with every write that can move a figure: the pair revision (every change of a
+    pair raises it, in commit order), and the reference stamp; one round trip."""
+    row = (await tuples(session, select(*counts.revision(), *applicability.stamp_columns())))[0]
     return (applicability.database_of(session), *row)
 
 
