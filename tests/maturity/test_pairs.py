@@ -29,7 +29,8 @@ from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.settings import Settings
 
 ESSEN, KOELN, LEIPZIG = "051130000000", "053150000000", "147130000000"
-GEMEINDEN = (ESSEN, KOELN, LEIPZIG)
+HILDEN, RATINGEN = "051580016016", "051580028028"  # two of the Kreis Mettmann
+GEMEINDEN = (ESSEN, KOELN, LEIPZIG, HILDEN, RATINGEN)
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

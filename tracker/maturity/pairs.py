@@ -258,23 +258,56 @@ async def refresh(
         for period in await counts.closed_periods(session)
         if since is None or counts.end_moment(period) >= since
     ]
-    moved = await changed_months(session, ref, ars=ordered, ozg_ids=ozg_ids) if reached else set()
+    if not reached:
+        return
+    moved = await changed_months(session, ref, ars=ordered, ozg_ids=ozg_ids)
+    groups = [(None, None)] if ordered is None else await by_kreis(session, ordered)
     for index, period in enumerate(reached):
         if index and moved is not None and period not in moved:
-            for chunk in chunks:
+            for gemeinden, kreis_codes in groups:
                 await counts.carry(
-                    session, reached[index - 1], period, ars=chunk, kreise=None, ozg_ids=()
-                )
-            await counts.carry(
-                session, reached[index - 1], period, ars=(), kreise=kreise, ozg_ids=ozg_ids
-            )
+                    session, reached[index - 1], period, ars=gemeinden, kreise=kreis_codes,
+                    ozg_ids=ozg_ids,
+                )  # fmt: skip
             continue
         moment = counts.end_moment(period)
-        for chunk in chunks:
-            then = computed(ref, at=moment, ars=chunk).subquery()
-            await counts.recount_gemeinden(session, period, then, ars=chunk)
-        then = computed(ref, at=moment, ozg_ids=ozg_ids).subquery()
-        await counts.recount_leistungen(session, period, then, kreise=kreise, ozg_ids=ozg_ids)
+        for gemeinden, kreis_codes in groups:
+            then = computed(ref, at=moment, ars=gemeinden).subquery()
+            await counts.recount_gemeinden(session, period, then, ars=gemeinden)
+            await counts.recount_leistungen(
+                session, period, then, kreise=kreis_codes, ozg_ids=ozg_ids
+            )
+
+
+async def by_kreis(
+    session: AsyncSession, gemeinden: Sequence[str]
+) -> list[tuple[list[str] | None, list[str] | None]]:
+    """Every inhabited Gemeinde of the Kreise these lie in, in chunks of whole Kreise, with
+    their Kreise: what a Kreis's counts are read from (a Gemeinde's own counts need only it)."""
+    kreise = sorted({ars[: counts.KREIS_DIGITS] for ars in gemeinden})
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(kreise), ARS_CHUNK):
+        statement = select(col(Gemeinde.ars)).where(
+            *inhabited(), counts.kreis_of(col(Gemeinde.ars)).in_(kreise[start : start + ARS_CHUNK])
+        )
+        for ars in (await run(session, statement)).scalars():
+            found.setdefault(ars[: counts.KREIS_DIGITS], []).append(ars)
+    for ars in gemeinden:  # an uninhabited one keeps its own (empty) counts
+        found.setdefault(ars[: counts.KREIS_DIGITS], [])
+        if ars not in found[ars[: counts.KREIS_DIGITS]]:
+            found[ars[: counts.KREIS_DIGITS]].append(ars)
+    groups: list[tuple[list[str] | None, list[str] | None]] = []
+    chunk: list[str] = []
+    codes: list[str] = []
+    for code in sorted(found):
+        if chunk and len(chunk) + len(found[code]) > ARS_CHUNK:
+            groups.append((chunk, codes))
+            chunk, codes = [], []
+        chunk += sorted(found[code])
+        codes.append(code)
+    if chunk:
+        groups.append((chunk, codes))
+    return groups
 
 
 async def changed_months(
