@@ -10,7 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
 from tests.maturity.test_routes import ESSEN, people, record, step
+from tracker.maturity import counts
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
+from tracker.reports import summary
 from tracker.reports.summary import median_of
 
 NRW_GEMEINDEN = 396
@@ -67,6 +69,13 @@ async def test_summary_agrees_with_the_gemeinde_rollup(
         online = [g for g in groups["groups"] if g["dimension"] == "online"]
         assert sum(g["applicable"] for g in online) == bund["applicable"], grouping
         assert sum(g["online"] for g in online) == bund["online"], grouping
+        if grouping == "kreis":  # every NRW Gemeinde has the portal; no other Kreis has any
+            assert {
+                g["leistungen_flaechendeckend"] for g in online if g["code"].startswith("05")
+            } == {essen["online"]}
+            assert {
+                g["leistungen_flaechendeckend"] for g in online if not g["code"].startswith("05")
+            } == {0}
     one = await get(client, "/api/v1/reifegrad/summary", group_by="bund", area=ESSEN)
     mine = group(one, "DE")
     assert (mine["gemeinden"], mine["applicable"], mine["online"]) == (
@@ -196,3 +205,36 @@ async def test_timeseries_by_month_with_change(
     assert (
         await client.get("/api/v1/reifegrad/summary", params={"area": "0511"})
     ).status_code == 400
+
+
+async def test_the_counts_give_what_the_pairs_give(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    """Bund, Land and Kreis read the counts; the same figures counted from the pairs agree,
+    after an import, an override and a validation, for every area the counts answer."""
+    who = await people(session)
+    await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    await session.commit()
+    override = await client.put(
+        f"/api/v1/gemeinden/{ESSEN}/leistungen/10000/applicability",
+        json={"applicable": False, "reason": "Wird vom Kreis erbracht"},
+        headers=who["editor"],
+    )
+    assert override.status_code == 201
+    made = await record(client, who["editor"], leika_key=None, ozg_id="10002", submit=True)
+    assert (await step(client, who["reviewer"], made, "validate")).status_code == 200
+
+    def plain(found: tuple[dict[Any, Any], dict[Any, dict[str, int]]]) -> Any:
+        tallies, online = found
+        return (
+            {key: (t.assessed, t.level_sum, {n: c for n, c in t.at_least.items() if c})
+             for key, t in tallies.items()},
+            {key: {o: c for o, c in per.items() if c} for key, per in online.items()},
+        )  # fmt: skip
+
+    for group_by in summary.COUNTED_GROUPS:
+        for area in (None, "05", "051", "05158"):
+            setting = await summary.frame(session, group_by=group_by, dimension=None, area=area)
+            assert plain(await summary.tally_counts(session, setting, counts.LIVE)) == plain(
+                await summary.tally_pairs(session, setting, None)
+            ), (group_by, area)

@@ -18,7 +18,18 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +74,8 @@ def months(first: date, last: date) -> list[date]:
 
 
 def kreis_of(ars: Any) -> Any:
-    return func.substr(ars, 1, KREIS_DIGITS)
+    # inline numbers: PostgreSQL must see the GROUP BY expression as the selected one
+    return func.substr(ars, literal_column("1"), literal_column(str(KREIS_DIGITS)))
 
 
 def revision() -> list[Any]:

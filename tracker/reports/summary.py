@@ -317,6 +317,11 @@ async def tally_pairs(
     return tallies, online
 
 
+def bund_free(setting: Frame, grouping: Any) -> list[Any]:
+    """PostgreSQL refuses a constant in GROUP BY: Bund is one group without one."""
+    return [] if setting.group_by is GroupBy.BUND else [grouping]
+
+
 async def tally_counts(
     session: AsyncSession, setting: Frame, period: date
 ) -> tuple[dict[tuple[Any, str], Tally], Online]:
@@ -329,7 +334,7 @@ async def tally_counts(
         select(grouping.label("grp"), levels.dimension, levels.level, func.sum(levels.pairs))
         .join(Gemeinde, col(Gemeinde.ars) == levels.ars)
         .where(levels.period_end == period, *inhabited(setting.area))
-        .group_by(grouping, levels.dimension, levels.level)
+        .group_by(*bund_free(setting, grouping), levels.dimension, levels.level)
     )
     if wanted is not None:
         by_level = by_level.where(levels.dimension == wanted)
@@ -343,13 +348,13 @@ async def tally_counts(
     kreise = counts.LEISTUNG_TABLE.c
     area_of = {
         GroupBy.BUND: literal_column("'DE'"),
-        GroupBy.LAND: func.substr(kreise.kreis, 1, 2),
+        GroupBy.LAND: func.substr(kreise.kreis, literal_column("1"), literal_column("2")),
         GroupBy.KREIS: kreise.kreis,
     }[setting.group_by]
     by_kreis = (
         select(area_of.label("grp"), kreise.dimension, kreise.ozg_id, func.sum(kreise.online))
         .where(kreise.period_end == period)
-        .group_by(area_of, kreise.dimension, kreise.ozg_id)
+        .group_by(*bund_free(setting, area_of), kreise.dimension, kreise.ozg_id)
     )
     if setting.area:
         by_kreis = by_kreis.where(kreise.kreis.startswith(setting.area))
