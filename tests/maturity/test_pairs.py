@@ -179,7 +179,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(history=steps)
 async def test_random_histories_keep_the_pairs_equal_to_the_rule(
     session: AsyncSession, history: list[tuple[Any, ...]]
