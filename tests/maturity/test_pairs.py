@@ -317,3 +317,14 @@ async def test_months_that_end_without_a_change_are_kept_as_copies(session: Asyn
     assert await counts.stored(session, this_month) == await counts.stored(session, counts.LIVE)
     assert await counts.stored(session, last_month) == {}
     await assert_pairs_agree(session)
+
+
+async def test_a_back_dated_import_keeps_the_months_of_its_kreis_neighbours(
+    session: AsyncSession,
+) -> None:
+    """Ratingen's back-dated import recounts the Kreis Mettmann from Hilden's Gemeinden too;
+    Hilden's own counts in the months that followed stay as they were."""
+    world = await universe(session)
+    await back_dated_import(session, world, ars=HILDEN, service=3, level=3, days=100)
+    await back_dated_import(session, world, ars=RATINGEN, service=0, level=2, days=300)
+    await assert_pairs_agree(session)

@@ -260,20 +260,29 @@ async def refresh(
     ]
     if not reached:
         return
-    moved = await changed_months(session, ref, ars=ordered, ozg_ids=ozg_ids)
+    moved = await changed_months(session, ars=ordered, ozg_ids=ozg_ids)
     groups = [(None, None)] if ordered is None else await by_kreis(session, ordered)
+    touched = None if ordered is None else set(ordered)
+
+    def own(gemeinden: list[str] | None) -> list[str] | None:
+        """Of a chunk, the Gemeinden whose own counts this change moves: only the Kreis counts
+        read the others, and `moved` does not know their months."""
+        if gemeinden is None or touched is None:
+            return gemeinden
+        return [ars for ars in gemeinden if ars in touched]
+
     for index, period in enumerate(reached):
         if index and moved is not None and period not in moved:
             for gemeinden, kreis_codes in groups:
                 await counts.carry(
-                    session, reached[index - 1], period, ars=gemeinden, kreise=kreis_codes,
-                    ozg_ids=ozg_ids,
+                    session, reached[index - 1], period, ars=own(gemeinden),
+                    kreise=kreis_codes, ozg_ids=ozg_ids,
                 )  # fmt: skip
             continue
         moment = counts.end_moment(period)
         for gemeinden, kreis_codes in groups:
             then = computed(ref, at=moment, ars=gemeinden).subquery()
-            await counts.recount_gemeinden(session, period, then, ars=gemeinden)
+            await counts.recount_gemeinden(session, period, then, ars=own(gemeinden))
             await counts.recount_leistungen(
                 session, period, then, kreise=kreis_codes, ozg_ids=ozg_ids
             )
@@ -312,7 +321,6 @@ async def by_kreis(
 
 async def changed_months(
     session: AsyncSession,
-    ref: Reference,
     *,
     ars: Sequence[str] | None,
     ozg_ids: Collection[str] | None,
