@@ -232,24 +232,21 @@ async def set_override(
         session.add(found)
         await session.flush()
         changes = {"applicable": [None, applicable], "reason": [None, reason]}
-        await access_actions.record_audit(
-            session, actor=actor, entity="applicability_override", entity_id=found.id,
-            action="create", changes=changes,
+        action = "create"
+    else:
+        version = expected_version(if_match, current=found.version)
+        changes = {"applicable": [found.applicable, applicable], "reason": [found.reason, reason]}
+        await compare_and_set(
+            session, found, version,
+            {"applicable": applicable, "reason": reason, "set_at": now, "set_by": actor.actor},
         )  # fmt: skip
-        await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
-        return found, True
-    version = expected_version(if_match, current=found.version)
-    changes = {"applicable": [found.applicable, applicable], "reason": [found.reason, reason]}
-    await compare_and_set(
-        session, found, version,
-        {"applicable": applicable, "reason": reason, "set_at": now, "set_by": actor.actor},
-    )  # fmt: skip
+        action = "update"
     await access_actions.record_audit(
         session, actor=actor, entity="applicability_override", entity_id=found.id,
-        action="update", changes=changes,
+        action=action, changes=changes,
     )  # fmt: skip
     await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
-    return found, False
+    return found, action == "create"
 
 
 async def clear_override(
