@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+import asyncpg  # type: ignore[import-untyped]
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import Executable, MetaData, Result, Table, event, text
+from sqlalchemy import JSON, Executable, MetaData, Result, Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -156,3 +159,36 @@ async def insert_new(
         dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
     )
     return set((await connection.execute(statement, rows)).scalars())
+
+
+async def insert_many(
+    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Insert many new rows (all with the same keys): PostgreSQL's COPY, else an executemany.
+    A column the rows lack takes its scalar default; a unique or foreign-key violation is an
+    IntegrityError either way."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        await connection.execute(insert(table), rows)
+        return
+    defaults = {
+        column.name: getattr(column.default, "arg")  # noqa: B009  (a scalar default has one)
+        for column in table.columns
+        if column.name not in rows[0] and column.default is not None and column.default.is_scalar
+    }
+    names = [
+        column.name for column in table.columns if column.name in rows[0] or column.name in defaults
+    ]
+    as_json = {column.name for column in table.columns if isinstance(column.type, JSON)}
+
+    def cell(row: dict[str, Any], name: str) -> Any:
+        value = row.get(name, defaults.get(name))
+        return json.dumps(value) if name in as_json else value
+
+    records = [tuple(cell(row, name) for name in names) for row in rows]
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    try:
+        await driver.copy_records_to_table(table.name, records=records, columns=names)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc

@@ -467,13 +467,12 @@ async def import_assessments(
                 errors.append(RowError(source, line, str(exc)))
                 continue
             records.append((line, record, row.corrects))
-        await write_chunk(session, records, result, errors)
-        moved.add(record for _, record, _ in records)
+        moved.add(await write_chunk(session, records, result, errors))
         if progress is not None:
             progress(len(chunk))
     result.rejected = errors.settle(skip_invalid=skip_invalid)
     result.rejected_unlisted = errors.total - len(result.rejected)
-    await moved.refresh(session)  # a superset of the rows stored: refreshing is recomputing
+    await moved.refresh(session)
     return result
 
 
@@ -482,7 +481,8 @@ async def write_chunk(
     records: list[tuple[int, dict[str, Any], str | None]],
     result: ImportResult,
     errors: ErrorLog,
-) -> None:
+) -> list[dict[str, Any]]:
+    """Store the new rows of a chunk, compare the stored ones; returns the rows inserted."""
     wanted = [record["external_id"] for _, record, _ in records]
     stored = {
         found.external_id: found
@@ -491,6 +491,7 @@ async def write_chunk(
         ).scalars()
     }
     fresh: list[tuple[int, dict[str, Any]]] = []
+    inserted: list[dict[str, Any]] = []
     for line, record, corrects in records:
         known = stored.get(record["external_id"])
         if known is None and record["external_id"].startswith(OWN_PREFIX):
@@ -504,14 +505,14 @@ async def write_chunk(
             continue
         if corrects is not None:
             if any(pending["external_id"] == corrects for _, pending in fresh):
-                await insert_rows(session, fresh, result, errors)
+                inserted += await insert_rows(session, fresh, result, errors)
                 fresh = []
             problem = await link_correction(session, record, corrects)
             if problem:
                 errors.append(RowError(result.source, line, problem))
                 continue
         fresh.append((line, record))
-    await insert_rows(session, fresh, result, errors)
+    return inserted + await insert_rows(session, fresh, result, errors)
 
 
 def compare(
@@ -532,9 +533,10 @@ async def insert_rows(
     rows: list[tuple[int, dict[str, Any]]],
     result: ImportResult,
     errors: ErrorLog,
-) -> None:
-    """Insert new rows; one that a concurrent transaction stored first (the JSON API with the
-    same external id) is compared like any stored row, instead of failing the file.
+) -> list[dict[str, Any]]:
+    """Insert new rows and return those inserted; one that a concurrent transaction stored
+    first (the JSON API with the same external id) is compared like any stored row, instead of
+    failing the file.
 
     Bulk imports run one at a time, so that is rare: the plain insert is tried first (in a
     savepoint), and only if it collides are the rows inserted again skipping conflicts, which
@@ -555,6 +557,7 @@ async def insert_rows(
         stored = {found.external_id: found for found in (await run(session, statement)).scalars()}
         for line, record in raced:
             compare(stored[record["external_id"]], line, record, result, errors)
+    return [record for record in records if record["external_id"] in inserted]
 
 
 async def link_correction(

@@ -127,7 +127,8 @@ async def close_periods(session: AsyncSession, *, now: datetime, since: datetime
     new = sorted(set(copied) | set(earlier))
     if new:
         await connection.execute(
-            insert(PERIOD_TABLE), [{"period_end": p, "taken_at": taken} for p in new]
+            insert(PERIOD_TABLE),
+            [{"period_end": p, "ends_at": end_moment(p), "taken_at": taken} for p in new],
         )
 
 
@@ -144,23 +145,34 @@ def _narrowed(
     return conditions
 
 
+def _period_of(source: Any, periods: Sequence[date]) -> Any:
+    """The period a source row counts in: its `period_end` (pairs by period), or the one period
+    asked for (the pairs now)."""
+    if "period_end" in source.c:
+        return source.c.period_end
+    (period,) = periods
+    return literal(period)
+
+
 async def recount_gemeinden(
-    session: AsyncSession, period: date, source: Any, *, ars: Sequence[str] | None
+    session: AsyncSession, periods: Sequence[date], source: Any, *, ars: Sequence[str] | None
 ) -> None:
-    """Count one period of the Gemeinden `ars` (None: all) anew from `source` (pairs with ars,
-    ozg_id, dimension, level, holding every pair of those Gemeinden)."""
+    """Count these periods of the Gemeinden `ars` (None: all) anew from `source` (pairs with
+    ars, ozg_id, dimension, level and, for closed periods, period_end, holding every pair of
+    those Gemeinden)."""
     connection = await session.connection()
-    gone = delete(GEMEINDE_TABLE).where(GEMEINDE_TABLE.c.period_end == period)
+    gone = delete(GEMEINDE_TABLE).where(GEMEINDE_TABLE.c.period_end.in_(list(periods)))
     if ars is not None:
         gone = gone.where(GEMEINDE_TABLE.c.ars.in_(list(ars)))
     await connection.execute(gone)
+    period = _period_of(source, periods)
+    grouped = [source.c.ars, source.c.dimension, source.c.level]
     by_level = (
         select(
-            literal(period).label("period_end"), source.c.ars, source.c.dimension,
-            source.c.level, func.count().label("pairs"),
+            period.label("period_end"), *grouped, func.count().label("pairs"),
         )
         .where(*_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
-        .group_by(source.c.ars, source.c.dimension, source.c.level)
+        .group_by(*([period] if "period_end" in source.c else []), *grouped)
     )  # fmt: skip
     await connection.execute(
         insert(GEMEINDE_TABLE).from_select(
@@ -179,31 +191,35 @@ def kreise_of(ars: Sequence[str] | None) -> list[str] | None:
 
 async def recount_leistungen(
     session: AsyncSession,
-    period: date,
+    periods: Sequence[date],
     source: Any,
     *,
     kreise: Sequence[str] | None,
     ozg_ids: Any,
 ) -> None:
-    """Count one period of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
-    from `source` (pairs holding every pair of those Leistungen there)."""
+    """Count these periods of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
+    from `source` (as for `recount_gemeinden`, holding every pair of those Leistungen there)."""
     connection = await session.connection()
-    gone = delete(LEISTUNG_TABLE).where(LEISTUNG_TABLE.c.period_end == period)
+    gone = delete(LEISTUNG_TABLE).where(LEISTUNG_TABLE.c.period_end.in_(list(periods)))
     if kreise is not None:
         gone = gone.where(LEISTUNG_TABLE.c.kreis.in_(list(kreise)))
     if ozg_ids is not None:
         gone = gone.where(LEISTUNG_TABLE.c.ozg_id.in_(sorted(ozg_ids)))
     await connection.execute(gone)
+    period = _period_of(source, periods)
     kreis = kreis_of(source.c.ars)
     by_kreis = (
         select(
-            literal(period).label("period_end"), source.c.ozg_id, kreis.label("kreis"),
+            period.label("period_end"), source.c.ozg_id, kreis.label("kreis"),
             source.c.dimension, func.count().label("assessed"),
             func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
             func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
         )
         .where(*_narrowed(source, ars=None, kreise=kreise, ozg_ids=ozg_ids))
-        .group_by(source.c.ozg_id, kreis, source.c.dimension)
+        .group_by(
+            *([period] if "period_end" in source.c else []),
+            source.c.ozg_id, kreis, source.c.dimension,
+        )
     )  # fmt: skip
     await connection.execute(
         insert(LEISTUNG_TABLE).from_select(
@@ -211,34 +227,6 @@ async def recount_leistungen(
             by_kreis,
         )
     )
-
-
-async def carry(
-    session: AsyncSession,
-    before: date,
-    period: date,
-    *,
-    ars: Sequence[str] | None,
-    kreise: Sequence[str] | None,
-    ozg_ids: Any,
-) -> None:
-    """The counts of `period` for these Gemeinden and Leistungen × Kreise are those of the
-    period `before`: nothing of theirs became visible in between."""
-    connection = await session.connection()
-    for table, conditions in (
-        (GEMEINDE_TABLE, [] if ars is None else [GEMEINDE_TABLE.c.ars.in_(list(ars))]),
-        (
-            LEISTUNG_TABLE,
-            ([] if kreise is None else [LEISTUNG_TABLE.c.kreis.in_(list(kreise))])
-            + ([] if ozg_ids is None else [LEISTUNG_TABLE.c.ozg_id.in_(sorted(ozg_ids))]),
-        ),
-    ):
-        await connection.execute(delete(table).where(table.c.period_end == period, *conditions))
-        names = [column.name for column in table.columns]
-        rows = select(
-            *(literal(period).label(n) if n == "period_end" else table.c[n] for n in names)
-        ).where(table.c.period_end == before, *conditions)
-        await connection.execute(insert(table).from_select(names, rows))
 
 
 async def forget(session: AsyncSession) -> None:
@@ -265,37 +253,46 @@ async def period_for(session: AsyncSession, at: datetime | None) -> date | None:
     return date.min if period < held[0] else None
 
 
-async def expected(session: AsyncSession, source: Any) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    """The counts `source` (pairs) gives, keyed as the stored ones."""
+async def expected(
+    session: AsyncSession, source: Any, periods: Sequence[date]
+) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The counts `source` (pairs, with `period_end` for closed periods) gives in these
+    periods, keyed as `stored`."""
     found: dict[tuple[Any, ...], tuple[int, ...]] = {}
-    by_level = select(source.c.ars, source.c.dimension, source.c.level, func.count()).group_by(
-        source.c.ars, source.c.dimension, source.c.level
-    )
-    for ars, dimension, level, pairs in await tuples(session, by_level):
-        found[("gemeinde", ars, dimension, level)] = (pairs,)
+    period = _period_of(source, periods)
+    by_period = [period] if "period_end" in source.c else []
+    grouped = [source.c.ars, source.c.dimension, source.c.level]
+    by_level = select(period, *grouped, func.count()).group_by(*by_period, *grouped)
+    for when, ars, dimension, level, pairs in await tuples(session, by_level):
+        found[(when, "gemeinde", ars, dimension, level)] = (pairs,)
     kreis = kreis_of(source.c.ars)
     by_kreis = select(
-        source.c.ozg_id, kreis, source.c.dimension, func.count(),
+        period, source.c.ozg_id, kreis, source.c.dimension, func.count(),
         func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)),
         func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)),
-    ).group_by(source.c.ozg_id, kreis, source.c.dimension)  # fmt: skip
-    for ozg_id, code, dimension, *figures in await tuples(session, by_kreis):
-        found[("leistung", ozg_id, code, dimension)] = tuple(int(n) for n in figures)
+    ).group_by(*by_period, source.c.ozg_id, kreis, source.c.dimension)  # fmt: skip
+    for when, ozg_id, code, dimension, *figures in await tuples(session, by_kreis):
+        found[(when, "leistung", ozg_id, code, dimension)] = tuple(int(n) for n in figures)
     return found
 
 
-async def stored(session: AsyncSession, period: date) -> dict[tuple[Any, ...], tuple[int, ...]]:
+async def stored(
+    session: AsyncSession, periods: Sequence[date]
+) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The stored counts of these periods, keyed (period, "gemeinde", ars, dimension, level)
+    and (period, "leistung", ozg_id, kreis, dimension)."""
     found: dict[tuple[Any, ...], tuple[int, ...]] = {}
+    table = GEMEINDE_TABLE
     gemeinden = select(
-        GEMEINDE_TABLE.c.ars, GEMEINDE_TABLE.c.dimension, GEMEINDE_TABLE.c.level,
-        GEMEINDE_TABLE.c.pairs,
-    ).where(GEMEINDE_TABLE.c.period_end == period)  # fmt: skip
-    for ars, dimension, level, pairs in await tuples(session, gemeinden):
-        found[("gemeinde", ars, dimension, level)] = (pairs,)
+        table.c.period_end, table.c.ars, table.c.dimension, table.c.level, table.c.pairs,
+    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
+    for when, ars, dimension, level, pairs in await tuples(session, gemeinden):
+        found[(when, "gemeinde", ars, dimension, level)] = (pairs,)
+    table = LEISTUNG_TABLE
     leistungen = select(
-        LEISTUNG_TABLE.c.ozg_id, LEISTUNG_TABLE.c.kreis, LEISTUNG_TABLE.c.dimension,
-        LEISTUNG_TABLE.c.assessed, LEISTUNG_TABLE.c.online, LEISTUNG_TABLE.c.ozg_konform,
-    ).where(LEISTUNG_TABLE.c.period_end == period)  # fmt: skip
-    for ozg_id, code, dimension, *figures in await tuples(session, leistungen):
-        found[("leistung", ozg_id, code, dimension)] = tuple(figures)
+        table.c.period_end, table.c.ozg_id, table.c.kreis, table.c.dimension,
+        table.c.assessed, table.c.online, table.c.ozg_konform,
+    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
+    for when, ozg_id, code, dimension, *figures in await tuples(session, leistungen):
+        found[(when, "leistung", ozg_id, code, dimension)] = tuple(figures)
     return found

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import run
+from tracker.db import insert_many, run
 from tracker.importing import (
     CHUNK_ROWS,
     ImportRejected,
@@ -74,10 +74,8 @@ def source_floor(
 
 
 async def insert_assessments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Core executemany: no ORM bookkeeping for many new rows."""
-    if rows:
-        connection = await session.connection()
-        await connection.execute(insert(ASSESSMENT_TABLE), rows)
+    """COPY or a core executemany: no ORM bookkeeping for many new rows."""
+    await insert_many(await session.connection(), ASSESSMENT_TABLE, rows)
 
 
 async def store_created(

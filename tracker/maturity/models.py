@@ -238,4 +238,6 @@ class CountPeriod(TableModel, table=True):
     __tablename__ = "count_period"
 
     period_end: date = Field(primary_key=True)
+    # its last moment (what its counts are as of), for joins with the assessments' moments
+    ends_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     taken_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

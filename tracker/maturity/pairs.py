@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     MetaData,
     Row,
     Table,
@@ -86,6 +87,8 @@ RULES = {
     "ozg_konform": f"a pair at level ≥ {OZG_KONFORM_FROM} (IT-Planungsrat 2020)",
 }
 PAIR_TABLE: Table = PairLevel.__table__  # type: ignore[attr-defined]
+PERIOD_TABLE = counts.PERIOD_TABLE
+LEVEL_COLUMNS = [PAIR_TABLE.c[name] for name in ("ars", "ozg_id", "dimension", "level")]
 COLUMNS = [column.name for column in PAIR_TABLE.columns]
 KEY = ("ars", "ozg_id", "dimension")
 # Gemeinden per refreshing statement: bounds the bound parameters of one statement.
@@ -100,16 +103,19 @@ def published(at: datetime | None) -> list[Any]:
     return conditions
 
 
-def computed(
+def services(
     ref: Reference,
     *,
-    at: datetime | None = None,
     area: str | None = None,
     ars: Collection[str] | None = None,
     ozg_ids: Collection[str] | None = None,
-) -> Select[Any]:
-    """The pair levels as of `at` (now: None), with the columns of `pair_level`; narrowed to an
-    ARS prefix, some Gemeinden or some OZG-Leistungen."""
+    own: Collection[str] | None = None,
+) -> Any:
+    """Every counted validated assessment with its level on the default scale and the span in
+    which it is its service's current one: from `visible_from` until `superseded_from`, the
+    first moment one with a later `assessed_at` (then id) of the same service is visible (None:
+    never). Narrowed to an ARS prefix, some Gemeinden, some OZG-Leistungen (with `own`: those
+    Leistungen, and every Leistung of the Gemeinden `own`)."""
     known, scale = ref.known, ref.scale
     leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
     target: Any = (
@@ -130,15 +136,17 @@ def computed(
         col(Assessment.leika_id).in_(known.default_leika_ids),
         col(Assessment.ozg_id).in_(sorted(known.applicable_leika)),
     )
-    conditions = [*published(at), or_(by_default, forced), not_(dropped)]
+    conditions = [*published(None), or_(by_default, forced), not_(dropped)]
     if area:
         conditions.append(col(Assessment.ars).startswith(area))
     if ars is not None:
         conditions.append(col(Assessment.ars).in_(sorted(ars)))
     if ozg_ids is not None:
-        conditions.append(leistung.in_(sorted(ozg_ids)))
-    newest_first = (
-        func.row_number()
+        chosen = leistung.in_(sorted(ozg_ids))
+        conditions.append(chosen if own is None else or_(chosen, col(Assessment.ars).in_(own)))
+    visible = visible_from()
+    superseded_from = (
+        func.min(visible)
         .over(
             partition_by=[
                 col(Assessment.ars),
@@ -147,10 +155,11 @@ def computed(
                 col(Assessment.dimension),
             ],
             order_by=[col(Assessment.assessed_at).desc(), col(Assessment.id).desc()],
+            rows=(None, -1),
         )
-        .label("rank")
+        .label("superseded_from")
     )
-    ranked = (
+    return (
         select(
             col(Assessment.id).label("assessment_id"),
             col(Assessment.ars).label("ars"),
@@ -161,7 +170,8 @@ def computed(
             col(Assessment.provisional).label("provisional"),
             col(Assessment.assessed_at).label("assessed_at"),
             col(Assessment.land_wide_portal).label("land_wide_portal"),
-            newest_first,
+            visible.label("visible_from"),
+            superseded_from,
         )
         .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
         .outerjoin(
@@ -173,8 +183,31 @@ def computed(
             ),
         )
         .where(*conditions)
-        .subquery("ranked")
+        .subquery("services")
     )
+
+
+def current_at(spans: Any, at: Any) -> list[ColumnElement[bool]]:
+    """A service's current assessment at `at` (None: now, whatever its dates)."""
+    if at is None:
+        return [spans.c.superseded_from.is_(None)]
+    return [
+        spans.c.visible_from <= at,
+        or_(spans.c.superseded_from.is_(None), spans.c.superseded_from > at),
+    ]
+
+
+def computed(
+    ref: Reference,
+    *,
+    at: datetime | None = None,
+    area: str | None = None,
+    ars: Collection[str] | None = None,
+    ozg_ids: Collection[str] | None = None,
+) -> Select[Any]:
+    """The pair levels as of `at` (now: None), with the columns of `pair_level`; narrowed to an
+    ARS prefix, some Gemeinden or some OZG-Leistungen."""
+    ranked = services(ref, area=area, ars=ars, ozg_ids=ozg_ids)
     pair = [ranked.c.ars, ranked.c.ozg_id, ranked.c.dimension]
     levelled = (
         select(
@@ -197,7 +230,7 @@ def computed(
             .label("portals"),
         )
         .join(Gemeinde, col(Gemeinde.ars) == ranked.c.ars)
-        .where(ranked.c.rank == 1, ranked.c.level.is_not(None), *inhabited())
+        .where(*current_at(ranked, at), ranked.c.level.is_not(None), *inhabited())
         .subquery("levelled")
     )
     values = {
@@ -215,6 +248,35 @@ def computed(
         "land_wide_portal": levelled.c.portals == 1,
     }
     return select(*(values[name].label(name) for name in COLUMNS)).where(levelled.c.pick == 1)
+
+
+def by_period(
+    ref: Reference,
+    periods: Collection[date] | None,
+    *,
+    ars: Collection[str] | None = None,
+    ozg_ids: Collection[str] | None = None,
+    own: Collection[str] | None = None,
+) -> Select[Any]:
+    """The pair levels at the end of each of these closed months (None: all), in one pass:
+    `period_end`, `ars`, `ozg_id`, `dimension`, `level` (what the counts read). Narrowed as
+    `services`."""
+    spans = services(ref, ars=ars, ozg_ids=ozg_ids, own=own)
+    period = PERIOD_TABLE
+    joined = (
+        select(
+            period.c.period_end, spans.c.ars, spans.c.ozg_id, spans.c.dimension,
+            func.max(spans.c.level).label("level"),
+        )
+        .select_from(spans)
+        .join(period, and_(*current_at(spans, period.c.ends_at)))
+        .join(Gemeinde, col(Gemeinde.ars) == spans.c.ars)
+        .where(spans.c.level.is_not(None), *inhabited())
+        .group_by(period.c.period_end, spans.c.ars, spans.c.ozg_id, spans.c.dimension)
+    )  # fmt: skip
+    if periods is not None:
+        joined = joined.where(period.c.period_end.in_(sorted(periods)))
+    return joined
 
 
 async def refresh(
@@ -249,9 +311,9 @@ async def refresh(
         await connection.execute(stale)
         fresh = computed(ref, ars=chunk, ozg_ids=ozg_ids)
         await connection.execute(insert(PAIR_TABLE).from_select(COLUMNS, fresh))
-        await counts.recount_gemeinden(session, counts.LIVE, PAIR_TABLE, ars=chunk)
+        await counts.recount_gemeinden(session, [counts.LIVE], PAIR_TABLE, ars=chunk)
     await counts.recount_leistungen(
-        session, counts.LIVE, PAIR_TABLE, kreise=kreise, ozg_ids=ozg_ids
+        session, [counts.LIVE], PAIR_TABLE, kreise=kreise, ozg_ids=ozg_ids
     )
     reached = [
         period
@@ -260,32 +322,41 @@ async def refresh(
     ]
     if not reached:
         return
-    moved = await changed_months(session, ars=ordered, ozg_ids=ozg_ids)
     groups = [(None, None)] if ordered is None else await by_kreis(session, ordered)
     touched = None if ordered is None else set(ordered)
-
-    def own(gemeinden: list[str] | None) -> list[str] | None:
-        """Of a chunk, the Gemeinden whose own counts this change moves: only the Kreis counts
-        read the others, and `moved` does not know their months."""
-        if gemeinden is None or touched is None:
-            return gemeinden
-        return [ars for ars in gemeinden if ars in touched]
-
-    for index, period in enumerate(reached):
-        if index and moved is not None and period not in moved:
-            for gemeinden, kreis_codes in groups:
-                await counts.carry(
-                    session, reached[index - 1], period, ars=own(gemeinden),
-                    kreise=kreis_codes, ozg_ids=ozg_ids,
-                )  # fmt: skip
-            continue
-        moment = counts.end_moment(period)
+    scratch = scratch_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
+    await connection.run_sync(scratch.create)
+    try:
         for gemeinden, kreis_codes in groups:
-            then = computed(ref, at=moment, ars=gemeinden).subquery()
-            await counts.recount_gemeinden(session, period, then, ars=own(gemeinden))
-            await counts.recount_leistungen(
-                session, period, then, kreise=kreis_codes, ozg_ids=ozg_ids
+            # Of a chunk, the Gemeinden whose own counts this change moves: for them every
+            # Leistung is read, for the others of their Kreise only the changed Leistungen.
+            own = None if gemeinden is None or touched is None else [
+                code for code in gemeinden if code in touched
+            ]  # fmt: skip
+            then = by_period(
+                ref, reached, ars=gemeinden,
+                ozg_ids=None if own is None else ozg_ids, own=own,
+            )  # fmt: skip
+            await connection.execute(delete(scratch))
+            await connection.execute(
+                insert(scratch).from_select([c.name for c in scratch.columns], then)
             )
+            await counts.recount_gemeinden(session, reached, scratch, ars=own)
+            await counts.recount_leistungen(
+                session, reached, scratch, kreise=kreis_codes, ozg_ids=ozg_ids
+            )
+    finally:
+        await connection.run_sync(scratch.drop)
+
+
+def scratch_table(name: str, columns: Iterable[Column[Any]]) -> Table:
+    """A temporary table with copies of these columns (dropped by the caller)."""
+    return Table(
+        name,
+        MetaData(),
+        *(Column(column.name, column.type) for column in columns),
+        prefixes=["TEMPORARY"],
+    )
 
 
 async def by_kreis(
@@ -317,37 +388,6 @@ async def by_kreis(
     if chunk:
         groups.append((chunk, codes))
     return groups
-
-
-async def changed_months(
-    session: AsyncSession,
-    *,
-    ars: Sequence[str] | None,
-    ozg_ids: Collection[str] | None,
-) -> set[date] | None:
-    """The months in which an assessment that the counts of these Gemeinden, or of these
-    Leistungen, read became visible: only their closed periods need counting; the others carry
-    the period before. None: every month (nothing narrowed)."""
-    if ars is None and ozg_ids is None:
-        return None
-    leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
-    found: set[date] = set()
-    narrowings: list[Any] = []
-    if ozg_ids is not None:
-        narrowings.append(leistung.in_(sorted(ozg_ids)))
-    for start in range(0, len(ars or ()), ARS_CHUNK):
-        narrowings.append(col(Assessment.ars).in_(list(ars or ())[start : start + ARS_CHUNK]))
-    for narrowing in narrowings:
-        statement = (
-            select(visible_from())
-            .distinct()
-            .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
-            .where(*published(None), narrowing)
-        )
-        found |= {
-            counts.month_end(as_utc(moment)) for moment in (await run(session, statement)).scalars()
-        }
-    return found
 
 
 async def rebuild(session: AsyncSession) -> None:
@@ -485,36 +525,28 @@ class Difference:
 
 async def count_differences(session: AsyncSession, *, closed: bool = True) -> list[str]:
     """The stored counts, now and (`closed`) of every closed month, against those the rule
-    gives (now: the stored pairs, which `differences` checks; a closed month: computed as of
-    its end)."""
-    ref = await reference(session)
-    found: list[str] = []
+    gives (now: the stored pairs, which `differences` checks; the closed months: computed as of
+    their ends, all in one pass)."""
+    want = await counts.expected(session, PAIR_TABLE, [counts.LIVE])
+    have = await counts.stored(session, [counts.LIVE])
     held = await counts.closed_periods(session) if closed else []
-    for period in [counts.LIVE, *held]:
-        source = (
-            PAIR_TABLE
-            if period == counts.LIVE
-            else computed(ref, at=counts.end_moment(period)).subquery()
-        )
-        want = await counts.expected(session, source)
-        have = await counts.stored(session, period)
-        for key in sorted(set(want) | set(have), key=str):
-            if want.get(key) != have.get(key):
-                found.append(f"{period} {' × '.join(map(str, key))}: stored {have.get(key)}, "
-                             f"computed {want.get(key)}")  # fmt: skip
-    return found
+    if held:
+        then = by_period(await reference(session), None).subquery()
+        want |= await counts.expected(session, then, held)
+        have |= await counts.stored(session, held)
+    return [
+        f"{key[0]} {' × '.join(map(str, key[1:]))}: stored {have.get(key)}, "
+        f"computed {want.get(key)}"
+        for key in sorted(set(want) | set(have), key=str)
+        if want.get(key) != have.get(key)
+    ]
 
 
 async def differences(session: AsyncSession) -> list[Difference]:
     """Rebuild the pairs from the assessments into a scratch table and compare it with
     `pair_level`, row by row."""
     ref = await reference(session)
-    scratch = Table(
-        "pair_level_check",
-        MetaData(),
-        *(Column(column.name, column.type) for column in PAIR_TABLE.columns),
-        prefixes=["TEMPORARY"],
-    )
+    scratch = scratch_table("pair_level_check", PAIR_TABLE.columns)
     connection = await session.connection()
     await connection.run_sync(scratch.create)
     try:

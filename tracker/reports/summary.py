@@ -9,7 +9,8 @@ model's scale. Denominators are the applicable pairs of the inhabited Gemeinden 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -267,15 +268,36 @@ COUNTED_GROUPS = (GroupBy.BUND, GroupBy.LAND, GroupBy.KREIS)
 async def tally(
     session: AsyncSession, setting: Frame, at: datetime | None
 ) -> dict[tuple[Any, str], Tally]:
-    """Every group × dimension's figures as of `at` (None: now): from the counts where they
-    answer (`counts.period_for`), else from the pairs."""
-    period = None
+    """Every group × dimension's figures as of `at` (None: now)."""
+    (found,) = await tallies_at(session, setting, [at])
+    return found
+
+
+async def tallies_at(
+    session: AsyncSession, setting: Frame, moments: Sequence[datetime | None]
+) -> list[dict[tuple[Any, str], Tally]]:
+    """The figures as of each moment (None: now): from the counts where they answer
+    (`counts.period_for`), all periods in one pass, else from the pairs."""
+    periods: list[date | None] = [None] * len(moments)
     if setting.group_by in COUNTED_GROUPS and len(setting.area or "") <= counts.KREIS_DIGITS:
-        period = await counts.period_for(session, at)
-    if period is not None:
-        tallies, online = await tally_counts(session, setting, period)
-    else:
-        tallies, online = await tally_pairs(session, setting, at)
+        periods = [await counts.period_for(session, at) for at in moments]
+    counted = await tally_counts(session, setting, {p for p in periods if p is not None})
+    found = []
+    for at, period in zip(moments, periods, strict=True):
+        # a copy: two moments may read one period, and `completed` adds to what it is given
+        tallies, online = (
+            deepcopy(counted[period])
+            if period is not None
+            else await tally_pairs(session, setting, at)
+        )
+        found.append(completed(setting, tallies, online))
+    return found
+
+
+def completed(
+    setting: Frame, tallies: dict[tuple[Any, str], Tally], online: Online
+) -> dict[tuple[Any, str], Tally]:
+    """Every group × dimension's figures with their denominators and coverage."""
     for group in setting.groups():
         gemeinden, leistungen, applicable = setting.denominator(group)
         for dimension in setting.dimensions:
@@ -322,25 +344,35 @@ def bund_free(setting: Frame, grouping: Any) -> list[Any]:
     return [] if setting.group_by is GroupBy.BUND else [grouping]
 
 
-async def tally_counts(
-    session: AsyncSession, setting: Frame, period: date
-) -> tuple[dict[tuple[Any, str], Tally], Online]:
-    """The same figures from the counts of one period: pairs per Gemeinde and level, online
-    pairs per Leistung and Kreis."""
+Counted = dict[date, tuple[dict[tuple[Any, str], Tally], Online]]
+
+
+async def tally_counts(session: AsyncSession, setting: Frame, periods: Collection[date]) -> Counted:
+    """The same figures from the counts of these periods, in two statements: pairs per
+    Gemeinde and level, online pairs per Leistung and Kreis."""
+    found: Counted = {}
+    if not periods:
+        return found
     wanted = setting.dimensions[0] if len(setting.dimensions) == 1 else None
     levels = counts.GEMEINDE_TABLE.c
     grouping = group_column(setting.group_by)
     by_level = (
-        select(grouping.label("grp"), levels.dimension, levels.level, func.sum(levels.pairs))
+        select(
+            levels.period_end, grouping.label("grp"), levels.dimension, levels.level,
+            func.sum(levels.pairs),
+        )
         .join(Gemeinde, col(Gemeinde.ars) == levels.ars)
-        .where(levels.period_end == period, *inhabited(setting.area))
-        .group_by(*bund_free(setting, grouping), levels.dimension, levels.level)
-    )
+        .where(levels.period_end.in_(sorted(periods)), *inhabited(setting.area))
+        .group_by(
+            levels.period_end, *bund_free(setting, grouping), levels.dimension, levels.level
+        )
+    )  # fmt: skip
     if wanted is not None:
         by_level = by_level.where(levels.dimension == wanted)
-    tallies: dict[tuple[Any, str], Tally] = {}
-    for group, dimension, level, pairs_at in await tuples(session, by_level):
-        figures = tallies.setdefault((group, dimension), Tally())
+    for period in periods:
+        found[period] = ({}, defaultdict(dict))
+    for period, group, dimension, level, pairs_at in await tuples(session, by_level):
+        figures = found[period][0].setdefault((group, dimension), Tally())
         figures.assessed += pairs_at
         figures.level_sum += level * pairs_at
         for at_least in range(1, level + 1):
@@ -352,18 +384,20 @@ async def tally_counts(
         GroupBy.KREIS: kreise.kreis,
     }[setting.group_by]
     by_kreis = (
-        select(area_of.label("grp"), kreise.dimension, kreise.ozg_id, func.sum(kreise.online))
-        .where(kreise.period_end == period)
-        .group_by(*bund_free(setting, area_of), kreise.dimension, kreise.ozg_id)
-    )
+        select(
+            kreise.period_end, area_of.label("grp"), kreise.dimension, kreise.ozg_id,
+            func.sum(kreise.online),
+        )
+        .where(kreise.period_end.in_(sorted(periods)))
+        .group_by(kreise.period_end, *bund_free(setting, area_of), kreise.dimension, kreise.ozg_id)
+    )  # fmt: skip
     if setting.area:
         by_kreis = by_kreis.where(kreise.kreis.startswith(setting.area))
     if wanted is not None:
         by_kreis = by_kreis.where(kreise.dimension == wanted)
-    online: Online = defaultdict(dict)
-    for group, dimension, ozg_id, count in await tuples(session, by_kreis):
-        online[(group, dimension)][ozg_id] = count
-    return tallies, online
+    for period, group, dimension, ozg_id, count in await tuples(session, by_kreis):
+        found[period][1][(group, dimension)][ozg_id] = count
+    return found
 
 
 async def group_names(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
@@ -467,10 +501,12 @@ async def timeseries(
     series: dict[tuple[str, str], dict[str, Any]] = {}
     previous: dict[tuple[str, str], dict[str, Any]] = {}
     points = periods(period, count, until or datetime.now(UTC))
-    for index, (name, moment) in enumerate(points):
-        # the running period, read now: the live figures
-        asked = None if until is None and index == len(points) - 1 else moment
-        for item in described(setting, await tally(session, setting, asked), names):
+    # the running period, read now: the live figures
+    asked = [None if until is None and index == len(points) - 1 else moment
+             for index, (_, moment) in enumerate(points)]  # fmt: skip
+    figures = await tallies_at(session, setting, asked)
+    for index, ((name, moment), tallies) in enumerate(zip(points, figures, strict=True)):
+        for item in described(setting, tallies, names):
             key = (item["code"], item["dimension"])
             point = {"period": name, "at": moment, **{k: item[k] for k in CHANGED}}
             if index:
