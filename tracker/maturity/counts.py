@@ -47,8 +47,6 @@ GEMEINDE_TABLE: Table = GemeindeLevelCount.__table__  # type: ignore[attr-define
 LEISTUNG_TABLE: Table = LeistungKreisCount.__table__  # type: ignore[attr-defined]
 PERIOD_TABLE: Table = CountPeriod.__table__  # type: ignore[attr-defined]
 KREIS_DIGITS = 5
-# Kreise named one by one in a recount; more, and the recount takes the whole Leistungen.
-KREISE_LISTED = 50
 
 
 def month_end(moment: datetime) -> date:
@@ -181,14 +179,6 @@ async def recount_gemeinden(
     )
 
 
-def kreise_of(ars: Sequence[str] | None) -> list[str] | None:
-    """The Kreise of these Gemeinden, or None (all) for many of them."""
-    if ars is None:
-        return None
-    kreise = sorted({code[:KREIS_DIGITS] for code in ars})
-    return None if len(kreise) > KREISE_LISTED else kreise
-
-
 async def recount_leistungen(
     session: AsyncSession,
     periods: Sequence[date],
@@ -196,9 +186,11 @@ async def recount_leistungen(
     *,
     kreise: Sequence[str] | None,
     ozg_ids: Any,
+    gemeinden: Sequence[str] | None = None,
 ) -> None:
     """Count these periods of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
-    from `source` (as for `recount_gemeinden`, holding every pair of those Leistungen there)."""
+    from `source` (as for `recount_gemeinden`, holding every pair of those Leistungen there;
+    `gemeinden`, when given, are every Gemeinde of those Kreise: an indexed narrowing)."""
     connection = await session.connection()
     gone = delete(LEISTUNG_TABLE).where(LEISTUNG_TABLE.c.period_end.in_(list(periods)))
     if kreise is not None:
@@ -215,7 +207,7 @@ async def recount_leistungen(
             func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
             func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
         )
-        .where(*_narrowed(source, ars=None, kreise=kreise, ozg_ids=ozg_ids))
+        .where(*_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
         .group_by(
             *([period] if "period_end" in source.c else []),
             source.c.ozg_id, kreis, source.c.dimension,

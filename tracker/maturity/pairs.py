@@ -301,7 +301,7 @@ async def refresh(
         if ordered is None
         else [ordered[start : start + ARS_CHUNK] for start in range(0, len(ordered), ARS_CHUNK)]
     )
-    kreise = counts.kreise_of(ordered)
+    groups = [(None, None)] if ordered is None else await by_kreis(session, ordered)
     for chunk in chunks:
         stale = delete(PAIR_TABLE)
         if chunk is not None:
@@ -312,9 +312,11 @@ async def refresh(
         fresh = computed(ref, ars=chunk, ozg_ids=ozg_ids)
         await connection.execute(insert(PAIR_TABLE).from_select(COLUMNS, fresh))
         await counts.recount_gemeinden(session, [counts.LIVE], PAIR_TABLE, ars=chunk)
-    await counts.recount_leistungen(
-        session, [counts.LIVE], PAIR_TABLE, kreise=kreise, ozg_ids=ozg_ids
-    )
+    for gemeinden, kreis_codes in groups:
+        await counts.recount_leistungen(
+            session, [counts.LIVE], PAIR_TABLE, kreise=kreis_codes, ozg_ids=ozg_ids,
+            gemeinden=gemeinden,
+        )  # fmt: skip
     reached = [
         period
         for period in await counts.closed_periods(session)
@@ -322,7 +324,6 @@ async def refresh(
     ]
     if not reached:
         return
-    groups = [(None, None)] if ordered is None else await by_kreis(session, ordered)
     touched = None if ordered is None else set(ordered)
     scratch = scratch_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
     await connection.run_sync(scratch.create)
