@@ -38,6 +38,7 @@ from tracker.maturity.models import (
     CountPeriod,
     GemeindeLevelCount,
     LeistungKreisCount,
+    LeistungLandCount,
     PairRevision,
 )
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
@@ -45,8 +46,10 @@ from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 LIVE = date(9999, 12, 31)
 GEMEINDE_TABLE: Table = GemeindeLevelCount.__table__  # type: ignore[attr-defined]
 LEISTUNG_TABLE: Table = LeistungKreisCount.__table__  # type: ignore[attr-defined]
+LAND_TABLE: Table = LeistungLandCount.__table__  # type: ignore[attr-defined]
 PERIOD_TABLE: Table = CountPeriod.__table__  # type: ignore[attr-defined]
 KREIS_DIGITS = 5
+LAND_DIGITS = 2
 
 
 def month_end(moment: datetime) -> date:
@@ -74,6 +77,11 @@ def months(first: date, last: date) -> list[date]:
 def kreis_of(ars: Any) -> Any:
     # inline numbers: PostgreSQL must see the GROUP BY expression as the selected one
     return func.substr(ars, literal_column("1"), literal_column(str(KREIS_DIGITS)))
+
+
+def land_of(code: Any) -> Any:
+    """The Land of an ARS or Kreis code."""
+    return func.substr(code, literal_column("1"), literal_column(str(LAND_DIGITS)))
 
 
 def revision() -> list[Any]:
@@ -113,7 +121,7 @@ async def close_periods(session: AsyncSession, *, now: datetime, since: datetime
         copied = []
     connection = await session.connection()
     for period in copied:
-        for table in (GEMEINDE_TABLE, LEISTUNG_TABLE):
+        for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE):
             names = [column.name for column in table.columns]
             rows = select(
                 *(literal(period).label(n) if n == "period_end" else table.c[n] for n in names)
@@ -221,10 +229,44 @@ async def recount_leistungen(
     )
 
 
+async def recount_laender(
+    session: AsyncSession, periods: Sequence[date], *, kreise: Sequence[str] | None, ozg_ids: Any
+) -> None:
+    """Sum these periods of the Leistungen `ozg_ids` in the Länder of `kreise` (None: all)
+    anew from their Kreise' counts."""
+    connection = await session.connection()
+    laender = None if kreise is None else sorted({code[:LAND_DIGITS] for code in kreise})
+    table, kreis = LAND_TABLE, LEISTUNG_TABLE.c
+    gone = delete(table).where(table.c.period_end.in_(list(periods)))
+    narrowed = [kreis.period_end.in_(list(periods))]
+    if laender is not None:
+        gone = gone.where(table.c.land.in_(laender))
+        narrowed.append(land_of(kreis.kreis).in_(laender))
+    if ozg_ids is not None:
+        gone = gone.where(table.c.ozg_id.in_(sorted(ozg_ids)))
+        narrowed.append(kreis.ozg_id.in_(sorted(ozg_ids)))
+    await connection.execute(gone)
+    land = land_of(kreis.kreis)
+    summed = (
+        select(
+            kreis.period_end, kreis.ozg_id, land.label("land"), kreis.dimension,
+            func.sum(kreis.assessed), func.sum(kreis.online), func.sum(kreis.ozg_konform),
+        )
+        .where(*narrowed)
+        .group_by(kreis.period_end, kreis.ozg_id, land, kreis.dimension)
+    )  # fmt: skip
+    await connection.execute(
+        insert(table).from_select(
+            ["period_end", "ozg_id", "land", "dimension", "assessed", "online", "ozg_konform"],
+            summed,
+        )
+    )
+
+
 async def forget(session: AsyncSession) -> None:
     """Every count and closed period gone: before a rebuild from the assessments."""
     connection = await session.connection()
-    for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, PERIOD_TABLE):
+    for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE, PERIOD_TABLE):
         await connection.execute(delete(table))
 
 
@@ -265,14 +307,18 @@ async def expected(
     ).group_by(*by_period, source.c.ozg_id, kreis, source.c.dimension)  # fmt: skip
     for when, ozg_id, code, dimension, *figures in await tuples(session, by_kreis):
         found[(when, "leistung", ozg_id, code, dimension)] = tuple(int(n) for n in figures)
+        land = (when, "land", ozg_id, code[:LAND_DIGITS], dimension)
+        summed = found.get(land, (0, 0, 0))
+        found[land] = tuple(a + int(b) for a, b in zip(summed, figures, strict=True))
     return found
 
 
 async def stored(
     session: AsyncSession, periods: Sequence[date]
 ) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    """The stored counts of these periods, keyed (period, "gemeinde", ars, dimension, level)
-    and (period, "leistung", ozg_id, kreis, dimension)."""
+    """The stored counts of these periods, keyed (period, "gemeinde", ars, dimension, level),
+    (period, "leistung", ozg_id, kreis, dimension) and (period, "land", ozg_id, land,
+    dimension)."""
     found: dict[tuple[Any, ...], tuple[int, ...]] = {}
     table = GEMEINDE_TABLE
     gemeinden = select(
@@ -287,4 +333,11 @@ async def stored(
     ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
     for when, ozg_id, code, dimension, *figures in await tuples(session, leistungen):
         found[(when, "leistung", ozg_id, code, dimension)] = tuple(figures)
+    table = LAND_TABLE
+    laender = select(
+        table.c.period_end, table.c.ozg_id, table.c.land, table.c.dimension,
+        table.c.assessed, table.c.online, table.c.ozg_konform,
+    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
+    for when, ozg_id, code, dimension, *figures in await tuples(session, laender):
+        found[(when, "land", ozg_id, code, dimension)] = tuple(figures)
     return found

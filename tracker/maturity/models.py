@@ -220,6 +220,21 @@ class LeistungKreisCount(TableModel, table=True):
     ozg_konform: int
 
 
+class LeistungLandCount(TableModel, table=True):
+    """The same per Land (the ARS's first two digits): the sums of its Kreise' rows, so that
+    roll-ups by Land and Bund read 16 rows per Leistung, not some 400."""
+
+    __tablename__ = "leistung_land_count"
+
+    period_end: date = Field(primary_key=True)
+    ozg_id: str = Field(primary_key=True, max_length=20)
+    land: str = Field(primary_key=True, max_length=2)
+    dimension: str = Field(primary_key=True, max_length=20)
+    assessed: int
+    online: int
+    ozg_konform: int
+
+
 class PairRevision(TableModel, table=True):
     """One row: a number that every change of the pair levels raises, under the lock that
     serialises those changes, so that it grows in commit order. Answers cached by it cannot

@@ -317,6 +317,8 @@ async def refresh(
             session, [counts.LIVE], PAIR_TABLE, kreise=kreis_codes, ozg_ids=ozg_ids,
             gemeinden=gemeinden,
         )  # fmt: skip
+    kreise = None if ordered is None else sorted({code[: counts.KREIS_DIGITS] for code in ordered})
+    await counts.recount_laender(session, [counts.LIVE], kreise=kreise, ozg_ids=ozg_ids)
     reached = [
         period
         for period in await counts.closed_periods(session)
@@ -348,6 +350,7 @@ async def refresh(
             )
     finally:
         await connection.run_sync(scratch.drop)
+    await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
 
 
 def scratch_table(name: str, columns: Iterable[Column[Any]]) -> Table:

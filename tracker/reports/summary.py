@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -112,6 +111,9 @@ class Tally:
     leistungen: int = 0
     flaechendeckend: int = 0
     mindestens_eine: int = 0
+
+    def copy(self) -> Tally:
+        return replace(self, at_least=dict(self.at_least))
 
     def median(self, top: int) -> float | None:
         if not self.assessed:
@@ -284,12 +286,11 @@ async def tallies_at(
     counted = await tally_counts(session, setting, {p for p in periods if p is not None})
     found = []
     for at, period in zip(moments, periods, strict=True):
-        # a copy: two moments may read one period, and `completed` adds to what it is given
-        tallies, online = (
-            deepcopy(counted[period])
-            if period is not None
-            else await tally_pairs(session, setting, at)
-        )
+        if period is None:
+            tallies, online = await tally_pairs(session, setting, at)
+        else:  # a copy: two moments may read one period, and `completed` adds to the tallies
+            tallies, online = counted[period]
+            tallies = {key: figures.copy() for key, figures in tallies.items()}
         found.append(completed(setting, tallies, online))
     return found
 
@@ -349,7 +350,7 @@ Counted = dict[date, tuple[dict[tuple[Any, str], Tally], Online]]
 
 async def tally_counts(session: AsyncSession, setting: Frame, periods: Collection[date]) -> Counted:
     """The same figures from the counts of these periods, in two statements: pairs per
-    Gemeinde and level, online pairs per Leistung and Kreis."""
+    Gemeinde and level, online pairs per Leistung and Land or Kreis."""
     found: Counted = {}
     if not periods:
         return found
@@ -377,24 +378,27 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         figures.level_sum += level * pairs_at
         for at_least in range(1, level + 1):
             figures.at_least[at_least] = figures.at_least.get(at_least, 0) + pairs_at
-    kreise = counts.LEISTUNG_TABLE.c
-    area_of = {
+    # per Land where Länder answer (by Bund or Land, in Germany or one Land), else per Kreis
+    by_land = setting.group_by is not GroupBy.KREIS and len(setting.area or "") <= 2
+    table = counts.LAND_TABLE.c if by_land else counts.LEISTUNG_TABLE.c
+    code = table.land if by_land else table.kreis
+    area_of: Any = {
         GroupBy.BUND: literal_column("'DE'"),
-        GroupBy.LAND: func.substr(kreise.kreis, literal_column("1"), literal_column("2")),
-        GroupBy.KREIS: kreise.kreis,
+        GroupBy.LAND: code if by_land else counts.land_of(code),
+        GroupBy.KREIS: code,
     }[setting.group_by]
     by_kreis = (
         select(
-            kreise.period_end, area_of.label("grp"), kreise.dimension, kreise.ozg_id,
-            func.sum(kreise.online),
+            table.period_end, area_of.label("grp"), table.dimension, table.ozg_id,
+            func.sum(table.online),
         )
-        .where(kreise.period_end.in_(sorted(periods)))
-        .group_by(kreise.period_end, *bund_free(setting, area_of), kreise.dimension, kreise.ozg_id)
+        .where(table.period_end.in_(sorted(periods)))
+        .group_by(table.period_end, *bund_free(setting, area_of), table.dimension, table.ozg_id)
     )  # fmt: skip
     if setting.area:
-        by_kreis = by_kreis.where(kreise.kreis.startswith(setting.area))
+        by_kreis = by_kreis.where(code.startswith(setting.area))
     if wanted is not None:
-        by_kreis = by_kreis.where(kreise.dimension == wanted)
+        by_kreis = by_kreis.where(table.dimension == wanted)
     for period, group, dimension, ozg_id, count in await tuples(session, by_kreis):
         found[period][1][(group, dimension)][ozg_id] = count
     return found
