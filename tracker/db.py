@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -11,7 +11,7 @@ import asyncpg  # type: ignore[import-untyped]
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import JSON, Executable, MetaData, Result, Table, event, insert, text
+from sqlalchemy import JSON, Column, Executable, MetaData, Result, Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -159,6 +159,16 @@ async def insert_new(
         dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
     )
     return set((await connection.execute(statement, rows)).scalars())
+
+
+def temporary_table(name: str, columns: Iterable[Column[Any]]) -> Table:
+    """A temporary table with copies of these columns (the caller creates and drops it)."""
+    return Table(
+        name,
+        MetaData(),
+        *(Column(column.name, column.type) for column in columns),
+        prefixes=["TEMPORARY"],
+    )
 
 
 async def insert_many(

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     case,
     delete,
@@ -33,7 +34,7 @@ from sqlalchemy import (
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import lock_until_commit, run, tuples
+from tracker.db import lock_until_commit, run, temporary_table, tuples
 from tracker.maturity.models import (
     CountPeriod,
     GemeindeLevelCount,
@@ -151,40 +152,78 @@ def _narrowed(
     return conditions
 
 
-def _period_of(source: Any, periods: Sequence[date]) -> Any:
-    """The period a source row counts in: its `period_end` (pairs by period), or the one period
-    asked for (the pairs now)."""
+def _period_of(source: Any, periods: Sequence[date]) -> tuple[Any, list[Any]]:
+    """The period a source row counts in, and what to group by for it: its `period_end`
+    (pairs by period), or the one period asked for (the pairs now)."""
     if "period_end" in source.c:
-        return source.c.period_end
+        return source.c.period_end, [source.c.period_end]
     (period,) = periods
-    return literal(period)
+    return literal(period), []
+
+
+def gemeinde_counts(
+    source: Any, periods: Sequence[date], *, ars: Sequence[str] | None = None
+) -> Select[Any]:
+    """The rows of `gemeinde_level_count` that `source` (pairs with ars, ozg_id, dimension,
+    level and, for closed periods, period_end) gives for the Gemeinden `ars` (None: all)."""
+    period, by_period = _period_of(source, periods)
+    grouped = [source.c.ars, source.c.dimension, source.c.level]
+    return (
+        select(period.label("period_end"), *grouped, func.count().label("pairs"))
+        .where(*_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
+        .group_by(*by_period, *grouped)
+    )
+
+
+def leistung_counts(
+    source: Any,
+    periods: Sequence[date],
+    *,
+    area: Any = kreis_of,
+    kreise: Sequence[str] | None = None,
+    ozg_ids: Any = None,
+    gemeinden: Sequence[str] | None = None,
+) -> Select[Any]:
+    """The rows of `leistung_kreis_count` (`area` = `land_of`: of `leistung_land_count`) that
+    `source` (as for `gemeinde_counts`) gives for the Leistungen `ozg_ids` in the Kreise
+    `kreise` (None: all); `gemeinden`, when given, are every Gemeinde of those Kreise (an
+    indexed narrowing)."""
+    period, by_period = _period_of(source, periods)
+    code = area(source.c.ars)
+    return (
+        select(
+            period.label("period_end"), source.c.ozg_id, code, source.c.dimension,
+            func.count().label("assessed"),
+            func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
+            func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
+        )
+        .where(*_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
+        .group_by(*by_period, source.c.ozg_id, code, source.c.dimension)
+    )  # fmt: skip
+
+
+async def _replace(
+    session: AsyncSession, table: Table, periods: Sequence[date], narrowed: dict[str, Any],
+    rows: Select[Any],
+) -> None:  # fmt: skip
+    """Delete these periods' rows of `table` where each column of `narrowed` is in its values
+    (None: any), and insert `rows` instead."""
+    connection = await session.connection()
+    gone = delete(table).where(table.c.period_end.in_(list(periods)))
+    for name, values in narrowed.items():
+        if values is not None:
+            gone = gone.where(table.c[name].in_(sorted(values)))
+    await connection.execute(gone)
+    await connection.execute(insert(table).from_select([c.name for c in table.columns], rows))
 
 
 async def recount_gemeinden(
     session: AsyncSession, periods: Sequence[date], source: Any, *, ars: Sequence[str] | None
 ) -> None:
-    """Count these periods of the Gemeinden `ars` (None: all) anew from `source` (pairs with
-    ars, ozg_id, dimension, level and, for closed periods, period_end, holding every pair of
-    those Gemeinden)."""
-    connection = await session.connection()
-    gone = delete(GEMEINDE_TABLE).where(GEMEINDE_TABLE.c.period_end.in_(list(periods)))
-    if ars is not None:
-        gone = gone.where(GEMEINDE_TABLE.c.ars.in_(list(ars)))
-    await connection.execute(gone)
-    period = _period_of(source, periods)
-    grouped = [source.c.ars, source.c.dimension, source.c.level]
-    by_level = (
-        select(
-            period.label("period_end"), *grouped, func.count().label("pairs"),
-        )
-        .where(*_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
-        .group_by(*([period] if "period_end" in source.c else []), *grouped)
-    )  # fmt: skip
-    await connection.execute(
-        insert(GEMEINDE_TABLE).from_select(
-            ["period_end", "ars", "dimension", "level", "pairs"], by_level
-        )
-    )
+    """Count these periods of the Gemeinden `ars` (None: all) anew from `source` (holding
+    every pair of those Gemeinden)."""
+    rows = gemeinde_counts(source, periods, ars=ars)
+    await _replace(session, GEMEINDE_TABLE, periods, {"ars": ars}, rows)
 
 
 async def recount_leistungen(
@@ -197,36 +236,9 @@ async def recount_leistungen(
     gemeinden: Sequence[str] | None = None,
 ) -> None:
     """Count these periods of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
-    from `source` (as for `recount_gemeinden`, holding every pair of those Leistungen there;
-    `gemeinden`, when given, are every Gemeinde of those Kreise: an indexed narrowing)."""
-    connection = await session.connection()
-    gone = delete(LEISTUNG_TABLE).where(LEISTUNG_TABLE.c.period_end.in_(list(periods)))
-    if kreise is not None:
-        gone = gone.where(LEISTUNG_TABLE.c.kreis.in_(list(kreise)))
-    if ozg_ids is not None:
-        gone = gone.where(LEISTUNG_TABLE.c.ozg_id.in_(sorted(ozg_ids)))
-    await connection.execute(gone)
-    period = _period_of(source, periods)
-    kreis = kreis_of(source.c.ars)
-    by_kreis = (
-        select(
-            period.label("period_end"), source.c.ozg_id, kreis.label("kreis"),
-            source.c.dimension, func.count().label("assessed"),
-            func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
-            func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
-        )
-        .where(*_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
-        .group_by(
-            *([period] if "period_end" in source.c else []),
-            source.c.ozg_id, kreis, source.c.dimension,
-        )
-    )  # fmt: skip
-    await connection.execute(
-        insert(LEISTUNG_TABLE).from_select(
-            ["period_end", "ozg_id", "kreis", "dimension", "assessed", "online", "ozg_konform"],
-            by_kreis,
-        )
-    )
+    from `source` (holding every pair of those Leistungen there)."""
+    rows = leistung_counts(source, periods, kreise=kreise, ozg_ids=ozg_ids, gemeinden=gemeinden)
+    await _replace(session, LEISTUNG_TABLE, periods, {"kreis": kreise, "ozg_id": ozg_ids}, rows)
 
 
 async def recount_laender(
@@ -234,33 +246,23 @@ async def recount_laender(
 ) -> None:
     """Sum these periods of the Leistungen `ozg_ids` in the Länder of `kreise` (None: all)
     anew from their Kreise' counts."""
-    connection = await session.connection()
     laender = None if kreise is None else sorted({code[:LAND_DIGITS] for code in kreise})
-    table, kreis = LAND_TABLE, LEISTUNG_TABLE.c
-    gone = delete(table).where(table.c.period_end.in_(list(periods)))
+    kreis = LEISTUNG_TABLE.c
+    land = land_of(kreis.kreis)
     narrowed = [kreis.period_end.in_(list(periods))]
     if laender is not None:
-        gone = gone.where(table.c.land.in_(laender))
-        narrowed.append(land_of(kreis.kreis).in_(laender))
+        narrowed.append(land.in_(laender))
     if ozg_ids is not None:
-        gone = gone.where(table.c.ozg_id.in_(sorted(ozg_ids)))
         narrowed.append(kreis.ozg_id.in_(sorted(ozg_ids)))
-    await connection.execute(gone)
-    land = land_of(kreis.kreis)
     summed = (
         select(
-            kreis.period_end, kreis.ozg_id, land.label("land"), kreis.dimension,
+            kreis.period_end, kreis.ozg_id, land, kreis.dimension,
             func.sum(kreis.assessed), func.sum(kreis.online), func.sum(kreis.ozg_konform),
         )
         .where(*narrowed)
         .group_by(kreis.period_end, kreis.ozg_id, land, kreis.dimension)
     )  # fmt: skip
-    await connection.execute(
-        insert(table).from_select(
-            ["period_end", "ozg_id", "land", "dimension", "assessed", "online", "ozg_konform"],
-            summed,
-        )
-    )
+    await _replace(session, LAND_TABLE, periods, {"land": laender, "ozg_id": ozg_ids}, summed)
 
 
 async def forget(session: AsyncSession) -> None:
@@ -287,57 +289,33 @@ async def period_for(session: AsyncSession, at: datetime | None) -> date | None:
     return date.min if period < held[0] else None
 
 
-async def expected(
-    session: AsyncSession, source: Any, periods: Sequence[date]
-) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    """The counts `source` (pairs, with `period_end` for closed periods) gives in these
-    periods, keyed as `stored`."""
-    found: dict[tuple[Any, ...], tuple[int, ...]] = {}
-    period = _period_of(source, periods)
-    by_period = [period] if "period_end" in source.c else []
-    grouped = [source.c.ars, source.c.dimension, source.c.level]
-    by_level = select(period, *grouped, func.count()).group_by(*by_period, *grouped)
-    for when, ars, dimension, level, pairs in await tuples(session, by_level):
-        found[(when, "gemeinde", ars, dimension, level)] = (pairs,)
-    kreis = kreis_of(source.c.ars)
-    by_kreis = select(
-        period, source.c.ozg_id, kreis, source.c.dimension, func.count(),
-        func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)),
-        func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)),
-    ).group_by(*by_period, source.c.ozg_id, kreis, source.c.dimension)  # fmt: skip
-    for when, ozg_id, code, dimension, *figures in await tuples(session, by_kreis):
-        found[(when, "leistung", ozg_id, code, dimension)] = tuple(int(n) for n in figures)
-        land = (when, "land", ozg_id, code[:LAND_DIGITS], dimension)
-        summed = found.get(land, (0, 0, 0))
-        found[land] = tuple(a + int(b) for a, b in zip(summed, figures, strict=True))
-    return found
-
-
-async def stored(
-    session: AsyncSession, periods: Sequence[date]
-) -> dict[tuple[Any, ...], tuple[int, ...]]:
-    """The stored counts of these periods, keyed (period, "gemeinde", ars, dimension, level),
-    (period, "leistung", ozg_id, kreis, dimension) and (period, "land", ozg_id, land,
-    dimension)."""
-    found: dict[tuple[Any, ...], tuple[int, ...]] = {}
-    table = GEMEINDE_TABLE
-    gemeinden = select(
-        table.c.period_end, table.c.ars, table.c.dimension, table.c.level, table.c.pairs,
-    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
-    for when, ars, dimension, level, pairs in await tuples(session, gemeinden):
-        found[(when, "gemeinde", ars, dimension, level)] = (pairs,)
-    table = LEISTUNG_TABLE
-    leistungen = select(
-        table.c.period_end, table.c.ozg_id, table.c.kreis, table.c.dimension,
-        table.c.assessed, table.c.online, table.c.ozg_konform,
-    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
-    for when, ozg_id, code, dimension, *figures in await tuples(session, leistungen):
-        found[(when, "leistung", ozg_id, code, dimension)] = tuple(figures)
-    table = LAND_TABLE
-    laender = select(
-        table.c.period_end, table.c.ozg_id, table.c.land, table.c.dimension,
-        table.c.assessed, table.c.online, table.c.ozg_konform,
-    ).where(table.c.period_end.in_(list(periods)))  # fmt: skip
-    for when, ozg_id, code, dimension, *figures in await tuples(session, laender):
-        found[(when, "land", ozg_id, code, dimension)] = tuple(figures)
-    return found
+async def differences(session: AsyncSession, source: Any, periods: Sequence[date]) -> list[str]:
+    """Every stored count of these periods that differs from what `source` (pairs, with
+    `period_end` for closed periods) gives, compared in the database."""
+    found: list[str] = []
+    connection = await session.connection()
+    for table, rows in (
+        (GEMEINDE_TABLE, gemeinde_counts(source, periods)),
+        (LEISTUNG_TABLE, leistung_counts(source, periods)),
+        (LAND_TABLE, leistung_counts(source, periods, area=land_of)),
+    ):
+        if "period_end" in source.c:
+            rows = rows.where(source.c.period_end.in_(list(periods)))
+        # the counts it gives, once, in a scratch table that both comparisons read
+        scratch = temporary_table(f"{table.name}_check", table.columns)
+        await connection.run_sync(scratch.create)
+        try:
+            await connection.execute(
+                insert(scratch).from_select([c.name for c in table.columns], rows)
+            )
+            held = select(table).where(table.c.period_end.in_(list(periods)))
+            given = select(scratch)
+            for side, statement in (
+                ("stored", held.except_(given)),
+                ("computed", given.except_(held)),
+            ):
+                for row in await tuples(session, statement):
+                    found.append(f"{table.name}: only {side} {tuple(row)}")
+        finally:
+            await connection.run_sync(scratch.drop)
+    return sorted(found)

@@ -30,9 +30,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
-    MetaData,
     Row,
     Table,
     and_,
@@ -51,7 +49,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, run
+from tracker.db import as_utc, run, temporary_table
 from tracker.maturity import counts
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
@@ -327,7 +325,7 @@ async def refresh(
     if not reached:
         return
     touched = None if ordered is None else set(ordered)
-    scratch = scratch_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
+    scratch = temporary_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
     await connection.run_sync(scratch.create)
     try:
         for gemeinden, kreis_codes in groups:
@@ -351,16 +349,6 @@ async def refresh(
     finally:
         await connection.run_sync(scratch.drop)
     await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
-
-
-def scratch_table(name: str, columns: Iterable[Column[Any]]) -> Table:
-    """A temporary table with copies of these columns (dropped by the caller)."""
-    return Table(
-        name,
-        MetaData(),
-        *(Column(column.name, column.type) for column in columns),
-        prefixes=["TEMPORARY"],
-    )
 
 
 async def by_kreis(
@@ -531,26 +519,28 @@ async def count_differences(session: AsyncSession, *, closed: bool = True) -> li
     """The stored counts, now and (`closed`) of every closed month, against those the rule
     gives (now: the stored pairs, which `differences` checks; the closed months: computed as of
     their ends, all in one pass)."""
-    want = await counts.expected(session, PAIR_TABLE, [counts.LIVE])
-    have = await counts.stored(session, [counts.LIVE])
+    found = await counts.differences(session, PAIR_TABLE, [counts.LIVE])
     held = await counts.closed_periods(session) if closed else []
-    if held:
-        then = by_period(await reference(session), None).subquery()
-        want |= await counts.expected(session, then, held)
-        have |= await counts.stored(session, held)
-    return [
-        f"{key[0]} {' × '.join(map(str, key[1:]))}: stored {have.get(key)}, "
-        f"computed {want.get(key)}"
-        for key in sorted(set(want) | set(have), key=str)
-        if want.get(key) != have.get(key)
-    ]
+    if not held:
+        return found
+    connection = await session.connection()
+    scratch = temporary_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
+    await connection.run_sync(scratch.create)
+    try:
+        then = by_period(await reference(session), None)
+        await connection.execute(
+            insert(scratch).from_select([c.name for c in scratch.columns], then)
+        )
+        return found + await counts.differences(session, scratch, held)
+    finally:
+        await connection.run_sync(scratch.drop)
 
 
 async def differences(session: AsyncSession) -> list[Difference]:
     """Rebuild the pairs from the assessments into a scratch table and compare it with
     `pair_level`, row by row."""
     ref = await reference(session)
-    scratch = scratch_table("pair_level_check", PAIR_TABLE.columns)
+    scratch = temporary_table("pair_level_check", PAIR_TABLE.columns)
     connection = await session.connection()
     await connection.run_sync(scratch.create)
     try:
