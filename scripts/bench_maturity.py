@@ -119,6 +119,27 @@ def load(url: str, files: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+async def plain_copy(url: str, files: list[Path]) -> float | None:
+    """Seconds for PostgreSQL's COPY of the same CSV files into a scratch table of text
+    columns, in one transaction (None on SQLite): what the bulk path is measured against."""
+    if not url.startswith("postgresql"):
+        return None
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            columns = ", ".join(f"{name} text" for name in COLUMNS)
+            await connection.exec_driver_sql(f"CREATE TEMPORARY TABLE plain_copy ({columns})")
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            start = time.perf_counter()
+            for path in files:
+                await driver.copy_to_table("plain_copy", source=path, format="csv", header=True)
+            took = time.perf_counter() - start
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+    return took
+
+
 async def best(runs: int, work: Any) -> tuple[float, Any]:
     """(seconds of the fastest of `runs` calls, its result)."""
     found: tuple[float, Any] | None = None
@@ -291,8 +312,9 @@ def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list
     subprocess.run([*TRACKER, "import", "all"], env=env, check=True, capture_output=True)
     files, rows = write_synthetic(url, tmp, scale, seed=2026)
     say(f"{rows:,} synthetic rows written; loading")
+    copied = asyncio.run(plain_copy(url, files))
     loaded = load(url, files)
-    say(f"loaded in {loaded:.0f} s; verifying the pairs")
+    say(f"loaded in {loaded:.0f} s (a plain COPY: {copied} s); verifying the pairs")
     verified, verify_s = verify_pairs(url)
     say(f"verify pairs: {verified}; timing the summary")
     summary = asyncio.run(time_summary(url, runs))
@@ -304,7 +326,13 @@ def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list
     return [
         f"- synthetic rows loaded through `tracker import assessments`: {rows:,} "
         f"(scale {scale}) in {loaded:.0f} s ({rows / loaded:,.0f} rows/s, pair levels and "
-        "counts kept in the same transactions)",
+        "counts kept in the same transactions)"
+        + (
+            ""
+            if copied is None
+            else f"; a plain COPY of the same files into a text table {copied:.1f} s "
+            f"({rows / copied:,.0f} rows/s): the import takes {loaded / copied:.0f}× as long"
+        ),
         f"- `tracker verify pairs`: {verified}, {verify_s:.1f} s with the process start",
         f"- summary by Land (API, whole app, fresh caches): {summary['summary'] * 1000:.0f} ms "
         f"(goal ≤ 1 s PG, ≤ 2 s SQLite); hand-written SQL over the assessments: "
