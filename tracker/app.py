@@ -215,7 +215,7 @@ def create_app(
             cookie_httponly=True,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
-            exclude=["^/api/"],
+            exclude=["^/api/", "^/health$"],  # /health answers GET only and has no form
         ),
         before_request=require_json_body,
         compression_config=compression,
@@ -241,6 +241,7 @@ def create_app(
         state=State(
             {
                 "settings": settings,
+                "database_probe": health.DatabaseProbe(),
                 "sessionmaker": sessionmaker,
                 "read_sessionmaker": read_sessionmaker or sessionmaker,
             }
