@@ -187,8 +187,11 @@ def create_app(
         rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
         check_throttle_handler=is_login_attempt,
     )
+    # Every answer is compressed anew, so the levels are those for dynamic content: a Gemeinde's
+    # 80 kB roll-up takes 0.5 ms at brotli 2 (1 ms at 4, 1 % smaller) and 0.5 ms at gzip 1
+    # (nginx's default; 1.5 ms at 6, 14 % smaller).
     compression = CompressionConfig(
-        backend="brotli", brotli_gzip_fallback=True, brotli_quality=4, gzip_compress_level=6,
+        backend="brotli", brotli_gzip_fallback=True, brotli_quality=2, gzip_compress_level=1,
         minimum_size=COMPRESS_MIN_BYTES, middleware_class=ApiCompression,
     )  # fmt: skip
     return Litestar(
