@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -24,12 +25,18 @@ async def test_health_reports_database(client: Client) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+async def test_concurrent_health_checks_all_answer_without_a_cookie(client: Client) -> None:
+    responses = await asyncio.gather(*(client.get("/health") for _ in range(8)))
+    assert [response.status_code for response in responses] == [200] * 8
+    assert all("set-cookie" not in response.headers for response in responses)
+
+
 async def test_health_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "db.sqlite"
     app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{missing}"))
     async with app.lifespan(), client_for(app) as client:
-        response = await client.get("/health")
-    assert response.status_code == 503
+        first, response = [await client.get("/health") for _ in range(2)]
+    assert first.status_code == response.status_code == 503  # a failed probe is not kept
     assert response.json() == {
         "status": 503,
         "title": "Service Unavailable",

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -142,6 +142,13 @@ def configure_templates(engine: Jinja) -> None:
     )
 
 
+async def is_login_attempt(request: Request[Any, Any, Any]) -> bool:
+    """The login rate limit's filter, asked on every request. A coroutine: Litestar runs a plain
+    function in its thread pool, a hand-off to another thread that cost more than the rest of a
+    small request."""
+    return request.method == "POST" and request.url.path == LOGIN_PATH
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -178,12 +185,13 @@ def create_app(
     )  # fmt: skip
     login_limit = RateLimitConfig(
         rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE),
-        check_throttle_handler=lambda request: (
-            request.method == "POST" and request.url.path == LOGIN_PATH
-        ),
+        check_throttle_handler=is_login_attempt,
     )
+    # Every answer is compressed anew, so the levels are those for dynamic content: a Gemeinde's
+    # 80 kB roll-up takes 0.5 ms at brotli 2 (1 ms at 4, 1 % smaller) and 0.5 ms at gzip 1
+    # (nginx's default; 1.5 ms at 6, 14 % smaller).
     compression = CompressionConfig(
-        backend="brotli", brotli_gzip_fallback=True, brotli_quality=4, gzip_compress_level=6,
+        backend="brotli", brotli_gzip_fallback=True, brotli_quality=2, gzip_compress_level=1,
         minimum_size=COMPRESS_MIN_BYTES, middleware_class=ApiCompression,
     )  # fmt: skip
     return Litestar(
@@ -210,7 +218,7 @@ def create_app(
             cookie_httponly=True,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
-            exclude=["^/api/"],
+            exclude=["^/api/", "^/health$"],  # /health answers GET only and has no form
         ),
         before_request=require_json_body,
         compression_config=compression,
@@ -236,6 +244,7 @@ def create_app(
         state=State(
             {
                 "settings": settings,
+                "database_probe": health.DatabaseProbe(),
                 "sessionmaker": sessionmaker,
                 "read_sessionmaker": read_sessionmaker or sessionmaker,
             }

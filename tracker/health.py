@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from litestar import get
@@ -20,12 +21,37 @@ class HealthRead(BaseModel):
     database: Literal["ok"]
 
 
+class DatabaseProbe:
+    """`SELECT 1` on the primary, shared by the checks that arrive while one is under way: a
+    burst of checks costs the database one round trip at a time, not one each, and every
+    answer still comes from a probe that ended after its request arrived."""
+
+    def __init__(self) -> None:
+        self.running: asyncio.Task[None] | None = None
+
+    async def check(self, sessionmaker: Sessionmaker) -> None:
+        if self.running is None:
+            self.running = asyncio.create_task(select_one(sessionmaker))
+            self.running.add_done_callback(self.finished)
+        # a check given up (client gone) leaves the probe running for the others
+        await asyncio.shield(self.running)
+
+    def finished(self, task: asyncio.Task[None]) -> None:
+        self.running = None
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every check was given up
+
+
+async def select_one(sessionmaker: Sessionmaker) -> None:
+    async with sessionmaker() as session:
+        await run(session, text("SELECT 1"))
+
+
 @get("/health", responses=problem_responses(503), tags=["Betrieb"])
 async def health(state: State) -> HealthRead:
-    sessionmaker: Sessionmaker = state.sessionmaker
+    probe: DatabaseProbe = state.database_probe
     try:
-        async with sessionmaker() as session:
-            await run(session, text("SELECT 1"))
+        await probe.check(state.sessionmaker)
     except (SQLAlchemyError, OSError) as exc:
         raise ServiceUnavailableException("The database does not answer.") from exc
     return HealthRead(status="ok", database="ok")
