@@ -152,13 +152,14 @@ def _narrowed(
     return conditions
 
 
-def _period_of(source: Any, periods: Sequence[date]) -> tuple[Any, list[Any]]:
-    """The period a source row counts in, and what to group by for it: its `period_end`
-    (pairs by period), or the one period asked for (the pairs now)."""
+def _period_of(source: Any, periods: Sequence[date]) -> tuple[Any, list[Any], list[Any]]:
+    """The period a source row counts in, what to group by for it and which rows count: its
+    `period_end` (pairs by period) of these periods, or the one period asked for (the pairs
+    now)."""
     if "period_end" in source.c:
-        return source.c.period_end, [source.c.period_end]
+        return source.c.period_end, [source.c.period_end], [source.c.period_end.in_(periods)]
     (period,) = periods
-    return literal(period), []
+    return literal(period), [], []
 
 
 def gemeinde_counts(
@@ -166,11 +167,11 @@ def gemeinde_counts(
 ) -> Select[Any]:
     """The rows of `gemeinde_level_count` that `source` (pairs with ars, ozg_id, dimension,
     level and, for closed periods, period_end) gives for the Gemeinden `ars` (None: all)."""
-    period, by_period = _period_of(source, periods)
+    period, by_period, counted = _period_of(source, periods)
     grouped = [source.c.ars, source.c.dimension, source.c.level]
     return (
         select(period.label("period_end"), *grouped, func.count().label("pairs"))
-        .where(*_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
+        .where(*counted, *_narrowed(source, ars=ars, kreise=None, ozg_ids=None))
         .group_by(*by_period, *grouped)
     )
 
@@ -188,7 +189,7 @@ def leistung_counts(
     `source` (as for `gemeinde_counts`) gives for the Leistungen `ozg_ids` in the Kreise
     `kreise` (None: all); `gemeinden`, when given, are every Gemeinde of those Kreise (an
     indexed narrowing)."""
-    period, by_period = _period_of(source, periods)
+    period, by_period, counted = _period_of(source, periods)
     code = area(source.c.ars)
     return (
         select(
@@ -197,7 +198,7 @@ def leistung_counts(
             func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
             func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
         )
-        .where(*_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
+        .where(*counted, *_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
         .group_by(*by_period, source.c.ozg_id, code, source.c.dimension)
     )  # fmt: skip
 
@@ -272,16 +273,16 @@ async def forget(session: AsyncSession) -> None:
         await connection.execute(delete(table))
 
 
-async def period_for(session: AsyncSession, at: datetime | None) -> date | None:
-    """Which counts answer `at`: LIVE for now, a closed month for its last moment; a month after
-    the last closed one (nothing changed since it ended) is now, one before the first was not
-    counted (a period with no rows). None when `at` is no month's last moment."""
+def period_in(held: Sequence[date], at: datetime | None) -> date | None:
+    """Which counts answer `at`, of the closed periods `held`: LIVE for now, a closed month for
+    its last moment; a month after the last closed one (nothing changed since it ended) is now,
+    one before the first was not counted (a period with no rows). None when `at` is no month's
+    last moment."""
     if at is None:
         return LIVE
     period = month_end(at)
     if at != end_moment(period):
         return None
-    held = await closed_periods(session)
     if period in held:
         return period
     if not held or period > held[-1]:
@@ -299,8 +300,6 @@ async def differences(session: AsyncSession, source: Any, periods: Sequence[date
         (LEISTUNG_TABLE, leistung_counts(source, periods)),
         (LAND_TABLE, leistung_counts(source, periods, area=land_of)),
     ):
-        if "period_end" in source.c:
-            rows = rows.where(source.c.period_end.in_(list(periods)))
         # the counts it gives, once, in a scratch table that both comparisons read
         scratch = temporary_table(f"{table.name}_check", table.columns)
         await connection.run_sync(scratch.create)

@@ -279,10 +279,11 @@ async def tallies_at(
     session: AsyncSession, setting: Frame, moments: Sequence[datetime | None]
 ) -> list[dict[tuple[Any, str], Tally]]:
     """The figures as of each moment (None: now): from the counts where they answer
-    (`counts.period_for`), all periods in one pass, else from the pairs."""
+    (`counts.period_in`), all periods in one pass, else from the pairs."""
     periods: list[date | None] = [None] * len(moments)
     if setting.group_by in COUNTED_GROUPS and len(setting.area or "") <= counts.KREIS_DIGITS:
-        periods = [await counts.period_for(session, at) for at in moments]
+        held = await counts.closed_periods(session)
+        periods = [counts.period_in(held, at) for at in moments]
     counted = await tally_counts(session, setting, {p for p in periods if p is not None})
     found = []
     for at, period in zip(moments, periods, strict=True):
@@ -379,7 +380,9 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         for at_least in range(1, level + 1):
             figures.at_least[at_least] = figures.at_least.get(at_least, 0) + pairs_at
     # per Land where Länder answer (by Bund or Land, in Germany or one Land), else per Kreis
-    by_land = setting.group_by is not GroupBy.KREIS and len(setting.area or "") <= 2
+    by_land = (
+        setting.group_by is not GroupBy.KREIS and len(setting.area or "") <= counts.LAND_DIGITS
+    )
     table = counts.LAND_TABLE.c if by_land else counts.LEISTUNG_TABLE.c
     code = table.land if by_land else table.kreis
     area_of: Any = {
@@ -387,7 +390,7 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         GroupBy.LAND: code if by_land else counts.land_of(code),
         GroupBy.KREIS: code,
     }[setting.group_by]
-    by_kreis = (
+    by_area = (
         select(
             table.period_end, area_of.label("grp"), table.dimension, table.ozg_id,
             func.sum(table.online),
@@ -396,10 +399,10 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         .group_by(table.period_end, *bund_free(setting, area_of), table.dimension, table.ozg_id)
     )  # fmt: skip
     if setting.area:
-        by_kreis = by_kreis.where(code.startswith(setting.area))
+        by_area = by_area.where(code.startswith(setting.area))
     if wanted is not None:
-        by_kreis = by_kreis.where(table.dimension == wanted)
-    for period, group, dimension, ozg_id, count in await tuples(session, by_kreis):
+        by_area = by_area.where(table.dimension == wanted)
+    for period, group, dimension, ozg_id, count in await tuples(session, by_area):
         found[period][1][(group, dimension)][ozg_id] = count
     return found
 
