@@ -76,6 +76,19 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     assert twice.returncode == 1
     assert "exists already" in twice.stderr
 
+    report = tmp_path / "vergleich.xlsx"
+    made = run(
+        "report", "comparison", "--set", "land:05;kreisfrei", "--since", "2024-10-31",
+        "-o", str(report), env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"{report}: 22 Gemeinden" in made.stdout
+    assert report.read_bytes().startswith(b"PK")  # a zip: the workbook
+    unknown = run("report", "comparison", "--set", "land:99", "-o", str(report), env=env)
+    assert unknown.returncode == 1
+    assert "set: 'land:99': no such code 99" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in (

@@ -40,6 +40,7 @@ from tracker.maturity import bulk, pairs, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
+from tracker.reports import comparison, exports
 from tracker.settings import PROJECT_ROOT, Settings
 
 CLI_ACTOR = "cli"
@@ -420,6 +421,55 @@ def verify_pairs(repair: bool) -> None:
     click.echo(_in_transaction(check))
     if unrepaired:
         sys.exit(1)
+
+
+@main.group()
+def report() -> None:
+    """Comparison reports as files."""
+
+
+@report.command("comparison")
+@click.option(
+    "--set", "definition", required=True,
+    help="The Gemeinden: land:05, kreisfrei, land:05;band:grossstadt, peers:053150000000 …",
+)  # fmt: skip
+@click.option("--at", default=None, help="Report date, ISO 8601 (a day: its end); default now.")
+@click.option("--since", default=None, help="Comparison date; default a year before, month end.")
+@click.option(
+    "--format", "file_format", default=exports.Format.XLSX.value, show_default=True,
+    type=click.Choice([choice.value for choice in exports.Format]),
+)  # fmt: skip
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write.",
+)  # fmt: skip
+def report_comparison(
+    definition: str, at: str | None, since: str | None, file_format: str, output: Path
+) -> None:
+    """Write the comparison report of a set of Gemeinden, as the API gives it."""
+    settings = Settings.from_env()
+    made: list[bytes] = []
+
+    async def make(session: AsyncSession) -> str:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, disable=not console.is_terminal,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("Vergleich", total=comparison.STEPS)
+            _, result = await comparison.report(
+                session, definition, at=comparison.report_moment(at),
+                since=comparison.report_moment(since), settings=settings,
+                progress=lambda name: bar.update(task, description=name, advance=1),
+            )  # fmt: skip
+        made.append(exports.render(result, exports.Format(file_format)))
+        return f"{output}: {len(result['members'])} Gemeinden, {len(made[0]):,} bytes"
+
+    done = _in_transaction(make)
+    try:
+        output.write_bytes(made[0])
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot be written ({error.strerror})") from None
+    click.echo(done)
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[str]]) -> str:

@@ -61,6 +61,14 @@ class Settings:
     max_retire_share: float = 0.05
     # A current score older than this is flagged stale.
     stale_after_days: int = 365
+    # Population bands of the comparison's peer groups: (key, lowest population), each band
+    # up to the next one's lowest (BBSR's Stadt- und Gemeindetypen by size).
+    population_bands: tuple[tuple[str, int], ...] = (
+        ("grossstadt", 100_000), ("mittelstadt", 20_000), ("kleinstadt", 5_000),
+        ("landgemeinde", 0),
+    )  # fmt: skip
+    # The Deutscher Städtetag's member cities (one ARS a line) for the comparison set `dst`.
+    dst_members_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,7 +76,9 @@ class Settings:
         TRACKER_SECRET_KEY, TRACKER_SECURE_COOKIES, TRACKER_MAX_BODY_BYTES, TRACKER_DEBUG,
         TRACKER_MAX_UPLOAD_ROWS, TRACKER_MAX_UPLOAD_XLSX_BYTES, TRACKER_MAX_RETIRE_SHARE,
         TRACKER_TRUSTED_PROXIES (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS,
-        TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS."""
+        TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS,
+        TRACKER_POPULATION_BANDS (`grossstadt:100000,mittelstadt:20000,…`),
+        TRACKER_DST_MEMBERS_FILE."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -79,6 +89,10 @@ class Settings:
             optional["trusted_proxies"] = tuple(
                 address.strip() for address in proxies.split(",") if address.strip()
             )
+        if bands := env.get("TRACKER_POPULATION_BANDS"):
+            optional["population_bands"] = parse_bands(bands)
+        if members := env.get("TRACKER_DST_MEMBERS_FILE"):
+            optional["dst_members_file"] = Path(members)
         if read_url := env.get("TRACKER_READ_DATABASE_URL"):
             optional["read_database_url"] = to_async_url(read_url)
         return cls(
@@ -97,6 +111,19 @@ class Settings:
             read_statement_timeout_ms=int(env.get("TRACKER_READ_STATEMENT_TIMEOUT_MS", "30000")),
             **optional,
         )
+
+
+def parse_bands(text: str) -> tuple[tuple[str, int], ...]:
+    """`key:lowest,…` with one band from 0, so that every population falls in one."""
+    found = []
+    for item in text.split(","):
+        key, _, lowest = item.strip().partition(":")
+        if not key or not lowest.strip().isdigit():
+            raise ValueError(f"TRACKER_POPULATION_BANDS: {item!r} is not key:lowest")
+        found.append((key.strip().lower(), int(lowest)))
+    if not any(lowest == 0 for _, lowest in found):
+        raise ValueError("TRACKER_POPULATION_BANDS: one band must start at 0")
+    return tuple(found)
 
 
 def _flag(value: str | None) -> bool:

@@ -55,15 +55,34 @@ def read_cell(value: T) -> T:
     return value
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, german: bool = False) -> str:
     """RFC 4180 lines (CRLF): the csv module quotes a field only for the characters of its line
     terminator, and a bare CR in an unquoted field starts a new row in a spreadsheet, whose
-    first cell would escape `safe_cell`."""
+    first cell would escape `safe_cell`. `german`: the dialect German Excel opens as it is,
+    `;` between cells and a decimal comma (`csv_bytes` adds the BOM it needs for UTF-8)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=";" if german else ",")
+    cell = german_cell if german else safe_cell
     writer.writerow([safe_cell(name) for name in header])
-    writer.writerows([safe_cell(value) for value in row] for row in rows)
+    writer.writerows([cell(value) for value in row] for row in rows)
     return buffer.getvalue()
+
+
+def german_cell(value: Any) -> Any:
+    """A cell for German Excel: decimal numbers with a comma (no thousands separator)."""
+    if isinstance(value, float | Decimal):
+        return format(Decimal(repr(value)) if isinstance(value, float) else value, "f").replace(
+            ".", ","
+        )
+    return safe_cell(value)
+
+
+def csv_bytes(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, german: bool = False
+) -> bytes:
+    """UTF-8; for German Excel with a byte order mark, without which it reads ANSI."""
+    text = csv_text(header, rows, german=german)
+    return ("\ufeff" + text if german else text).encode()
 
 
 def xlsx_cell(sheet: Any, value: Any) -> Any:

@@ -26,10 +26,11 @@ from tracker.fields import (
 )
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
-from tracker.reports import queries, summary
+from tracker.reports import comparison, exports, queries, summary
 from tracker.reports.figures import RULES
 from tracker.reports.schemas import (
     AreaCoverage,
+    Comparison,
     Coverage,
     GemeindeReifegrad,
     LeistungCoverage,
@@ -204,6 +205,71 @@ async def reifegrad_timeseries(
     )  # fmt: skip
 
 
+ReportDate = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=ISO_MOMENT_PATTERN,
+        description="ISO 8601; a day means its end (UTC), so 2026-11-30 reads November's counts.",
+    ),
+]
+
+
+SetDefinition = Annotated[
+    str,
+    QueryParameter(
+        name="set",
+        min_length=1,
+        max_length=14_000,
+        description=(
+            "The Gemeinden compared, terms joined by `;`: de, land:05, rb:051, kreis:05315, "
+            "kreisfrei, typ:61,62, band:grossstadt, dst, ars:…,…, peers:053150000000[:land,typ,"
+            "band]."
+        ),
+    ),
+]
+FileFormat = Annotated[
+    exports.Format | None,
+    QueryParameter(description="json, csv, csv-de (German Excel) or xlsx; else by Accept."),
+]
+
+
+@get("/reports/comparison", responses=problem_responses(422))
+async def comparison_report(
+    request: AnyRequest,
+    session: DbSession,
+    state: State,
+    set_: SetDefinition,
+    at: ReportDate = None,
+    since: ReportDate = None,
+    format: FileFormat = None,
+) -> Response[Comparison]:
+    """A fair comparison of a set of Gemeinden: per Gemeinde the shares online and OZG-konform,
+    the mean back-office level, stale and provisional pairs, rank, and the change since an
+    earlier date (default a year); per set the spread, histogram, Leistungen flächendeckend, a
+    Themenfeld heat map and, for a peer group, where its Gemeinde is behind. The files are
+    formats of this one result. Strong ETag of the data it reads: If-None-Match gives 304."""
+    chosen = exports.negotiated(request.accept.best_match, format)
+    key, result = await comparison.report(
+        session, set_, at=comparison.report_moment(at), since=comparison.report_moment(since),
+        settings=state.settings,
+    )  # fmt: skip
+    return delivered(request, stamp_etag((*key, chosen)), result, chosen)
+
+
+def delivered(
+    request: AnyRequest, tag: str, result: dict[str, Any], chosen: exports.Format
+) -> Response[Any]:
+    """The report in the chosen format, or 304 when the client holds it."""
+    if client_holds(request, tag):
+        return not_modified(tag, POLLED)
+    headers = {"ETag": tag, **POLLED}
+    if chosen is not exports.Format.JSON:
+        name = exports.filename(result, chosen)
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    body = exports.render(result, chosen)
+    return Response(body, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
+
+
 router = Router(
     "/api/v1",
     route_handlers=[
@@ -211,6 +277,7 @@ router = Router(
         gemeinde_reifegrad,
         reifegrad_summary,
         reifegrad_timeseries,
+        comparison_report,
     ],
     tags=["Reifegrad"],
 )

@@ -165,3 +165,137 @@ class ReifegradTimeseries(BaseModel):
     period: str
     rules: dict[str, str]
     series: list[Series]
+
+
+# --- the comparison report -------------------------------------------------------------------
+
+
+class ComparedFigures(BaseModel):
+    share_online: float | None
+    share_ozg_konform: float | None
+    mean_backoffice: float | None
+
+
+class ComparedGemeinde(BaseModel):
+    ars: str
+    ags: str
+    name: str
+    typ: int = Field(description="Gemeindetyp (GV100AD Textkennzeichen).")
+    typ_name: str
+    population: int = Field(description="Inhabitants (Destatis GV100AD).")
+    band: str | None = Field(description="Population band (`sources.bands`).")
+    band_name: str | None
+    land: str
+    kreis: str | None
+    applicable: int = Field(description="Applicable OZG-Leistungen: the denominator of shares.")
+    assessed_online: int
+    online: int
+    ozg_konform: int
+    share_online: float | None
+    share_ozg_konform: float | None
+    mean_online: float | None
+    assessed_backoffice: int
+    mean_backoffice: float | None
+    stale: int = Field(description="Assessed pairs (both dimensions) older than the stale age.")
+    provisional: int = Field(description="Pairs whose level is only provisional.")
+    then: ComparedFigures = Field(description="The same figures at the comparison date.")
+    change: ComparedFigures = Field(description="Now minus then.")
+    rank: int | None = Field(description="By share online in the set; ties share a rank.")
+    rank_change: int | None = Field(description="By change of the share online: most improved 1.")
+
+
+class Spread(BaseModel):
+    count: int
+    min: float | None
+    q1: float | None
+    median: float | None
+    q3: float | None
+    max: float | None
+
+
+class Bin(BaseModel):
+    lower: float = Field(description="Share online from (inclusive).")
+    upper: float = Field(description="Up to (exclusive; the last bin holds 1.0).")
+    gemeinden: int
+
+
+class SetCoverage(BaseModel):
+    applicable: int = Field(description="OZG-Leistungen applicable in at least one member.")
+    flaechendeckend: int
+    mindestens_eine_kommune: int
+
+
+class HeatmapRow(BaseModel):
+    ars: str
+    shares: list[float | None] = Field(description="Share online per Themenfeld, in order.")
+
+
+class Heatmap(BaseModel):
+    themenfelder: list[str]
+    rows: list[HeatmapRow]
+
+
+class Behind(BaseModel):
+    ozg_id: str
+    name: str
+    themenfeld: str
+    dimension: Dimension
+    level: int | None = Field(description="The Gemeinde's own level; null: not assessed.")
+    peer_median: float
+    peers_assessed: int
+    gap: float
+
+
+class ComparedSet(BaseModel):
+    definition: str = Field(description="Canonical form: the `set` of the permalink.")
+    description: dict[str, str] = Field(description="In words, German (de) and English (en).")
+    gemeinden: int
+    focus: str | None = Field(description="The Gemeinde whose peer group this is.")
+
+
+class ModelVersion(BaseModel):
+    dimension: Dimension
+    key: str
+    name: str
+    version: str
+    verified: bool
+
+
+class Band(BaseModel):
+    key: str
+    label: str
+    lowest: int
+    highest: int | None = Field(description="Exclusive; null: no upper bound.")
+
+
+class Sources(BaseModel):
+    population: str
+    bands: list[Band]
+
+
+class Freshness(BaseModel):
+    assessed: int
+    stale: int
+    share_stale: float | None
+    stale_after_days: int
+    provisional: int
+
+
+class Comparison(BaseModel):
+    set: ComparedSet
+    at: UtcDatetime | None = Field(description="The report date; null means now.")
+    since: UtcDatetime = Field(description="The comparison date.")
+    since_from: str = Field(description="counts: a closed month's counts; pairs: computed.")
+    computed_at: UtcDatetime
+    rules: dict[str, str]
+    models: list[ModelVersion]
+    sources: Sources
+    freshness: Freshness
+    members: list[ComparedGemeinde]
+    spread: dict[str, Spread]
+    histogram: list[Bin]
+    leistungen: SetCoverage
+    heatmap: Heatmap | None = Field(description="Null for sets of more than 200 Gemeinden.")
+    behind_peers: list[Behind] | None = Field(
+        description="For a peer group: where its Gemeinde is behind the peers' median."
+    )

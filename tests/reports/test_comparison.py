@@ -1,0 +1,240 @@
+"""The comparison report: its sets, its figures against the Gemeinde roll-ups, ranks with ties,
+change over a real history (WSP NRW is dated 2024-11-11), peers, and its files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client
+from tracker.db import run
+from tracker.maturity.bulk import import_assessments
+from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
+from tracker.regions.models import Gemeinde
+from tracker.reports import comparison, sets
+from tracker.settings import Settings
+
+KOELN, ESSEN, DORTMUND, DUESSELDORF = (
+    "053150000000", "051130000000", "059130000000", "051110000000",
+)  # fmt: skip
+NRW_KREISFREI = 22
+URL = "/api/v1/reports/comparison"
+
+
+async def report(client: Client, **params: Any) -> dict[str, Any]:
+    response = await client.get(URL, params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def member(result: dict[str, Any], ars: str) -> dict[str, Any]:
+    return dict(next(row for row in result["members"] if row["ars"] == ars))
+
+
+async def history(client: Client, session: AsyncSession, data_dir: Path) -> tuple[str, str]:
+    """WSP NRW (2024-11-11, level 3 everywhere in NRW), then in 2025 Köln alone online with X,
+    Essen, Dortmund and Düsseldorf with Y (level 4, without ratings: provisional)."""
+    await import_wsp_nrw(session, data_dir / WSP_NRW_FILE)
+    await session.commit()
+    koeln = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad")).json()
+    x, y = [item["ozg_id"] for item in koeln["leistungen"] if item["online"] is None][:2]
+    rows = [(KOELN, x)] + [(ars, y) for ars in (ESSEN, DORTMUND, DUESSELDORF)]
+    lines = [
+        (number, {"external_id": f"cmp-{number}", "ars": ars, "ozg_id": ozg_id,
+                  "dimension": "online", "level": "4", "assessed_at": "2025-06-01"})
+        for number, (ars, ozg_id) in enumerate(rows, start=2)
+    ]  # fmt: skip
+    await import_assessments(session, lines, "comparison.csv")
+    await session.commit()
+    return x, y
+
+
+def test_ranks_quartiles_histogram_and_dates() -> None:
+    assert comparison.ranks({"a": 0.5, "b": 0.7, "c": 0.5, "d": None, "e": 0.1}) == {
+        "a": 2, "b": 1, "c": 2, "d": None, "e": 4,
+    }  # fmt: skip
+    assert comparison.spread([0.1, 0.2, 0.3, 0.4, None]) == {
+        "count": 4, "min": 0.1, "q1": 0.175, "median": 0.25, "q3": 0.325, "max": 0.4,
+    }  # fmt: skip
+    assert comparison.spread([0.3])["median"] == 0.3
+    bins = comparison.histogram([0.0, 0.05, 0.1, 0.95, 1.0])
+    assert [b["gemeinden"] for b in bins] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+    at = comparison.report_moment("2026-11-30")
+    assert at == datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
+    assert comparison.default_since(at) == datetime(2025, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
+    mid_month = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    assert comparison.default_since(mid_month).date().isoformat() == "2025-11-30"
+
+
+async def test_sets_and_their_band_edges(session: AsyncSession, settings: Settings) -> None:
+    kreisfrei = await sets.resolve(session, " Land:05 ; kreisfrei", settings)
+    assert kreisfrei.definition == "land:05;kreisfrei"
+    assert kreisfrei.description["de"] == "Land Nordrhein-Westfalen; kreisfreie Städte"
+    assert len(await kreisfrei.members(session)) == NRW_KREISFREI
+    # the band holds its lower edge: exactly 100,000 is a Großstadt, 99,999 a Mittelstadt
+    for ars, population in ((ESSEN, 100_000), (DORTMUND, 99_999)):
+        await run(
+            session,
+            update(Gemeinde).where(col(Gemeinde.ars) == ars).values(bevoelkerung=population),
+        )
+    gross = await sets.resolve(session, "land:05;band:grossstadt", settings)
+    mittel = await sets.resolve(session, "land:05;band:mittelstadt", settings)
+    gross_ars = {row.ars for row in await gross.members(session)}
+    mittel_ars = {row.ars for row in await mittel.members(session)}
+    assert ESSEN in gross_ars
+    assert ESSEN not in mittel_ars
+    assert DORTMUND in mittel_ars
+    assert DORTMUND not in gross_ars
+    peers = await sets.resolve(session, "peers:05113000", settings)  # an AGS
+    assert peers.definition == f"peers:{ESSEN}:typ,band"
+    assert peers.focus == ESSEN
+    assert "Großstadt (≥ 100.000)" in peers.description["de"]
+    picked = await sets.resolve(session, f"ars:{KOELN},05113000", settings)
+    assert picked.definition == f"ars:{ESSEN},{KOELN}"
+    await session.rollback()
+
+
+async def test_bad_sets_are_clear_errors(client: Client) -> None:
+    for definition, named in (
+        ("foo:1", "'foo:1'"), ("land:99", "99"), ("land:5", "'land:5'"), ("dst", "TRACKER_DST"),
+        ("band:riesig", "grossstadt"), (f"peers:{KOELN};peers:{ESSEN}", "one peer group"),
+        ("ars:12345", "'12345'"),
+    ):  # fmt: skip
+        response = await client.get(URL, params={"set": definition})
+        assert response.status_code == 422, (definition, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert named in response.json()["detail"], response.json()
+    late = await client.get(
+        URL, params={"set": "land:05", "at": "2025-01-01", "since": "2025-02-01"}
+    )
+    assert late.status_code == 422
+    assert "since" in late.json()["detail"]
+
+
+async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    x, y = await history(client, session, data_dir)
+    before = await report(client, set="land:05;kreisfrei", since="2024-10-31")
+    members = before["members"]
+    assert len(members) == before["set"]["gemeinden"] == NRW_KREISFREI
+    for row in members:  # every figure as the Gemeinde's own roll-up gives it
+        own = (await client.get(f"/api/v1/gemeinden/{row['ars']}/reifegrad?fields=summary")).json()
+        online = own["summary"]["online"]
+        assert (row["applicable"], row["online"], row["ozg_konform"]) == (
+            online["applicable"], online["online"], online["ozg_konform"],
+        )  # fmt: skip
+        assert row["share_online"] == online["share_online"]
+        assert row["then"]["share_online"] is None or row["then"]["share_online"] == 0
+        assert row["change"]["share_online"] == row["share_online"]  # nothing before WSP
+    leaders = {KOELN, ESSEN, DORTMUND, DUESSELDORF}
+    assert {row["ars"]: row["rank"] for row in members if row["rank"] == 1}.keys() == leaders
+    assert {row["rank"] for row in members} == {1, len(leaders) + 1}  # ties share the rank
+    wsp = member(before, "051120000000")["online"]  # Duisburg: WSP NRW alone
+    # WSP NRW gives levels without ratings: provisional, as the 2025 ones
+    assert member(before, KOELN)["provisional"] == member(before, "051120000000")["provisional"] + 1
+    assert before["freshness"]["provisional"] == NRW_KREISFREI * wsp + len(leaders)
+    assert sum(b["gemeinden"] for b in before["histogram"]) == NRW_KREISFREI
+    assert before["leistungen"]["mindestens_eine_kommune"] == wsp + 2
+    assert before["leistungen"]["flaechendeckend"] == wsp
+    assert len(before["heatmap"]["themenfelder"]) == 14
+    assert len(before["heatmap"]["rows"]) == NRW_KREISFREI
+    assert before["spread"]["share_online"]["count"] == NRW_KREISFREI
+    assert "rank" in before["rules"]
+    assert "online" in before["rules"]
+    assert before["sources"]["population"].startswith("Statistisches Bundesamt")
+    # after WSP: only the 2025 assessments moved; a month's end reads the counts, any other
+    # moment the assessments, and the two agree
+    counted = await report(client, set="land:05;kreisfrei", since="2024-11-30")
+    computed = await report(client, set="land:05;kreisfrei", since="2025-01-15T12:00:00Z")
+    assert (counted["since_from"], computed["since_from"]) == ("counts", "pairs")
+    for found in (counted, computed):
+        koeln = member(found, KOELN)
+        assert koeln["change"]["share_online"] == round(1 / koeln["applicable"], 4)
+        assert member(found, "051120000000")["change"]["share_online"] == 0
+        assert {row["ars"] for row in found["members"] if row["rank_change"] == 1} == leaders
+    # a peer group: Köln is behind the NRW median on Y (3 peers assessed), not on X (its own)
+    peers = await report(client, set=f"peers:{KOELN}:land")
+    assert peers["set"]["focus"] == KOELN
+    assert peers["set"]["gemeinden"] == 396
+    assert peers["heatmap"] is None  # more than 200 Gemeinden
+    behind = {(item["ozg_id"], item["dimension"]): item for item in peers["behind_peers"]}
+    assert behind[(y, "online")]["level"] is None
+    assert behind[(y, "online")]["peer_median"] == 4
+    assert behind[(y, "online")]["peers_assessed"] == 3
+    assert (x, "online") not in behind
+    # a past report date reads the pairs as they were
+    then = await report(client, set="land:05;kreisfrei", at="2025-01-31", since="2024-10-31")
+    assert member(then, KOELN)["online"] == wsp
+
+
+async def test_the_files_are_formats_of_the_one_result(
+    client: Client, session: AsyncSession, data_dir: Path
+) -> None:
+    await history(client, session, data_dir)
+    await run(
+        session,
+        update(Gemeinde)
+        .where(col(Gemeinde.ars) == KOELN)
+        .values(display_name='=HYPERLINK("http://x","Köln")'),
+    )
+    await session.commit()
+    params = {"set": "land:05;kreisfrei", "since": "2024-10-31"}
+    result = await report(client, **params)
+    koeln = member(result, KOELN)
+    plain = await client.get(URL, params=params | {"format": "csv"})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"].startswith("text/csv")
+    assert 'filename="vergleich_land-05-kreisfrei_' in plain.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(plain.content.decode())))
+    assert rows[0][:3] == ["Rang", "ARS", "Gemeinde"]
+    assert len(rows) == NRW_KREISFREI + 1
+    line = next(row for row in rows if row[1] == KOELN)
+    assert line[2].startswith("'=HYPERLINK")  # neutralised
+    assert float(line[8]) == koeln["share_online"]
+    german = await client.get(URL, params=params | {"format": "csv-de"})
+    assert german.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(german.content.decode("utf-8-sig")), delimiter=";"))
+    line = next(row for row in rows if row[1] == KOELN)
+    assert line[8] == str(koeln["share_online"]).replace(".", ",")
+    xlsx = await client.get(
+        URL,
+        params=params,
+        headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
+    assert xlsx.status_code == 200, xlsx.text
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["Vergleich", "Regeln und Quellen"]
+    data = book["Vergleich"]
+    assert len(data._charts) == 1
+    by_ars = {row[1].value: row for row in data.iter_rows(min_row=2)}
+    cell = by_ars[KOELN][2]
+    assert cell.data_type == "s"
+    assert cell.value.startswith("=HYPERLINK")
+    assert by_ars[KOELN][8].value == koeln["share_online"]
+    assert by_ars[KOELN][8].number_format == "0.0%"
+    notes = {row[0].value: row[1].value for row in book["Regeln und Quellen"].iter_rows()}
+    assert notes["Definition (Permalink)"] == "land:05;kreisfrei"
+    assert notes["Regel: online"] == result["rules"]["online"]
+    # a second download of the same report is a 304 for a client that holds it
+    tag = xlsx.headers["etag"]
+    again = await client.get(
+        URL, params=params | {"format": "xlsx"}, headers={"If-None-Match": tag}
+    )
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("definition", ["kreisfrei", "de"])
+async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
+    found = await report(client, set=definition)
+    assert found["set"]["gemeinden"] > 100
+    assert found["members"][0]["applicable"] > 0

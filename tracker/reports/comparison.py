@@ -1,0 +1,553 @@
+"""The comparison report: a set of Gemeinden (`sets`) at one moment and against an earlier one,
+computed once here; the JSON, HTML, PDF, XLSX and CSV are formats of this one result.
+
+Every figure is read from the pairs (`maturity.pairs`: the one rule of what is current and
+counted) or, for the earlier moment at a month's end, from the counts that hold the same
+figures; the denominators are each Gemeinde's applicable OZG-Leistungen (the default by LeiKa-Typ
+and its own overrides, as they are today).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.caching import Lru
+from tracker.db import run, tuples
+from tracker.errors import BadRequest, InvalidInput
+from tracker.fields import ISO_MOMENT_PATTERN, parse_moment
+from tracker.maturity import counts, pairs
+from tracker.maturity.applicability import Reference, reference
+from tracker.maturity.models import ApplicabilityOverride, Dimension, MaturityModel
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
+from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
+from tracker.reports import figures, queries, sets
+from tracker.reports.summary import median_of
+from tracker.settings import Settings
+
+ONLINE, BACKOFFICE = Dimension.ONLINE.value, Dimension.BACKOFFICE.value
+HEATMAP_MAX = 200  # Gemeinden: a larger set's heat map is no longer read by anyone
+PEER_MIN = 3  # assessed peers a Leistung needs before its peer median counts
+HISTOGRAM_BINS = 10
+LISTED_MAX = 500  # members up to which a past moment is computed for their ARS alone
+
+RULES = {
+    **figures.RULES,
+    "share": "online (or OZG-konform) pairs of the Gemeinde's applicable OZG-Leistungen",
+    "mean_backoffice": "mean level of the assessed back-office pairs; unassessed ones are not 0",
+    "rank": (
+        "by share online, highest first; equal shares share a rank (1, 2, 2, 4); a Gemeinde "
+        "without applicable Leistungen is not ranked"
+    ),
+    "change": (
+        "share (points of 1) or level now minus at the comparison date; applicability as "
+        "today; a Gemeinde with nothing assessed at both dates shows 0"
+    ),
+    "since_default": "one year before the report date, at the end of the month before",
+    "quartiles": "median and quartiles of the members' values, linear between ranks (inclusive)",
+    "histogram": (
+        f"members by share online in {HISTOGRAM_BINS} bins of 10 points; 100 % in the last"
+    ),
+    "behind_peers": (
+        "Leistungen where the median level of the peer group's assessed pairs (at least "
+        f"{PEER_MIN}) is higher than the Gemeinde's own level (unassessed: below every level)"
+    ),
+    "heatmap": (
+        f"share online per Themenfeld and Gemeinde, of its applicable Leistungen there; for sets "
+        f"of at most {HEATMAP_MAX} Gemeinden"
+    ),
+    "freshness": "stale pairs of all assessed pairs of the set (both dimensions)",
+}
+
+
+def report_moment(text: str | None) -> datetime | None:
+    """A report date: a day means its end (UTC), so that 2026-11-30 reads November's counts."""
+    if text is not None and not re.match(ISO_MOMENT_PATTERN, text.strip()):
+        raise BadRequest(f"{text!r} is not an ISO 8601 date or date-time (2026-11-30).")
+    moment = parse_moment(None if text is None else text.strip())
+    if moment is not None and text is not None and len(text.strip()) == len("2026-11-30"):
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return moment
+
+
+def default_since(at: datetime | None) -> datetime:
+    """One year before, at the last moment of the month before (so it reads a closed month)."""
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    year_before = moment.replace(year=moment.year - 1, day=min(moment.day, 28))
+    if (moment.month, moment.day) != (year_before.month, year_before.day):
+        year_before = moment - timedelta(days=365)  # 29 February
+    end = counts.end_moment(counts.month_end(year_before))
+    if end <= year_before:
+        return end
+    first = year_before.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return first - timedelta(microseconds=1)
+
+
+@dataclass
+class Tally:
+    """One Gemeinde × dimension at one moment."""
+
+    assessed: int = 0
+    level_sum: int = 0
+    online: int = 0
+    ozg_konform: int = 0
+    provisional: int = 0
+    stale: int = 0
+
+    def mean(self) -> float | None:
+        return round(self.level_sum / self.assessed, 3) if self.assessed else None
+
+
+@dataclass
+class Member:
+    ars: str
+    ags: str
+    name: str
+    typ: int
+    population: int
+    land: str
+    kreis: str | None
+    applicable: int = 0
+    now: dict[str, Tally] = field(default_factory=dict)
+    then: dict[str, Tally] = field(default_factory=dict)
+
+    def share(self, count: int) -> float | None:
+        return round(count / self.applicable, 4) if self.applicable else None
+
+    def figures(self, moment: dict[str, Tally]) -> dict[str, Any]:
+        online = moment.get(ONLINE, Tally())
+        backoffice = moment.get(BACKOFFICE, Tally())
+        return {
+            "assessed_online": online.assessed,
+            "online": online.online,
+            "ozg_konform": online.ozg_konform,
+            "share_online": self.share(online.online),
+            "share_ozg_konform": self.share(online.ozg_konform),
+            "mean_online": online.mean(),
+            "assessed_backoffice": backoffice.assessed,
+            "mean_backoffice": backoffice.mean(),
+        }
+
+
+def _minus(now: float | None, then: float | None) -> float | None:
+    if now is None:
+        return None
+    return round(now - (then or 0), 4)
+
+
+def ranks(values: dict[str, float | None]) -> dict[str, int | None]:
+    """Competition ranks, highest first: equal values share the rank (1, 2, 2, 4)."""
+    ordered = sorted((value for value in values.values() if value is not None), reverse=True)
+    first: dict[float, int] = {}
+    for index, value in enumerate(ordered, start=1):
+        first.setdefault(value, index)
+    return {key: None if value is None else first[value] for key, value in values.items()}
+
+
+def spread(values: list[float | None]) -> dict[str, Any]:
+    """Count, min, quartiles, median, max of the values present."""
+    present = sorted(value for value in values if value is not None)
+    if not present:
+        return {"count": 0, "min": None, "q1": None, "median": None, "q3": None, "max": None}
+    if len(present) == 1:
+        q1 = middle = q3 = present[0]
+    else:
+        q1, middle, q3 = statistics.quantiles(present, n=4, method="inclusive")
+    return {
+        "count": len(present), "min": present[0], "q1": round(q1, 4),
+        "median": round(middle, 4), "q3": round(q3, 4), "max": present[-1],
+    }  # fmt: skip
+
+
+def histogram(values: list[float | None]) -> list[dict[str, Any]]:
+    bins = [0] * HISTOGRAM_BINS
+    for value in values:
+        if value is not None:
+            bins[min(int(value * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
+    width = 1 / HISTOGRAM_BINS
+    return [
+        {
+            "lower": round(index * width, 2),
+            "upper": round((index + 1) * width, 2),
+            "gemeinden": count,
+        }
+        for index, count in enumerate(bins)
+    ]
+
+
+async def _overrides(session: AsyncSession, chosen: sets.GemeindeSet) -> dict[str, dict[str, bool]]:
+    statement = (
+        select(
+            col(ApplicabilityOverride.ars), col(ApplicabilityOverride.ozg_id),
+            col(ApplicabilityOverride.applicable),
+        )
+        .join(Gemeinde, col(Gemeinde.ars) == col(ApplicabilityOverride.ars))
+        .where(*chosen.conditions)
+    )  # fmt: skip
+    found: dict[str, dict[str, bool]] = defaultdict(dict)
+    for ars, ozg_id, applicable in await tuples(session, statement):
+        found[ars][ozg_id] = applicable
+    return found
+
+
+def _applicable(ref: Reference, own: dict[str, bool]) -> set[str]:
+    """The OZG-Leistungen that apply in a Gemeinde with these overrides."""
+    known = ref.known
+    every = {ozg_id for ozg_id, _, _ in ref.leistungen}
+    return {ozg_id for ozg_id in every if own.get(ozg_id, known.applies(ozg_id))}
+
+
+def _area(members: list[Member]) -> str | None:
+    """The longest ARS prefix all members share: what narrows a computation from assessments."""
+    if not members:
+        return None
+    first, last = members[0].ars, members[-1].ars  # sorted by ARS
+    length = 0
+    while length < len(first) and first[length] == last[length]:
+        length += 1
+    return first[:length] or None
+
+
+async def _tallies(
+    session: AsyncSession, source: Any, chosen: sets.GemeindeSet, stale_before: datetime | None
+) -> dict[tuple[str, str], Tally]:
+    """Per Gemeinde × dimension of the set: pairs by the thresholds, from `source` (pairs)."""
+    level = source.c.level
+    columns = [
+        func.count(), func.sum(level), func.sum(case((level >= ONLINE_FROM, 1), else_=0)),
+        func.sum(case((level >= OZG_KONFORM_FROM, 1), else_=0)),
+        func.sum(case((source.c.provisional, 1), else_=0)),
+    ]  # fmt: skip
+    if stale_before is not None:
+        columns.append(func.sum(case((source.c.newest_at < stale_before, 1), else_=0)))
+    statement = (
+        select(source.c.ars, source.c.dimension, *columns)
+        .join(Gemeinde, col(Gemeinde.ars) == source.c.ars)
+        .where(*chosen.conditions)
+        .group_by(source.c.ars, source.c.dimension)
+    )
+    return {
+        (ars, dimension): Tally(*(int(value or 0) for value in values))
+        for ars, dimension, *values in await tuples(session, statement)
+    }
+
+
+async def _counted_then(
+    session: AsyncSession, period: date, chosen: sets.GemeindeSet
+) -> dict[tuple[str, str], Tally]:
+    """The same per Gemeinde × dimension from a closed month's counts (pairs per level)."""
+    table = counts.GEMEINDE_TABLE.c
+    statement = (
+        select(table.ars, table.dimension, table.level, table.pairs)
+        .join(Gemeinde, col(Gemeinde.ars) == table.ars)
+        .where(table.period_end == period, *chosen.conditions)
+    )
+    found: dict[tuple[str, str], Tally] = {}
+    for ars, dimension, level, count in await tuples(session, statement):
+        tally = found.setdefault((ars, dimension), Tally())
+        tally.assessed += count
+        tally.level_sum += level * count
+        tally.online += count if level >= ONLINE_FROM else 0
+        tally.ozg_konform += count if level >= OZG_KONFORM_FROM else 0
+    return found
+
+
+def _source(ref: Reference, at: datetime | None, area: str | None, members: list[Member]) -> Any:
+    """The pairs now (stored), or as of `at` computed for the members (by their ARS where they
+    are few, else by the prefix they share)."""
+    if at is None or len(members) > LISTED_MAX:
+        return pairs.source(ref, at, area)
+    return pairs.computed(ref, at=at, ars=[member.ars for member in members]).subquery("pairs")
+
+
+async def _then(
+    session: AsyncSession,
+    ref: Reference,
+    since: datetime,
+    chosen: sets.GemeindeSet,
+    area: str | None,
+    members: list[Member],
+) -> tuple[dict[tuple[str, str], Tally], str]:
+    """The figures at the comparison date: a closed month's counts where they answer."""
+    period = counts.period_in(await counts.closed_periods(session), since)
+    if period == date.min:
+        return {}, "counts"  # before anything was counted
+    if period is not None and period != counts.LIVE:
+        return await _counted_then(session, period, chosen), "counts"
+    moment = None if period == counts.LIVE else since
+    return await _tallies(session, _source(ref, moment, area, members), chosen, None), "pairs"
+
+
+async def _per_leistung(
+    session: AsyncSession, source: Any, chosen: sets.GemeindeSet, *, by: list[Any]
+) -> list[tuple[Any, ...]]:
+    """(…by, dimension, level, pairs) over the set."""
+    statement = (
+        select(*by, source.c.dimension, source.c.level, func.count())
+        .join(Gemeinde, col(Gemeinde.ars) == source.c.ars)
+        .where(*chosen.conditions)
+        .group_by(*by, source.c.dimension, source.c.level)
+    )
+    return await tuples(session, statement)
+
+
+async def _models(session: AsyncSession) -> list[dict[str, Any]]:
+    statement = (
+        select(MaturityModel)
+        .where(col(MaturityModel.is_default))
+        .order_by(col(MaturityModel.dimension))
+    )
+    return [
+        {"dimension": model.dimension, "key": model.key, "name": model.name,
+         "version": model.version, "verified": model.verified}
+        for model in (await run(session, statement)).scalars()
+    ]  # fmt: skip
+
+
+# Reports by the stamp of what they read: a second download of the same report costs nothing,
+# and a change anywhere makes a new key (correct in every worker process).
+REPORTS: Lru[dict[str, Any]] = Lru(32)
+STEPS = 6  # what `progress` is called for
+
+
+async def report(
+    session: AsyncSession,
+    definition: str,
+    *,
+    at: datetime | None,
+    since: datetime | None,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The report of a set definition, kept by (definition, dates, data stamp, day, settings);
+    with the key it was kept under (an ETag's source)."""
+    chosen = await sets.resolve(session, definition, settings)
+    key = (
+        await queries.data_stamp(session), chosen.definition, chosen.listed, at, since,
+        datetime.now(UTC).date(), settings.stale_after_days, settings.population_bands,
+    )  # fmt: skip
+    found = REPORTS.get(key)
+    if found is None:
+        found = await comparison(
+            session, chosen, at=at, since=since, settings=settings, progress=progress
+        )
+        REPORTS.put(key, found)
+    return key, found
+
+
+async def comparison(
+    session: AsyncSession,
+    chosen: sets.GemeindeSet,
+    *,
+    at: datetime | None,
+    since: datetime | None,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The whole report: members with their figures, rank and change, the set's spread and
+    histogram, Leistungen flächendeckend, heat map, where the focus Gemeinde is behind its
+    peers, and what it was computed by (rules, models, sources, freshness)."""
+    step = progress or (lambda _: None)
+    step("Gemeinden")
+    ref = await reference(session)
+    now = datetime.now(UTC)
+    moment = at if at is not None and at < now else None
+    since = since if since is not None else default_since(at)
+    if since >= (at or now):
+        raise InvalidInput("since: the comparison date must lie before the report date.")
+    known_bands = sets.bands(settings)
+    members = [
+        Member(row.ars, row.ags, row.display_name, row.typ_code, row.bevoelkerung,
+               row.land_code, row.kreis_code)
+        for row in await chosen.members(session)
+    ]  # fmt: skip
+    own = await _overrides(session, chosen)
+    default_applicable = _applicable(ref, {})
+    applicable_in: dict[str, set[str]] = {}
+    for member in members:
+        applicable_in[member.ars] = (
+            _applicable(ref, own[member.ars]) if member.ars in own else default_applicable
+        )
+        member.applicable = len(applicable_in[member.ars])
+    area = _area(members)
+    source = _source(ref, moment, area, members)
+    stale_before = (at or now) - timedelta(days=settings.stale_after_days)
+    by_ars = {member.ars: member for member in members}
+    step("Paare")
+    for (ars, dimension), tally in (await _tallies(session, source, chosen, stale_before)).items():
+        by_ars[ars].now[dimension] = tally
+    step("Vergleichsdatum")
+    then, then_from = await _then(session, ref, since, chosen, area, members)
+    for (ars, dimension), tally in then.items():
+        by_ars[ars].then[dimension] = tally
+    rows = _rows(members, known_bands)
+    rank_now = ranks({row["ars"]: row["share_online"] for row in rows})
+    rank_change = ranks({row["ars"]: row["change"]["share_online"] for row in rows})
+    for row in rows:
+        row["rank"] = rank_now[row["ars"]]
+        row["rank_change"] = rank_change[row["ars"]]
+    step("Leistungen")
+    coverage = await _coverage(session, source, chosen, members, applicable_in)
+    step("Heatmap")
+    heatmap = await _heatmap(session, source, chosen, ref, members, applicable_in)
+    step("Vergleichsgruppe")
+    behind = await _behind(session, source, chosen, ref, applicable_in)
+    assessed = sum(row["assessed_online"] + row["assessed_backoffice"] for row in rows)
+    stale = sum(row["stale"] for row in rows)
+    return {
+        "set": {"definition": chosen.definition, "description": chosen.description,
+                "gemeinden": len(members), "focus": chosen.focus},
+        "at": moment, "since": since, "since_from": then_from, "computed_at": now,
+        "rules": RULES, "models": await _models(session),
+        "sources": {"population": await sets.population_sources(session),
+                    "bands": [{"key": b.key, "label": b.label("de"), "lowest": b.lowest,
+                               "highest": b.highest} for b in known_bands]},
+        "freshness": {"assessed": assessed, "stale": stale,
+                      "share_stale": round(stale / assessed, 4) if assessed else None,
+                      "stale_after_days": settings.stale_after_days,
+                      "provisional": sum(row["provisional"] for row in rows)},
+        "members": rows,
+        "spread": {key: spread([row[key] for row in rows]) for key in (
+            "share_online", "share_ozg_konform", "mean_backoffice")}
+        | {"change_share_online": spread([row["change"]["share_online"] for row in rows])},
+        "histogram": histogram([row["share_online"] for row in rows]),
+        "leistungen": coverage,
+        "heatmap": heatmap,
+        "behind_peers": behind,
+    }  # fmt: skip
+
+
+def _rows(members: list[Member], known_bands: list[sets.Band]) -> list[dict[str, Any]]:
+    rows = []
+    for member in members:
+        now, then = member.figures(member.now), member.figures(member.then)
+        band = sets.band_of(member.population, known_bands)
+        tallies = member.now.values()
+        rows.append({
+            "ars": member.ars, "ags": member.ags, "name": member.name,
+            "typ": member.typ, "typ_name": GEMEINDE_TYPEN.get(member.typ, str(member.typ)),
+            "population": member.population, "band": None if band is None else band.key,
+            "band_name": None if band is None else band.name("de"),
+            "land": member.land, "kreis": member.kreis, "applicable": member.applicable,
+            **now,
+            "stale": sum(tally.stale for tally in tallies),
+            "provisional": sum(tally.provisional for tally in tallies),
+            "then": {key: then[key] for key in CHANGED},
+            "change": {key: _minus(now[key], then[key]) for key in CHANGED},
+        })  # fmt: skip
+    return rows
+
+
+CHANGED = ("share_online", "share_ozg_konform", "mean_backoffice")
+
+
+async def _coverage(
+    session: AsyncSession,
+    source: Any,
+    chosen: sets.GemeindeSet,
+    members: list[Member],
+    applicable_in: dict[str, set[str]],
+) -> dict[str, Any]:
+    """Leistungen online in every member where they apply (flächendeckend), and in at least one."""
+    where: dict[str, int] = defaultdict(int)
+    for member in members:
+        for ozg_id in applicable_in[member.ars]:
+            where[ozg_id] += 1
+    online: dict[str, int] = defaultdict(int)
+    for ozg_id, dimension, level, count in await _per_leistung(
+        session, source, chosen, by=[source.c.ozg_id]
+    ):
+        if dimension == ONLINE and level >= ONLINE_FROM:
+            online[ozg_id] += count
+    return {
+        "applicable": len(where),
+        "flaechendeckend": sum(1 for ozg_id, count in online.items() if count == where[ozg_id]),
+        "mindestens_eine_kommune": sum(1 for count in online.values() if count > 0),
+    }
+
+
+async def _heatmap(
+    session: AsyncSession,
+    source: Any,
+    chosen: sets.GemeindeSet,
+    ref: Reference,
+    members: list[Member],
+    applicable_in: dict[str, set[str]],
+) -> dict[str, Any] | None:
+    """Share online per Themenfeld × Gemeinde (None for sets too large to read as one)."""
+    if len(members) > HEATMAP_MAX:
+        return None
+    themenfeld_of = {ozg_id: themenfeld for ozg_id, _, themenfeld in ref.leistungen}
+    online: dict[tuple[str, str], int] = defaultdict(int)
+    for ars, ozg_id, dimension, level, count in await _per_leistung(
+        session, source, chosen, by=[source.c.ars, source.c.ozg_id]
+    ):
+        if dimension == ONLINE and level >= ONLINE_FROM:
+            online[(ars, themenfeld_of[ozg_id])] += count
+    themenfelder = sorted(set(themenfeld_of.values()))
+    cells = []
+    for member in members:
+        applicable: dict[str, int] = defaultdict(int)
+        for ozg_id in applicable_in[member.ars]:
+            applicable[themenfeld_of[ozg_id]] += 1
+        cells.append({
+            "ars": member.ars,
+            "shares": [
+                round(online[(member.ars, name)] / applicable[name], 4) if applicable[name]
+                else None
+                for name in themenfelder
+            ],
+        })  # fmt: skip
+    return {"themenfelder": themenfelder, "rows": cells}
+
+
+async def _behind(
+    session: AsyncSession,
+    source: Any,
+    chosen: sets.GemeindeSet,
+    ref: Reference,
+    applicable_in: dict[str, set[str]],
+) -> list[dict[str, Any]] | None:
+    """For a peer group: the Leistungen where the peers' median level is above the focus's."""
+    focus = chosen.focus
+    if focus is None or focus not in applicable_in:
+        return None
+    histograms: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for ozg_id, dimension, level, count in await _per_leistung(
+        session, source, chosen, by=[source.c.ozg_id]
+    ):
+        histograms[(ozg_id, dimension)][level] = count
+    own_statement = select(source.c.ozg_id, source.c.dimension, source.c.level).where(
+        source.c.ars == focus
+    )
+    own = {(ozg_id, dimension): level for ozg_id, dimension, level in
+           await tuples(session, own_statement)}  # fmt: skip
+    names = {ozg_id: (name, themenfeld) for ozg_id, name, themenfeld in ref.leistungen}
+    found: list[dict[str, Any]] = []
+    for (ozg_id, dimension), by_level in sorted(histograms.items()):
+        if ozg_id not in applicable_in[focus]:
+            continue
+        peers = sum(by_level.values())
+        if peers < PEER_MIN:
+            continue
+        peer_median = median_of(sorted(by_level.items()), peers)
+        level = own.get((ozg_id, dimension))
+        if level is not None and level >= peer_median:
+            continue
+        found.append({
+            "ozg_id": ozg_id, "name": names[ozg_id][0], "themenfeld": names[ozg_id][1],
+            "dimension": dimension, "level": level, "peer_median": peer_median,
+            "peers_assessed": peers,
+            "gap": round(peer_median - (level or 0), 2),
+        })  # fmt: skip
+    found.sort(key=lambda item: (-item["gap"], item["dimension"], item["ozg_id"]))
+    return found
