@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_token, add_user, bearer, client_for
-from tracker.app import create_app, format_date, format_number
+from tracker.app import create_app
 from tracker.db import Sessionmaker
+from tracker.i18n import day as format_date
+from tracker.i18n import number as format_number
 from tracker.settings import DEFAULT_DATABASE_URL, Settings
 
 ESSEN = "051130000000"

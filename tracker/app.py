@@ -6,8 +6,6 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
@@ -29,7 +27,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
 from litestar.typing import FieldDefinition
 
-from tracker import health
+from tracker import health, i18n
 from tracker.access import pages as access_pages
 from tracker.access import routes as access_routes
 from tracker.access.auth import AuthMiddleware
@@ -44,12 +42,10 @@ from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
-from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
 
-TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 # Answers smaller than this go out as they are: below about a kilobyte the saving is a few
 # hundred bytes, paid for with CPU on both ends.
@@ -120,26 +116,8 @@ def _member_of_type(prop: Any, json_type: Any) -> Schema | None:
     return None
 
 
-def format_number(value: int | float | None, lang: str = "de") -> str:
-    if value is None:
-        return ""
-    text = f"{value:,}"
-    return text.replace(",", ".") if lang == "de" else text
-
-
-def format_date(value: date | None, lang: str = "de") -> str:
-    if value is None:
-        return ""
-    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
-
-
 def configure_templates(engine: Jinja) -> None:
-    environment = engine.engine
-    environment.filters["number"] = format_number
-    environment.filters["date"] = format_date
-    environment.globals.update(
-        gemeinde_typen=GEMEINDE_TYPEN, kreis_typen=KREIS_TYPEN, verband_typen=VERBAND_TYPEN
-    )
+    i18n.configure(engine.engine)
 
 
 async def is_login_attempt(request: Request[Any, Any, Any]) -> bool:
@@ -228,7 +206,7 @@ def create_app(
         exception_handlers=exception_handlers(),
         before_send=[add_security_headers],  # every response, error pages included
         template_config=TemplateConfig(
-            directory=TEMPLATES, engine=Jinja, engine_callback=configure_templates
+            directory=i18n.TEMPLATES, engine=Jinja, engine_callback=configure_templates
         ),
         openapi_config=OpenAPIConfig(
             title="tracker",

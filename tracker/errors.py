@@ -16,7 +16,7 @@ from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tracker.i18n import language, translator
+from tracker.i18n import page_context
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Headings of the HTML error pages, German like the pages (i18n.EN has the English).
@@ -139,16 +139,12 @@ def _wants_page(request: Request[Any, Any, Any]) -> bool:
 
 def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) -> Response[Any]:
     if _wants_page(request):
-        lang = language(request)
         title = PAGE_TITLES.get(problem.status_code, problem.title)
         return Template(
             "error.html",
-            context={
-                "problem": problem, "title": title, "lang": lang, "_": translator(lang),
-                "path": request.url.path,
-            },
+            context={"problem": problem, "title": title, **page_context(request)},
             status_code=problem.status_code,
-        )  # fmt: skip
+        )
     return problem.to_response(request)
 
 

@@ -7,12 +7,19 @@ ARS, AGS, LeiKa, Reifegrad) stay German in both languages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import jinja2
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
+
+TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("de", "en")
 EN = {
     "Start": "Home",
@@ -133,22 +140,71 @@ def translator(lang: str) -> Callable[[str], str]:
     return lambda text: text
 
 
-def render(request: Request[Any, Any, Any], template_name: str, **context: Any) -> Template:
+def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What base.html reads on every page: language, translator, the page in each language
+    (its query kept: a report's permalink holds all of it), who is signed in."""
     lang = language(request)
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return {
+        "_": translator(lang),
+        "lang": lang,
+        "path": request.url.path,
+        "in_language": {
+            code: f"{request.url.path}?{urlencode([*kept, ('lang', code)])}" for code in LANGUAGES
+        },
+        # set by the access feature's middleware; shared code reads it without importing it
+        "signed_in": getattr(request.scope.get("user"), "authenticated", False),
+    }
+
+
+def render(
+    request: Request[Any, Any, Any], template_name: str, *, status_code: int = 200, **context: Any
+) -> Template:
+    shared = page_context(request)
     cookies = (
-        [Cookie(key="lang", value=lang, httponly=True, samesite="lax", max_age=31_536_000)]
+        [Cookie(key="lang", value=shared["lang"], httponly=True, samesite="lax",
+                max_age=31_536_000)]
         if "lang" in request.query_params
         else []
-    )
+    )  # fmt: skip
     return Template(
-        template_name,
-        context={
-            **context,
-            "_": translator(lang),
-            "lang": lang,
-            "path": request.url.path,
-            # set by the access feature's middleware; shared code reads it without importing it
-            "signed_in": getattr(request.scope.get("user"), "authenticated", False),
-        },
-        cookies=cookies,
+        template_name, context={**context, **shared}, cookies=cookies, status_code=status_code
+    )
+
+
+def number(value: int | float | None, lang: str = "de") -> str:
+    if value is None:
+        return ""
+    text = f"{value:,}"
+    return (
+        text.replace(",", "\x00").replace(".", ",").replace("\x00", ".") if lang == "de" else text
+    )
+
+
+def percent(value: float | None, lang: str = "de", *, signed: bool = False) -> str:
+    """A share of 1 as per cent with one decimal: 4,7 % (de), 4.7% (en); a change signed."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:{'+' if signed else ''}.1f}"
+    return f"{text.replace('.', ',')} %" if lang == "de" else f"{text}%"
+
+
+def decimal(value: float | None, lang: str = "de", digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "de" else text
+
+
+def day(value: date | None, lang: str = "de") -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
+
+
+def configure(environment: jinja2.Environment) -> None:
+    """The filters and names every template may use: the app's engine and the documents'."""
+    environment.filters.update(number=number, date=day, percent=percent, decimal=decimal)
+    environment.globals.update(
+        gemeinde_typen=GEMEINDE_TYPEN, kreis_typen=KREIS_TYPEN, verband_typen=VERBAND_TYPEN
     )

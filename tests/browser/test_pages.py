@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,6 +22,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync", "--disable-background-networking", "--disable-component-update",
     "--disable-dev-shm-usage",
 ]  # fmt: skip
+
+SERIOUS = ("serious", "critical")
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None and not os.environ.get("CI"),
@@ -191,3 +194,36 @@ def test_record_an_assessment_criterion_by_criterion(
     number = page.url.rsplit("=", 1)[1]
     found = httpx.get(f"{server}/api/v1/assessments/{number}", timeout=5)
     assert found.status_code == 404  # submitted, not validated: not public yet
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_comparison_report_by_keyboard_with_no_serious_violations(
+    browser: Browser, server: str, tmp_path: Path, width: int
+) -> None:
+    """A Städtetag staff member chooses the kreisfreien Städte of NRW by keyboard alone; the
+    URL is then the report's permalink; the table sorts; axe-core finds nothing serious."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    page.goto(server + "/vergleich")
+    page.locator("#f-land").focus()
+    page.keyboard.type("Nordrhein")
+    page.keyboard.press("Tab")
+    page.keyboard.type("kreisfrei")
+    while page.evaluate("document.activeElement.type") != "submit":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/vergleich?set=land%3A05%3Bkreisfrei")
+    expect(page.locator("h1")).to_have_text(
+        "Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte"
+    )
+    expect(page.locator("#comparison-table tbody tr")).to_have_count(22)
+    expect(page.locator("#rules")).to_contain_text("online")
+    expect(page.locator("#sources")).to_contain_text("Destatis")
+    expect(page.locator("figure.chart svg[role=img]")).to_have_count(3)
+    page.get_by_role("link", name="Einwohner", exact=True).click()
+    expect(page.locator("#comparison-table tbody tr").first).to_contain_text("Köln")
+    page.screenshot(path=tmp_path / f"vergleich-{width}.png", full_page=True)
+    found = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["nodes"][0]["target"]) for v in found if v["impact"] in SERIOUS]
+    assert serious == []
+    context.close()

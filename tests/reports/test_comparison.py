@@ -3,8 +3,11 @@ change over a real history (WSP NRW is dated 2024-11-11), peers, and its files."
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
 from tracker.db import run
+from tracker.i18n import percent
 from tracker.maturity.bulk import import_assessments
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
 from tracker.regions.models import Gemeinde
@@ -177,8 +181,19 @@ async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
     assert member(then, KOELN)["online"] == wsp
 
 
+def read_pdf(content: bytes, folder: Path) -> tuple[int, str]:
+    """The PDF's pages rendered by poppler (as PNG) and its text."""
+    document = folder / "vergleich.pdf"
+    document.write_bytes(content)
+    subprocess.run(["pdftoppm", "-png", "-r", "30", document, folder / "page"], check=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", document, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return len(list(folder.glob("page*.png"))), text
+
+
 async def test_the_files_are_formats_of_the_one_result(
-    client: Client, session: AsyncSession, data_dir: Path
+    client: Client, session: AsyncSession, data_dir: Path, tmp_path: Path
 ) -> None:
     await history(client, session, data_dir)
     await run(
@@ -225,6 +240,19 @@ async def test_the_files_are_formats_of_the_one_result(
     notes = {row[0].value: row[1].value for row in book["Regeln und Quellen"].iter_rows()}
     assert notes["Definition (Permalink)"] == "land:05;kreisfrei"
     assert notes["Regel: online"] == result["rules"]["online"]
+    # the PDF renders: pages as PNG, and its text holds the title, a Gemeinde and its figure
+    pdf = await client.get(URL, params=params | {"format": "pdf"})
+    assert pdf.headers["content-type"] == "application/pdf"
+    pages, text = await asyncio.to_thread(read_pdf, pdf.content, tmp_path)
+    assert pages >= 2
+    assert "Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte" in text
+    duisburg = member(result, "051120000000")
+    assert re.search(rf"Duisburg .*{re.escape(percent(duisburg['share_online']))}", text)
+    assert f"Seite 1 / {pages}" in text
+    assert "Statistisches Bundesamt (Destatis)" in text
+    html = await client.get(URL, params=params | {"format": "html"})
+    assert html.headers["content-type"].startswith("text/html")
+    assert "<h1>Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte</h1>" in html.text
     # a second download of the same report is a 304 for a client that holds it
     tag = xlsx.headers["etag"]
     again = await client.get(

@@ -13,6 +13,7 @@ import openpyxl  # type: ignore[import-untyped]
 from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
+from tracker.reports import documents
 from tracker.reports.schemas import Comparison
 from tracker.tabular import csv_bytes, xlsx_cell
 
@@ -25,6 +26,8 @@ class Format(StrEnum):
     CSV = "csv"
     CSV_DE = "csv-de"
     XLSX = "xlsx"
+    PDF = "pdf"
+    HTML = "html"
 
 
 MEDIA_TYPES = {
@@ -32,6 +35,8 @@ MEDIA_TYPES = {
     Format.CSV: "text/csv; charset=utf-8",
     Format.CSV_DE: "text/csv; charset=utf-8",
     Format.XLSX: XLSX_MEDIA_TYPE,
+    Format.PDF: "application/pdf",
+    Format.HTML: "text/html; charset=utf-8",
 }
 
 BY_MEDIA_TYPE = {
@@ -52,7 +57,7 @@ def filename(result: dict[str, Any], chosen: Format) -> str:
     """vergleich_land-05_2026-11-30.xlsx: the set and the report date, safe in a header."""
     moment = result["at"] or result["computed_at"]
     definition = re.sub(r"[^a-z0-9,-]+", "-", result["set"]["definition"])[:80].strip("-")
-    suffix = {Format.XLSX: "xlsx", Format.JSON: "json"}.get(chosen, "csv")
+    suffix = "csv" if chosen is Format.CSV_DE else chosen.value
     return f"vergleich_{definition}_{moment:%Y-%m-%d}.{suffix}"
 
 
@@ -168,10 +173,14 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def render(result: dict[str, Any], chosen: Format) -> bytes:
+def render(result: dict[str, Any], chosen: Format, lang: str = "de") -> bytes:
     """The report in this format."""
     if chosen is Format.JSON:
         return Comparison.model_validate(result).model_dump_json().encode()
+    if chosen is Format.PDF:
+        return documents.pdf_document(result, lang)
+    if chosen is Format.HTML:
+        return documents.html_document(result, lang).encode()
     if chosen is Format.XLSX:
         return xlsx_file(result)
     return csv_file(result, german=chosen is Format.CSV_DE)

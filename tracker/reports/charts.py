@@ -1,0 +1,114 @@
+"""The comparison's charts as SVG made on the server with pygal: pure Python, SVG natively, no
+JavaScript and no CDN (`js=[]`), so the same markup serves the page, the PDF (WeasyPrint draws
+inline SVG) and the city dashboard. Each chart carries its text alternative (`role="img"`,
+`aria-label`), and the page shows the same figures as a table beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pygal  # type: ignore[import-untyped]
+from pygal.style import Style  # type: ignore[import-untyped]
+
+from tracker.i18n import percent
+
+RANKED_MAX = 30  # bars in the ranking and change charts; the table lists every member
+STYLE = Style(
+    background="white", plot_background="white", foreground="#1d2733",
+    foreground_strong="#1d2733", foreground_subtle="#d5dbe2",
+    font_family="DejaVu Sans, Verdana, sans-serif", colors=("#0b5cad", "#b8860b"),
+    title_font_size=15, label_font_size=11, major_label_font_size=11,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: str
+    alternative: str  # the chart in words
+
+
+def _svg(chart: Any, label: str) -> str:
+    """pygal's SVG with a text alternative on its root element."""
+    svg = str(chart.render(is_unicode=True))
+    safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{safe}" ', 1)
+
+
+def _bars(
+    title: str, names: list[str], values: list[float | None], fmt: Callable[[float], str]
+) -> Any:
+    chart = pygal.HorizontalBar(
+        style=STYLE, js=[], show_legend=False, width=760, height=max(220, 26 * len(names) + 90),
+        explicit_size=True, disable_xml_declaration=True, value_formatter=fmt,
+        print_values=True, print_values_position="top", margin=8, truncate_label=-1,
+    )  # fmt: skip
+    chart.title = title
+    # pygal draws the first value at the bottom: reversed, the first row is on top
+    chart.x_labels = list(reversed(names))
+    chart.add(title, list(reversed(values)))
+    return chart
+
+
+def ranking(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> Chart:
+    """Share online of the leading members, highest first."""
+    rows = sorted(
+        (row for row in result["members"] if row["share_online"] is not None),
+        key=lambda row: (-row["share_online"], row["name"]),
+    )[:RANKED_MAX]
+    title = translate("Anteil der anwendbaren Leistungen online")
+
+    def fmt(value: float) -> str:
+        return percent(value, lang)
+
+    chart = _bars(title, [row["name"] for row in rows], [row["share_online"] for row in rows], fmt)
+    chart.range = (0, max([row["share_online"] for row in rows] + [0.01]))
+    words = "; ".join(f"{row['name']} {fmt(row['share_online'])}" for row in rows)
+    return Chart(title, _svg(chart, f"{title}: {words}"), words)
+
+
+def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> Chart:
+    """Change of the share online since the comparison date, most improved first."""
+    rows = sorted(
+        (row for row in result["members"] if row["change"]["share_online"] is not None),
+        key=lambda row: (-row["change"]["share_online"], row["name"]),
+    )[:RANKED_MAX]
+    title = translate("Veränderung des Anteils online seit dem Vergleichsdatum")
+
+    def fmt(value: float) -> str:
+        return percent(value, lang, signed=True)
+
+    values = [row["change"]["share_online"] for row in rows]
+    chart = _bars(title, [row["name"] for row in rows], values, fmt)
+    words = "; ".join(
+        f"{row['name']} {fmt(value)}" for row, value in zip(rows, values, strict=True)
+    )
+    return Chart(title, _svg(chart, f"{title}: {words}"), words)
+
+
+def distribution(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> Chart:
+    """How many members fall in each band of ten points of the share online."""
+    title = translate("Verteilung: Gemeinden nach Anteil online")
+    bins = result["histogram"]
+    labels = [f"{percent(b['lower'], lang)}–{percent(b['upper'], lang)}" for b in bins]
+    chart = pygal.Bar(
+        style=STYLE, js=[], show_legend=False, width=760, height=300, explicit_size=True,
+        disable_xml_declaration=True, print_values=True, margin=8, x_label_rotation=30,
+    )  # fmt: skip
+    chart.title = title
+    chart.x_labels = labels
+    chart.add(translate("Gemeinden"), [b["gemeinden"] for b in bins])
+    words = "; ".join(f"{label}: {b['gemeinden']}" for label, b in zip(labels, bins, strict=True))
+    return Chart(title, _svg(chart, f"{title}: {words}"), words)
+
+
+def charts(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> list[Chart]:
+    if not result["members"]:
+        return []
+    return [
+        ranking(result, translate, lang),
+        improved(result, translate, lang),
+        distribution(result, translate, lang),
+    ]
