@@ -123,6 +123,88 @@ EN = {
     "Zu viele Anfragen": "Too many requests",
     "Interner Fehler": "Internal error",
     "Vorübergehend nicht verfügbar": "Temporarily unavailable",
+    # the comparison report
+    "Aktualität": "Freshness",
+    "Anteil OZG-konform": "Share OZG-compliant",
+    "Anteil der anwendbaren Leistungen online": "Share of applicable Leistungen online",
+    "Anteil online": "Share online",
+    "Anteil online je Themenfeld": "Share online per Themenfeld",
+    "Back-Office (Mittel)": "Back office (mean)",
+    "Begriffe mit ; verbunden: land:05, rb:051, kreis:05315, kreisfrei, typ:61, "
+    "band:grossstadt, dst, ars:…,…, peers:053150000000:land,typ,band": (
+        "Terms joined by ;: land:05, rb:051, kreis:05315, kreisfrei, typ:61, "
+        "band:grossstadt, dst, ars:…,…, peers:053150000000:land,typ,band"
+    ),
+    "Bei keiner Leistung liegt der Median der Vergleichsgruppe über der eigenen Stufe.": (
+        "For no Leistung is the peer group's median above its own level."
+    ),
+    "Definition": "Definition",
+    "Definition (für Fortgeschrittene)": "Definition (advanced)",
+    "Die ersten 50 von": "The first 50 of",
+    "Dimension": "Dimension",
+    "Gemeinde": "Gemeinde",
+    "Gemeinden im Vergleich": "Gemeinden compared",
+    "Gemeindetyp": "Gemeinde type",
+    "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
+    "Größenklassen": "Population bands",
+    "Herunterladen": "Download",
+    "Kleinstädte (5.000–19.999)": "Small towns (5,000–19,999)",
+    "Landgemeinden (unter 5.000)": "Rural municipalities (below 5,000)",
+    "Leistung": "Leistung",
+    "Leistungen flächendeckend online": "Leistungen online everywhere (flächendeckend)",
+    "Leistungen in mindestens einer Kommune online": "Leistungen online in at least one Kommune",
+    "Median Anteil online": "Median share online",
+    "Median der Gruppe": "Peer median",
+    "Mittelstädte (20.000–99.999)": "Medium-sized towns (20,000–99,999)",
+    "Modelle": "Models",
+    "Paare nur vorläufig": "pairs only provisional",
+    "Permalink": "Permalink",
+    "Quelle der Einwohnerzahlen": "Source of the population figures",
+    "Rang": "Rank",
+    "Rang Veränderung": "Rank of change",
+    "Seite": "Page",
+    "Stand": "As of",
+    "Tage": "days",
+    "Vergleich": "Comparison",
+    "Vergleich anzeigen": "Show comparison",
+    "Vergleich von Gemeinden": "Comparing Gemeinden",
+    "Vergleichsdatum": "Compared with",
+    "Vergleichsgruppe": "Peer group",
+    "Verteilung: Gemeinden nach Anteil online": "Distribution: Gemeinden by share online",
+    "Veränderung des Anteils online seit dem Vergleichsdatum": (
+        "Change of the share online since the comparison date"
+    ),
+    "Veränderung online": "Change online",
+    "Veränderung: in Prozentpunkten seit dem Vergleichsdatum.": (
+        "Change: in percentage points since the comparison date."
+    ),
+    "Vorläufige Paare: ein Pflichtkriterium ist nicht bewertet.": (
+        "Provisional pairs: a required criterion is not rated."
+    ),
+    "Wo die Gemeinde hinter ihrer Vergleichsgruppe liegt": (
+        "Where the Gemeinde is behind its peer group"
+    ),
+    "Wählen Sie, welche Gemeinden verglichen werden: ein Land, eine Größenklasse, die"
+    " kreisfreien Städte oder die Vergleichsgruppe einer Gemeinde.": (
+        "Choose which Gemeinden to compare: a Land, a population band, the county-"
+        "free cities or the peer group of a Gemeinde."
+    ),
+    "aktuell": "current",
+    "alle Gemeinden": "all Gemeinden",
+    "bewertete Paare": "assessed pairs",
+    "bewertete Vergleichsgemeinden": "assessed peers",
+    "der bewerteten Paare sind älter als": "of the assessed pairs are older than",
+    "eigene Stufe": "own level",
+    "ganz Deutschland": "all of Germany",
+    "kreisfreie Städte": "county-free cities",
+    "leer: aktuell": "empty: now",
+    "leer: ein Jahr zuvor, Monatsende": "empty: a year before, at a month's end",
+    "mittlere Hälfte (Quartile)": "middle half (quartiles)",
+    "oder Vergleichsgruppe von (ARS oder AGS)": "or the peer group of (ARS or AGS)",
+    "vorläufig": "provisional",
+    "z. B. 05315000 für Köln: gleicher Gemeindetyp und gleiche Größenklasse": (
+        "e.g. 05315000 for Köln: same Gemeinde type and population band"
+    ),
 }
 
 

@@ -64,7 +64,7 @@ async def test_summary_agrees_with_the_gemeinde_rollup(
     assert bund["leistungen_flaechendeckend"] == 0  # only NRW has them
     assert bund["leistungen_mindestens_eine_kommune"] == essen["online"]
     assert bund["applicable"] == sum(g["applicable"] for g in by_land["groups"])
-    for grouping in ("kreis", "themenfeld", "gemeindetyp"):
+    for grouping in ("kreis", "themenfeld", "gemeindetyp", "gemeinde"):
         groups = await get(client, "/api/v1/reifegrad/summary", group_by=grouping)
         online = [g for g in groups["groups"] if g["dimension"] == "online"]
         assert sum(g["applicable"] for g in online) == bund["applicable"], grouping
@@ -76,6 +76,22 @@ async def test_summary_agrees_with_the_gemeinde_rollup(
             assert {
                 g["leistungen_flaechendeckend"] for g in online if not g["code"].startswith("05")
             } == {0}
+        if grouping == "kreis":  # with its type and inhabitants
+            kreis = group(groups, "05113")
+            assert (kreis["typ"], kreis["population"]) == (
+                "Kreisfreie Stadt",
+                574_682,
+            )  # Destatis, 31.12.2024
+        if grouping == "gemeinde":  # every Gemeinde as its own roll-up counts it
+            own = group(groups, ESSEN)
+            assert (own["name"], own["typ"], own["gemeinden"]) == ("Essen", "Kreisfreie Stadt", 1)
+            assert (own["applicable"], own["online"]) == (essen["applicable"], essen["online"])
+            assert own["leistungen_flaechendeckend"] == essen["online"]
+    nrw_gemeinden = await get(
+        client, "/api/v1/reifegrad/summary", group_by="gemeinde", area="05", dimension="online"
+    )
+    assert len(nrw_gemeinden["groups"]) == NRW_GEMEINDEN
+    assert sum(g["population"] for g in nrw_gemeinden["groups"]) == nrw["population"]
     one = await get(client, "/api/v1/reifegrad/summary", group_by="bund", area=ESSEN)
     mine = group(one, "DE")
     assert (mine["gemeinden"], mine["applicable"], mine["online"]) == (

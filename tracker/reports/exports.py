@@ -13,6 +13,7 @@ import openpyxl  # type: ignore[import-untyped]
 from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
+from tracker.caching import Lru
 from tracker.reports import documents
 from tracker.reports.schemas import Comparison
 from tracker.tabular import csv_bytes, xlsx_cell
@@ -184,3 +185,15 @@ def render(result: dict[str, Any], chosen: Format, lang: str = "de") -> bytes:
     if chosen is Format.XLSX:
         return xlsx_file(result)
     return csv_file(result, german=chosen is Format.CSV_DE)
+
+
+# Rendered files by the report's key: a second download of the same report costs nothing.
+FILES: Lru[bytes] = Lru(16)
+
+
+def kept(key: tuple[Any, ...], result: dict[str, Any], chosen: Format, lang: str) -> bytes:
+    found = FILES.get((key, chosen, lang))
+    if found is None:
+        found = render(result, chosen, lang)
+        FILES.put((key, chosen, lang), found)
+    return found

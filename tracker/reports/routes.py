@@ -242,6 +242,9 @@ async def comparison_report(
     at: ReportDate = None,
     since: ReportDate = None,
     format: FileFormat = None,
+    lang: Annotated[
+        str, QueryParameter(pattern="^(de|en)$", description="Language of PDF and HTML.")
+    ] = "de",
 ) -> Response[Comparison]:
     """A fair comparison of a set of Gemeinden: per Gemeinde the shares online and OZG-konform,
     the mean back-office level, stale and provisional pairs, rank, and the change since an
@@ -253,20 +256,25 @@ async def comparison_report(
         session, set_, at=comparison.report_moment(at), since=comparison.report_moment(since),
         settings=state.settings,
     )  # fmt: skip
-    return delivered(request, stamp_etag((*key, chosen)), result, chosen)
+    return delivered(request, key, result, chosen, lang)
 
 
 def delivered(
-    request: AnyRequest, tag: str, result: dict[str, Any], chosen: exports.Format
+    request: AnyRequest,
+    key: tuple[Any, ...],
+    result: dict[str, Any],
+    chosen: exports.Format,
+    lang: str,
 ) -> Response[Any]:
     """The report in the chosen format, or 304 when the client holds it."""
+    tag = stamp_etag((*key, chosen, lang))
     if client_holds(request, tag):
         return not_modified(tag, POLLED)
     headers = {"ETag": tag, **POLLED}
     if chosen is not exports.Format.JSON:
         name = exports.filename(result, chosen)
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    body = exports.render(result, chosen)
+    body = exports.kept(key, result, chosen, lang)
     return Response(body, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
 
 

@@ -100,6 +100,8 @@ class LeistungCoverage(BaseModel):
 class GroupFigures(BaseModel):
     code: str
     name: str
+    typ: str | None = Field(description="Kreis or Gemeinde type (GV100AD); null for others.")
+    population: int = Field(description="Inhabitants of the group's inhabited Gemeinden.")
     dimension: Dimension
     gemeinden: int = Field(description="Inhabited Gemeinden of the group (of the area asked).")
     leistungen: int = Field(description="OZG-Leistungen that apply somewhere in the group.")

@@ -26,7 +26,7 @@ from tracker.maturity import counts, pairs
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
-from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde, Kreis, Land
+from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, Gemeinde, Kreis, Land
 from tracker.regions.queries import inhabited
 
 
@@ -36,6 +36,7 @@ class GroupBy(StrEnum):
     KREIS = "kreis"
     THEMENFELD = "themenfeld"
     GEMEINDETYP = "gemeindetyp"
+    GEMEINDE = "gemeinde"
 
 
 class Period(StrEnum):
@@ -64,6 +65,7 @@ def group_column(group_by: GroupBy) -> Any:
         GroupBy.KREIS: col(Gemeinde.kreis_code),
         GroupBy.GEMEINDETYP: col(Gemeinde.typ_code),
         GroupBy.THEMENFELD: col(OzgLeistung.themenfeld_id),
+        GroupBy.GEMEINDE: col(Gemeinde.ars),
     }[group_by]
 
 
@@ -71,16 +73,18 @@ def counting_statement(
     group_by: GroupBy, pairs: Any, top: int, *, area: str | None, dimension: str | None
 ) -> Select[Any]:
     """Per group × dimension × Leistung: assessed pairs, sum of levels, and pairs at each level
-    or above (1…top), in one pass over the pairs."""
+    or above (1…top), in one pass over the pairs. Per Gemeinde not by Leistung: one Gemeinde's
+    Leistung is one pair, which the group's own figures already count."""
     level = pairs.c.level
-    grouping = [pairs.c.dimension, pairs.c.ozg_id]
+    by_leistung = group_by is not GroupBy.GEMEINDE
+    grouping = [pairs.c.dimension, *([pairs.c.ozg_id] if by_leistung else [])]
     if group_by is not GroupBy.BUND:
         grouping.insert(0, group_column(group_by))
     statement = (
         select(
             group_column(group_by).label("grp"),
             pairs.c.dimension,
-            pairs.c.ozg_id,
+            *([pairs.c.ozg_id] if by_leistung else []),
             func.count().label("assessed"),
             func.sum(level).label("level_sum"),
             *(
@@ -170,6 +174,7 @@ class Frame:
     dimensions: list[str]
     reference: Reference
     gemeinden: dict[Any, int]
+    population: dict[Any, int]  # inhabitants of the group's inhabited Gemeinden
     # applicable pairs per (group, OZG-ID), where they differ from the default
     adjust: dict[tuple[Any, str], int]
 
@@ -234,15 +239,19 @@ async def frame(
     cached = await reference(session)
     known, scale = cached.known, cached.scale
     dimensions = [dimension] if dimension is not None else sorted(scale.targets)
+    people = func.coalesce(func.sum(col(Gemeinde.bevoelkerung)), 0)
     if group_by is GroupBy.THEMENFELD:
-        total = select(func.count()).select_from(Gemeinde).where(*inhabited(area))
-        gemeinden = {"*": (await run(session, total)).scalar_one()}
+        star: Any = literal_column("'*'")
+        total = select(star, func.count(), people).where(*inhabited(area))
+        found = await tuples(session, total)
     else:
         grouping = group_column(group_by)
-        counts = select(grouping, func.count()).where(*inhabited(area))
+        counts = select(grouping, func.count(), people).where(*inhabited(area))
         if group_by is not GroupBy.BUND:
             counts = counts.group_by(grouping)
-        gemeinden = {group: count for group, count in await tuples(session, counts) if count}
+        found = await tuples(session, counts)
+    gemeinden = {group: count for group, count, _ in found if count}
+    population = {group: int(inhabitants) for group, count, inhabitants in found if count}
     adjust: dict[tuple[Any, str], int] = defaultdict(int)
     statement = (
         select(
@@ -259,12 +268,19 @@ async def frame(
         if group_by is GroupBy.THEMENFELD:
             group = known.themenfeld.get(ozg_id)
         adjust[(group, ozg_id)] += 1 if applicable else -1
-    return Frame(group_by, area, dimensions, cached, gemeinden, dict(adjust))
+    return Frame(group_by, area, dimensions, cached, gemeinden, population, dict(adjust))
 
 
 # Groups the counts answer: they hold Gemeinden and Kreise, not Themenfelder or Gemeindetypen
-# of Leistungen, so those groups (and areas inside a Kreis) count the pairs themselves.
-COUNTED_GROUPS = (GroupBy.BUND, GroupBy.LAND, GroupBy.KREIS)
+# of Leistungen, so those groups (and areas inside a Kreis, but for single Gemeinden) count the
+# pairs themselves.
+COUNTED_GROUPS = (GroupBy.BUND, GroupBy.LAND, GroupBy.KREIS, GroupBy.GEMEINDE)
+
+
+def counts_answer(setting: Frame) -> bool:
+    return setting.group_by in COUNTED_GROUPS and (
+        setting.group_by is GroupBy.GEMEINDE or len(setting.area or "") <= counts.KREIS_DIGITS
+    )
 
 
 async def tally(
@@ -281,7 +297,7 @@ async def tallies_at(
     """The figures as of each moment (None: now): from the counts where they answer
     (`counts.period_in`), all periods in one pass, else from the pairs."""
     periods: list[date | None] = [None] * len(moments)
-    if setting.group_by in COUNTED_GROUPS and len(setting.area or "") <= counts.KREIS_DIGITS:
+    if counts_answer(setting):
         held = await counts.closed_periods(session)
         periods = [counts.period_in(held, at) for at in moments]
     counted = await tally_counts(session, setting, {p for p in periods if p is not None})
@@ -308,6 +324,10 @@ def completed(
             figures.gemeinden, figures.leistungen, figures.applicable = (
                 gemeinden, leistungen, applicable,
             )  # fmt: skip
+            if setting.group_by is GroupBy.GEMEINDE:  # a Leistung online there is everywhere
+                figures.flaechendeckend = figures.mindestens_eine = figures.at_least.get(
+                    ONLINE_FROM, 0
+                )
             for ozg_id, count in online.get((group, dimension), {}).items():
                 figures.flaechendeckend += count > 0 and count == setting.base(group, ozg_id)
                 figures.mindestens_eine += count > 0
@@ -335,6 +355,8 @@ async def tally_pairs(
         for level in range(1, top + 1):
             count = getattr(row, f"at_least_{level}")
             figures.at_least[level] = figures.at_least.get(level, 0) + count
+        if setting.group_by is GroupBy.GEMEINDE:
+            continue
         online[(row.grp, row.dimension)][row.ozg_id] = (
             getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
         )
@@ -379,6 +401,8 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         figures.level_sum += level * pairs_at
         for at_least in range(1, level + 1):
             figures.at_least[at_least] = figures.at_least.get(at_least, 0) + pairs_at
+    if setting.group_by is GroupBy.GEMEINDE:
+        return found
     # per Land where Länder answer (by Bund or Land, in Germany or one Land), else per Kreis
     by_land = (
         setting.group_by is not GroupBy.KREIS and len(setting.area or "") <= counts.LAND_DIGITS
@@ -407,6 +431,17 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
     return found
 
 
+async def group_types(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
+    """The type of each Kreis or Gemeinde (GV100AD Textkennzeichen), by its code."""
+    if group_by is GroupBy.KREIS:
+        rows = await tuples(session, select(col(Kreis.code), col(Kreis.typ_code)))
+        return {code: KREIS_TYPEN.get(typ, str(typ)) for code, typ in rows}
+    if group_by is GroupBy.GEMEINDE:
+        rows = await tuples(session, select(col(Gemeinde.ars), col(Gemeinde.typ_code)))
+        return {ars: GEMEINDE_TYPEN.get(typ, str(typ)) for ars, typ in rows}
+    return {}
+
+
 async def group_names(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
     if group_by is GroupBy.BUND:
         return {"DE": "Deutschland"}
@@ -416,17 +451,24 @@ async def group_names(session: AsyncSession, group_by: GroupBy) -> dict[Any, str
         GroupBy.LAND: select(col(Land.code), col(Land.name)),
         GroupBy.KREIS: select(col(Kreis.code), col(Kreis.name)),
         GroupBy.THEMENFELD: select(col(Themenfeld.id), col(Themenfeld.name)),
+        GroupBy.GEMEINDE: select(col(Gemeinde.ars), col(Gemeinde.display_name)),
     }[group_by]
     return dict(await tuples(session, statement))
 
 
 def described(
-    setting: Frame, tallies: dict[tuple[Any, str], Tally], names: dict[Any, str]
+    setting: Frame,
+    tallies: dict[tuple[Any, str], Tally],
+    names: dict[Any, str],
+    types: dict[Any, str] | None = None,
 ) -> list[dict[str, Any]]:
+    everywhere = setting.group_by is GroupBy.THEMENFELD
     return [
         {
             "code": str(group),
             "name": names.get(group, str(group)),
+            "typ": (types or {}).get(group),
+            "population": setting.population.get("*" if everywhere else group, 0),
             "dimension": dimension,
             **tallies[(group, dimension)].as_dict(setting.scale.top[dimension]),
         }
@@ -446,7 +488,8 @@ async def summary(
     setting = await frame(session, group_by=group_by, dimension=dimension, area=area)
     tallies = await tally(session, setting, at)
     names = await group_names(session, group_by)
-    return {"rules": RULES, "groups": described(setting, tallies, names)}
+    types = await group_types(session, group_by)
+    return {"rules": RULES, "groups": described(setting, tallies, names, types)}
 
 
 def period_start(moment: datetime, period: Period) -> datetime:
