@@ -197,7 +197,7 @@ def test_record_an_assessment_criterion_by_criterion(
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_comparison_report_by_keyboard_with_no_serious_violations(
+def test_comparison_report_and_dashboard_by_keyboard_with_no_serious_violations(
     browser: Browser, server: str, tmp_path: Path, width: int
 ) -> None:
     """A Städtetag staff member chooses the kreisfreien Städte of NRW by keyboard alone; the
@@ -223,7 +223,19 @@ def test_comparison_report_by_keyboard_with_no_serious_violations(
     page.get_by_role("link", name="Einwohner", exact=True).click()
     expect(page.locator("#comparison-table tbody tr").first).to_contain_text("Köln")
     page.screenshot(path=tmp_path / f"vergleich-{width}.png", full_page=True)
-    found = Axe().run(page).response["violations"]
-    serious = [(v["id"], v["nodes"][0]["target"]) for v in found if v["impact"] in SERIOUS]
-    assert serious == []
+    assert serious_violations(page) == []
+    # a city's dashboard, reached from its row
+    page.goto(server + "/gemeinden/053150000000/dashboard")
+    expect(page.locator("h1")).to_have_text("Dashboard: Köln")
+    expect(page.locator("#peer-group")).to_contain_text("Großstadt")
+    expect(page.locator("figure.chart svg[role=img]")).to_have_count(1)
+    expect(page.locator("#dashboard-themenfelder tbody tr")).to_have_count(14)
+    page.screenshot(path=tmp_path / f"dashboard-{width}.png", full_page=True)
+    assert serious_violations(page) == []
     context.close()
+
+
+def serious_violations(page: Page) -> list[tuple[str, str]]:
+    """axe-core's serious and critical findings on the page."""
+    found = Axe().run(page).response["violations"]
+    return [(v["id"], v["nodes"][0]["target"]) for v in found if v["impact"] in SERIOUS]

@@ -253,6 +253,25 @@ async def test_the_files_are_formats_of_the_one_result(
     html = await client.get(URL, params=params | {"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
     assert "<h1>Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte</h1>" in html.text
+    # the city dashboard reads the same figures: its roll-up, its peer group's report
+    board_url = f"/api/v1/dashboards/gemeinden/{KOELN}"
+    board = (await client.get(board_url)).json()
+    rollup = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad?fields=summary")).json()
+    assert board["summary"] == rollup["summary"]
+    assert sum(group["applicable"] for group in board["themenfelder"]) == koeln["applicable"]
+    assert sum(group["online"]["online"] for group in board["themenfelder"]) == koeln["online"]
+    peers = await report(client, set=board["peers"]["definition"])
+    assert board["peers"]["rank"] == member(peers, KOELN)["rank"]
+    assert board["peers"]["gemeinden"] == peers["set"]["gemeinden"]
+    assert len(board["history"]) == 12
+    assert board["history"][-1]["share_online"] == koeln["share_online"]
+    held = await client.get(
+        board_url, headers={"If-None-Match": (await client.get(board_url)).headers["etag"]}
+    )
+    assert held.status_code == 304
+    page = await client.get(f"/gemeinden/{KOELN}/dashboard")
+    assert page.status_code == 200
+    assert "Rang in der Vergleichsgruppe" in page.text
     # a second download of the same report is a 304 for a client that holds it
     tag = xlsx.headers["etag"]
     again = await client.get(

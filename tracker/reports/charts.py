@@ -112,3 +112,25 @@ def charts(result: dict[str, Any], translate: Callable[[str], str], lang: str) -
         improved(result, translate, lang),
         distribution(result, translate, lang),
     ]
+
+
+def course(points: list[dict[str, Any]], translate: Callable[[str], str], lang: str) -> Chart:
+    """A Gemeinde's shares online and OZG-konform at each month's end."""
+    title = translate("Verlauf: Anteil online und OZG-konform")
+    chart = pygal.Line(
+        style=STYLE, js=[], width=760, height=300, explicit_size=True,
+        disable_xml_declaration=True, margin=8, x_label_rotation=30, legend_at_bottom=True,
+        value_formatter=lambda value: percent(value, lang), dots_size=3,
+    )  # fmt: skip
+    chart.title = title
+    chart.x_labels = [point["period"] for point in points]
+    online = [point.get("share_online") for point in points]
+    konform = [point.get("share_ozg_konform") for point in points]
+    chart.range = (0, min(1, max([0.05, *(v * 1.2 for v in online + konform if v)])))
+    chart.add(translate("online"), online)
+    chart.add(translate("OZG-konform"), konform)
+    words = "; ".join(
+        f"{point['period']}: {percent(a, lang)} / {percent(b, lang)}"
+        for point, a, b in zip(points, online, konform, strict=True)
+    )
+    return Chart(title, _svg(chart, f"{title}: {words}"), words)

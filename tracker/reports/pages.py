@@ -13,9 +13,9 @@ from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import TrackerError
 from tracker.fields import ARS_PATTERN, ISO_MOMENT_PATTERN
-from tracker.i18n import language, render
+from tracker.i18n import language, render, translator
 from tracker.regions import queries as regions_queries
-from tracker.reports import comparison, documents, queries, sets
+from tracker.reports import charts, comparison, dashboard, documents, queries, sets
 from tracker.reports.figures import RULES
 from tracker.settings import Settings
 
@@ -52,24 +52,6 @@ async def search_page(
     return render(request, "reports/search.html", q=q, gemeinden=gemeinden, leistungen=leistungen)
 
 
-def by_themenfeld(leistungen: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
-    for item in leistungen:
-        group = groups.setdefault(
-            item["themenfeld"],
-            {"themenfeld": item["themenfeld"], "applicable": 0, "assessed": 0, "online": 0,
-             "ozg_konform": 0, "backoffice": 0},
-        )  # fmt: skip
-        group["applicable"] += 1
-        if item["online"]:
-            group["assessed"] += 1
-            group["online"] += item["online"]["online"]
-            group["ozg_konform"] += item["online"]["ozg_konform"]
-        if item["backoffice"]:
-            group["backoffice"] += 1
-    return sorted(groups.values(), key=lambda group: group["themenfeld"])
-
-
 @get("/gemeinden/{ars:str}/reifegrad")
 async def reifegrad_page(
     request: Request[Any, Any, Any],
@@ -88,10 +70,31 @@ async def reifegrad_page(
         "reports/reifegrad.html",
         gemeinde=gemeinde,
         summary=rolled["summary"],
-        themenfelder=by_themenfeld(rolled["leistungen"]),
+        themenfelder=dashboard.by_themenfeld(rolled["leistungen"]),
         leistungen=[item for item in rolled["leistungen"] if item["online"] or item["backoffice"]],
         rules=RULES,
         recorded=erfasst,
+    )
+
+
+@get("/gemeinden/{ars:str}/dashboard")
+async def dashboard_page(
+    request: Request[Any, Any, Any],
+    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    session: DbSession,
+    state: State,
+) -> Template:
+    """A city's dashboard: the same figures as GET /api/v1/dashboards/gemeinden/{ars}."""
+    board = await dashboard.dashboard(session, ars, state.settings)
+    lang = language(request)
+    translate = translator(lang)
+    return render(
+        request,
+        "reports/dashboard.html",
+        board=board,
+        charts=[charts.course(board["history"], translate, lang)],
+        peers_link=documents.permalink("/vergleich", {"set": board["peers"]["definition"]}),
+        dimension_names=documents.DIMENSION_NAMES,
     )
 
 
@@ -175,6 +178,6 @@ async def comparison_page(
 
 router = Router(
     "/",
-    route_handlers=[start_page, search_page, reifegrad_page, comparison_page],
+    route_handlers=[start_page, search_page, reifegrad_page, comparison_page, dashboard_page],
     include_in_schema=False,
 )

@@ -26,12 +26,13 @@ from tracker.fields import (
 )
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
-from tracker.reports import comparison, exports, queries, summary
+from tracker.reports import comparison, dashboard, exports, queries, summary
 from tracker.reports.figures import RULES
 from tracker.reports.schemas import (
     AreaCoverage,
     Comparison,
     Coverage,
+    Dashboard,
     GemeindeReifegrad,
     LeistungCoverage,
     ReifegradSummary,
@@ -278,6 +279,30 @@ def delivered(
     return Response(body, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
 
 
+DASHBOARDS: Lru[bytes] = Lru(512)
+
+
+@get("/dashboards/gemeinden/{ars:str}", responses=problem_responses(404))
+async def gemeinde_dashboard(
+    request: AnyRequest,
+    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    session: DbSession,
+    state: State,
+) -> Response[Dashboard]:
+    """A city's dashboard for external dashboards: both dimensions by Themenfeld, the last 12
+    months, the age of the data, its rank in its peer group (same Gemeindetyp and population
+    band) and the Leistungen furthest behind that group. Compact; strong ETag of the data it
+    reads: If-None-Match gives 304."""
+    settings: Settings = state.settings
+    key = (await queries.data_stamp(session), ars, datetime.now(UTC).date(),
+           settings.stale_after_days, settings.population_bands)  # fmt: skip
+
+    async def compute() -> Dashboard:
+        return Dashboard.model_validate(await dashboard.dashboard(session, ars, settings))
+
+    return await polled(request, key, DASHBOARDS, compute)
+
+
 router = Router(
     "/api/v1",
     route_handlers=[
@@ -286,6 +311,7 @@ router = Router(
         reifegrad_summary,
         reifegrad_timeseries,
         comparison_report,
+        gemeinde_dashboard,
     ],
     tags=["Reifegrad"],
 )

@@ -301,3 +301,65 @@ class Comparison(BaseModel):
     behind_peers: list[Behind] | None = Field(
         description="For a peer group: where its Gemeinde is behind the peers' median."
     )
+
+
+# --- a city's dashboard ----------------------------------------------------------------------
+
+
+class ThemenfeldDimension(BaseModel):
+    assessed: int
+    online: int
+    ozg_konform: int
+    share_online: float
+    mean_level: float | None
+
+
+class ThemenfeldFigures(BaseModel):
+    themenfeld: str
+    applicable: int
+    online: ThemenfeldDimension = Field(description="Online access.")
+    backoffice: ThemenfeldDimension
+
+
+class DataAge(BaseModel):
+    newest_days: int | None = Field(description="Days since the newest contributing assessment.")
+    oldest_days: int | None
+    assessed: int = Field(description="Assessed pairs, both dimensions.")
+    stale: int
+    share_stale: float | None
+
+
+class HistoryPoint(BaseModel):
+    period: str
+    share_online: float | None = None
+    share_ozg_konform: float | None = None
+    mean_backoffice: float | None = None
+
+
+class PeerStanding(BaseModel):
+    definition: str = Field(description="The peer group: `set` of the comparison report.")
+    description: dict[str, str]
+    gemeinden: int
+    rank: int | None = Field(description="By share online; ties share a rank.")
+    rank_change: int | None
+    change_share_online: float | None
+    since: UtcDatetime
+    median_share_online: float | None
+
+
+class Dashboard(BaseModel):
+    ars: str
+    ags: str
+    name: str
+    typ: str
+    population: int
+    band: str | None
+    computed_at: UtcDatetime
+    summary: dict[Dimension, Summary]
+    themenfelder: list[ThemenfeldFigures]
+    age: DataAge
+    history: list[HistoryPoint] = Field(description="The last 12 months, at each month's end.")
+    peers: PeerStanding
+    behind_peers: list[Behind] = Field(description="Furthest behind the peer median first.")
+    rules: dict[str, str]
+    online_from: int
