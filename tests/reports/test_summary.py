@@ -216,6 +216,14 @@ async def test_timeseries_by_month_with_change(
     assert laender["05"]["points"][0]["change"]["share_online"] > 0
     years = await get(client, "/api/v1/reifegrad/timeseries", period="year", count=1)
     assert len(years["series"]) == 2  # Bund × both dimensions
+    too_many = await client.get("/api/v1/reifegrad/timeseries", params={"group_by": "gemeinde"})
+    assert too_many.status_code == 422
+    assert "narrow the area" in too_many.json()["detail"]
+    per_gemeinde = await get(
+        client, "/api/v1/reifegrad/timeseries", group_by="gemeinde", area="05", count=2,
+        dimension="online", until="2024-12-31",
+    )  # fmt: skip
+    assert len(per_gemeinde["series"]) == NRW_GEMEINDEN
     bad = await client.get("/api/v1/reifegrad/timeseries", params={"period": "week"})
     assert bad.status_code == 400
     assert (

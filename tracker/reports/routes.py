@@ -181,7 +181,7 @@ async def reifegrad_summary(
     return await polled(request, key, SUMMARIES, compute)
 
 
-@get("/reifegrad/timeseries", responses=problem_responses())
+@get("/reifegrad/timeseries", responses=problem_responses(422))
 async def reifegrad_timeseries(
     session: DbSession,
     state: State,

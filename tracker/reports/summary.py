@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
+from tracker.errors import InvalidInput
 from tracker.maturity import counts, pairs
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
@@ -525,6 +526,8 @@ def periods(period: Period, count: int, until: datetime) -> list[tuple[str, date
     return points
 
 
+MAX_SERIES_POINTS = 50_000  # groups × periods of one time series
+
 CHANGED = ("applicable", "assessed", "online", "ozg_konform", "share_online",
            "share_ozg_konform", "mean_level", "median_level")  # fmt: skip
 
@@ -547,6 +550,12 @@ async def timeseries(
     area: str | None,
 ) -> dict[str, Any]:
     setting = await frame(session, group_by=group_by, dimension=dimension, area=area)
+    if len(setting.groups()) * (count + 1) > MAX_SERIES_POINTS:
+        raise InvalidInput(
+            f"{len(setting.groups())} groups × {count + 1} points is more than "
+            f"{MAX_SERIES_POINTS:,} points: narrow the area (area=05), or take the comparison "
+            "report (/api/v1/reports/comparison), which gives every Gemeinde at two dates."
+        )
     names = await group_names(session, group_by)
     series: dict[tuple[str, str], dict[str, Any]] = {}
     previous: dict[tuple[str, str], dict[str, Any]] = {}
