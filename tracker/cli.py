@@ -117,6 +117,7 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                         outcome = await run(
                             session, path, skip_invalid=skip_invalid, progress=advance
                         )
+                        await refresh_statistics(session)
                 except ImportRejected as rejected:
                     bar.stop()
                     _report_rejection(label, rejected)
@@ -127,8 +128,6 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                     return False
                 bar.update(task, completed=total)
                 results.extend(outcome if isinstance(outcome, list) else [outcome])
-        async with sessionmaker.begin() as session:
-            await refresh_statistics(session)
     finally:
         await engine.dispose()
     for result in results:
