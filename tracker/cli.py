@@ -243,13 +243,24 @@ def import_pvog(path: Path, skip_invalid: bool) -> None:
 
 
 @import_group.command("assessments")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @skip_invalid_option
-def import_assessments(path: Path, skip_invalid: bool) -> None:
+def import_assessments(paths: tuple[Path, ...], skip_invalid: bool) -> None:
     """Assessments in the bulk schema (CSV or XLSX), idempotent on external_id; status and
-    dates as the file gives them (default validated)."""
-    total = _csv_rows(path) if path.suffix.lower() != ".xlsx" else 0
-    _import([(path.name, total, bulk.import_file, path)], skip_invalid)
+    dates as the file gives them (default validated). Several files are imported in turn, each
+    in its own transaction; a rejected one stops there."""
+    steps: list[Step] = [
+        (
+            path.name,
+            _csv_rows(path) if path.suffix.lower() != ".xlsx" else 0,
+            bulk.import_file,
+            path,
+        )
+        for path in paths
+    ]
+    _import(steps, skip_invalid)
 
 
 @import_group.command("all")

@@ -11,7 +11,18 @@ import asyncpg  # type: ignore[import-untyped]
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import JSON, Column, Executable, MetaData, Result, Table, event, insert, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Executable,
+    MetaData,
+    Result,
+    Select,
+    Table,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -171,7 +182,7 @@ def temporary_table(name: str, columns: Iterable[Column[Any]]) -> Table:
     )
 
 
-async def fill_temporary(connection: AsyncConnection, table: Table, rows: Executable) -> None:
+async def fill_temporary(connection: AsyncConnection, table: Table, rows: Select[Any]) -> None:
     """Insert a query's rows into a temporary table, and on PostgreSQL analyse it: autovacuum
     never sees temporary tables, and a planner without their statistics takes hundreds of
     thousands of rows for a few hundred (a sort where a hash aggregate is fast)."""
