@@ -6,7 +6,8 @@ wall-clock seconds of the whole command (process start included).
 
 --maturity adds scripts/bench_maturity.py on each backend: a synthetic nationwide set through
 the bulk import, the summary by Land against hand-written SQL, and a Gemeinde's /reifegrad under
-32 concurrent connections against /health (wrk). --scale takes a share of the Gemeinden.
+32 concurrent connections against /health (wrk). --scale takes a share of the Gemeinden;
+--only bulk runs just the bulk load (beside a plain COPY) and `tracker verify pairs`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="share of Gemeinden (maturity)")
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration (maturity)")
     parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument(
+        "--only", choices=["bulk"], help="maturity: only the bulk load and verify pairs"
+    )
     args = parser.parse_args()
     lines = [
         "# tracker benchmark",
@@ -96,7 +100,7 @@ def main() -> None:
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     lines += bench(url, Path(tmp), scale=args.scale, runs=args.runs,
-                                   seconds=args.seconds)  # fmt: skip
+                                   seconds=args.seconds, only_bulk=args.only == "bulk")  # fmt: skip
             finally:
                 drop()
     report = "\n".join(lines) + "\n"

@@ -113,9 +113,8 @@ def write_synthetic(url: str, directory: Path, scale: float, seed: int) -> tuple
 def load(url: str, files: list[Path]) -> float:
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
     start = time.perf_counter()
-    for path in files:
-        subprocess.run([*TRACKER, "import", "assessments", str(path)], env=env, check=True,
-                       capture_output=True)  # fmt: skip
+    subprocess.run([*TRACKER, "import", "assessments", *map(str, files)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
     return time.perf_counter() - start
 
 
@@ -306,7 +305,24 @@ def say(text: str) -> None:
     print(f"{datetime.now(UTC):%H:%M:%S} {text}", file=sys.stderr, flush=True)  # noqa: T201
 
 
-def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list[str]:
+def load_line(rows: int, scale: float, loaded: float, copied: float | None) -> str:
+    return (
+        f"- synthetic rows loaded through `tracker import assessments`: {rows:,} "
+        f"(scale {scale}) in {loaded:.0f} s ({rows / loaded:,.0f} rows/s, pair levels and "
+        "counts kept in the same transactions)"
+        + (
+            ""
+            if copied is None
+            else f"; a plain COPY of the same files into a text table {copied:.1f} s "
+            f"({rows / copied:,.0f} rows/s): the import takes {loaded / copied:.0f}× as long"
+        )
+    )
+
+
+def bench(
+    url: str, tmp: Path, *, scale: float, runs: int, seconds: int, only_bulk: bool = False
+) -> list[str]:
+    """The whole maturity benchmark; `only_bulk`: the bulk load and `tracker verify pairs`."""
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
     subprocess.run([*TRACKER, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*TRACKER, "import", "all"], env=env, check=True, capture_output=True)
@@ -316,7 +332,13 @@ def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list
     loaded = load(url, files)
     say(f"loaded in {loaded:.0f} s (a plain COPY: {copied} s); verifying the pairs")
     verified, verify_s = verify_pairs(url)
-    say(f"verify pairs: {verified}; timing the summary")
+    say(f"verify pairs: {verified}")
+    lines = [
+        load_line(rows, scale, loaded, copied),
+        f"- `tracker verify pairs`: {verified}, {verify_s:.1f} s with the process start",
+    ]
+    if only_bulk:
+        return lines
     summary = asyncio.run(time_summary(url, runs))
     say(f"summary {summary}; load test")
     load_test = time_concurrency(url, seconds, tmp)
@@ -324,16 +346,7 @@ def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list
     for path in files:
         path.unlink()
     return [
-        f"- synthetic rows loaded through `tracker import assessments`: {rows:,} "
-        f"(scale {scale}) in {loaded:.0f} s ({rows / loaded:,.0f} rows/s, pair levels and "
-        "counts kept in the same transactions)"
-        + (
-            ""
-            if copied is None
-            else f"; a plain COPY of the same files into a text table {copied:.1f} s "
-            f"({rows / copied:,.0f} rows/s): the import takes {loaded / copied:.0f}× as long"
-        ),
-        f"- `tracker verify pairs`: {verified}, {verify_s:.1f} s with the process start",
+        *lines,
         f"- summary by Land (API, whole app, fresh caches): {summary['summary'] * 1000:.0f} ms "
         f"(goal ≤ 1 s PG, ≤ 2 s SQLite); hand-written SQL over the assessments: "
         f"{summary['sql']:.2f} s; ratio {summary['summary'] / summary['sql']:.3f}×",

@@ -50,8 +50,16 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     loaded = run("import", "assessments", str(assessments), env=env)
     assert loaded.returncode == 0, loaded.stderr
     assert "bewertungen.csv: 1 inserted, 0 updated, 0 unchanged, 0 rejected" in loaded.stdout
-    again = run("import", "assessments", str(assessments), env=env)
-    assert "0 inserted, 0 updated, 1 unchanged" in again.stdout
+    more = tmp_path / "mehr.csv"
+    more.write_text(
+        "external_id,ars,ozg_id,dimension,level,assessed_at\n"
+        "essen:2,051130000000,10001,online,3,2026-01-16\n",
+        encoding="utf-8",
+    )
+    again = run("import", "assessments", str(assessments), str(more), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "bewertungen.csv: 0 inserted, 0 updated, 1 unchanged" in again.stdout
+    assert "mehr.csv: 1 inserted, 0 updated, 0 unchanged" in again.stdout
     pvog = tmp_path / "open-pvog.csv"
     pvog.write_text(
         "leika_key;ars;ozgid;url;online_status;aktiv;art_flaechendeckung;datenstand_pvog_import\n"

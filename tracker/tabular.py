@@ -50,7 +50,7 @@ def safe_cell(value: Any) -> Any:
 def read_cell(value: T) -> T:
     """The value that `safe_cell` or `xlsx_cell` wrote as `value`: importers of the tracker's
     files call it on each cell (anything but text passes unchanged)."""
-    if isinstance(value, str) and _UNQUOTE.match(value):
+    if isinstance(value, str) and value.startswith("'") and _UNQUOTE.match(value):
         return value[1:]  # type: ignore[return-value]
     return value
 

@@ -49,7 +49,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, run, temporary_table
+from tracker.db import as_utc, fill_temporary, run, temporary_table
 from tracker.maturity import counts
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
@@ -339,9 +339,7 @@ async def refresh(
                 ozg_ids=None if own is None else ozg_ids, own=own,
             )  # fmt: skip
             await connection.execute(delete(scratch))
-            await connection.execute(
-                insert(scratch).from_select([c.name for c in scratch.columns], then)
-            )
+            await fill_temporary(connection, scratch, then)
             await counts.recount_gemeinden(session, reached, scratch, ars=own)
             await counts.recount_leistungen(
                 session, reached, scratch, kreise=kreis_codes, ozg_ids=ozg_ids
@@ -527,10 +525,7 @@ async def count_differences(session: AsyncSession, *, closed: bool = True) -> li
     scratch = temporary_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
     await connection.run_sync(scratch.create)
     try:
-        then = by_period(await reference(session), None)
-        await connection.execute(
-            insert(scratch).from_select([c.name for c in scratch.columns], then)
-        )
+        await fill_temporary(connection, scratch, by_period(await reference(session), None))
         return found + await counts.differences(session, scratch, held)
     finally:
         await connection.run_sync(scratch.drop)
