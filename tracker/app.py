@@ -26,7 +26,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.template.config import TemplateConfig
-from litestar.types import Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 from litestar.typing import FieldDefinition
 
 from tracker import health
@@ -35,6 +35,7 @@ from tracker.access import routes as access_routes
 from tracker.access.auth import AuthMiddleware
 from tracker.access.pages import LOGIN_PATH
 from tracker.bodies import require_json_body
+from tracker.caching import COMPRESS_MIN_BYTES
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
@@ -48,12 +49,10 @@ from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, VERBAND_TYPEN
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
+from tracker.watch import Watch, watch_for
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-# Answers smaller than this go out as they are: below about a kilobyte the saving is a few
-# hundred bytes, paid for with CPU on both ends.
-COMPRESS_MIN_BYTES = 1024
 COMPRESSED_PATHS = ("/api/", "/schema/openapi")
 
 
@@ -67,6 +66,20 @@ class ApiCompression(CompressionMiddleware):
             await super().__call__(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def create_compression_send_wrapper(self, send: Send, *args: Any, **kwargs: Any) -> Send:
+        """An answer that comes compressed (`caching.Answer`) goes out as it is."""
+        compressing = super().create_compression_send_wrapper(send, *args, **kwargs)
+        target = compressing
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal target
+            if message["type"] == "http.response.start":
+                names = {bytes(name).lower() for name, _ in message.get("headers") or ()}
+                target = send if b"content-encoding" in names else compressing
+            await target(message)
+
+        return send_wrapper
 
 
 # Constraints Litestar drops inside an optional field, by JSON name and our Schema's attribute.
@@ -172,9 +185,13 @@ def create_app(
         app.state.sessionmaker = app.state.read_sessionmaker = create_sessionmaker(engines[0])
         if len(engines) > 1:
             app.state.read_sessionmaker = create_sessionmaker(engines[1])
+        else:  # a replica replays after the primary's notifications: its stamps are read
+            app.state.watch = watch_for(engines[0])
+        await app.state.watch.start()
         try:
             yield
         finally:
+            await app.state.watch.stop()
             for engine in engines:
                 await engine.dispose()
 
@@ -245,6 +262,7 @@ def create_app(
             {
                 "settings": settings,
                 "database_probe": health.DatabaseProbe(),
+                "watch": Watch(),
                 "sessionmaker": sessionmaker,
                 "read_sessionmaker": read_sessionmaker or sessionmaker,
             }

@@ -90,28 +90,35 @@ async def provide_session(
     """One transaction per request: committed after the handler, rolled back on any error.
 
     A request with a safe method only reads: it runs on the read replica's sessionmaker (the
-    primary's without one) and under the read statement timeout. Any other takes the write lock
-    at its start (SQLite)."""
+    primary's without one) and under the read statement timeout. Such a transaction begins only
+    at its first statement, so that an answer from a cache costs no connection. Any other
+    request takes the write lock at its start (SQLite)."""
     if request.method in SAFE_METHODS:
         reader: Sessionmaker = state.read_sessionmaker
         settings: Settings = state.settings
         async with reader() as session, session.begin():
-            await limit_statement_time(session, settings.read_statement_timeout_ms)
+            limit_statement_time(session, settings.read_statement_timeout_ms)
             yield session
         return
     writer: Sessionmaker = state.sessionmaker
     async with writer() as session, session.begin():
         await session.connection(execution_options={WRITE_OPTION: True})
         yield session
+    state.watch.wrote()
 
 
-async def limit_statement_time(session: AsyncSession, milliseconds: int) -> None:
+def limit_statement_time(session: AsyncSession, milliseconds: int) -> None:
     """PostgreSQL cancels any statement of the session's transaction that runs longer than
-    `milliseconds` (0: no limit), which `errors` answers with 503. SQLite has no statement
-    timeout: nothing is set there."""
-    connection = await session.connection()
-    if milliseconds > 0 and connection.dialect.name == "postgresql":
-        await connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+    `milliseconds` (0: no limit), which `errors` answers with 503; set when the transaction
+    takes its connection. SQLite has no statement timeout: nothing is set there."""
+    if milliseconds <= 0:
+        return
+
+    def on_begin(_session: Any, _transaction: Any, connection: Any) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+
+    event.listen(session.sync_session, "after_begin", on_begin)
 
 
 DbSession: TypeAlias = NamedDependency[AsyncSession]
