@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Hashable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -72,12 +73,13 @@ class SqliteWatch(Watch):
         self.connection: sqlite3.Connection | None = None
 
     def version(self) -> Hashable | None:
-        if self.connection is None:
+        try:
+            if self.connection is None:  # opened here, so that it is retried while it fails
+                uri = Path(self.path).resolve().as_uri() + "?mode=rw"  # never creates the file
+                self.connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1)
+            return self.connection.execute("PRAGMA data_version").fetchone()[0]  # type: ignore[no-any-return]
+        except sqlite3.Error:
             return None
-        return self.connection.execute("PRAGMA data_version").fetchone()[0]  # type: ignore[no-any-return]
-
-    async def start(self) -> None:
-        self.connection = sqlite3.connect(self.path, isolation_level=None, timeout=1)
 
     async def stop(self) -> None:
         if self.connection is not None:
