@@ -152,9 +152,9 @@ class Counting:
         self.inner = inner
         self.opened = 0
 
-    def __call__(self) -> AsyncSession:
+    def __call__(self, **options: Any) -> AsyncSession:
         self.opened += 1
-        return self.inner()
+        return self.inner(**options)
 
     def begin(self) -> Any:
         self.opened += 1
