@@ -348,7 +348,8 @@ def bench(url: str, tmp: Path, *, scale: float, runs: int, seconds: int) -> list
         f"online: API {summary['online_api']:,} vs SQL {summary['online_sql']:,} (the API "
         "counts only LeiKa services that apply to Gemeinden; the SQL counts all)",
         f"- wrk -t2 -c32 -d{seconds}s ({ACCEPT_ENCODING}), best of three, one uvicorn "
-        f"worker: a Litestar hello-world {load_test['anchor']:,.0f} req/s (p99 {load_test['anchor_p99']:.1f} ms); "
+        f"worker: a Litestar hello-world {load_test['anchor']:,.0f} req/s "
+        f"(p99 {load_test['anchor_p99']:.1f} ms); "
         f"/health {load_test['trivial']:,.0f} req/s (p99 {load_test['trivial_p99']:.1f} ms, "
         f"{load_test['trivial'] / load_test['anchor']:.2f}×); "
         f"/api/v1/gemeinden/{BIG_CITY}/reifegrad "
