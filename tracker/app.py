@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -26,7 +26,15 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.template.config import TemplateConfig
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import (
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from litestar.typing import FieldDefinition
 
 from tracker import health
@@ -78,6 +86,33 @@ class ApiCompression(CompressionMiddleware):
             await target(message)
 
         return send_wrapper
+
+
+class Tracker(Litestar):
+    """Answers HEAD on every GET route as GET without the body (RFC 9110 9.3.2); Litestar
+    itself routes HEAD only to handlers declared for it."""
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] == ScopeType.HTTP and scope.get("method") == "HEAD":
+            as_get = cast(Scope, {**scope, "method": "GET"})
+            await super().__call__(as_get, receive, without_body(cast(Send, send)))
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def without_body(send: Send) -> Send:
+    async def send_headers(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+        elif not message.get("more_body", False):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return send_headers
 
 
 # Constraints Litestar drops inside an optional field, by JSON name and our Schema's attribute.
@@ -203,7 +238,7 @@ def create_app(
         backend="brotli", brotli_gzip_fallback=True, brotli_quality=2, gzip_compress_level=1,
         minimum_size=COMPRESS_MIN_BYTES, middleware_class=ApiCompression,
     )  # fmt: skip
-    return Litestar(
+    return Tracker(
         route_handlers=[
             health.health,
             access_routes.router,
