@@ -22,7 +22,9 @@ from tracker.watch import CHANNEL
 
 ESSEN = "051130000000"
 ROLLUP = f"/api/v1/gemeinden/{ESSEN}/reifegrad"
-MIGRATION = Path(__file__).parent.parent / "migrations/versions/2026-12-02_notify_stamp_changes.py"
+MIGRATION = (
+    Path(__file__).parent.parent / "migrations/versions/2026-12-02_notify_on_stamped_tables.py"
+)
 
 
 def read_tables(statement: Any) -> set[str]:

@@ -4,7 +4,7 @@ request, and stays correct in every worker process.
 
 SQLite: `PRAGMA data_version` on a connection of our own that never writes changes whenever any
 other connection, of any process, has committed. PostgreSQL: a trigger on every table that a
-stamp reads sends NOTIFY (migration `2026-12-02_notify_stamp_changes`), which a connection of
+stamp reads sends NOTIFY (migration `2026-12-02_notify_on_stamped_tables`), which a connection of
 each worker LISTENs for; while that connection is down nothing is known and every stamp is read.
 """
 
