@@ -74,15 +74,16 @@ class ApiCompression(CompressionMiddleware):
             await self.app(scope, receive, send)
 
     def create_compression_send_wrapper(self, send: Send, *args: Any, **kwargs: Any) -> Send:
-        """An answer that comes compressed (`caching.Answer`) goes out as it is."""
-        compressing = super().create_compression_send_wrapper(send, *args, **kwargs)
-        target = compressing
+        """An answer that comes compressed (`caching.Answer`) goes out as it is; Litestar's
+        compressor is made only for the others."""
+        target = send
+        make = super().create_compression_send_wrapper
 
         async def send_wrapper(message: Message) -> None:
             nonlocal target
             if message["type"] == "http.response.start":
                 names = {bytes(name).lower() for name, _ in message.get("headers") or ()}
-                target = send if b"content-encoding" in names else compressing
+                target = send if b"content-encoding" in names else make(send, *args, **kwargs)
             await target(message)
 
         return send_wrapper
