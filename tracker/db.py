@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.settings import Settings
@@ -95,34 +95,46 @@ def create_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+# The statement timeout of a read request's transaction, in its session's `info`.
+READ_TIMEOUT_INFO = "read_statement_timeout_ms"
+
+
+class ReadingSession(Session):
+    """A read request's session. Its transaction begins only at its first statement, so that an
+    answer from a cache costs no connection; then PostgreSQL cancels any of its statements that
+    runs longer than `info[READ_TIMEOUT_INFO]` milliseconds (0: no limit), which `errors`
+    answers with 503. SQLite has no statement timeout: nothing is set there."""
+
+
+@event.listens_for(ReadingSession, "after_begin")
+def _limit_statement_time(session: Session, _transaction: Any, connection: Any) -> None:
+    milliseconds = int(session.info.get(READ_TIMEOUT_INFO, 0))
+    if milliseconds > 0 and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+
+
 async def provide_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed after the handler, rolled back on any error.
 
     A request with a safe method only reads: it runs on the read replica's sessionmaker (the
-    primary's without one) and under the read statement timeout. Any other takes the write lock
-    at its start (SQLite)."""
+    primary's without one) in a `ReadingSession`. Any other request takes the write lock at its
+    start (SQLite)."""
     if request.method in SAFE_METHODS:
         reader: Sessionmaker = state.read_sessionmaker
         settings: Settings = state.settings
-        async with reader() as session, session.begin():
-            await limit_statement_time(session, settings.read_statement_timeout_ms)
+        info = {READ_TIMEOUT_INFO: settings.read_statement_timeout_ms}
+        async with reader(sync_session_class=ReadingSession, info=info) as session:
             yield session
+            if session.in_transaction():
+                await session.commit()
         return
     writer: Sessionmaker = state.sessionmaker
     async with writer() as session, session.begin():
         await session.connection(execution_options={WRITE_OPTION: True})
         yield session
-
-
-async def limit_statement_time(session: AsyncSession, milliseconds: int) -> None:
-    """PostgreSQL cancels any statement of the session's transaction that runs longer than
-    `milliseconds` (0: no limit), which `errors` answers with 503. SQLite has no statement
-    timeout: nothing is set there."""
-    connection = await session.connection()
-    if milliseconds > 0 and connection.dialect.name == "postgresql":
-        await connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
+    state.watch.wrote()
 
 
 DbSession: TypeAlias = NamedDependency[AsyncSession]

@@ -21,6 +21,12 @@ async def test_gemeinde_reifegrad_answers_304_until_a_validation(
     assert first.headers["cache-control"] == "public, no-cache"
     again = await client.get(url, headers={"If-None-Match": tag})
     assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+    head = await client.head(url)
+    assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", tag)
+    assert head.headers["content-length"] == first.headers["content-length"]
+    packed = await client.get(url, headers={"Accept-Encoding": "br"})
+    assert (packed.headers["content-encoding"], packed.headers["etag"]) == ("br", tag)
+    assert packed.json() == first.json()  # httpx decodes brotli
     compact = await client.get(url, params={"fields": "summary"})
     assert compact.headers["etag"] != tag
     assert (compact.json()["leistungen"], compact.json()["not_applicable"]) == (None, None)

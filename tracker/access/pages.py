@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, StringConstraints
@@ -16,6 +17,9 @@ from tracker.db import DbSession
 from tracker.i18n import render
 
 LOGIN_PATH = "/anmelden"
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+# Middleware of the login form alone, so that no other request pays for it.
+LOGIN_LIMIT = RateLimitConfig(rate_limit=("minute", LOGIN_ATTEMPTS_PER_MINUTE))
 
 
 class LoginForm(BaseModel):
@@ -28,7 +32,12 @@ async def login_page(request: Request[Any, Any, Any]) -> Template:
     return render(request, "access/login.html", failed=False)
 
 
-@post(LOGIN_PATH, status_code=303, opt={"public": "the login form; CSRF-checked and rate-limited"})
+@post(
+    LOGIN_PATH,
+    status_code=303,
+    middleware=[LOGIN_LIMIT.middleware],
+    opt={"public": "the login form; CSRF-checked and rate-limited"},
+)
 async def login(
     request: Request[Any, Any, Any],
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],

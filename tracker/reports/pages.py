@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Router, get
@@ -9,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from tracker.caching import Lru
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import TrackerError
@@ -18,8 +20,11 @@ from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
 from tracker.reports.figures import RULES
 from tracker.settings import Settings
+from tracker.watch import Watch
 
 SEARCH_RESULTS = 20
+# A Gemeinde's roll-up by its stamp and the day (see `routes.ROLLUPS`); read, never changed.
+ROLLUPS: Lru[dict[str, Any]] = Lru(256)
 
 
 @get("/")
@@ -61,10 +66,16 @@ async def reifegrad_page(
     erfasst: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
 ) -> Template:
     settings: Settings = state.settings
+    watch: Watch = state.watch
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
-    rolled = await queries.gemeinde_rollup(
-        session, ars, at=None, stale_after_days=settings.stale_after_days
-    )
+    stamp = await watch.stamp(("gemeinde", ars), lambda: queries.gemeinde_stamp(session, ars))
+    key = (ars, datetime.now(UTC).date(), stamp, settings.stale_after_days)
+    rolled = ROLLUPS.get(key)
+    if rolled is None:
+        rolled = await queries.gemeinde_rollup(
+            session, ars, at=None, stale_after_days=settings.stale_after_days
+        )
+        ROLLUPS.put(key, rolled)
     return render(
         request,
         "reports/reifegrad.html",

@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from pydantic import BaseModel
 
-from tracker.caching import Lru
+from tracker.caching import Answer, Lru
 from tracker.concurrency import client_holds, not_modified, stamp_etag
 from tracker.db import DbSession
 from tracker.errors import problem_responses
@@ -39,6 +39,7 @@ from tracker.reports.schemas import (
     ReifegradTimeseries,
 )
 from tracker.settings import Settings
+from tracker.watch import Watch
 
 AnyRequest = Request[Any, Any, Any]
 At = Annotated[
@@ -58,8 +59,8 @@ Area = Annotated[
 
 # Computed answers by the stamps of what they read (the data, the reference, the day), so that
 # they are correct in every worker process: a change anywhere makes a new key.
-ROLLUPS: Lru[bytes] = Lru(512)
-SUMMARIES: Lru[bytes] = Lru(64)
+ROLLUPS: Lru[Answer] = Lru(512)
+SUMMARIES: Lru[Answer] = Lru(64)
 # Pollers revalidate every time; the ETag makes an unchanged answer a 304 without a body.
 POLLED = {"Cache-Control": "public, no-cache"}
 
@@ -72,18 +73,20 @@ class Fields(StrEnum):
 async def polled(
     request: AnyRequest,
     key: tuple[Any, ...],
-    cache: Lru[bytes],
+    cache: Lru[Answer],
     compute: Callable[[], Awaitable[BaseModel]],
 ) -> Response[Any]:
-    """Answer from the stamp: 304 when the client holds it, else the cached or computed body."""
-    tag = stamp_etag(key)
+    """Answer from the stamp: 304 when the client holds it, else the cached or computed body,
+    compressed once for all who accept the same encoding."""
+    answer = cache.get(key)
+    tag = stamp_etag(key) if answer is None else answer.tag
     if client_holds(request, tag):
         return not_modified(tag, POLLED)
-    body = cache.get(key)
-    if body is None:
-        body = (await compute()).model_dump_json().encode()
-        cache.put(key, body)
-    return Response(body, media_type=MediaType.JSON, headers={"ETag": tag, **POLLED})
+    if answer is None:
+        answer = Answer((await compute()).model_dump_json().encode(), tag)
+        cache.put(key, answer)
+    body, headers = answer.encoded(request.headers.get("accept-encoding", ""))
+    return Response(body, media_type=MediaType.JSON, headers={**headers, **POLLED})
 
 
 @get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
@@ -103,7 +106,8 @@ async def gemeinde_reifegrad(
     ETag of the data it reads: If-None-Match gives 304."""
     settings: Settings = state.settings
     moment = parse_moment(at)
-    stamp = await queries.gemeinde_stamp(session, ars)
+    watch: Watch = state.watch
+    stamp = await watch.stamp(("gemeinde", ars), lambda: queries.gemeinde_stamp(session, ars))
     key = (ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days, fields)
 
     async def compute() -> GemeindeReifegrad:
@@ -157,6 +161,7 @@ Group = Annotated[summary.GroupBy, QueryParameter(description="What to group the
 async def reifegrad_summary(
     request: AnyRequest,
     session: DbSession,
+    state: State,
     group_by: Group = summary.GroupBy.LAND,
     dimension: Annotated[Dimension | None, QueryParameter()] = None,
     at: At = None,
@@ -166,7 +171,9 @@ async def reifegrad_summary(
     mean and median level, Leistungen flächendeckend and in at least one Kommune. Sent with a
     strong ETag of the data it reads: If-None-Match gives 304."""
     moment = parse_moment(at)
-    key = (await queries.data_stamp(session), group_by, dimension, moment, area)
+    watch: Watch = state.watch
+    stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
+    key = (stamp, group_by, dimension, moment, area)
 
     async def compute() -> ReifegradSummary:
         found = await summary.summary(
@@ -279,7 +286,7 @@ def delivered(
     return Response(body, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
 
 
-DASHBOARDS: Lru[bytes] = Lru(512)
+DASHBOARDS: Lru[Answer] = Lru(512)
 
 
 @get("/dashboards/gemeinden/{ars:str}", responses=problem_responses(404))
@@ -294,8 +301,10 @@ async def gemeinde_dashboard(
     band) and the Leistungen furthest behind that group. Compact; strong ETag of the data it
     reads: If-None-Match gives 304."""
     settings: Settings = state.settings
-    key = (await queries.data_stamp(session), ars, datetime.now(UTC).date(),
-           settings.stale_after_days, settings.population_bands)  # fmt: skip
+    watch: Watch = state.watch
+    stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
+    key = (stamp, ars, datetime.now(UTC).date(), settings.stale_after_days,
+           settings.population_bands)  # fmt: skip
 
     async def compute() -> Dashboard:
         return Dashboard.model_validate(await dashboard.dashboard(session, ars, settings))
