@@ -106,6 +106,12 @@ def xlsx_cell(sheet: Any, value: Any) -> Any:
     return cell
 
 
+def workbook() -> Any:
+    """A workbook for files with number formats and charts (the comparison report); its cells
+    are written with `xlsx_cell`, as every XLSX cell of the tracker is."""
+    return openpyxl.Workbook()
+
+
 def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A workbook of one sheet: header row, then the rows, every cell made by `xlsx_cell`."""
     book = openpyxl.Workbook(write_only=True)

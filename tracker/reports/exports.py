@@ -16,7 +16,7 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from tracker.caching import Lru
 from tracker.reports import documents
 from tracker.reports.schemas import Comparison
-from tracker.tabular import csv_bytes, xlsx_cell
+from tracker.tabular import csv_bytes, workbook, xlsx_cell
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PERCENT, LEVEL, COUNT, CHANGE = "0.0%", "0.00", "#,##0", "+0.0%;-0.0%;0.0%"
@@ -134,7 +134,7 @@ def about(result: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 def xlsx_file(result: dict[str, Any]) -> bytes:
     """A data sheet with typed cells, number formats and a native bar chart of the share online;
     a sheet with the rules and sources."""
-    book = openpyxl.Workbook()
+    book = workbook()
     data = book.active
     data.title = "Vergleich"
     data.append([header for _, header, _ in COLUMNS])
