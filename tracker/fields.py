@@ -138,3 +138,7 @@ def utc_moment(value: datetime) -> datetime:
 
 # Every datetime a response schema returns (tests/test_schemas.py checks that none is plain).
 UtcDatetime = Annotated[datetime, AfterValidator(utc_moment)]
+
+
+# A Gemeinde's ARS as a path parameter: the one annotation every route and page takes it by.
+GemeindeArs = Annotated[str, PathParameter(pattern=ARS_PATTERN)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
@@ -14,7 +14,7 @@ from tracker.access.pages import LOGIN_PATH
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tracker.fields import ARS_PATTERN, ascii_digits
+from tracker.fields import GemeindeArs, ascii_digits
 from tracker.i18n import render
 from tracker.importing import describe
 from tracker.maturity import actions, queries
@@ -70,7 +70,7 @@ def assessment_from_form(ars: str, dimension: str, form: dict[str, str]) -> Asse
 @get(FORM_PATH)
 async def assessment_form(
     request: Request[Any, Any, Any],
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
 ) -> Template | Redirect:
@@ -106,7 +106,7 @@ async def form_page(
 @post(FORM_PATH, guards=[editor], status_code=303)
 async def record_from_form(
     request: Request[Any, Any, Any],
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
 ) -> Template | Redirect:

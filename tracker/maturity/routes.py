@@ -36,6 +36,7 @@ from tracker.fields import (
     ISO_MOMENT_PATTERN,
     LEIKA_KEY_PATTERN,
     OZG_ID_PATTERN,
+    GemeindeArs,
     RowId,
     parse_moment,
 )
@@ -257,7 +258,6 @@ Area = Annotated[
 
 
 Ozg = Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)]
-GemeindeArs = Annotated[str, PathParameter(pattern=ARS_PATTERN)]
 APPLICABILITY = "/gemeinden/{ars:str}/leistungen/{ozg_id:str}/applicability"
 
 

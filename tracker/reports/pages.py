@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get
 from litestar.datastructures import State
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from tracker.caching import Lru
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import TrackerError
-from tracker.fields import ARS_PATTERN, ISO_MOMENT_PATTERN
+from tracker.fields import ISO_MOMENT_PATTERN, GemeindeArs
 from tracker.i18n import language, render, translator
 from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
@@ -60,7 +60,7 @@ async def search_page(
 @get("/gemeinden/{ars:str}/reifegrad")
 async def reifegrad_page(
     request: Request[Any, Any, Any],
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     state: State,
     erfasst: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
@@ -91,7 +91,7 @@ async def reifegrad_page(
 @get("/gemeinden/{ars:str}/dashboard")
 async def dashboard_page(
     request: Request[Any, Any, Any],
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     state: State,
 ) -> Template:

@@ -19,9 +19,9 @@ from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import (
     AREA_PATTERN,
-    ARS_PATTERN,
     ISO_MOMENT_PATTERN,
     OZG_ID_PATTERN,
+    GemeindeArs,
     parse_moment,
 )
 from tracker.maturity.models import Dimension
@@ -92,7 +92,7 @@ async def polled(
 @get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
 async def gemeinde_reifegrad(
     request: AnyRequest,
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     state: State,
     at: At = None,
@@ -292,7 +292,7 @@ DASHBOARDS: Lru[Answer] = Lru(512)
 @get("/dashboards/gemeinden/{ars:str}", responses=problem_responses(404))
 async def gemeinde_dashboard(
     request: AnyRequest,
-    ars: Annotated[str, PathParameter(pattern=ARS_PATTERN)],
+    ars: GemeindeArs,
     session: DbSession,
     state: State,
 ) -> Response[Dashboard]:
