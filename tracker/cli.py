@@ -472,7 +472,7 @@ def report_comparison(
             task = bar.add_task("Vergleich", total=comparison.STEPS)
             _, result = await comparison.report(
                 session, definition, at=comparison.report_moment(at),
-                since=comparison.report_moment(since), settings=settings,
+                since=comparison.report_moment(since, "since"), settings=settings,
                 progress=lambda name: bar.update(task, description=name, advance=1),
             )  # fmt: skip
         made.append(exports.render(result, exports.Format(file_format)))

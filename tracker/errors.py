@@ -44,10 +44,16 @@ QUERY_CANCELED = "57014"
 class TrackerError(Exception):
     status: ClassVar[int] = 500
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, extra: dict[str, Any] | None = None, german: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.german = german  # the same sentence for the German pages; the API speaks English
+
+    def in_language(self, lang: str) -> str:
+        return self.german if lang == "de" and self.german else self.detail
 
 
 class BadRequest(TrackerError):
@@ -112,8 +118,19 @@ def _problem(status: int, detail: str | None, extra: Any = None) -> ProblemDetai
     )
 
 
+class _GermanProblem(ProblemDetailsException):
+    """A problem whose detail the German error page can show in German."""
+
+    def __init__(self, exc: TrackerError) -> None:
+        super().__init__(
+            status_code=exc.status, title=HTTPStatus(exc.status).phrase, detail=exc.detail,
+            extra=exc.extra,
+        )  # fmt: skip
+        self.german = exc.german
+
+
 def _from_tracker_error(exc: TrackerError) -> ProblemDetailsException:
-    return _problem(exc.status, exc.detail, exc.extra)
+    return _GermanProblem(exc)
 
 
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
@@ -142,7 +159,12 @@ def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) 
         title = PAGE_TITLES.get(problem.status_code, problem.title)
         return Template(
             "error.html",
-            context={"problem": problem, "title": title, **page_context(request)},
+            context={
+                "problem": problem,
+                "title": title,
+                "german": getattr(problem, "german", None),
+                **page_context(request),
+            },
             status_code=problem.status_code,
         )
     return problem.to_response(request)

@@ -7,7 +7,7 @@ ARS, AGS, LeiKa, Reifegrad) stay German in both languages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -202,6 +202,21 @@ EN = {
     "mittlere Hälfte (Quartile)": "middle half (quartiles)",
     "oder Vergleichsgruppe von (ARS oder AGS)": "or the peer group of (ARS or AGS)",
     "vorläufig": "provisional",
+    "davon mit Daten": "with data",
+    "keine bewerteten Paare": "no assessed pairs",
+    "keine Daten": "no data",
+    "„keine Daten“: kein Online-Paar bewertet; ohne Rang, nicht im Median.": (
+        "“no data”: no online pair assessed; not ranked, not in the median."
+    ),
+    "Die Auswahl enthält keine bewohnte Gemeinde. Alle Begriffe der Definition müssen zugleich "
+    "zutreffen; prüfen Sie, ob sie sich ausschließen (z. B. ein Kreis eines anderen Landes).": (
+        "The selection holds no inhabited Gemeinde. Every term of the definition must hold at "
+        "once; check whether they exclude each other (e.g. a Kreis of another Land)."
+    ),
+    "Kreis (Schlüssel)": "Kreis (key)",
+    "z. B. 05315 für Köln, 09162 für München": "e.g. 05315 for Köln, 09162 for München",
+    "oder ausgewählte Gemeinden (ARS oder AGS)": "or selected Gemeinden (ARS or AGS)",
+    "durch Kommas oder Leerzeichen getrennt": "separated by commas or spaces",
     "z. B. 05315000 für Köln: gleicher Gemeindetyp und gleiche Größenklasse": (
         "e.g. 05315000 for Köln: same Gemeinde type and population band"
     ),
@@ -271,6 +286,14 @@ def percent(value: float | None, lang: str = "de", *, signed: bool = False) -> s
     return f"{text.replace('.', ',')} %" if lang == "de" else f"{text}%"
 
 
+def points(value: float | None, lang: str = "de") -> str:
+    """A change of a share (of 1) in percentage points, signed: +4,7 Pp. (de), +4.7 pp (en)."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:+.1f}"
+    return f"{text.replace('.', ',')} Pp." if lang == "de" else f"{text} pp"
+
+
 def decimal(value: float | None, lang: str = "de", digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -279,14 +302,19 @@ def decimal(value: float | None, lang: str = "de", digits: int = 2) -> str:
 
 
 def day(value: date | None, lang: str = "de") -> str:
+    """A day (of a moment, its UTC day): 30.11.2026 (de), 2026-11-30 (en)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
     return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
 
 
 def configure(environment: jinja2.Environment) -> None:
     """The filters and names every template may use: the app's engine and the documents'."""
-    environment.filters.update(number=number, date=day, percent=percent, decimal=decimal)
+    environment.filters.update(
+        number=number, date=day, percent=percent, points=points, decimal=decimal
+    )
     environment.globals.update(
         gemeinde_typen=GEMEINDE_TYPEN, kreis_typen=KREIS_TYPEN, verband_typen=VERBAND_TYPEN
     )

@@ -24,7 +24,7 @@ from tracker.i18n import percent
 from tracker.maturity.bulk import import_assessments
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
 from tracker.regions.models import Gemeinde
-from tracker.reports import comparison, sets
+from tracker.reports import comparison, dashboard, figures, sets
 from tracker.settings import Settings
 
 KOELN, ESSEN, DORTMUND, DUESSELDORF = (
@@ -70,6 +70,8 @@ def test_ranks_quartiles_histogram_and_dates() -> None:
         "count": 4, "min": 0.1, "q1": 0.175, "median": 0.25, "q3": 0.325, "max": 0.4,
     }  # fmt: skip
     assert comparison.spread([0.3])["median"] == 0.3
+    assert comparison.RULES.keys() == comparison.RULES_DE.keys()  # every rule also in German
+    assert figures.RULES.keys() == figures.RULES_DE.keys()
     bins = comparison.histogram([0.0, 0.05, 0.1, 0.95, 1.0])
     assert [b["gemeinden"] for b in bins] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
     at = comparison.report_moment("2026-11-30")
@@ -117,11 +119,26 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert response.status_code == 422, (definition, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert named in response.json()["detail"], response.json()
+    # the page says the same in German, on the form, and keeps what was chosen
+    for params, german in (
+        ({"set": "land:99"}, "den Schlüssel 99 gibt es nicht"),
+        ({"land": "05", "since": "gestern"}, "„gestern“ ist kein Datum"),
+        ({"peers": "0531"}, "kein ARS (12 Ziffern) und kein AGS (8 Ziffern)"),
+        ({"set": "dst"}, "keine Liste der Mitgliedsstädte"),
+    ):
+        page = await client.get("/vergleich", params=params)
+        assert page.status_code in (400, 422), page.text
+        assert german in page.text, (params, page.text)
+        assert 'id="report-form"' in page.text
     late = await client.get(
         URL, params={"set": "land:05", "at": "2025-01-01", "since": "2025-02-01"}
     )
     assert late.status_code == 422
     assert "since" in late.json()["detail"]
+    for at, why in (("2024-02-30", "no day of the calendar"), ("2999-01-01", "future")):
+        wrong = await client.get(URL, params={"set": "land:05", "at": at})
+        assert wrong.status_code == 422, wrong.text
+        assert why in wrong.json()["detail"]
 
 
 async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
@@ -138,8 +155,10 @@ async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
             online["applicable"], online["online"], online["ozg_konform"],
         )  # fmt: skip
         assert row["share_online"] == online["share_online"]
-        assert row["then"]["share_online"] is None or row["then"]["share_online"] == 0
-        assert row["change"]["share_online"] == row["share_online"]  # nothing before WSP
+        # nothing assessed before WSP NRW: no data then, so no change (not the whole share)
+        assert row["then"]["share_online"] is None
+        assert row["change"]["share_online"] is None
+        assert row["rank_change"] is None
     leaders = {KOELN, ESSEN, DORTMUND, DUESSELDORF}
     assert {row["ars"]: row["rank"] for row in members if row["rank"] == 1}.keys() == leaders
     assert {row["rank"] for row in members} == {1, len(leaders) + 1}  # ties share the rank
@@ -218,6 +237,8 @@ async def test_the_files_are_formats_of_the_one_result(
     assert float(line[8]) == koeln["share_online"]
     german = await client.get(URL, params=params | {"format": "csv-de"})
     assert german.content.startswith(b"\xef\xbb\xbf")
+    assert german.headers["content-type"] == "text/csv; charset=utf-8"
+    assert german.headers["content-disposition"].endswith('.excel-de.csv"')
     rows = list(csv.reader(io.StringIO(german.content.decode("utf-8-sig")), delimiter=";"))
     line = next(row for row in rows if row[1] == KOELN)
     assert line[8] == str(koeln["share_online"]).replace(".", ",")
@@ -228,7 +249,7 @@ async def test_the_files_are_formats_of_the_one_result(
     )
     assert xlsx.status_code == 200, xlsx.text
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["Vergleich", "Regeln und Quellen"]
+    assert book.sheetnames == ["Vergleich", "Kennzahlen", "Regeln und Quellen"]
     data = book["Vergleich"]
     assert len(data._charts) == 1
     by_ars = {row[1].value: row for row in data.iter_rows(min_row=2)}
@@ -238,10 +259,13 @@ async def test_the_files_are_formats_of_the_one_result(
     assert by_ars[KOELN][8].value == koeln["share_online"]
     assert by_ars[KOELN][8].number_format == "0.0%"
     notes = {row[0].value: row[1].value for row in book["Regeln und Quellen"].iter_rows()}
-    assert notes["Definition (Permalink)"] == "land:05;kreisfrei"
-    assert notes["Regel: online"] == result["rules"]["online"]
+    assert notes["Definition"] == "land:05;kreisfrei"
+    assert notes["Regel: online"] == comparison.RULES_DE["online"]  # the same rule, in German
+    assert notes["Vergleichsdatum"] == datetime(2024, 10, 31)  # a typed date cell
+    statistics = {row[0].value: row for row in book["Kennzahlen"].iter_rows()}
+    assert statistics["Anteil online"][4].value == result["spread"]["share_online"]["median"]
     # the PDF renders: pages as PNG, and its text holds the title, a Gemeinde and its figure
-    pdf = await client.get(URL, params=params | {"format": "pdf"})
+    pdf = await client.get(URL, params=params, headers={"Accept": "application/pdf"})
     assert pdf.headers["content-type"] == "application/pdf"
     pages, text = await asyncio.to_thread(read_pdf, pdf.content, tmp_path)
     assert pages >= 2
@@ -263,7 +287,7 @@ async def test_the_files_are_formats_of_the_one_result(
     peers = await report(client, set=board["peers"]["definition"])
     assert board["peers"]["rank"] == member(peers, KOELN)["rank"]
     assert board["peers"]["gemeinden"] == peers["set"]["gemeinden"]
-    assert len(board["history"]) == 12
+    assert len(board["history"]) == dashboard.MONTHS
     assert board["history"][-1]["share_online"] == koeln["share_online"]
     held = await client.get(
         board_url, headers={"If-None-Match": (await client.get(board_url)).headers["etag"]}
@@ -285,3 +309,13 @@ async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
     found = await report(client, set=definition)
     assert found["set"]["gemeinden"] > 100
     assert found["members"][0]["applicable"] > 0
+    # nothing assessed: no data, which is no 0 %: unranked, out of the spread and histogram
+    assert found["set"]["with_data"] == 0
+    assert {row["share_online"] for row in found["members"]} == {None}
+    assert {row["rank"] for row in found["members"]} == {None}
+    assert found["spread"]["share_online"]["count"] == 0
+    assert sum(item["gemeinden"] for item in found["histogram"]) == 0
+    if definition == "de":
+        large = await client.get(URL, params={"set": definition, "format": "pdf"})
+        assert large.status_code == 422  # laid out by the CLI, not within a request
+        assert "tracker report comparison" in large.json()["detail"]

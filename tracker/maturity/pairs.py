@@ -84,6 +84,29 @@ RULES = {
     "online": f"a pair at level ≥ {ONLINE_FROM} (the federal dashboard's rule)",
     "ozg_konform": f"a pair at level ≥ {OZG_KONFORM_FROM} (IT-Planungsrat 2020)",
 }
+# The same rules in German, for the German pages and files (same keys; a test holds them equal).
+RULES_DE = {
+    "current": (
+        "je Gemeinde × LeiKa-Leistung (oder ganze OZG-Leistung) × Dimension die neueste "
+        "freigegebene Bewertung; zu einem Stichtag die neueste bis dahin bewertete und freigegebene"
+    ),
+    "applicable": (
+        "eine LeiKa-Leistung ist anwendbar nach ihrem LeiKa-Typ (Vollzug durch Länder oder "
+        "Kommunen; unbekannt: anwendbar; Typ 1 ist Bundessache) oder wie die Ausnahme der "
+        "Gemeinde es sagt (anwendbar: alle ihre Leistungen zählen; nicht anwendbar: aus jedem "
+        "Nenner heraus)"
+    ),
+    "scale": (
+        "Stufen anderer Modellversionen werden über die Stufenzuordnung auf dem Standardmodell "
+        "der Dimension gelesen; eine Stufe ohne Zuordnung gilt als nicht bewertet"
+    ),
+    "pair": (
+        "eine bewohnte Gemeinde × anwendbare OZG-Leistung × Dimension; ihre Stufe ist die "
+        "höchste aktuelle Stufe ihrer gezählten LeiKa-Leistungen (oder der ganzen Leistung)"
+    ),
+    "online": f"ein Paar ab Stufe {ONLINE_FROM} (Regel des OZG-Dashboards des Bundes)",
+    "ozg_konform": f"ein Paar ab Stufe {OZG_KONFORM_FROM} (IT-Planungsrat 2020)",
+}
 PAIR_TABLE: Table = PairLevel.__table__  # type: ignore[attr-defined]
 PERIOD_TABLE = counts.PERIOD_TABLE
 LEVEL_COLUMNS = [PAIR_TABLE.c[name] for name in ("ars", "ozg_id", "dimension", "level")]

@@ -12,7 +12,7 @@ from typing import Any
 import pygal  # type: ignore[import-untyped]
 from pygal.style import Style  # type: ignore[import-untyped]
 
-from tracker.i18n import percent
+from tracker.i18n import percent, points
 
 RANKED_MAX = 30  # bars in the ranking and change charts; the table lists every member
 STYLE = Style(
@@ -64,7 +64,7 @@ def ranking(result: dict[str, Any], translate: Callable[[str], str], lang: str) 
         return percent(value, lang)
 
     chart = _bars(title, [row["name"] for row in rows], [row["share_online"] for row in rows], fmt)
-    chart.range = (0, max([row["share_online"] for row in rows] + [0.01]))
+    chart.range = (0, 1)  # the whole scale: a short bar is a low share, not a near-leader
     words = "; ".join(f"{row['name']} {fmt(row['share_online'])}" for row in rows)
     return Chart(title, _svg(chart, f"{title}: {words}"), words)
 
@@ -78,7 +78,7 @@ def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str)
     title = translate("Veränderung des Anteils online seit dem Vergleichsdatum")
 
     def fmt(value: float) -> str:
-        return percent(value, lang, signed=True)
+        return points(value, lang)
 
     values = [row["change"]["share_online"] for row in rows]
     chart = _bars(title, [row["name"] for row in rows], values, fmt)
@@ -128,7 +128,9 @@ def course(points: list[dict[str, Any]], translate: Callable[[str], str], lang: 
     konform = [point.get("share_ozg_konform") for point in points]
     chart.range = (0, min(1, max([0.05, *(v * 1.2 for v in online + konform if v)])))
     chart.add(translate("online"), online)
-    chart.add(translate("OZG-konform"), konform)
+    # dashed and with other dots, so that the two stay apart where they coincide
+    chart.add(translate("OZG-konform"), konform, stroke_style={"dasharray": "7, 4", "width": 2},
+              dots_size=5)  # fmt: skip
     words = "; ".join(
         f"{point['period']}: {percent(a, lang)} / {percent(b, lang)}"
         for point, a, b in zip(points, online, konform, strict=True)

@@ -43,14 +43,18 @@ LISTED_MAX = 500  # members up to which a past moment is computed for their ARS 
 RULES = {
     **figures.RULES,
     "share": "online (or OZG-konform) pairs of the Gemeinde's applicable OZG-Leistungen",
+    "no_data": (
+        "a Gemeinde without any assessed online pair at a date has no data then: it shows no "
+        "share (not 0 %), is not ranked and is out of the median, quartiles and histogram"
+    ),
     "mean_backoffice": "mean level of the assessed back-office pairs; unassessed ones are not 0",
     "rank": (
         "by share online, highest first; equal shares share a rank (1, 2, 2, 4); a Gemeinde "
-        "without applicable Leistungen is not ranked"
+        "without data or without applicable Leistungen is not ranked"
     ),
     "change": (
         "share (points of 1) or level now minus at the comparison date; applicability as "
-        "today; a Gemeinde with nothing assessed at both dates shows 0"
+        "today; no change where either date has no data"
     ),
     "since_default": "one year before the report date, at the end of the month before",
     "quartiles": "median and quartiles of the members' values, linear between ranks (inclusive)",
@@ -67,15 +71,79 @@ RULES = {
     ),
     "freshness": "stale pairs of all assessed pairs of the set (both dimensions)",
 }
+RULES_DE = {
+    **figures.RULES_DE,
+    "share": "Paare online (oder OZG-konform) von den anwendbaren OZG-Leistungen der Gemeinde",
+    "no_data": (
+        "eine Gemeinde ohne ein bewertetes Online-Paar hat zu diesem Datum keine Daten: sie "
+        "zeigt keinen Anteil (nicht 0 %), erhält keinen Rang und zählt nicht in Median, "
+        "Quartilen und Verteilung"
+    ),
+    "mean_backoffice": (
+        "mittlere Stufe der bewerteten Back-Office-Paare; nicht bewertete zählen nicht als 0"
+    ),
+    "rank": (
+        "nach Anteil online, höchster zuerst; gleiche Anteile teilen den Rang (1, 2, 2, 4); "
+        "Gemeinden ohne Daten oder ohne anwendbare Leistungen erhalten keinen Rang"
+    ),
+    "change": (
+        "Anteil (in Prozentpunkten) oder Stufe jetzt minus am Vergleichsdatum; Anwendbarkeit "
+        "wie heute; keine Veränderung, wo eines der Daten keine Daten hat"
+    ),
+    "since_default": "ein Jahr vor dem Stichtag, am Ende des Vormonats",
+    "quartiles": "Median und Quartile der Werte der Gemeinden, linear zwischen Rängen (inklusiv)",
+    "histogram": (
+        f"Gemeinden nach Anteil online in {HISTOGRAM_BINS} Klassen zu 10 Punkten; 100 % in der "
+        "letzten"
+    ),
+    "behind_peers": (
+        "Leistungen, bei denen der Median der bewerteten Paare der Vergleichsgruppe (mindestens "
+        f"{PEER_MIN}) über der eigenen Stufe liegt (nicht bewertet: unter jeder Stufe)"
+    ),
+    "heatmap": (
+        "Anteil online je Themenfeld und Gemeinde, von ihren dort anwendbaren Leistungen; für "
+        f"Vergleichsgruppen bis {HEATMAP_MAX} Gemeinden"
+    ),
+    "freshness": "veraltete Paare von allen bewerteten Paaren der Gruppe (beide Dimensionen)",
+}
 
 
-def report_moment(text: str | None) -> datetime | None:
-    """A report date: a day means its end (UTC), so that 2026-11-30 reads November's counts."""
-    if text is not None and not re.match(ISO_MOMENT_PATTERN, text.strip()):
-        raise BadRequest(f"{text!r} is not an ISO 8601 date or date-time (2026-11-30).")
-    moment = parse_moment(None if text is None else text.strip())
-    if moment is not None and text is not None and len(text.strip()) == len("2026-11-30"):
+def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
+    """A report's rules as its reader reads them: German where the page is German."""
+    if lang != "de":
+        return rules
+    return {key: RULES_DE.get(key, text) for key, text in rules.items()}
+
+
+def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {text!r} {why}", german=f"{field}: „{text}“ {warum}")
+
+
+def report_moment(text: str | None, field: str = "at") -> datetime | None:
+    """A report date: a day means its end (UTC), so that 2026-11-30 reads November's counts. A
+    day the calendar lacks (2024-02-30) is refused, not rolled into March; so is a day after
+    today (a report is of what is known)."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if not re.match(ISO_MOMENT_PATTERN, text):
+        raise BadRequest(
+            f"{field}: {text!r} is not an ISO 8601 date or date-time (2026-11-30).",
+            german=f"{field}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
+        )
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        raise _moment_error(
+            field, text, "is no day of the calendar", "ist kein Tag des Kalenders"
+        ) from None
+    moment = parse_moment(text)
+    if moment is None:  # not reached: the text is present
+        return None
+    if len(text) == len("2026-11-30"):
         moment += timedelta(days=1) - timedelta(microseconds=1)
+    if moment.astimezone(UTC).date() > datetime.now(UTC).date():
+        raise _moment_error(field, text, "lies in the future", "liegt in der Zukunft")
     return moment
 
 
@@ -124,14 +192,16 @@ class Member:
         return round(count / self.applicable, 4) if self.applicable else None
 
     def figures(self, moment: dict[str, Tally]) -> dict[str, Any]:
+        """The figures at one moment; no share without an assessed online pair (`RULES`)."""
         online = moment.get(ONLINE, Tally())
         backoffice = moment.get(BACKOFFICE, Tally())
+        data = online.assessed > 0
         return {
             "assessed_online": online.assessed,
             "online": online.online,
             "ozg_konform": online.ozg_konform,
-            "share_online": self.share(online.online),
-            "share_ozg_konform": self.share(online.ozg_konform),
+            "share_online": self.share(online.online) if data else None,
+            "share_ozg_konform": self.share(online.ozg_konform) if data else None,
             "mean_online": online.mean(),
             "assessed_backoffice": backoffice.assessed,
             "mean_backoffice": backoffice.mean(),
@@ -139,9 +209,9 @@ class Member:
 
 
 def _minus(now: float | None, then: float | None) -> float | None:
-    if now is None:
+    if now is None or then is None:
         return None
-    return round(now - (then or 0), 4)
+    return round(now - then, 4)
 
 
 def ranks(values: dict[str, float | None]) -> dict[str, int | None]:
@@ -363,7 +433,10 @@ async def comparison(
     moment = at if at is not None and at < now else None
     since = since if since is not None else default_since(at)
     if since >= (at or now):
-        raise InvalidInput("since: the comparison date must lie before the report date.")
+        raise InvalidInput(
+            "since: the comparison date must lie before the report date.",
+            german="Das Vergleichsdatum muss vor dem Stichtag liegen.",
+        )
     known_bands = sets.bands(settings)
     members = [
         Member(row.ars, row.ags, row.display_name, row.typ_code, row.bevoelkerung,
@@ -405,7 +478,8 @@ async def comparison(
     stale = sum(row["stale"] for row in rows)
     return {
         "set": {"definition": chosen.definition, "description": chosen.description,
-                "gemeinden": len(members), "focus": chosen.focus},
+                "gemeinden": len(members), "focus": chosen.focus,
+                "with_data": sum(1 for row in rows if row["share_online"] is not None)},
         "at": moment, "since": since, "since_from": then_from, "computed_at": now,
         "rules": RULES, "models": await _models(session),
         "sources": {"population": await sets.population_sources(session),

@@ -18,7 +18,7 @@ from tracker.regions.models import GEMEINDE_TYPEN
 from tracker.reports import comparison, figures, queries, sets, summary
 from tracker.settings import Settings
 
-MONTHS = 12
+MONTHS = 24  # two years: the course since WSP NRW (2024-11) on a 2026 dashboard
 BEHIND_SHOWN = 10
 
 
@@ -113,6 +113,9 @@ async def dashboard(session: AsyncSession, ars: str, settings: Settings) -> dict
             "median_share_online": peers["spread"]["share_online"]["median"],
         },
         "behind_peers": (peers["behind_peers"] or [])[:BEHIND_SHOWN],
-        "rules": {**figures.RULES, **{k: comparison.RULES[k] for k in ("rank", "behind_peers")}},
+        "rules": {
+            **figures.RULES,
+            **{key: comparison.RULES[key] for key in ("no_data", "rank", "behind_peers")},
+        },
         "online_from": ONLINE_FROM,
     }  # fmt: skip

@@ -11,7 +11,7 @@ import jinja2
 import weasyprint  # type: ignore[import-untyped]
 
 from tracker import i18n
-from tracker.reports import charts
+from tracker.reports import charts, comparison
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(i18n.TEMPLATES),
@@ -100,6 +100,8 @@ def context(
         "sort_links": sort_links,
         "links": links,
         "charts": charts.charts(result, translate, lang),
+        "rules": comparison.rules_in(lang, result["rules"]),
+        "without_data": {row["ars"] for row in result["members"] if row["share_online"] is None},
         "dimension_names": DIMENSION_NAMES,
         "heat": heat,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -14,7 +15,8 @@ from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from tracker.caching import Lru
-from tracker.reports import documents
+from tracker.errors import InvalidInput
+from tracker.reports import comparison, documents
 from tracker.reports.schemas import Comparison
 from tracker.tabular import csv_bytes, workbook, xlsx_cell
 
@@ -31,20 +33,22 @@ class Format(StrEnum):
     HTML = "html"
 
 
+# Litestar adds "; charset=utf-8" to text types itself.
 MEDIA_TYPES = {
     Format.JSON: "application/json",
-    Format.CSV: "text/csv; charset=utf-8",
-    Format.CSV_DE: "text/csv; charset=utf-8",
+    Format.CSV: "text/csv",
+    Format.CSV_DE: "text/csv",
     Format.XLSX: XLSX_MEDIA_TYPE,
     Format.PDF: "application/pdf",
-    Format.HTML: "text/html; charset=utf-8",
+    Format.HTML: "text/html",
 }
-
+# What an Accept header can choose (the German CSV only by `format=csv-de`), JSON first: the
+# default when Accept names none of them.
 BY_MEDIA_TYPE = {
-    "application/json": Format.JSON,
-    "text/csv": Format.CSV,
-    XLSX_MEDIA_TYPE: Format.XLSX,
+    MEDIA_TYPES[chosen]: chosen
+    for chosen in (Format.JSON, Format.CSV, Format.XLSX, Format.PDF, Format.HTML)
 }
+DOCUMENT_MAX = 500  # Gemeinden up to which a PDF or HTML file is made within a request
 
 
 def negotiated(best_match: Callable[..., str | None], asked: Format | None) -> Format:
@@ -54,11 +58,26 @@ def negotiated(best_match: Callable[..., str | None], asked: Format | None) -> F
     return BY_MEDIA_TYPE[best_match(list(BY_MEDIA_TYPE), default="application/json") or ""]
 
 
+def check_size(result: dict[str, Any], chosen: Format) -> None:
+    """A PDF or HTML file of a large set takes minutes to lay out: not within a request."""
+    count = len(result["members"])
+    if chosen in (Format.PDF, Format.HTML) and count > DOCUMENT_MAX:
+        raise InvalidInput(
+            f"format: a {chosen.value} file is made for at most {DOCUMENT_MAX:,} Gemeinden in a "
+            f"request, this set has {count:,}; take xlsx or csv, a smaller set, or "
+            f"`tracker report comparison --format {chosen.value}` on the server.",
+            german=f"Eine {chosen.value.upper()}-Datei wird im Browser für höchstens "
+            f"{DOCUMENT_MAX} Gemeinden erstellt, diese Auswahl hat {count:,}".replace(",", ".")
+            + "; bitte XLSX oder CSV wählen, die Auswahl eingrenzen oder "
+            f"`tracker report comparison --format {chosen.value}` auf dem Server nutzen.",
+        )
+
+
 def filename(result: dict[str, Any], chosen: Format) -> str:
     """vergleich_land-05_2026-11-30.xlsx: the set and the report date, safe in a header."""
     moment = result["at"] or result["computed_at"]
     definition = re.sub(r"[^a-z0-9,-]+", "-", result["set"]["definition"])[:80].strip("-")
-    suffix = "csv" if chosen is Format.CSV_DE else chosen.value
+    suffix = {Format.CSV_DE: "excel-de.csv"}.get(chosen, chosen.value)
     return f"vergleich_{definition}_{moment:%Y-%m-%d}.{suffix}"
 
 
@@ -88,6 +107,9 @@ COLUMNS: list[tuple[str, str, str | None]] = [
 ]
 
 
+WIDTHS = {"name": 32, "ars": 15, "typ_name": 22, "band_name": 16}  # characters; else 12
+
+
 def _value(row: dict[str, Any], key: str) -> Any:
     outer, _, inner = key.partition(".")
     return row[outer][inner] if inner else row[outer]
@@ -111,11 +133,16 @@ def about(result: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     sources, freshness and every counting rule."""
     chosen = result["set"]
     yield "Vergleichsgruppe", chosen["description"]["de"]
-    yield "Definition (Permalink)", chosen["definition"]
+    yield "Definition", chosen["definition"]
+    yield "Permalink (Pfad)", documents.permalink(
+        "/vergleich", {"set": chosen["definition"], "at": _day(result["at"]),
+                       "since": _day(result["since"])}
+    )  # fmt: skip
     yield "Gemeinden", chosen["gemeinden"]
-    yield "Stand", "jetzt" if result["at"] is None else result["at"]
-    yield "Vergleichsdatum", result["since"]
-    yield "berechnet am", result["computed_at"]
+    yield "davon mit Daten", chosen["with_data"]
+    yield "Stand", "aktuell" if result["at"] is None else _day(result["at"])
+    yield "Vergleichsdatum", _day(result["since"])
+    yield "berechnet am (UTC)", result["computed_at"].astimezone(UTC).replace(tzinfo=None)
     for model in result["models"]:
         checked = "" if model["verified"] else " (nicht amtlich bestätigt)"
         yield f"Modell {model['dimension']}", f"{model['name']} {model['version']}{checked}"
@@ -127,8 +154,49 @@ def about(result: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield "Quelle Einwohnerzahlen", result["sources"]["population"]
     for band in result["sources"]["bands"]:
         yield f"Größenklasse {band['key']}", band["label"]
-    for name, rule in result["rules"].items():
+    for name, rule in comparison.rules_in("de", result["rules"]).items():
         yield f"Regel: {name}", rule
+
+
+def _day(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.astimezone(UTC).date()
+
+
+SPREAD_NAMES = {
+    "share_online": "Anteil online", "share_ozg_konform": "Anteil OZG-konform",
+    "mean_backoffice": "mittlere Back-Office-Stufe",
+    "change_share_online": "Veränderung Anteil online",
+}  # fmt: skip
+SPREAD_FORMATS = {"mean_backoffice": LEVEL, "change_share_online": CHANGE}
+
+
+def _statistics(book: Any, result: dict[str, Any]) -> None:
+    """The set's spread (median, quartiles) and histogram, typed."""
+    sheet = book.create_sheet("Kennzahlen")
+    sheet.append(["Kennzahl", "Gemeinden mit Wert", "Minimum", "1. Quartil", "Median",
+                  "3. Quartil", "Maximum"])  # fmt: skip
+    for key, name in SPREAD_NAMES.items():
+        spread = result["spread"][key]
+        sheet.append([name, *(spread[k] for k in ("count", "min", "q1", "median", "q3", "max"))])
+        for cell in sheet[sheet.max_row][2:]:
+            cell.number_format = SPREAD_FORMATS.get(key, PERCENT)
+    sheet.append([])
+    sheet.append(["Anteil online von", "bis unter", "Gemeinden"])
+    for item in result["histogram"]:
+        sheet.append([item["lower"], item["upper"], item["gemeinden"]])
+        for cell in sheet[sheet.max_row][:2]:
+            cell.number_format = PERCENT
+    coverage = result["leistungen"]
+    sheet.append([])
+    sheet.append(["anwendbare OZG-Leistungen", coverage["applicable"]])
+    sheet.append(["flächendeckend online", coverage["flaechendeckend"]])
+    sheet.append(["in mindestens einer Kommune online", coverage["mindestens_eine_kommune"]])
+    for row in sheet.iter_rows(min_row=1, max_row=1):
+        for cell in row:
+            cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 34
+    for letter in "BCDEFG":
+        sheet.column_dimensions[letter].width = 14
 
 
 def xlsx_file(result: dict[str, Any]) -> bytes:
@@ -144,11 +212,14 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
     rows = list(member_rows(result))
     for row in rows:
         data.append([xlsx_cell(data, value) for value in row])
-    for index, (_, _, number_format) in enumerate(COLUMNS, start=1):
+    for index, (key, _, number_format) in enumerate(COLUMNS, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        data.column_dimensions[letter].width = WIDTHS.get(key, 12)
         if number_format is None:
             continue
         for (cell,) in data.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.number_format = number_format
+    data.auto_filter.ref = data.dimensions
     if rows:
         chart = BarChart()
         chart.type = "bar"
@@ -163,10 +234,16 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
         chart.height = max(7.5, 0.5 * min(len(rows), 60))
         chart.legend = None
         data.add_chart(chart, f"{openpyxl.utils.get_column_letter(len(COLUMNS) + 2)}2")
+    _statistics(book, result)
     notes = book.create_sheet("Regeln und Quellen")
     notes.append(["Angabe", "Wert"])
-    for label, value in about(result):  # an aware moment becomes ISO text (`xlsx_cell`)
+    for label, value in about(result):
         notes.append([xlsx_cell(notes, label), xlsx_cell(notes, value)])
+        if isinstance(value, date):
+            notes.cell(notes.max_row, 2).number_format = (
+                "DD.MM.YYYY HH:MM" if isinstance(value, datetime) else "DD.MM.YYYY"
+            )
+    notes["B1"].font = notes["A1"].font = Font(bold=True)
     notes.column_dimensions["A"].width = 40
     notes.column_dimensions["B"].width = 100
     buffer = io.BytesIO()

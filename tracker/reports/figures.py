@@ -24,6 +24,19 @@ RULES = {
     ),
     "mindestens_eine_kommune": "at least one inhabited Gemeinde of the area is online",
 }
+RULES_DE = {
+    **pairs.RULES_DE,
+    "shares": "Anteile an den anwendbaren OZG-Leistungen; nicht anwendbare zählen in keinem Nenner",
+    "stale": (
+        "die neueste beitragende Bewertung ist älter als das eingestellte Alter (in "
+        "Kalendertagen, UTC)"
+    ),
+    "flaechendeckend": (
+        f"jede bewohnte Gemeinde des Gebiets online (Stufe ≥ {ONLINE_FROM}), wie das "
+        "Dashboard des Bundes zählt"
+    ),
+    "mindestens_eine_kommune": "mindestens eine bewohnte Gemeinde des Gebiets ist online",
+}
 
 
 def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object] | None:
@@ -57,8 +70,9 @@ def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> 
         "assessed": len(assessed),
         "online": online,
         "ozg_konform": konform,
-        "share_online": round(online / applicable, 4) if applicable else None,
-        "share_ozg_konform": round(konform / applicable, 4) if applicable else None,
+        # no share without data (`comparison.RULES["no_data"]`): nothing assessed is not 0 %
+        "share_online": round(online / applicable, 4) if applicable and assessed else None,
+        "share_ozg_konform": round(konform / applicable, 4) if applicable and assessed else None,
         "by_highest_level": dict(sorted(by_level.items())),
         "stale": sum(1 for figures in assessed if figures["stale"]),
     }

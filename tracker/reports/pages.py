@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from tracker.caching import Lru
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import TrackerError
-from tracker.fields import ISO_MOMENT_PATTERN, GemeindeArs
+from tracker.fields import GemeindeArs
 from tracker.i18n import language, render, translator
 from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
@@ -83,7 +84,7 @@ async def reifegrad_page(
         summary=rolled["summary"],
         themenfelder=dashboard.by_themenfeld(rolled["leistungen"]),
         leistungen=[item for item in rolled["leistungen"] if item["online"] or item["backoffice"]],
-        rules=RULES,
+        rules=comparison.rules_in(language(request), RULES),
         recorded=erfasst,
     )
 
@@ -103,6 +104,7 @@ async def dashboard_page(
         request,
         "reports/dashboard.html",
         board=board,
+        rules=comparison.rules_in(lang, board["rules"]),
         charts=[charts.course(board["history"], translate, lang)],
         peers_link=documents.permalink("/vergleich", {"set": board["peers"]["definition"]}),
         dimension_names=documents.DIMENSION_NAMES,
@@ -116,14 +118,22 @@ GRUPPEN = [
 ]  # fmt: skip
 DOWNLOADS = [("pdf", "PDF"), ("xlsx", "Excel (XLSX)"), ("csv-de", "CSV (Excel, deutsch)"),
              ("csv", "CSV"), ("json", "JSON")]  # fmt: skip
-DayParameter = Annotated[str | None, QueryParameter(pattern=r"^$|" + ISO_MOMENT_PATTERN)]
+# The form's fields are read by the handler, not by patterns, so that a mistyped date or key
+# is shown on the form in German instead of a bare 400 page.
+FormText = Annotated[str | None, QueryParameter(max_length=200, pattern=r"^[^\x00]*$")]
 
 
-def composed(land: str | None, gruppe: str | None, peers: str | None) -> str:
-    """The set definition the form's fields choose."""
-    if peers:
-        return f"peers:{peers.strip()}"
-    terms = [f"land:{land}"] if land else []
+def composed(form: dict[str, Any]) -> str:
+    """The set definition the form's fields choose: a peer group, or Land, Kreis, a list of
+    Gemeinden and a group, each narrowing the set."""
+    if form["peers"]:
+        return f"peers:{form['peers'].strip()}"
+    terms = [f"land:{form['land'].strip()}"] if form["land"] else []
+    if form["kreis"]:
+        terms.append(f"kreis:{form['kreis'].strip()}")
+    if form["ars"]:
+        terms.append("ars:" + ",".join(re.findall(r"[0-9]+", form["ars"])))
+    gruppe = form["gruppe"]
     if gruppe == "kreisfrei":
         terms.append("kreisfrei")
     elif gruppe and gruppe != "alle":
@@ -131,24 +141,61 @@ def composed(land: str | None, gruppe: str | None, peers: str | None) -> str:
     return ";".join(terms) or "de"
 
 
+def _fields_chosen(form: dict[str, Any], shown: str | None) -> bool:
+    """Whether the form's fields choose the set: when the definition field is empty, or still
+    holds the report shown (`shown`) and the fields can express it."""
+    if not any(form[key] for key in ("land", "kreis", "ars", "gruppe", "peers")):
+        return False
+    if not form["set"]:
+        return True
+    if shown is None or form["set"] != shown:
+        return False
+    return composed({**EMPTY_FORM, **fields_of(shown)}) == shown
+
+
+EMPTY_FORM = dict.fromkeys(("set", "land", "kreis", "ars", "gruppe", "peers"))
+
+
+def fields_of(definition: str) -> dict[str, str]:
+    """The form's fields that show a canonical definition (those the form can express)."""
+    found: dict[str, str] = {}
+    for term in definition.split(";"):
+        kind, _, value = term.partition(":")
+        if kind in ("land", "kreis", "ars") and kind not in found:
+            found[kind] = value
+        elif kind == "kreisfrei":
+            found["gruppe"] = "kreisfrei"
+        elif kind == "band":
+            found["gruppe"] = value
+        elif kind == "peers":
+            found["peers"] = value.partition(":")[0]
+    return found
+
+
 @get("/vergleich")
 async def comparison_page(
     request: Request[Any, Any, Any],
     session: DbSession,
     state: State,
-    set_: Annotated[str | None, QueryParameter(name="set", max_length=14_000)] = None,
-    at: DayParameter = None,
-    since: DayParameter = None,
-    land: Annotated[str | None, QueryParameter(pattern=r"^([0-9]{2})?$")] = None,
-    gruppe: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{0,20}$")] = None,
-    peers: Annotated[str | None, QueryParameter(pattern=r"^([0-9]{8}|[0-9]{12})?$")] = None,
+    set_: Annotated[
+        str | None, QueryParameter(name="set", max_length=14_000, pattern=r"^[^\x00]*$")
+    ] = None,
+    at: FormText = None,
+    since: FormText = None,
+    land: FormText = None,
+    kreis: FormText = None,
+    ars: Annotated[str | None, QueryParameter(max_length=14_000, pattern=r"^[^\x00]*$")] = None,
+    gruppe: FormText = None,
+    peers: FormText = None,
+    shown: Annotated[str | None, QueryParameter(max_length=14_000, pattern=r"^[^\x00]*$")] = None,
     sort: Annotated[str, QueryParameter(pattern="^(" + "|".join(documents.SORTS) + ")$")] = "rank",
     order: Annotated[str, QueryParameter(pattern="^(asc|desc)$")] = "asc",
 ) -> Template | Redirect:
     """The comparison report as a page: the form chooses the set, the URL holds the whole
     report (a permalink); the table sorts by any column, the files are one click away."""
-    at, since = at or None, since or None
-    form = {"set": set_, "at": at, "since": since, "land": land, "gruppe": gruppe, "peers": peers}
+    at, since = (at or "").strip() or None, (since or "").strip() or None
+    form = {"set": set_, "at": at, "since": since, "land": land, "kreis": kreis, "ars": ars,
+            "gruppe": gruppe, "peers": peers}  # fmt: skip
     laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
     page: dict[str, Any] = {
         "form": form, "laender": [(row.Land.code, row.Land.name) for row in laender],
@@ -156,17 +203,18 @@ async def comparison_page(
     }  # fmt: skip
     lang = language(request)
     try:
-        if not set_ and (land or gruppe or peers):
-            chosen = await sets.resolve(session, composed(land, gruppe, peers), state.settings)
+        moments = comparison.report_moment(at), comparison.report_moment(since, "since")
+        if _fields_chosen(form, shown):
+            chosen = await sets.resolve(session, composed(form), state.settings)
             link = documents.permalink("/vergleich", {"set": chosen.definition, "at": at,
                                                       "since": since})  # fmt: skip
             return Redirect(link, status_code=303)
         if set_:
             _, result = await comparison.report(
-                session, set_, at=comparison.report_moment(at),
-                since=comparison.report_moment(since), settings=state.settings,
+                session, set_, at=moments[0], since=moments[1], settings=state.settings,
             )  # fmt: skip
             params = {"set": result["set"]["definition"], "at": at, "since": since}
+            form |= fields_of(result["set"]["definition"])
 
             def sort_link(key: str, direction: str) -> str:
                 return documents.permalink(
@@ -182,7 +230,7 @@ async def comparison_page(
                 for key, _ in DOWNLOADS
             }
     except TrackerError as error:
-        page["error"] = error.detail
+        page["error"] = error.in_language(lang)
         return render(request, "reports/vergleich.html", status_code=error.status, **page)
     return render(request, "reports/vergleich.html", **page)
 

@@ -237,7 +237,12 @@ SetDefinition = Annotated[
 ]
 FileFormat = Annotated[
     exports.Format | None,
-    QueryParameter(description="json, csv, csv-de (German Excel) or xlsx; else by Accept."),
+    QueryParameter(
+        description=(
+            "json, csv, csv-de (German Excel), xlsx, pdf or html (the last two for at most "
+            f"{exports.DOCUMENT_MAX} Gemeinden); else by Accept."
+        )
+    ),
 ]
 
 
@@ -261,8 +266,8 @@ async def comparison_report(
     formats of this one result. Strong ETag of the data it reads: If-None-Match gives 304."""
     chosen = exports.negotiated(request.accept.best_match, format)
     key, result = await comparison.report(
-        session, set_, at=comparison.report_moment(at), since=comparison.report_moment(since),
-        settings=state.settings,
+        session, set_, at=comparison.report_moment(at),
+        since=comparison.report_moment(since, "since"), settings=state.settings,
     )  # fmt: skip
     return delivered(request, key, result, chosen, lang)
 
@@ -275,6 +280,7 @@ def delivered(
     lang: str,
 ) -> Response[Any]:
     """The report in the chosen format, or 304 when the client holds it."""
+    exports.check_size(result, chosen)
     tag = stamp_etag((*key, chosen, lang))
     if client_holds(request, tag):
         return not_modified(tag, POLLED)
@@ -296,7 +302,7 @@ async def gemeinde_dashboard(
     session: DbSession,
     state: State,
 ) -> Response[Dashboard]:
-    """A city's dashboard for external dashboards: both dimensions by Themenfeld, the last 12
+    """A city's dashboard for external dashboards: both dimensions by Themenfeld, the last 24
     months, the age of the data, its rank in its peer group (same Gemeindetyp and population
     band) and the Leistungen furthest behind that group. Compact; strong ETag of the data it
     reads: If-None-Match gives 304."""

@@ -252,6 +252,9 @@ class ComparedSet(BaseModel):
     definition: str = Field(description="Canonical form: the `set` of the permalink.")
     description: dict[str, str] = Field(description="In words, German (de) and English (en).")
     gemeinden: int
+    with_data: int = Field(
+        description="Members with an assessed online pair; the others are not ranked (no data)."
+    )
     focus: str | None = Field(description="The Gemeinde whose peer group this is.")
 
 
@@ -358,7 +361,7 @@ class Dashboard(BaseModel):
     summary: dict[Dimension, Summary]
     themenfelder: list[ThemenfeldFigures]
     age: DataAge
-    history: list[HistoryPoint] = Field(description="The last 12 months, at each month's end.")
+    history: list[HistoryPoint] = Field(description="The last 24 months, at each month's end.")
     peers: PeerStanding
     behind_peers: list[Behind] = Field(description="Furthest behind the peer median first.")
     rules: dict[str, str]

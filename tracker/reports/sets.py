@@ -49,6 +49,7 @@ _TERM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<value>.*))?$")
 _CODE = {"land": r"\d{2}", "rb": r"\d{3}", "kreis": r"\d{5}"}
 _GEMEINDE = re.compile(r"^\d{8}$|^\d{12}$")
 MAX_LISTED = 1000
+_NO_KEY_DE = "kein ARS (12 Ziffern) und kein AGS (8 Ziffern)"
 
 
 @dataclass(frozen=True)
@@ -115,24 +116,27 @@ class GemeindeSet:
         return list((await run(session, statement)).all())
 
 
-def _bad(term: str, why: str) -> InvalidInput:
-    return InvalidInput(f"set: {term!r}: {why}")
+def _bad(term: str, why: str, warum: str) -> InvalidInput:
+    """A term that cannot be read: in English for the API, in German for the page."""
+    return InvalidInput(f"set: {term!r}: {why}", german=f"Definition „{term}“: {warum}")
 
 
 async def _name(session: AsyncSession, model: Any, code: str, term: str) -> str:
     found = (await run(session, select(col(model.name)).where(col(model.code) == code))).first()
     if found is None:
-        raise _bad(term, f"no such code {code}")
+        raise _bad(term, f"no such code {code}", f"den Schlüssel {code} gibt es nicht")
     return str(found[0])
 
 
 async def _gemeinde(session: AsyncSession, key: str, term: str) -> Any:
     if not _GEMEINDE.match(key):
-        raise _bad(term, f"{key!r} is no ARS (12 digits) or AGS (8 digits)")
+        raise _bad(term, f"{key!r} is no ARS (12 digits) or AGS (8 digits)", _NO_KEY_DE)
     column = Gemeinde.ars if len(key) == 12 else Gemeinde.ags
     found = (await run(session, select(Gemeinde).where(col(column) == key))).scalars().first()
     if found is None:
-        raise _bad(term, f"no Gemeinde has the key {key}")
+        raise _bad(
+            term, f"no Gemeinde has the key {key}", f"keine Gemeinde hat den Schlüssel {key}"
+        )
     return found
 
 
@@ -140,14 +144,16 @@ async def _gemeinden(session: AsyncSession, keys: list[str], term: str) -> list[
     """The ARS of these ARS or AGS, in one query; the first unknown one is a clear error."""
     for key in keys:
         if not _GEMEINDE.match(key):
-            raise _bad(term, f"{key!r} is no ARS (12 digits) or AGS (8 digits)")
+            raise _bad(term, f"{key!r} is no ARS (12 digits) or AGS (8 digits)", _NO_KEY_DE)
     statement = select(col(Gemeinde.ars), col(Gemeinde.ags)).where(
         col(Gemeinde.ars).in_(keys) | col(Gemeinde.ags).in_(keys)
     )
     found = {key: ars for ars, ags in await tuples(session, statement) for key in (ars, ags)}
     for key in keys:
         if key not in found:
-            raise _bad(term, f"no Gemeinde has the key {key}")
+            raise _bad(
+                term, f"no Gemeinde has the key {key}", f"keine Gemeinde hat den Schlüssel {key}"
+            )
     return sorted({found[key] for key in keys})
 
 
@@ -157,21 +163,27 @@ def dst_members(settings: Settings) -> list[str]:
     if path is None:
         raise InvalidInput(
             "set: 'dst': no list of the Deutscher Städtetag's member cities is configured "
-            "(TRACKER_DST_MEMBERS_FILE)."
+            "(TRACKER_DST_MEMBERS_FILE).",
+            german="„dst“: Es ist keine Liste der Mitgliedsstädte des Deutschen Städtetages "
+            "eingerichtet (TRACKER_DST_MEMBERS_FILE, eine ARS je Zeile).",
         )
     found: list[str] = []
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as error:
         raise InvalidInput(
-            f"set: 'dst': the member list {path} cannot be read ({error})."
+            f"set: 'dst': the member list {path} cannot be read ({error}).",
+            german=f"„dst“: Die Liste der Mitgliedsstädte {path} ist nicht lesbar ({error}).",
         ) from error
     for number, line in enumerate(lines, start=1):
         cell = line.split("#", 1)[0].split(";")[0].split(",")[0].strip().strip('"')
         if not cell or cell.lower() == "ars":
             continue
         if not re.fullmatch(r"\d{12}", cell):
-            raise InvalidInput(f"{path.name}:{number}: {cell!r} is no ARS (12 digits).")
+            raise InvalidInput(
+                f"{path.name}:{number}: {cell!r} is no ARS (12 digits).",
+                german=f"{path.name}:{number}: „{cell}“ ist kein ARS (12 Ziffern).",
+            )
         found.append(cell)
     return found
 
@@ -180,7 +192,10 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
     """The set a definition names; a clear 422 naming the term that cannot be read."""
     terms = [term.strip() for term in definition.strip().lower().split(";") if term.strip()]
     if not terms:
-        raise InvalidInput("set: empty; e.g. land:05, kreisfrei, peers:053150000000.")
+        raise InvalidInput(
+            "set: empty; e.g. land:05, kreisfrei, peers:053150000000.",
+            german="Die Definition ist leer; z. B. land:05, kreisfrei, peers:053150000000.",
+        )
     conditions: list[ColumnElement[bool]] = list(inhabited())
     canonical: list[str] = []
     german: list[str] = []
@@ -191,7 +206,7 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
     for term in terms:
         match = _TERM.match(term)
         if match is None:
-            raise _bad(term, "a term is kind or kind:value")
+            raise _bad(term, "a term is kind or kind:value", "ein Begriff ist Art oder Art:Wert")
         kind, value = match["kind"], (match["value"] or "").strip()
         if kind == "de" and not value:
             canonical.append("de")
@@ -199,7 +214,11 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
             english.append("Germany")
         elif kind in _CODE:
             if not re.fullmatch(_CODE[kind], value):
-                raise _bad(term, f"{kind} takes a code of {len(_CODE[kind]) - 4} digits")
+                digits = len(_CODE[kind]) - 4
+                raise _bad(
+                    term, f"{kind} takes a code of {digits} digits",
+                    f"{kind} braucht einen Schlüssel aus {digits} Ziffern",
+                )  # fmt: skip
             model, column, what = {
                 "land": (Land, Gemeinde.land_code, ("Land", "Land")),
                 "rb": (Regierungsbezirk, Gemeinde.regbez_code, ("Regierungsbezirk", "district")),
@@ -218,7 +237,8 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
         elif kind == "typ":
             codes = sorted({int(code) for code in re.findall(r"\d+", value)})
             if not codes or any(code not in GEMEINDE_TYPEN for code in codes):
-                raise _bad(term, f"Gemeindetypen are {', '.join(map(str, GEMEINDE_TYPEN))}")
+                known = ", ".join(map(str, GEMEINDE_TYPEN))
+                raise _bad(term, f"Gemeindetypen are {known}", f"Gemeindetypen sind {known}")
             conditions.append(col(Gemeinde.typ_code).in_(codes))
             canonical.append("typ:" + ",".join(map(str, codes)))
             names = ", ".join(GEMEINDE_TYPEN[code] for code in codes)
@@ -227,7 +247,8 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
         elif kind == "band":
             band = next((band for band in known_bands if band.key == value), None)
             if band is None:
-                raise _bad(term, "bands are " + ", ".join(band.key for band in known_bands))
+                named = ", ".join(band.key for band in known_bands)
+                raise _bad(term, f"bands are {named}", f"Größenklassen sind {named}")
             conditions.append(_in_band(band))
             canonical.append(f"band:{band.key}")
             german.append(band.label("de"))
@@ -241,7 +262,10 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
         elif kind == "ars":
             keys = sorted({key.strip() for key in value.split(",") if key.strip()})
             if not keys or len(keys) > MAX_LISTED:
-                raise _bad(term, f"list 1 to {MAX_LISTED} ARS or AGS, separated by commas")
+                raise _bad(
+                    term, f"list 1 to {MAX_LISTED} ARS or AGS, separated by commas",
+                    f"1 bis {MAX_LISTED} ARS oder AGS, durch Kommas getrennt",
+                )  # fmt: skip
             picked = await _gemeinden(session, keys, term)
             conditions.append(col(Gemeinde.ars).in_(picked))
             canonical.append("ars:" + ",".join(picked))
@@ -254,7 +278,12 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
             criteria = criteria or DEFAULT_PEERS
             unknown = sorted(set(criteria) - set(PEER_CRITERIA))
             if unknown:
-                raise _bad(term, f"peer criteria are {', '.join(PEER_CRITERIA)}")
+                known = ", ".join(PEER_CRITERIA)
+                raise _bad(
+                    term,
+                    f"peer criteria are {known}",
+                    f"Merkmale der Vergleichsgruppe sind {known}",
+                )
             criteria = tuple(c for c in PEER_CRITERIA if c in criteria)
             focus = gemeinde.ars
             found_de, found_en = [], []
@@ -278,9 +307,13 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
             german.append(f"Vergleichsgruppe von {gemeinde.display_name}: " + ", ".join(found_de))
             english.append(f"peer group of {gemeinde.display_name}: " + ", ".join(found_en))
         else:
-            raise _bad(term, "kinds are de, land, rb, kreis, kreisfrei, typ, band, dst, ars, peers")
+            kinds = "de, land, rb, kreis, kreisfrei, typ, band, dst, ars, peers"
+            raise _bad(term, f"kinds are {kinds}", f"Arten sind {kinds}")
     if sum(term.startswith("peers:") for term in canonical) > 1:
-        raise InvalidInput("set: name at most one peer group.")
+        raise InvalidInput(
+            "set: name at most one peer group.",
+            german="Die Definition darf höchstens eine Vergleichsgruppe nennen.",
+        )
     return GemeindeSet(
         ";".join(canonical),
         {"de": "; ".join(german), "en": "; ".join(english)},
