@@ -203,6 +203,7 @@ EN = {
     "oder Vergleichsgruppe von (ARS oder AGS)": "or the peer group of (ARS or AGS)",
     "vorläufig": "provisional",
     "davon mit Daten": "with data",
+    "Auswahl ändern": "Change the selection",
     "keine bewerteten Paare": "no assessed pairs",
     "keine Daten": "no data",
     "„keine Daten“: kein Online-Paar bewertet; ohne Rang, nicht im Median.": (

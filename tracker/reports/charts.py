@@ -19,7 +19,7 @@ STYLE = Style(
     background="white", plot_background="white", foreground="#1d2733",
     foreground_strong="#1d2733", foreground_subtle="#d5dbe2",
     font_family="DejaVu Sans, Verdana, sans-serif", colors=("#0b5cad", "#b8860b"),
-    title_font_size=15, label_font_size=11, major_label_font_size=11,
+    title_font_size=15, label_font_size=12, major_label_font_size=12, value_font_size=11,
 )  # fmt: skip
 
 
@@ -69,12 +69,15 @@ def ranking(result: dict[str, Any], translate: Callable[[str], str], lang: str) 
     return Chart(title, _svg(chart, f"{title}: {words}"), words)
 
 
-def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> Chart:
-    """Change of the share online since the comparison date, most improved first."""
+def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> Chart | None:
+    """Change of the share online since the comparison date, most improved first; none where
+    nothing changed (a chart of zeros says less than the table)."""
     rows = sorted(
-        (row for row in result["members"] if row["change"]["share_online"] is not None),
+        (row for row in result["members"] if row["change"]["share_online"]),
         key=lambda row: (-row["change"]["share_online"], row["name"]),
     )[:RANKED_MAX]
+    if not rows:
+        return None
     title = translate("Veränderung des Anteils online seit dem Vergleichsdatum")
 
     def fmt(value: float) -> str:
@@ -82,6 +85,8 @@ def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str)
 
     values = [row["change"]["share_online"] for row in rows]
     chart = _bars(title, [row["name"] for row in rows], values, fmt)
+    widest = max(abs(value) for value in values) * 1.25
+    chart.range = (-widest, widest)  # zero in the middle: losses left, gains right
     words = "; ".join(
         f"{row['name']} {fmt(value)}" for row, value in zip(rows, values, strict=True)
     )
@@ -107,11 +112,12 @@ def distribution(result: dict[str, Any], translate: Callable[[str], str], lang: 
 def charts(result: dict[str, Any], translate: Callable[[str], str], lang: str) -> list[Chart]:
     if not result["members"]:
         return []
-    return [
+    drawn = [
         ranking(result, translate, lang),
         improved(result, translate, lang),
         distribution(result, translate, lang),
     ]
+    return [chart for chart in drawn if chart is not None]
 
 
 def course(points: list[dict[str, Any]], translate: Callable[[str], str], lang: str) -> Chart:
