@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.builders import Client
@@ -125,3 +127,20 @@ async def test_error_pages_speak_german_and_english_on_request(client: Client) -
     assert '<html lang="en">' in english.text
     assert "404 · Not found" in english.text
     assert "Back to the start page" in english.text
+
+
+def test_every_german_text_of_the_pages_has_its_english() -> None:
+    """The English switch leaves no German text behind: every `_("…")` of a template, and the
+    labels the report's code hands to it, have an English entry."""
+    from tracker.i18n import EN, TEMPLATES
+    from tracker.reports import documents, pages
+
+    marked = re.compile(r"""_\((["'])(.+?)\1\)""")
+    texts = {
+        match.group(2)
+        for path in TEMPLATES.rglob("*.html")
+        for match in marked.finditer(path.read_text(encoding="utf-8"))
+    }
+    texts |= {label for _, label, _ in documents.COLUMNS} | {label for _, label in pages.GRUPPEN}
+    texts |= set(documents.DIMENSION_NAMES.values())
+    assert sorted(text for text in texts if text not in EN) == []

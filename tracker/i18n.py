@@ -204,6 +204,24 @@ EN = {
     "vorläufig": "provisional",
     "davon mit Daten": "with data",
     "Auswahl ändern": "Change the selection",
+    "Back-Office bewertet": "back office assessed",
+    "Daten als JSON": "Data as JSON",
+    "Median": "median",
+    "OZG-konform": "OZG-compliant",
+    "Rang in der Vergleichsgruppe": "Rank in the peer group",
+    "der anwendbaren Leistungen online": "of the applicable Leistungen online",
+    "online": "online",
+    "seit der neuesten Bewertung": "since the newest assessment",
+    "online (Reifegrad ≥ 2)": "online (Reifegrad ≥ 2)",
+    "Quellen der Bewertungen": "Sources of the assessments",
+    "Spitze: höchster Anteil online": "Top: highest share online",
+    "Am stärksten verbessert seit dem Vergleichsdatum": "Most improved since the comparison date",
+    "Keine Gemeinde hat sich seit dem Vergleichsdatum verbessert (oder es fehlen Daten zu einem "
+    "der beiden Daten).": (
+        "No Gemeinde has improved since the comparison date (or data is missing at one of the "
+        "two dates)."
+    ),
+    "Paare": "pairs",
     "keine bewerteten Paare": "no assessed pairs",
     "keine Daten": "no data",
     "„keine Daten“: kein Online-Paar bewertet; ohne Rang, nicht im Median.": (

@@ -175,6 +175,10 @@ async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
     assert "rank" in before["rules"]
     assert "online" in before["rules"]
     assert before["sources"]["population"].startswith("Statistisches Bundesamt")
+    credits = {credit["source"]: credit for credit in before["sources"]["assessments"]}
+    assert credits["import:wsp-nrw"]["earliest"].startswith("2024-11-11")
+    assert "Wirtschafts-Service-Portal.NRW" in credits["import:wsp-nrw"]["name"]
+    assert sum(credit["pairs"] for credit in credits.values()) == before["freshness"]["assessed"]
     # after WSP: only the 2025 assessments moved; a month's end reads the counts, any other
     # moment the assessments, and the two agree
     counted = await report(client, set="land:05;kreisfrei", since="2024-11-30")

@@ -41,6 +41,18 @@ class Source(StrEnum):
     AUDIT = "audit"
 
 
+# Where assessments came from, as a report credits them (German; the API also gives the key).
+SOURCE_NAMES = {
+    Source.SELF: "Erfassung der Gemeinden in tracker",
+    Source.PVOG: "Open-PVOG-Export des OZG-Dashboards",
+    Source.WSP_NRW: (
+        "Wirtschafts-Service-Portal.NRW, Liste der Live-Onlinedienste (wsp-veroeffentlichungen.nrw)"
+    ),
+    Source.PROBE: "Erreichbarkeitsprüfung von Onlinediensten",
+    Source.AUDIT: "Prüfung (Audit)",
+}
+
+
 NOT_REQUIRED = (
     "n/a"  # the official „falls erforderlich“: neither lowers the level nor leaves it open
 )

@@ -22,12 +22,19 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.caching import Lru
-from tracker.db import run, tuples
+from tracker.db import as_utc, run, tuples
 from tracker.errors import BadRequest, InvalidInput
 from tracker.fields import ISO_MOMENT_PATTERN, parse_moment
 from tracker.maturity import counts, pairs
 from tracker.maturity.applicability import Reference, reference
-from tracker.maturity.models import ApplicabilityOverride, Dimension, MaturityModel
+from tracker.maturity.models import (
+    SOURCE_NAMES,
+    ApplicabilityOverride,
+    Assessment,
+    Dimension,
+    MaturityModel,
+    Source,
+)
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
 from tracker.reports import figures, queries, sets
@@ -38,6 +45,7 @@ ONLINE, BACKOFFICE = Dimension.ONLINE.value, Dimension.BACKOFFICE.value
 HEATMAP_MAX = 200  # Gemeinden: a larger set's heat map is no longer read by anyone
 PEER_MIN = 3  # assessed peers a Leistung needs before its peer median counts
 HISTOGRAM_BINS = 10
+SOURCES = {source.value for source in Source}
 LISTED_MAX = 500  # members up to which a past moment is computed for their ARS alone
 
 RULES = {
@@ -370,6 +378,29 @@ async def _per_leistung(
     return await tuples(session, statement)
 
 
+async def _credits(
+    session: AsyncSession, source: Any, chosen: sets.GemeindeSet
+) -> list[dict[str, Any]]:
+    """Where the levels counted came from: per source of the assessment behind each pair, the
+    pairs and the span of their assessment dates."""
+    statement = (
+        select(
+            col(Assessment.source), func.count(), func.min(source.c.assessed_at),
+            func.max(source.c.assessed_at),
+        )
+        .join(Assessment, col(Assessment.id) == source.c.assessment_id)
+        .join(Gemeinde, col(Gemeinde.ars) == source.c.ars)
+        .where(*chosen.conditions)
+        .group_by(col(Assessment.source))
+        .order_by(func.count().desc(), col(Assessment.source))
+    )  # fmt: skip
+    return [
+        {"source": key, "name": SOURCE_NAMES.get(Source(key), key) if key in SOURCES else key,
+         "pairs": count, "earliest": as_utc(first), "latest": as_utc(last)}
+        for key, count, first, last in await tuples(session, statement)
+    ]  # fmt: skip
+
+
 async def _models(session: AsyncSession) -> list[dict[str, Any]]:
     statement = (
         select(MaturityModel)
@@ -483,6 +514,7 @@ async def comparison(
         "at": moment, "since": since, "since_from": then_from, "computed_at": now,
         "rules": RULES, "models": await _models(session),
         "sources": {"population": await sets.population_sources(session),
+                    "assessments": await _credits(session, source, chosen),
                     "bands": [{"key": b.key, "label": b.label("de"), "lowest": b.lowest,
                                "highest": b.highest} for b in known_bands]},
         "freshness": {"assessed": assessed, "stale": stale,

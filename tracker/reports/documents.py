@@ -60,6 +60,21 @@ def ordered(members: list[dict[str, Any]], sort: str, order: str) -> list[dict[s
     return present + absent
 
 
+HIGHLIGHTED = 5  # Gemeinden in the lists "Spitze" and "am stärksten verbessert"
+
+
+def highlights(members: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The top of the set beside its most improved: both read by the reader of a report."""
+    ranked = [row for row in members if row["rank"] is not None]
+    improved = [row for row in members if (row["change"]["share_online"] or 0) > 0]
+    return {
+        "top": sorted(ranked, key=lambda row: (row["rank"], row["name"]))[:HIGHLIGHTED],
+        "improved": sorted(
+            improved, key=lambda row: (-row["change"]["share_online"], row["name"])
+        )[:HIGHLIGHTED],
+    }
+
+
 def _flipped(order: str) -> str:
     return "asc" if order == "desc" else "desc"
 
@@ -93,6 +108,7 @@ def context(
         "lang": lang,
         "_": translate,
         "members": ordered(result["members"], sort, order),
+        "highlights": highlights(result["members"]),
         "names": {row["ars"]: row["name"] for row in result["members"]},
         "columns": COLUMNS,
         "sort": sort,

@@ -152,6 +152,12 @@ def about(result: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield "Anteil veraltet", freshness["share_stale"]
     yield "vorläufige Paare", freshness["provisional"]
     yield "Quelle Einwohnerzahlen", result["sources"]["population"]
+    for credit in result["sources"]["assessments"]:
+        span = f"{_day(credit['earliest']):%d.%m.%Y} bis {_day(credit['latest']):%d.%m.%Y}"
+        yield (
+            f"Quelle Bewertungen: {credit['source']}",
+            (f"{credit['name']}: {credit['pairs']} Paare, bewertet {span}"),
+        )
     for band in result["sources"]["bands"]:
         yield f"Größenklasse {band['key']}", band["label"]
     for name, rule in comparison.rules_in("de", result["rules"]).items():

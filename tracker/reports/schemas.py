@@ -273,8 +273,17 @@ class Band(BaseModel):
     highest: int | None = Field(description="Exclusive; null: no upper bound.")
 
 
+class AssessmentSource(BaseModel):
+    source: str = Field(description="The assessments' source key (self, import:wsp-nrw, …).")
+    name: str
+    pairs: int = Field(description="Pairs of the set whose level it gave.")
+    earliest: UtcDatetime = Field(description="The earliest of their assessment dates.")
+    latest: UtcDatetime
+
+
 class Sources(BaseModel):
     population: str
+    assessments: list[AssessmentSource] = Field(description="Where the counted levels came from.")
     bands: list[Band]
 
 
