@@ -190,6 +190,9 @@ async def time_summary(url: str, runs: int) -> dict[str, Any]:
             ),
         )
         health_s, _ = await best(runs, lambda: through_app("/health"))
+        comparison_s, _ = await best(
+            runs, lambda: through_app("/api/v1/reports/comparison", set="de")
+        )
         rollup_s, _ = await best(runs, rollup)
         sql_s, baseline = await best(runs, by_hand)
     finally:
@@ -197,7 +200,7 @@ async def time_summary(url: str, runs: int) -> dict[str, Any]:
     groups = summary["groups"]
     return {
         "summary": summary_s, "series": series_s, "rollup": rollup_s, "sql": sql_s,
-        "health": health_s,
+        "health": health_s, "comparison": comparison_s,
         "assessed_api": sum(g["assessed"] for g in groups),
         "assessed_sql": sum(row.assessed for row in baseline),
         "online_api": sum(g["online"] for g in groups if g["dimension"] == "online"),
@@ -296,12 +299,19 @@ def time_concurrency(url: str, seconds: int, tmp: Path) -> dict[str, float]:
         wrk(page_url, 2)
         trivial, trivial_p99 = wrk(f"{base}/health", seconds)
         page, page_p99 = wrk(page_url, seconds)
+        board_url = f"{base}/api/v1/dashboards/gemeinden/{BIG_CITY}"
+        start = time.perf_counter()
+        httpx.get(board_url, timeout=600).raise_for_status()
+        board_cold = time.perf_counter() - start  # its peer group's report computed
+        wrk(board_url, 2)
+        board, board_p99 = wrk(board_url, seconds)
         rss = rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
     return {"anchor": anchor, "anchor_p99": anchor_p99, "trivial": trivial,
             "trivial_p99": trivial_p99, "page": page, "page_p99": page_p99, "cold": cold,
+            "board": board, "board_p99": board_p99, "board_cold": board_cold,
             "rss": rss}  # fmt: skip
 
 
@@ -372,4 +382,11 @@ def bench(
         f"/health request through the same app ({summary['health'] * 1000:.1f} ms); "
         f"first, computed answer {load_test['cold'] * 1000:.0f} ms; server RSS after the load "
         f"{load_test['rss']:.0f} MB (goal ≤ 250 MB)",
+        f"- Köln's city dashboard (/api/v1/dashboards/gemeinden/{BIG_CITY}, same wrk): "
+        f"{load_test['board']:,.0f} req/s (p99 {load_test['board_p99']:.1f} ms), "
+        f"{load_test['board'] / load_test['anchor']:.2f}× the hello-world; first answer (its "
+        f"peer group's report computed) {load_test['board_cold'] * 1000:.0f} ms",
+        f"- nationwide comparison report (set=de, JSON, fresh caches): "
+        f"{summary['comparison'] * 1000:.0f} ms, {summary['comparison'] / summary['summary']:.1f}× "
+        "the summary by Land (goal ≤ 1 s PG)",
     ]

@@ -35,11 +35,12 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
         "GV100AD_30112025.txt: Gemeinden: 10953 inserted, 0 updated, 0 unchanged, 0 rejected"
         in first.stdout
     )
-    assert "62964 inserted, 0 updated, 0 unchanged, 210 rejected" in first.stdout
+    assert "62964 inserted, 0 updated, 0 unchanged, 0 rejected, 210 skipped" in first.stdout
+    assert "  … and 110 more skipped" in first.stdout
     second = run("import", "all", env=env)
     assert second.returncode == 0
     assert second.stdout.count("(nothing written)") == 11
-    assert "0 inserted, 0 updated, 62964 unchanged, 210 rejected" in second.stdout
+    assert "0 inserted, 0 updated, 62964 unchanged, 0 rejected, 210 skipped" in second.stdout
 
     assessments = tmp_path / "bewertungen.csv"
     assessments.write_text(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -19,10 +20,11 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.plugins.pydantic import PydanticSchemaPlugin
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import (
     LifeSpanReceive,
@@ -55,7 +57,8 @@ from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
 
-COMPRESSED_PATHS = ("/api/", "/schema/openapi")
+COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
+SCHEMA_ASSETS = "/schema-assets"
 
 
 class ApiCompression(CompressionMiddleware):
@@ -230,6 +233,12 @@ def create_app(
             regions_pages.router,
             maturity_pages.router,
             access_pages.router,
+            create_static_files_router(
+                path=SCHEMA_ASSETS,
+                directories=[swagger_ui_bundle.swagger_ui_path],
+                include_in_schema=False,
+                opt={"public": "the API documentation's viewer"},
+            ),
         ],
         middleware=[
             sessions.middleware,
@@ -260,7 +269,16 @@ def create_app(
                 "every German Gemeinde (Destatis GV100AD). Errors are application/problem+json."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            # Swagger UI from the installation (swagger-ui-bundle): works offline, loads nothing
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' href='{SCHEMA_ASSETS}/favicon-32x32.png'>",
+                    path="/",
+                )
+            ],
         ),
         request_max_body_size=settings.max_body_bytes,
         state=State(

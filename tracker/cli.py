@@ -137,11 +137,17 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
         await engine.dispose()
     for result in results:
         click.echo(result.summary())
-        for error in result.rejected[:MAX_ERRORS_LISTED]:
-            click.echo(f"  skipped {error}")
-        if result.rejected_count > MAX_ERRORS_LISTED:
-            click.echo(f"  … and {result.rejected_count - MAX_ERRORS_LISTED} more")
+        _list("rejected (invalid, left out)", result.rejected, result.rejected_count)
+        _list("skipped", result.skipped, len(result.skipped))
     return True
+
+
+def _list(what: str, errors: list[Any], total: int) -> None:
+    """The first rows of a kind, and how many more there are."""
+    for error in errors[:MAX_ERRORS_LISTED]:
+        click.echo(f"  {what}: {error}")
+    if total > MAX_ERRORS_LISTED:
+        click.echo(f"  … and {total - MAX_ERRORS_LISTED} more {what.split(' ')[0]}")
 
 
 def _report_rejection(label: str, rejected: ImportRejected) -> None:

@@ -142,3 +142,5 @@ UtcDatetime = Annotated[datetime, AfterValidator(utc_moment)]
 
 # A Gemeinde's ARS as a path parameter: the one annotation every route and page takes it by.
 GemeindeArs = Annotated[str, PathParameter(pattern=ARS_PATTERN)]
+# A page's Gemeinde: an AGS (8 digits) too, redirected to the page of its ARS.
+GemeindeKey = Annotated[str, PathParameter(pattern=ARS_OR_AGS_PATTERN)]

@@ -15,7 +15,7 @@ SECURITY_HEADERS = [
     ResponseHeader(name="X-Frame-Options", value="DENY"),
     ResponseHeader(name="Referrer-Policy", value="strict-origin-when-cross-origin"),
 ]
-# The German pages load nothing from elsewhere; /schema (Scalar) does, so it is left out.
+# The German pages load nothing from elsewhere.
 PAGE_HEADERS = [
     ResponseHeader(
         name="Content-Security-Policy",
@@ -23,7 +23,16 @@ PAGE_HEADERS = [
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
 ]
-UNSAFE_FOR_PAGE_CSP = ("/schema",)
+# Neither does the API documentation (Swagger UI served from the installation), but its page
+# starts the viewer with an inline script.
+SCHEMA_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+        "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    )
+]
+SCHEMA_PATH = "/schema"
 
 
 def _encoded(headers: list[ResponseHeader]) -> list[tuple[bytes, bytes]]:
@@ -32,18 +41,19 @@ def _encoded(headers: list[ResponseHeader]) -> list[tuple[bytes, bytes]]:
 
 _SECURITY = _encoded(SECURITY_HEADERS)
 _PAGE = _encoded(PAGE_HEADERS)
+_SCHEMA = _encoded(SCHEMA_HEADERS)
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """Adds the security headers a response lacks; an HTML one (outside /schema) also the CSP."""
+    """Adds the security headers a response lacks; an HTML one also its CSP."""
     if message["type"] != "http.response.start":
         return
     headers = list(message.get("headers") or [])
     present = {bytes(name).lower() for name, _ in headers}
     wanted = list(_SECURITY)
     content_type = next((bytes(v) for n, v in headers if bytes(n).lower() == b"content-type"), b"")
-    if content_type.startswith(b"text/html") and not scope["path"].startswith(UNSAFE_FOR_PAGE_CSP):
-        wanted += _PAGE
+    if content_type.startswith(b"text/html"):
+        wanted += _SCHEMA if scope["path"].startswith(SCHEMA_PATH) else _PAGE
     missing = [(name, value) for name, value in wanted if name not in present]
     if missing:
         message["headers"] = [*headers, *missing]

@@ -204,6 +204,40 @@ EN = {
     "vorläufig": "provisional",
     "davon mit Daten": "with data",
     "Auswahl ändern": "Change the selection",
+    "Abdeckung online": "Coverage online",
+    "Keine LeiKa-Leistung dieser OZG-Leistung betrifft Gemeinden (LeiKa-Typ 1: Bundessache); sie "
+    "zählt in keiner Gemeinde.": (
+        "No LeiKa service of this OZG-Leistung concerns Gemeinden (LeiKa-Typ 1: federal); it "
+        "counts in no Gemeinde."
+    ),
+    "Gemeinden mit der Leistung online (Stufe ≥ 2)": (
+        "Gemeinden with the Leistung online (level ≥ 2)"
+    ),
+    "Anteil der Gemeinden, in denen sie anwendbar ist": "share of the Gemeinden where it applies",
+    "ja": "yes",
+    "nein": "no",
+    "flächendeckend in Deutschland": "nationwide (flächendeckend)",
+    "Gemeinden mit einer Bewertung": "Gemeinden with an assessment",
+    "flächendeckend": "flächendeckend (everywhere)",
+    "in mindestens einer Kommune": "in at least one Kommune",
+    "Auswahl": "Selection",
+    "alle anwendbaren": "all applicable",
+    "bewertete": "assessed",
+    "ohne Online-Bewertung": "without online assessment",
+    "Die Stufe eines Paares ist die höchste aktuelle Stufe seiner LeiKa-Leistungen; eine Spanne "
+    "„2–3“ sagt, dass die gezählten LeiKa-Leistungen zwischen Stufe 2 und 3 liegen.": (
+        "A pair's level is the highest current level of its LeiKa services; a range “2–3” says "
+        "that the counted LeiKa services lie between levels 2 and 3."
+    ),
+    "„vorläufig“: ein Pflichtkriterium der Bewertung ist nicht bewertet.": (
+        "“provisional”: a required criterion of the assessment is unrated."
+    ),
+    "OZG-Leistung": "OZG-Leistung",
+    "Quelle und Nachweis": "Source and evidence",
+    "Spanne": "range",
+    "erfassen": "record",
+    "Online": "Online",
+    "Nachweis": "Evidence",
     "Back-Office bewertet": "back office assessed",
     "Daten als JSON": "Data as JSON",
     "Median": "median",

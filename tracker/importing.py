@@ -72,6 +72,9 @@ class ImportResult:
     changes: list[RecordChange] = field(default_factory=list)
     # Rejected rows beyond those listed in `rejected` (see ErrorLog).
     rejected_unlisted: int = 0
+    # Rows that are valid but deliberately not imported or not counted (a key not in the
+    # catalogue, a record the source itself does not count, a repeated line), each with why.
+    skipped: list[RowError] = field(default_factory=list)
 
     @property
     def rejected_count(self) -> int:
@@ -93,6 +96,8 @@ class ImportResult:
             f"{self.source}: {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.rejected_count} rejected"
         )
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped"
         if self.retired:
             text += f", {self.retired} marked no longer valid"
         return text + (" (nothing written)" if self.wrote_nothing else "")

@@ -27,6 +27,7 @@ HEADER = [
 SAARLAND = "100000000000"
 KLEVE = "051540000000"
 DIESEL = "99041006013000"  # another LeiKa service of OZG-Leistung 10000
+FEDERAL = "99078004000000"  # Förderdarlehen der Rentenbank (10404): LeiKa-Typ 1 alone
 
 
 def record(**fields: str) -> dict[str, str]:
@@ -71,14 +72,18 @@ async def test_records_become_assessments_for_the_gemeinden_they_cover(
         record(leika_key="99999999999999"),  # 8: not in the catalogue
         record(leika_key="", ozgid="10000", url="https://essen.de/ozg"),  # 9: whole Leistung
         record(ars=ESSEN, url="https://elterngeld.de/essen"),  # 10: merges into line 2's
+        record(ars=KLEVE, leika_key=FEDERAL, ozgid="10404"),  # 11: imported, never counted
     ])  # fmt: skip
     result = await import_pvog(session, path)
-    assert result.inserted == 1 + saarland + kleve + 1
-    assert [str(error) for error in result.rejected] == [
+    assert result.inserted == 1 + saarland + kleve + 1 + kleve
+    assert result.rejected == []
+    assert [str(error) for error in result.skipped] == [
         "open-pvog.csv:5: not counted: aktiv = nein",
         "open-pvog.csv:6: not counted: online_status = nicht ok",
         "open-pvog.csv:7: not counted: nicht in Auswertung berücksichtigt (Doppelter Eintrag)",
         "open-pvog.csv:8: LeiKa key 99999999999999 is not in the catalogue",
+        f"open-pvog.csv:11: imported, but not counted for Gemeinden: LeiKa key {FEDERAL} is of "
+        "LeiKa-Typ 1 (federal) alone",
     ]
     again = await import_pvog(session, path)
     assert (again.inserted, again.unchanged) == (0, result.inserted)

@@ -96,7 +96,14 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
     assert elterngeld["online"] == {
         "highest": 3, "lowest": 3, "assessed": 1, "online": True, "ozg_konform": True,
         "provisional": False, "land_wide_portal": False, "age_days": 0, "stale": False,
+        "assessment_id": elterngeld["online"]["assessment_id"],
+        "assessed_at": elterngeld["online"]["assessed_at"],
     }  # fmt: skip
+    assert (
+        await client.get(f"/api/v1/assessments/{elterngeld['online']['assessment_id']}")
+    ).json()["assessed_at"] == elterngeld["online"][
+        "assessed_at"
+    ]  # the assessment that gave the level
     assert elterngeld["backoffice"] is None
     assert current["summary"]["online"] == {
         "applicable": 464, "assessed": 1, "online": 1, "ozg_konform": 1,

@@ -8,7 +8,7 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from tracker.catalog import queries
-from tracker.catalog.routes import OzgIdPath, SourceIdFilter
+from tracker.catalog.routes import SourceIdFilter
 from tracker.db import DbSession
 from tracker.i18n import render
 
@@ -24,13 +24,6 @@ async def leistungen_page(
     return render(request, "catalog/leistungen.html", leistungen=leistungen, themenfeld=chosen)
 
 
-@get("/leistungen/{ozg_id:str}")
-async def leistung_page(
-    request: Request[Any, Any, Any], ozg_id: OzgIdPath, session: DbSession
-) -> Template:
-    leistung = await queries.get_leistung(session, ozg_id)
-    leika = await queries.list_leika_of(session, ozg_id)
-    return render(request, "catalog/leistung.html", leistung=leistung, leika=leika)
-
-
-router = Router("/", route_handlers=[leistungen_page, leistung_page], include_in_schema=False)
+# A Leistung's own page (`/leistungen/{ozg_id}`) shows its coverage too: it is a page of
+# `reports` (which may read the catalogue), with this feature's template.
+router = Router("/", route_handlers=[leistungen_page], include_in_schema=False)

@@ -4,8 +4,9 @@ WSP NRW: the LeiKa services live in the NRW Wirtschafts-Service-Portal become, f
 Gemeinde (Land 05), a validated online-access assessment on the default model with the level
 **at least 3** („Online-Leistung“: the application runs online). The portal list rates no
 criteria, so the level is a floor from the source (provisional, every criterion missing), the
-portal path is the evidence, and the row is marked as a Land-wide portal. Its date is the
-assessment's and the validation's date. Keys not in the catalogue are reported, not dropped.
+portal link (its path on `models.PORTALS`) is the evidence, and the row is marked as a Land-wide
+portal. Its date is the assessment's and the validation's date. Keys not in the catalogue are
+reported, not dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Table, select
@@ -36,7 +38,7 @@ from tracker.importing import (
     validate_rows,
 )
 from tracker.maturity import pairs, queries
-from tracker.maturity.models import Assessment, Dimension, Source, Status
+from tracker.maturity.models import PORTALS, Assessment, Dimension, Source, Status
 from tracker.regions import queries as regions_queries
 
 WSP_NRW_FILE = "wsp_nrw_onlinedienste_live_2024-11-11.csv"
@@ -141,8 +143,9 @@ async def import_wsp_nrw(
     parsed, repeats = skip_repeats(path.name, parsed)
     parsed, duplicates = drop_duplicates(path.name, parsed, lambda row: row.key, "Nummer")
     result = ImportResult(
-        path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid) + repeats
-    )
+        path.name, rejected=settle_errors(errors + duplicates, skip_invalid=skip_invalid),
+        skipped=repeats,
+    )  # fmt: skip
 
     keys = {row.key for _, row in parsed}
     statement = select(col(LeikaLeistung.leika_key), col(LeikaLeistung.id)).where(
@@ -151,9 +154,10 @@ async def import_wsp_nrw(
     leika_ids: dict[str, int] = {row.leika_key: row.id for row in await run(session, statement)}
     for line, row in parsed:
         if row.key not in leika_ids:
-            result.rejected.append(
+            result.skipped.append(
                 RowError(path.name, line, f"LeiKa key {row.key} is not in the catalogue")
             )
+    result.skipped.sort(key=lambda error: error.line)
     gemeinden = [
         gemeinde.ars
         for gemeinde in await regions_queries.inhabited_gemeinden(session)
@@ -178,7 +182,7 @@ async def import_wsp_nrw(
         if row.key not in leika_ids:
             continue
         evidence = [{
-            "kind": "url", "ref": row.landing or row.direct,
+            "kind": "url", "ref": urljoin(PORTALS[Source.WSP_NRW] + "/", row.landing or row.direct),
             "note": f"{PORTAL}: {row.service} (live am {stand:%d.%m.%Y}; Stelle: {row.office})",
         }]  # fmt: skip
         common: dict[str, Any] = {

@@ -40,7 +40,7 @@ from tracker.importing import (
     settle_errors,
     validate_rows,
 )
-from tracker.maturity import queries
+from tracker.maturity import applicability, queries
 from tracker.maturity.imports import source_floor, store_created
 from tracker.maturity.models import Assessment, Dimension, Source
 from tracker.regions import queries as regions_queries
@@ -157,6 +157,7 @@ async def import_pvog(
     areas = await load_areas(session)
     leika = await catalog_queries.leika_ids(session)
     leistungen = set((await run(session, select(col(OzgLeistung.ozg_id)))).scalars())
+    municipal = set((await applicability.catalogue(session)).default_leika_ids)
     listed: list[RowError] = []
     wanted: list[tuple[int, PvogRow, list[str]]] = []
     for line, row in parsed:
@@ -177,9 +178,15 @@ async def import_pvog(
         elif row.leika_key is None and row.ozgid not in leistungen:
             listed.append(RowError(path.name, line, f"OZG-ID {row.ozgid} is not in the catalogue"))
         else:
+            if row.leika_key is not None and leika[row.leika_key] not in municipal:
+                listed.append(RowError(path.name, line, (
+                    f"imported, but not counted for Gemeinden: LeiKa key {row.leika_key} is of "
+                    "LeiKa-Typ 1 (federal) alone"
+                )))  # fmt: skip
             wanted.append((line, row, coverage))
-    result = ImportResult(path.name, rejected=settle_errors(errors, skip_invalid=skip_invalid))
-    result.rejected = sorted(result.rejected + listed, key=lambda error: error.line)
+    result = ImportResult(
+        path.name, rejected=settle_errors(errors, skip_invalid=skip_invalid), skipped=listed
+    )
 
     model = await queries.model_for(session, Dimension.ONLINE.value, None)
     records: dict[str, dict[str, Any]] = {}

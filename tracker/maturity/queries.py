@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
+from urllib.parse import urljoin
 
 from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import aliased
@@ -14,14 +15,16 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import run
+from tracker.db import run, tuples
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
 from tracker.maturity.models import (
+    PORTALS,
     Assessment,
     MaturityModel,
     ModelCriterion,
     ModelLevel,
+    Source,
     Status,
 )
 
@@ -160,6 +163,45 @@ async def list_assessments(
     visible += [col(Assessment.ars).startswith(scope) for scope in where.unpublished_scopes]
     statement = statement.where(or_(*visible))
     return await fetch_page(session, statement, [col(Assessment.id)], limit=limit, cursor=cursor)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a level came from, as a page shows it beside the level."""
+
+    source: str
+    assessed_by: str
+    evidence: list[dict[str, Any]]  # each with `href` where it is a link
+
+
+def evidence_href(source: str, ref: str) -> str | None:
+    """A link for an evidence reference: a URL as it is, a source's host-less path on its
+    portal (`PORTALS`), anything else (a document number) none."""
+    if ref.startswith(("https://", "http://")):
+        return ref
+    portal = PORTALS.get(Source(source)) if source in SOURCE_KEYS else None
+    return urljoin(portal + "/", ref) if portal and ref.startswith("/") else None
+
+
+SOURCE_KEYS = {source.value for source in Source}
+
+
+async def provenance(session: AsyncSession, ids: list[int]) -> dict[int, Provenance]:
+    """The source, author and evidence of these assessments, in one query."""
+    if not ids:
+        return {}
+    statement = select(
+        col(Assessment.id), col(Assessment.source), col(Assessment.assessed_by),
+        col(Assessment.evidence),
+    ).where(col(Assessment.id).in_(ids))  # fmt: skip
+    found: dict[int, Provenance] = {}
+    for number, source, author, evidence in await tuples(session, statement):
+        items = [
+            {**item, "href": evidence_href(source, str(item.get("ref", "")))}
+            for item in evidence or []
+        ]
+        found[number] = Provenance(source, author, items)
+    return found
 
 
 async def by_external_id(session: AsyncSession, external_id: str) -> Assessment | None:

@@ -69,9 +69,9 @@ def highlights(members: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     improved = [row for row in members if (row["change"]["share_online"] or 0) > 0]
     return {
         "top": sorted(ranked, key=lambda row: (row["rank"], row["name"]))[:HIGHLIGHTED],
-        "improved": sorted(
-            improved, key=lambda row: (-row["change"]["share_online"], row["name"])
-        )[:HIGHLIGHTED],
+        "improved": sorted(improved, key=lambda row: (-row["change"]["share_online"], row["name"]))[
+            :HIGHLIGHTED
+        ],
     }
 
 

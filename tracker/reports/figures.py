@@ -54,6 +54,8 @@ def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object
         "land_wide_portal": bool(pair.land_wide_portal),
         "age_days": age_days,
         "stale": age_days > stale_after_days,
+        "assessment_id": pair.assessment_id,
+        "assessed_at": as_utc(pair.assessed_at),
     }
 
 

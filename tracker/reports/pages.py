@@ -8,15 +8,17 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from tracker.caching import Lru
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import TrackerError
-from tracker.fields import GemeindeArs
+from tracker.fields import OZG_ID_PATTERN, GemeindeKey
 from tracker.i18n import language, render, translator
+from tracker.maturity import queries as maturity_queries
+from tracker.maturity.models import SOURCE_NAMES
 from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
 from tracker.reports.figures import RULES
@@ -58,17 +60,34 @@ async def search_page(
     return render(request, "reports/search.html", q=q, gemeinden=gemeinden, leistungen=leistungen)
 
 
+def _by_ars(request: Request[Any, Any, Any], key: str, ars: str) -> Redirect | None:
+    """A page asked for by AGS moves to the same page by ARS (the query kept)."""
+    if key == ars:
+        return None
+    path = request.url.path.replace(f"/{key}/", f"/{ars}/", 1)
+    query = request.url.query
+    return Redirect(f"{path}?{query}" if query else path, status_code=301)
+
+
 @get("/gemeinden/{ars:str}/reifegrad")
 async def reifegrad_page(
     request: Request[Any, Any, Any],
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
     erfasst: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
-) -> Template:
+    nur: Annotated[str | None, QueryParameter(pattern="^(bewertet|offen)?$")] = None,
+) -> Template | Redirect:
+    """Every applicable OZG-Leistung of the Gemeinde with its level on both dimensions, the
+    level's name, whether it is provisional, its source, date and evidence; unassessed ones
+    marked, each with a link to record it."""
     settings: Settings = state.settings
     watch: Watch = state.watch
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
+    moved = _by_ars(request, ars, gemeinde.ars)
+    if moved is not None:
+        return moved
+    ars = gemeinde.ars
     stamp = await watch.stamp(("gemeinde", ars), lambda: queries.gemeinde_stamp(session, ars))
     key = (ars, datetime.now(UTC).date(), stamp, settings.stale_after_days)
     rolled = ROLLUPS.get(key)
@@ -77,27 +96,66 @@ async def reifegrad_page(
             session, ars, at=None, stale_after_days=settings.stale_after_days
         )
         ROLLUPS.put(key, rolled)
+    items = rolled["leistungen"]
+    assessed = [item for item in items if item["online"] or item["backoffice"]]
+    shown = {"bewertet": assessed, "offen": [item for item in items if not item["online"]]}
+    listed = shown.get(nur or "", items)
+    ids = [item[d]["assessment_id"] for item in listed for d in ("online", "backoffice") if item[d]]
     return render(
         request,
         "reports/reifegrad.html",
         gemeinde=gemeinde,
         summary=rolled["summary"],
-        themenfelder=dashboard.by_themenfeld(rolled["leistungen"]),
-        leistungen=[item for item in rolled["leistungen"] if item["online"] or item["backoffice"]],
+        themenfelder=dashboard.by_themenfeld(items),
+        leistungen=listed,
+        counts={"alle": len(items), "bewertet": len(assessed), "offen": len(shown["offen"])},
+        nur=nur or "alle",
+        provenance=await maturity_queries.provenance(session, ids),
+        level_names={
+            dimension: (await maturity_queries.model_for(session, dimension, None)).level_names
+            for dimension in ("online", "backoffice")
+        },
+        source_names=SOURCE_NAMES,
         rules=comparison.rules_in(language(request), RULES),
         recorded=erfasst,
     )
 
 
+@get("/leistungen/{ozg_id:str}")
+async def leistung_page(
+    request: Request[Any, Any, Any],
+    ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)],
+    session: DbSession,
+) -> Template:
+    """A Leistung: its LeiKa services and its coverage online, in Germany and by Land."""
+    leistung = await catalog_queries.get_leistung(session, ozg_id)
+    leika = await catalog_queries.list_leika_of(session, ozg_id)
+    found = await queries.leistung_coverage(session, ozg_id, dimension="online", at=None)
+    laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
+    names = {row.Land.code: row.Land.name for row in laender}
+    coverage = found["coverage"]
+    return render(
+        request, "catalog/leistung.html", leistung=leistung, leika=leika,
+        applicable=found["applicable"], bund=coverage[("bund", "DE")].as_dict(),
+        laender=[(names.get(code, code), figures.as_dict())
+                 for (kind, code), figures in sorted(coverage.items()) if kind == "land"],
+        rules=comparison.rules_in(language(request), RULES),
+    )  # fmt: skip
+
+
 @get("/gemeinden/{ars:str}/dashboard")
 async def dashboard_page(
     request: Request[Any, Any, Any],
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
-) -> Template:
+) -> Template | Redirect:
     """A city's dashboard: the same figures as GET /api/v1/dashboards/gemeinden/{ars}."""
-    board = await dashboard.dashboard(session, ars, state.settings)
+    found = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
+    moved = _by_ars(request, ars, found.ars)
+    if moved is not None:
+        return moved
+    board = await dashboard.dashboard(session, found.ars, state.settings)
     lang = language(request)
     translate = translator(lang)
     return render(
@@ -237,6 +295,13 @@ async def comparison_page(
 
 router = Router(
     "/",
-    route_handlers=[start_page, search_page, reifegrad_page, comparison_page, dashboard_page],
+    route_handlers=[
+        start_page,
+        search_page,
+        reifegrad_page,
+        leistung_page,
+        comparison_page,
+        dashboard_page,
+    ],
     include_in_schema=False,
 )

@@ -23,6 +23,8 @@ class Figures(BaseModel):
     land_wide_portal: bool
     age_days: int
     stale: bool
+    assessment_id: int = Field(description="The assessment that gave the level.")
+    assessed_at: UtcDatetime = Field(description="When that assessment was assessed.")
 
 
 class LeistungReifegrad(BaseModel):
