@@ -565,9 +565,14 @@ async def _coverage(
 ) -> dict[str, Any]:
     """Leistungen online in every member where they apply (flächendeckend), and in at least one."""
     where: dict[str, int] = defaultdict(int)
+    # most members share the default set (one object): count each set once, times its members
+    sharing: dict[int, tuple[set[str], int]] = {}
     for member in members:
-        for ozg_id in applicable_in[member.ars]:
-            where[ozg_id] += 1
+        found = applicable_in[member.ars]
+        sharing[id(found)] = (found, sharing.get(id(found), (found, 0))[1] + 1)
+    for found, times in sharing.values():
+        for ozg_id in found:
+            where[ozg_id] += times
     online: dict[str, int] = defaultdict(int)
     for ozg_id, dimension, level, count in await _per_leistung(
         session, source, chosen, by=[source.c.ozg_id]
