@@ -38,7 +38,8 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     assert "62964 inserted, 0 updated, 0 unchanged, 210 rejected" in first.stdout
     second = run("import", "all", env=env)
     assert second.returncode == 0
-    assert second.stdout.count("(nothing written)") == 11
+    assert "dresdner-forderungen-2021.json: 5 inserted" in first.stdout
+    assert second.stdout.count("(nothing written)") == 12
     assert "0 inserted, 0 updated, 62964 unchanged, 210 rejected" in second.stdout
 
     assessments = tmp_path / "bewertungen.csv"
