@@ -44,6 +44,7 @@ from tracker.caching import COMPRESS_MIN_BYTES
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
+from tracker.demands import routes as demands_routes
 from tracker.errors import exception_handlers
 from tracker.headers import add_security_headers
 from tracker.maturity import pages as maturity_pages
@@ -224,6 +225,7 @@ def create_app(
             catalog_routes.router,
             regions_routes.router,
             maturity_routes.router,
+            demands_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,

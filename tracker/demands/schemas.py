@@ -81,7 +81,7 @@ class CatalogueDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     key: Key
-    version: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=20)]
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")]
     title: Title
     summary: Description | None = None
     publisher: Line | None = None
