@@ -305,3 +305,33 @@ async def list_events(
     if since is not None:
         statement = statement.where(col(DemandEvent.at) >= since)
     return await fetch_page(session, statement, [col(DemandEvent.id)], limit=limit, cursor=cursor)
+
+
+async def recent_events(
+    session: AsyncSession, action_ids: Iterable[int], *, limit: int
+) -> list[DemandEvent]:
+    """The newest events of these actions, newest first (a demand page's history)."""
+    ids = list(action_ids)
+    if not ids:
+        return []
+    statement = (
+        select(DemandEvent)
+        .where(col(DemandEvent.action_id).in_(ids))
+        .order_by(col(DemandEvent.id).desc())
+        .limit(limit)
+    )
+    return list((await run(session, statement)).scalars())
+
+
+async def milestones_of(
+    session: AsyncSession, action_ids: Iterable[int]
+) -> dict[int, list[ActionMilestone]]:
+    statement = (
+        select(ActionMilestone)
+        .where(col(ActionMilestone.action_id).in_(list(action_ids)))
+        .order_by(col(ActionMilestone.due_date), col(ActionMilestone.id))
+    )
+    found: dict[int, list[ActionMilestone]] = defaultdict(list)
+    for milestone in (await run(session, statement)).scalars():
+        found[milestone.action_id].append(milestone)
+    return found
