@@ -101,6 +101,9 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             "key": "leipzig-2030", "version": "1", "title": {"de": "Leipzig 2030"},
             "scope_ars": LEIPZIG, "demands": [{"key": "LE2030-1", "title": {"de": "Feld 1"}}],
         }}),
+        ("PATCH", "/api/v1/demands/{key:str}"): (
+            "/api/v1/demands/LE-1", {"json": {"weight": 2}, "headers": ANY}
+        ),
         ("POST", "/api/v1/demands/{key:str}/actions"): ("/api/v1/demands/LE-1/actions", {"json": {
             "title": {"de": "Neue Maßnahme"}, "responsible_level": "kommune",
         }}),

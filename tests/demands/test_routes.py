@@ -96,6 +96,19 @@ async def test_roll_up_weights_dropped_empty_and_nested_demands(
         z1["rollup"],
     )
     assert (await client.get("/api/v1/demands/NOPE")).status_code == 404
+    # Z-1 weighs 1 instead of 3: HF-1 = (100·1 + 65·1) / 2
+    lighter = await client.patch(
+        "/api/v1/demands/Z-1", json={"weight": 1, "summary": {"de": "Durchgängig digital"}},
+        headers={**who["leipzig"], "If-Match": '"v1"'},
+    )  # fmt: skip
+    assert lighter.status_code == 200, lighter.text
+    assert (lighter.json()["version"], lighter.headers["ETag"]) == (2, '"v2"')
+    parent = (await client.get("/api/v1/demands/HF-1")).json()
+    assert parent["rollup"]["progress"] == 82.5
+    refused = await client.patch(
+        "/api/v1/demands/Z-1", json={"weight": 9}, headers={**who["dresden"], **ANY}
+    )
+    assert refused.status_code == 403
 
 
 async def test_progress_is_the_uptake_mean_unless_set_by_hand(

@@ -32,6 +32,7 @@ from tracker.demands.schemas import (
     ActionPatch,
     CatalogueDefinition,
     DemandDefinition,
+    DemandPatch,
     LinkCreate,
     MilestoneCreate,
     MilestoneDefinition,
@@ -238,6 +239,32 @@ async def sync_catalogue(
         assert demand.id is not None  # noqa: S101  (flushed)
         ids[definition.key] = demand.id
     return catalogue, outcomes
+
+
+async def update_demand(
+    session: AsyncSession, key: str, data: DemandPatch, *, if_match: str | None, actor: Actor
+) -> Demand:
+    demand = await queries.get_demand(session, key)
+    ensure_manages(actor, await queries.catalogue_by_id(session, demand.catalogue_id))
+    version = expected_version(if_match, current=demand.version)
+    values: dict[str, Any] = {}
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        if value is None and name in ("title", "weight"):
+            raise InvalidInput(f"{name} cannot be null.")
+        values[name] = _dump(value) if name in ("title", "summary") else value
+    changed = {
+        name: [_plain(getattr(demand, name)), _plain(value)]
+        for name, value in values.items()
+        if getattr(demand, name) != value
+    }
+    if not changed:
+        return demand
+    await compare_and_set(session, demand, version, values)
+    await access_actions.record_audit(
+        session, actor=actor, entity="demand", entity_id=key, action="update", changes=changed
+    )
+    return demand
 
 
 # --- actions -------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from tracker.demands.schemas import (
     CatalogueDefinition,
     CatalogueRead,
     DemandNode,
+    DemandPatch,
     DemandRead,
     DemandTree,
     EventRead,
@@ -165,12 +166,8 @@ async def list_events(
                 next_cursor=next_cursor)  # fmt: skip
 
 
-@get("/demands/{key:str}", responses=problem_responses(404))
-async def get_demand(
-    request: AnyRequest, key: DemandKey, session: DbSession, state: State
-) -> Response[DemandRead]:
+async def demand_read(session: AsyncSession, key: str, on: date) -> tuple[DemandRead, int]:
     demand = await queries.get_demand(session, key)
-    on = today(state)
     tree = await queries.demand_tree(session, demand.catalogue_id, on=on)
     assert demand.id is not None  # noqa: S101  (stored)
     node = tree.by_id[demand.id]
@@ -183,7 +180,32 @@ async def get_demand(
         version=demand.version, on=on, rule=ROLLUP_RULE, rollup=rollup_read(node),
         children=[node_read(child) for child in node.children],
     )  # fmt: skip
-    return tagged(request, body, etag(demand.version))
+    return body, demand.version
+
+
+@get("/demands/{key:str}", responses=problem_responses(404))
+async def get_demand(
+    request: AnyRequest, key: DemandKey, session: DbSession, state: State
+) -> Response[DemandRead]:
+    body, version = await demand_read(session, key, today(state))
+    return tagged(request, body, etag(version))
+
+
+@patch(
+    "/demands/{key:str}", guards=[demand_manager], responses=problem_responses(*WRITES, 412, 428)
+)
+async def update_demand(
+    request: AnyRequest,
+    key: DemandKey,
+    data: JSONBody[DemandPatch],
+    session: DbSession,
+    state: State,
+    if_match: IfMatch = None,
+) -> Response[DemandRead]:
+    """Change a demand's texts, source or weight (If-Match): its catalogue's managers."""
+    await actions.update_demand(session, key, data, if_match=if_match, actor=principal_of(request))
+    body, version = await demand_read(session, key, today(state))
+    return Response(body, headers={"ETag": etag(version)})
 
 
 @get("/demands/{key:str}/actions", responses=problem_responses(404))
@@ -405,9 +427,9 @@ router = Router(
     "/api/v1",
     route_handlers=[
         list_statuses, list_catalogues, create_catalogue, get_tree, list_events, get_demand,
-        list_actions, create_action, get_action, update_action, change_status, action_history,
-        list_milestones, add_milestone, update_milestone, list_uptake, get_uptake, put_uptake,
-        list_links, add_link, remove_link,
+        update_demand, list_actions, create_action, get_action, update_action, change_status,
+        action_history, list_milestones, add_milestone, update_milestone, list_uptake,
+        get_uptake, put_uptake, list_links, add_link, remove_link,
     ],
     tags=["Forderungen"],
 )  # fmt: skip

@@ -334,6 +334,18 @@ class ActionPatch(BaseModel):
     comment: Note | None = Field(default=None, description="Kept in the history.")
 
 
+class DemandPatch(BaseModel):
+    """Only the fields sent change (the catalogue file stays the source on re-import)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Title | None = None
+    summary: Description | None = None
+    verification: Literal["V", "P", "U"] | None = None
+    source: Line | None = None
+    source_date: IsoDate | None = None
+    weight: Weight | None = None
+
+
 class StatusWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: StatusKey
