@@ -13,7 +13,7 @@ from sqlalchemy import Row, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import run, tuples
+from tracker.db import as_utc, run, tuples
 from tracker.demands.models import (
     ActionMilestone,
     ActionStatus,
@@ -106,6 +106,10 @@ async def demand_key_of(session: AsyncSession, action: DemandAction) -> str:
 # --- figures: the one progress rule --------------------------------------------------------------
 
 
+# what the history replays: an action's state, and an uptake's
+REPLAYED = ("status", "progress", "progress_manual")
+
+
 @dataclass
 class ActionFigures:
     """An action's uptake and milestones as the roll-up reads them."""
@@ -123,7 +127,25 @@ class ActionFigures:
         return self.uptake_progress_sum / self.counted_uptake
 
 
-def effective_progress(action: DemandAction, figures: ActionFigures) -> float:
+@dataclass(frozen=True)
+class ActionState:
+    """What the roll-up reads of an action: as stored, or as replayed from the history."""
+
+    id: int
+    demand_id: int
+    status: str
+    progress: int
+    progress_manual: bool
+    weight: float
+
+    @classmethod
+    def of(cls, action: DemandAction, **replayed: Any) -> ActionState:
+        assert action.id is not None  # noqa: S101  (stored)
+        fields = {name: getattr(action, name) for name in REPLAYED} | replayed
+        return cls(id=action.id, demand_id=action.demand_id, weight=action.weight, **fields)
+
+
+def effective_progress(action: DemandAction | ActionState, figures: ActionFigures) -> float:
     """By hand, else the mean of the counted uptake, else the stored progress."""
     if action.progress_manual:
         return float(action.progress)
@@ -189,15 +211,75 @@ class Tree:
     by_id: dict[int, Node]
 
 
-async def demand_tree(session: AsyncSession, catalogue_id: int, *, on: date) -> Tree:
-    """Every demand of the catalogue with its roll-up (`schemas.ROLLUP_RULE`)."""
+async def as_of(
+    session: AsyncSession, actions: list[DemandAction], at: datetime, *, on: date
+) -> tuple[list[ActionState], dict[int, ActionFigures]]:
+    """The actions and their figures as they stood at `at`, replayed from the append-only
+    history: actions created later are left out; status, progress and uptake are those of the
+    last events up to `at`; a milestone counts as done from its `done_at` day. Weights and
+    milestones themselves are today's (their changes are not replayed)."""
+    known = [action for action in actions if as_utc(action.created_at) <= at]
+    ids = [action.id for action in known if action.id is not None]
+    statement = (
+        select(DemandEvent)
+        .where(col(DemandEvent.action_id).in_(ids), col(DemandEvent.at) <= at)
+        .order_by(col(DemandEvent.id))
+    )
+    state: dict[int, dict[str, Any]] = {action_id: {} for action_id in ids}
+    uptake: dict[tuple[int, str], dict[str, Any]] = {}
+    for event in (await run(session, statement)).scalars():
+        target = (
+            state[event.action_id]
+            if event.ars is None
+            else uptake.setdefault((event.action_id, event.ars), {})
+        )
+        if event.kind == "milestone":
+            continue
+        for name in REPLAYED:
+            if name in event.changes:
+                target[name] = event.changes[name][1]
+    then = [ActionState.of(action, **state[action.id]) for action in known if action.id]
+    statuses = await status_map(session)
+    figures = {action_id: ActionFigures() for action_id in ids}
+    for (action_id, _), values in uptake.items():
+        if "status" not in values:
+            continue
+        found = figures[action_id]
+        found.uptake += 1
+        found.by_status[values["status"]] = found.by_status.get(values["status"], 0) + 1
+        if statuses[values["status"]].counted:
+            found.counted_uptake += 1
+            found.uptake_progress_sum += float(values.get("progress", 0))
+    overdue = (
+        select(col(ActionMilestone.action_id), func.count())
+        .where(
+            col(ActionMilestone.action_id).in_(ids),
+            col(ActionMilestone.due_date) < on,
+            (col(ActionMilestone.done_at).is_(None)) | (col(ActionMilestone.done_at) > on),
+        )
+        .group_by(col(ActionMilestone.action_id))
+    )
+    for action_id, count in await tuples(session, overdue):
+        figures[action_id].overdue = count
+    return then, figures
+
+
+async def demand_tree(
+    session: AsyncSession, catalogue_id: int, *, on: date, at: datetime | None = None
+) -> Tree:
+    """Every demand of the catalogue with its roll-up (`schemas.ROLLUP_RULE`); with `at`, as
+    it stood then (`as_of`)."""
     demands = await demands_of(session, catalogue_id)
     ids = [demand.id for demand in demands]
     statement = select(DemandAction).where(col(DemandAction.demand_id).in_(ids))
-    actions = list((await run(session, statement)).scalars())
-    figures = await action_figures(session, [a.id for a in actions if a.id], on=on)
+    stored = list((await run(session, statement)).scalars())
+    if at is None:
+        actions = [ActionState.of(action) for action in stored]
+        figures = await action_figures(session, [a.id for a in actions], on=on)
+    else:
+        actions, figures = await as_of(session, stored, at, on=on)
     statuses = await status_map(session)
-    by_demand: dict[int, list[DemandAction]] = defaultdict(list)
+    by_demand: dict[int, list[ActionState]] = defaultdict(list)
     for action in actions:
         by_demand[action.demand_id].append(action)
     children: dict[int | None, list[Demand]] = defaultdict(list)
@@ -212,7 +294,6 @@ async def demand_tree(session: AsyncSession, catalogue_id: int, *, on: date) -> 
         count, overdue = 0, 0
         by_status: defaultdict[str, int] = defaultdict(int)
         for action in by_demand[demand.id]:
-            assert action.id is not None  # noqa: S101  (stored)
             count += 1
             by_status[action.status] += 1
             overdue += figures[action.id].overdue

@@ -4,7 +4,7 @@ manager (the uptake also a Gemeinde's editor), whose scope the actions check."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
@@ -45,16 +45,31 @@ from tracker.demands.schemas import (
 from tracker.errors import NotFound, problem_responses
 from tracker.fields import ISO_MOMENT_PATTERN, GemeindeArs, RowId, parse_moment
 from tracker.listing import IdCursor, Limit, Page
-from tracker.settings import Settings
+from tracker.settings import GERMAN_TIME, Settings
 
 AnyRequest = Request[Any, Any, Any]
 DemandKey = Annotated[str, PathParameter(pattern=KEY_PATTERN)]
 WRITES = (401, 403, 404, 409, 415, 422)
+At = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=ISO_MOMENT_PATTERN,
+        description="As of this moment (ISO 8601), replayed from the history; default now.",
+    ),
+]
 
 
 def today(state: State) -> date:
     settings: Settings = state.settings
     return settings.today()
+
+
+def moment_and_day(state: State, at: str | None) -> tuple[datetime | None, date]:
+    """The as-of moment, and the day that overdue is judged against (then, or today)."""
+    moment = parse_moment(at)
+    if moment is None:
+        return None, today(state)
+    return moment, moment.astimezone(GERMAN_TIME).date()
 
 
 def node_read(node: queries.Node) -> DemandNode:
@@ -75,12 +90,14 @@ def rollup_read(node: queries.Node) -> Rollup:
     )  # fmt: skip
 
 
-async def tree_read(session: AsyncSession, key: str, on: date) -> DemandTree:
+async def tree_read(
+    session: AsyncSession, key: str, on: date, at: datetime | None = None
+) -> DemandTree:
     catalogue = await queries.get_catalogue(session, key)
     assert catalogue.id is not None  # noqa: S101  (stored)
-    tree = await queries.demand_tree(session, catalogue.id, on=on)
+    tree = await queries.demand_tree(session, catalogue.id, on=on, at=at)
     return DemandTree(
-        catalogue=CatalogueRead.model_validate(catalogue), on=on, rule=ROLLUP_RULE,
+        catalogue=CatalogueRead.model_validate(catalogue), at=at, on=on, rule=ROLLUP_RULE,
         demands=[node_read(node) for node in tree.roots],
     )  # fmt: skip
 
@@ -142,9 +159,11 @@ async def get_tree(
     session: DbSession,
     state: State,
     catalogue: Annotated[str, QueryParameter(pattern=KEY_PATTERN, description="Its key.")],
+    at: At = None,
 ) -> DemandTree:
     """A catalogue's tree of demands with each one's roll-up; `rule` states how it is made."""
-    return await tree_read(session, catalogue, today(state))
+    moment, on = moment_and_day(state, at)
+    return await tree_read(session, catalogue, on, moment)
 
 
 @get("/demands/events", responses=problem_responses())
@@ -166,9 +185,11 @@ async def list_events(
                 next_cursor=next_cursor)  # fmt: skip
 
 
-async def demand_read(session: AsyncSession, key: str, on: date) -> tuple[DemandRead, int]:
+async def demand_read(
+    session: AsyncSession, key: str, on: date, at: datetime | None = None
+) -> tuple[DemandRead, int]:
     demand = await queries.get_demand(session, key)
-    tree = await queries.demand_tree(session, demand.catalogue_id, on=on)
+    tree = await queries.demand_tree(session, demand.catalogue_id, on=on, at=at)
     assert demand.id is not None  # noqa: S101  (stored)
     node = tree.by_id[demand.id]
     catalogue = await queries.catalogue_by_id(session, demand.catalogue_id)
@@ -177,7 +198,7 @@ async def demand_read(session: AsyncSession, key: str, on: date) -> tuple[Demand
         key=demand.key, catalogue=catalogue.key, parent=parent, kind=demand.kind,
         title=demand.title, summary=demand.summary, verification=demand.verification,
         source=demand.source, source_date=demand.source_date, weight=demand.weight,
-        version=demand.version, on=on, rule=ROLLUP_RULE, rollup=rollup_read(node),
+        version=demand.version, at=at, on=on, rule=ROLLUP_RULE, rollup=rollup_read(node),
         children=[node_read(child) for child in node.children],
     )  # fmt: skip
     return body, demand.version
@@ -185,10 +206,13 @@ async def demand_read(session: AsyncSession, key: str, on: date) -> tuple[Demand
 
 @get("/demands/{key:str}", responses=problem_responses(404))
 async def get_demand(
-    request: AnyRequest, key: DemandKey, session: DbSession, state: State
+    request: AnyRequest, key: DemandKey, session: DbSession, state: State, at: At = None
 ) -> Response[DemandRead]:
-    body, version = await demand_read(session, key, today(state))
-    return tagged(request, body, etag(version))
+    """A demand with its roll-up and child demands, now or as of `at`."""
+    moment, on = moment_and_day(state, at)
+    body, version = await demand_read(session, key, on, moment)
+    # the ETag names the version for If-Match; the roll-up moves without it, so no 304 here
+    return Response(body, headers={} if moment else {"ETag": etag(version)})
 
 
 @patch(
@@ -237,8 +261,7 @@ async def get_action(
     request: AnyRequest, action_id: RowId, session: DbSession, state: State
 ) -> Response[ActionRead]:
     action = await queries.get_action(session, action_id)
-    (body,) = await action_reads(session, [action], today(state))
-    return tagged(request, body, etag(action.version))
+    return await action_response(session, action, today(state))
 
 
 @patch(

@@ -202,8 +202,12 @@ class DemandNode(BaseModel):
     children: list[DemandNode]
 
 
+AS_OF = "As of this moment, replayed from the history; null: now."
+
+
 class DemandTree(BaseModel):
     catalogue: CatalogueRead
+    at: UtcDatetime | None = Field(description=AS_OF)
     on: date = Field(description="The day overdue milestones are judged against.")
     rule: str
     demands: list[DemandNode]
@@ -221,6 +225,7 @@ class DemandRead(BaseModel):
     source_date: date | None
     weight: float
     version: int
+    at: UtcDatetime | None = Field(description=AS_OF)
     on: date
     rule: str
     rollup: Rollup
