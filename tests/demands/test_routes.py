@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_token, add_user, bearer, collect
@@ -200,7 +201,10 @@ async def test_status_changes_append_to_a_history_that_is_never_rewritten(
         attempt = await client.request(method, f"{url}/history", headers={**who["dst"], **ANY})
         assert attempt.status_code == 405
     audit = await run(
-        session, select(AuditEntry.action).where(AuditEntry.entity == "demand_action")
+        session,
+        select(col(AuditEntry.action))
+        .where(col(AuditEntry.entity) == "demand_action")
+        .order_by(col(AuditEntry.id)),
     )
     assert list(audit.scalars()) == ["create", "status", "status", "update"]
 
