@@ -39,7 +39,8 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     assert "  … and 110 more skipped" in first.stdout
     second = run("import", "all", env=env)
     assert second.returncode == 0
-    assert second.stdout.count("(nothing written)") == 11
+    assert "dresdner-forderungen-2021.json: 5 inserted" in first.stdout
+    assert second.stdout.count("(nothing written)") == 12
     assert "0 inserted, 0 updated, 62964 unchanged, 0 rejected, 210 skipped" in second.stdout
 
     assessments = tmp_path / "bewertungen.csv"
@@ -116,7 +117,7 @@ def test_upgrade_import_and_reimport(tmp_path: Path, data_dir: Path) -> None:
     )
     skipped = run("import", "catalog", str(broken), "--skip-invalid", env=env)
     assert skipped.returncode == 0
-    assert "skipped ozg_lebenslagen.csv:60" in skipped.stdout
+    assert "rejected (invalid, left out): ozg_lebenslagen.csv:60" in skipped.stdout
 
 
 def test_export_openapi_writes_the_spec(tmp_path: Path) -> None:

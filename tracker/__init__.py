@@ -6,6 +6,8 @@ Features, lowest layer first; each imports only from lower ones (`queries`, `sch
 - access: users, ARS-scoped roles, tokens, sessions, guards, audit (no feature)
 - catalog, regions: the OZG catalogue with LeiKa; Länder to Gemeinden (access)
 - maturity: models, assessments and review, applicability, the pair levels (`pairs`)
+- demands: demand catalogues (the Dresdner Forderungen), Maßnahmen, uptake, milestones, links,
+  the append-only event history
 - reports: every roll-up over the pair levels, routes and pages (reads only)
 
 Shared modules (db, errors, fields, listing, …) import no feature; app.py, cli.py and models.py

@@ -46,6 +46,8 @@ from tracker.caching import COMPRESS_MIN_BYTES
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
+from tracker.demands import pages as demands_pages
+from tracker.demands import routes as demands_routes
 from tracker.errors import exception_handlers
 from tracker.headers import add_security_headers
 from tracker.maturity import pages as maturity_pages
@@ -227,11 +229,13 @@ def create_app(
             catalog_routes.router,
             regions_routes.router,
             maturity_routes.router,
+            demands_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,
             regions_pages.router,
             maturity_pages.router,
+            demands_pages.router,
             access_pages.router,
             create_static_files_router(
                 path=SCHEMA_ASSETS,

@@ -27,6 +27,7 @@ from tracker.access.models import Role
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import create_engine, create_sessionmaker
+from tracker.demands import imports as demands_imports
 from tracker.errors import TrackerError
 from tracker.importing import (
     MAX_ERRORS_LISTED,
@@ -96,6 +97,20 @@ def regions_steps(path: Path, *, allow_retire: bool = False) -> list[Step]:
         max_retire_share=Settings.from_env().max_retire_share,
     )
     return [(path.name, count_records(path), rebuilding_pairs(run), path)]
+
+
+def demands_steps(paths: tuple[Path, ...] = (), *, with_positions: bool = False) -> list[Step]:
+    """The catalogues inside the package (or the files given), then optionally the seed."""
+    steps: list[Step] = [
+        (path.name, 1, demands_imports.import_catalogue, path)
+        for path in paths or demands_imports.catalogue_files()
+    ]
+    if with_positions:
+        steps += [
+            (path.name, 1, demands_imports.import_positions, path)
+            for path in demands_imports.position_files()
+        ]
+    return steps
 
 
 def wsp_steps(path: Path) -> list[Step]:
@@ -274,13 +289,29 @@ def import_assessments(paths: tuple[Path, ...], skip_invalid: bool) -> None:
     _import(steps, skip_invalid)
 
 
+@import_group.command("demands")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--with-positions",
+    is_flag=True,
+    help="Also load the optional, labelled seed of DST positions as dated Maßnahmen and "
+    "milestones with their sources.",
+)
+def import_demands(paths: tuple[Path, ...], with_positions: bool) -> None:
+    """Demand catalogues as JSON (default: the Dresdner Forderungen shipped with tracker),
+    idempotent on their keys; each file all-or-nothing."""
+    _import(demands_steps(paths, with_positions=with_positions), skip_invalid=False)
+
+
 @import_group.command("all")
 @skip_invalid_option
 def import_all(skip_invalid: bool) -> None:
-    """Catalogue, regions and the NRW portal list from the data directory (TRACKER_DATA_DIR)."""
+    """Catalogue, regions and the NRW portal list from the data directory (TRACKER_DATA_DIR),
+    and the demand catalogues shipped with tracker."""
     data_dir = Settings.from_env().data_dir
     steps = catalog_steps(data_dir) + regions_steps(data_dir / GV100AD_FILE)
-    _import(steps + wsp_steps(data_dir / maturity_imports.WSP_NRW_FILE), skip_invalid)
+    steps += wsp_steps(data_dir / maturity_imports.WSP_NRW_FILE) + demands_steps()
+    _import(steps, skip_invalid)
 
 
 @main.group()

@@ -1,7 +1,7 @@
 """Strict shared types for API shapes and import rows."""
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from litestar.params import PathParameter
@@ -33,6 +33,28 @@ def _json_bool(value: object) -> object:
 
 
 JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
+
+
+def _json_float(value: object) -> object:
+    """A JSON number must be one: no boolean, no numeric text (Litestar's lax "2" → 2.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return float(value)
+
+
+JsonFloat = Annotated[float, BeforeValidator(_json_float)]
+
+
+def _date_text(value: object) -> object:
+    """A calendar day as JSON carries it: `YYYY-MM-DD` text (Pydantic would take a number)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) is None:
+        raise ValueError("must be a date as YYYY-MM-DD text")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
 
 
 def ascii_digits(text: str) -> bool:

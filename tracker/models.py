@@ -3,6 +3,16 @@
 from tracker.access.models import ApiToken, AuditEntry, RoleGrant, User
 from tracker.catalog.models import Lebenslage, LeikaLeistung, OzgLeistung, Themenfeld
 from tracker.db import TableModel
+from tracker.demands.models import (
+    ActionMilestone,
+    ActionStatus,
+    ActionUptake,
+    Demand,
+    DemandAction,
+    DemandCatalogue,
+    DemandEvent,
+    DemandLink,
+)
 from tracker.maturity.models import (
     ApplicabilityOverride,
     Assessment,
@@ -21,11 +31,19 @@ from tracker.maturity.models import (
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
+    "ActionMilestone",
+    "ActionStatus",
+    "ActionUptake",
     "ApiToken",
     "ApplicabilityOverride",
     "Assessment",
     "AuditEntry",
     "CountPeriod",
+    "Demand",
+    "DemandAction",
+    "DemandCatalogue",
+    "DemandEvent",
+    "DemandLink",
     "Gemeinde",
     "GemeindeLevelCount",
     "Gemeindeverband",

@@ -6,13 +6,17 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tracker.db"
 # The reference data lives beside the project, never inside it (../shared/data).
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+
+GERMAN_TIME = ZoneInfo("Europe/Berlin")
 
 _ASYNC_DRIVERS = {
     "postgres://": "postgresql+asyncpg://",
@@ -69,6 +73,12 @@ class Settings:
     )  # fmt: skip
     # The Deutscher Städtetag's member cities (one ARS a line) for the comparison set `dst`.
     dst_members_file: Path | None = None
+    # The day that "overdue" is judged against; None: today in Germany. Tests fix it.
+    fixed_today: date | None = None
+
+    def today(self) -> date:
+        """The day of a request, for deadlines (milestones, due dates)."""
+        return self.fixed_today or datetime.now(GERMAN_TIME).date()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

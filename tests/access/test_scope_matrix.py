@@ -24,6 +24,13 @@ from tracker.access import queries as access_queries
 from tracker.access.models import ApiToken, AuditEntry, Role
 from tracker.app import create_app
 from tracker.db import run
+from tracker.demands import actions as demands_actions
+from tracker.demands.schemas import (
+    ActionCreate,
+    CatalogueDefinition,
+    LinkCreate,
+    MilestoneCreate,
+)
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.settings import Settings
@@ -51,12 +58,16 @@ class Target:
     grant: int
     token: int
     assessment: int
+    action: int  # a Maßnahme of Leipzig's own demand catalogue
+    milestone: int
+    link: int
 
 
 def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
     """(method, route path) → (URL, request keywords) acting on Leipzig. Order matters for the
     succeeding run: the removals come last."""
     applicability = f"/api/v1/gemeinden/{LEIPZIG}/leistungen/10000/applicability"
+    action = f"/api/v1/actions/{t.action}"
     return {
         ("POST", "/api/v1/users"): ("/api/v1/users", {"json": {
             "email": "neu@leipzig.de", "display_name": "Neu",
@@ -86,6 +97,37 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("DELETE", "/api/v1/gemeinden/{ars:str}/leistungen/{ozg_id:str}/applicability"): (
             applicability, {"headers": ANY}
         ),
+        ("POST", "/api/v1/demand-catalogues"): ("/api/v1/demand-catalogues", {"json": {
+            "key": "leipzig-2030", "version": "1", "title": {"de": "Leipzig 2030"},
+            "scope_ars": LEIPZIG, "demands": [{"key": "LE2030-1", "title": {"de": "Feld 1"}}],
+        }}),
+        ("PATCH", "/api/v1/demands/{key:str}"): (
+            "/api/v1/demands/LE-1", {"json": {"weight": 2}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/demands/{key:str}/actions"): ("/api/v1/demands/LE-1/actions", {"json": {
+            "title": {"de": "Neue Maßnahme"}, "responsible_level": "kommune",
+        }}),
+        ("PATCH", "/api/v1/actions/{action_id:int}"): (
+            action, {"json": {"weight": 2}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/actions/{action_id:int}/status"): (
+            f"{action}/status", {"json": {"status": "accepted"}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/actions/{action_id:int}/milestones"): (
+            f"{action}/milestones", {"json": {"due_date": "2027-01-31", "title": {"de": "M"}}}
+        ),
+        ("PATCH", "/api/v1/milestones/{milestone_id:int}"): (
+            f"/api/v1/milestones/{t.milestone}", {"json": {"done_at": "2026-01-05"}, "headers": ANY}
+        ),
+        ("PUT", "/api/v1/actions/{action_id:int}/gemeinden/{ars:str}"): (
+            f"{action}/gemeinden/{LEIPZIG}", {"json": {"status": "in_progress", "progress": 5}}
+        ),
+        ("POST", "/api/v1/actions/{action_id:int}/links"): (
+            f"{action}/links", {"json": {"kind": "leistung", "target": "10000", "reason": "Kern"}}
+        ),
+        ("DELETE", "/api/v1/actions/{action_id:int}/links/{link_id:int}"): (
+            f"{action}/links/{t.link}", {}
+        ),
         ("DELETE", "/api/v1/tokens/{token_id:int}"): (
             f"/api/v1/tokens/{t.token}", {"headers": ANY}
         ),
@@ -112,12 +154,38 @@ async def leipzig(session: AsyncSession) -> Target:
     )
     assessment = await maturity_actions.record_assessment(session, data, actor=principal)
     assessment.status = "submitted"
+    strategy = CatalogueDefinition.model_validate({
+        "key": "leipzig-digital", "version": "1", "title": {"de": "Digitales Leipzig"},
+        "scope_ars": LEIPZIG, "demands": [{"key": "LE-1", "title": {"de": "Handlungsfeld 1"}}],
+    })  # fmt: skip
+    await demands_actions.create_catalogue(session, strategy, actor="test")
+    action = await demands_actions.create_action(
+        session, "LE-1", ActionCreate.model_validate(
+            {"title": {"de": "Kfz-Zulassung anbinden"}, "responsible_level": "kommune"}
+        ), actor="test",
+    )  # fmt: skip
+    assert action.id is not None
+    milestone = await demands_actions.add_milestone(
+        session, action.id,
+        MilestoneCreate.model_validate({"due_date": "2026-12-31", "title": {"de": "Start"}}),
+        actor="test",
+    )  # fmt: skip
+    link = await demands_actions.add_link(
+        session, action.id,
+        LinkCreate.model_validate({"kind": "gemeinde", "target": LEIPZIG, "reason": "Pilot"}),
+        actor="test",
+    )  # fmt: skip
     await session.commit()
     token_id = token.scalars().one().id
     assert grants[0].id is not None
     assert token_id is not None
     assert assessment.id is not None
-    return Target(user=editor.id, grant=grants[0].id, token=token_id, assessment=assessment.id)
+    assert milestone.id is not None
+    assert link.id is not None
+    return Target(
+        user=editor.id, grant=grants[0].id, token=token_id, assessment=assessment.id,
+        action=action.id, milestone=milestone.id, link=link.id,
+    )  # fmt: skip
 
 
 async def audit_count(session: AsyncSession) -> int:
@@ -130,7 +198,7 @@ def test_the_catalogue_names_every_write_route(settings: Settings) -> None:
         for method, path, _ in write_routes(create_app(settings))
         if path.startswith("/api/")
     }
-    assert api_routes == set(catalogue(Target(1, 1, 1, 1)))
+    assert api_routes == set(catalogue(Target(1, 1, 1, 1, 1, 1, 1)))
 
 
 async def test_narrowed_tokens_act_only_within_their_scope(
@@ -269,7 +337,7 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
     for method, path, _ in write_routes(create_app(settings)):
         if path.startswith("/api/") or path == "/anmelden":
             continue
-        url = path.replace("{ars:str}", LEIPZIG)
+        url = path.replace("{ars:str}", LEIPZIG).replace("{action_id:int}", str(target.action))
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before
 

@@ -149,3 +149,25 @@ def role_by_path(parameter: str, roles: dict[str, Role]) -> Guard:
             raise PermissionDeniedException(f"This needs the {role.value} role.")
 
     return guard
+
+
+def demand_manager(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Demand catalogues and their Maßnahmen: demand managers (and admins); the action checks
+    the catalogue's scope."""
+    signed_in(connection, handler)
+    principal = principal_of(connection)
+    if not (principal.may(Role.DEMAND_MANAGER) or principal.may(Role.ADMIN)):
+        raise PermissionDeniedException("This needs the demand_manager role.")
+
+
+def demand_contributor(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """A Gemeinde's uptake of a Maßnahme: demand managers, admins, and the Gemeinde's editors;
+    the action checks the Gemeinde against the scope."""
+    signed_in(connection, handler)
+    principal = principal_of(connection)
+    if not any(principal.may(role) for role in (Role.DEMAND_MANAGER, Role.ADMIN, Role.EDITOR)):
+        raise PermissionDeniedException("This needs the demand_manager or editor role.")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.demands import queries as demands_queries
 from tracker.maturity.models import Dimension
 from tracker.maturity.rules import ONLINE_FROM
 from tracker.regions import queries as regions_queries
@@ -113,6 +114,7 @@ async def dashboard(session: AsyncSession, ars: str, settings: Settings) -> dict
             "median_share_online": peers["spread"]["share_online"]["median"],
         },
         "behind_peers": (peers["behind_peers"] or [])[:BEHIND_SHOWN],
+        "massnahmen": await demands_queries.actions_of_gemeinde(session, gemeinde.ars),
         "rules": {
             **figures.RULES,
             **{key: comparison.RULES[key] for key in ("no_data", "rank", "behind_peers")},

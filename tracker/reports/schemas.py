@@ -3,6 +3,8 @@ its time series."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 from tracker.fields import UtcDatetime
@@ -361,6 +363,25 @@ class PeerStanding(BaseModel):
     median_share_online: float | None
 
 
+class UptakeState(BaseModel):
+    status: str
+    progress: int
+
+
+class TakenPart(BaseModel):
+    """A Maßnahme of the demand catalogues the Gemeinde takes part in."""
+
+    id: int
+    title: dict[str, str] = Field(description="German (de) and English (en).")
+    demand: str = Field(description="The demand's key, e.g. DF-3.")
+    demand_title: dict[str, str]
+    status: str
+    progress: int
+    due_date: date | None
+    owner: bool = Field(description="The Gemeinde owns the Maßnahme.")
+    uptake: UptakeState | None = Field(description="The Gemeinde's own status, if it took it up.")
+
+
 class Dashboard(BaseModel):
     ars: str
     ags: str
@@ -375,5 +396,8 @@ class Dashboard(BaseModel):
     history: list[HistoryPoint] = Field(description="The last 24 months, at each month's end.")
     peers: PeerStanding
     behind_peers: list[Behind] = Field(description="Furthest behind the peer median first.")
+    massnahmen: list[TakenPart] = Field(
+        description="Maßnahmen (Dresdner Forderungen and other catalogues) it takes part in."
+    )
     rules: dict[str, str]
     online_from: int

@@ -1,0 +1,69 @@
+"""The German demand pages (English switch): catalogues with progress, a demand's page."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.access.test_pages import PASSWORD, csrf_token
+from tests.access.test_scope_matrix import sign_in
+from tests.builders import Client, add_user
+from tracker.demands import imports
+
+
+async def test_the_catalogue_and_a_demand_page_show_progress_milestones_and_history(
+    client: Client, session: AsyncSession
+) -> None:
+    await imports.import_catalogue(session, imports.CATALOGUES / "dresdner-forderungen-2021.json")
+    (positions,) = imports.position_files()
+    await imports.import_positions(session, positions)
+    await session.commit()
+    page = await client.get("/forderungen")
+    assert page.status_code == 200
+    assert 'href="/forderungen/DF-3">DF-3</a> Zentrale IT-Verfahren' in page.text
+    assert '<progress value="66.7" max="100">' in page.text
+    english = (await client.get("/forderungen", params={"lang": "en"})).text
+    assert "Central IT for central tasks" in english
+    assert "Progress" in english
+
+    df3 = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
+    assert "Initiative „(Neu)Start KfZ“" in df3
+    assert "Deutscher Städtetag" in df3
+    # the 2030 target is open and not yet due; everything else is done
+    assert 'data-count="overdue">0<' in df3
+    assert "30.09.2025" in df3
+    assert "31.12.2030" in df3
+    assert df3.count('data-overdue="false"') == 5
+    assert 'id="verlauf"' in df3
+    assert (await client.get("/forderungen/DF-9")).status_code == 404
+
+
+async def test_a_manager_changes_a_status_with_a_comment_on_the_page(
+    client: Client, session: AsyncSession
+) -> None:
+    await imports.import_catalogue(session, imports.CATALOGUES / "dresdner-forderungen-2021.json")
+    (positions,) = imports.position_files()
+    await imports.import_positions(session, positions)
+    await add_user(session, "dm@staedtetag.de", [("demand_manager", "")], password=PASSWORD)
+    await add_user(session, "dm@leipzig.de", [("demand_manager", "147130000000")],
+                   password=PASSWORD)  # fmt: skip
+    await session.commit()
+    assert "Status ändern" not in (await client.get("/forderungen/DF-3")).text
+    await sign_in(client, "dm@leipzig.de")
+    assert "Status ändern" not in (await client.get("/forderungen/DF-3")).text  # not its own
+    client.cookies.clear()
+    await sign_in(client, "dm@staedtetag.de")
+    page = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
+    assert page.count("Status ändern") == 3
+    kfz = (await client.get("/api/v1/demands/DF-3/actions")).json()["items"][2]
+    form = {"_csrf_token": csrf_token(page), "version": str(kfz["version"]),
+            "status": "in_progress", "progress": "15", "comment": "KBA prüft"}  # fmt: skip
+    url = f"/forderungen/massnahmen/{kfz['id']}/status"
+    done = await client.post(url, data=form)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/forderungen/DF-3#massnahme-{kfz['id']}"
+    after = (await client.get("/forderungen/DF-3")).text
+    assert "KBA prüft" in after
+    assert '<progress value="15.0" max="100">' in after
+    stale = await client.post(url, data={**form, "_csrf_token": csrf_token(after)})
+    assert stale.status_code == 422  # the version the form was made with is gone
+    assert 'role="alert">The resource has changed' in stale.text

@@ -1,0 +1,1 @@
+"""Demands: the Dresdner Forderungen and other demand catalogues as an actionable backlog."""

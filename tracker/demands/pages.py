@@ -1,0 +1,168 @@
+"""German pages of the demands (English switch): the catalogues with their progress, and a
+demand with its Maßnahmen, milestones and history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+
+from tracker.access.guards import demand_manager, principal_of
+from tracker.db import DbSession
+from tracker.demands import actions, queries
+from tracker.demands.schemas import KEY_PATTERN, ROLLUP_RULE, StatusWrite
+from tracker.errors import TrackerError
+from tracker.fields import RowId
+from tracker.i18n import language, render
+from tracker.importing import describe
+from tracker.settings import Settings
+
+STATUS_FORM = "/forderungen/massnahmen/{action_id:int}/status"
+
+HISTORY_ENTRIES = 50
+LEVELS = {
+    "bund": "Bund", "land": "Land", "kommune": "Kommune", "dst": "Deutscher Städtetag",
+    "it_planungsrat": "IT-Planungsrat", "fitko": "FITKO", "it_dienstleister": "IT-Dienstleister",
+    "other": "andere",
+}  # fmt: skip
+VERIFICATION = {"V": "belegt", "P": "teilweise belegt", "U": "nicht belegt"}
+
+
+def picker(lang: str) -> Callable[[dict[str, str] | None], str]:
+    """A {de, en} text in the page's language, German where no English is given."""
+
+    def pick(text: dict[str, str] | None) -> str:
+        if not text:
+            return ""
+        return (text.get(lang) or text.get("de") or "") if lang == "en" else text.get("de", "")
+
+    return pick
+
+
+async def labels(session: DbSession) -> dict[str, dict[str, str]]:
+    return {status.key: status.label for status in await queries.list_statuses(session)}
+
+
+@get("/forderungen")
+async def demands_page(
+    request: Request[Any, Any, Any], session: DbSession, state: State
+) -> Template:
+    """Every catalogue with its demand tree and each demand's progress."""
+    settings: Settings = state.settings
+    on = settings.today()
+    catalogues = []
+    for catalogue in await queries.list_catalogues(session):
+        assert catalogue.id is not None  # noqa: S101  (stored)
+        tree = await queries.demand_tree(session, catalogue.id, on=on)
+        catalogues.append({"catalogue": catalogue, "roots": tree.roots})
+    return render(
+        request, "demands/forderungen.html", catalogues=catalogues, on=on,
+        statuses=await labels(session), pick=picker(language(request)), rule=ROLLUP_RULE,
+    )  # fmt: skip
+
+
+@get("/forderungen/{key:str}")
+async def demand_page(
+    request: Request[Any, Any, Any],
+    key: Annotated[str, PathParameter(pattern=KEY_PATTERN)],
+    session: DbSession,
+    state: State,
+) -> Template:
+    """A demand: its roll-up, child demands, Maßnahmen with milestones, and the history; its
+    managers get a form to change a Maßnahme's status."""
+    return await demand_view(request, session, state, key, error=None)
+
+
+async def demand_view(
+    request: Request[Any, Any, Any],
+    session: DbSession,
+    state: State,
+    key: str,
+    *,
+    error: tuple[int, str] | None,
+) -> Template:
+    settings: Settings = state.settings
+    on = settings.today()
+    demand = await queries.get_demand(session, key)
+    catalogue = await queries.catalogue_by_id(session, demand.catalogue_id)
+    tree = await queries.demand_tree(session, demand.catalogue_id, on=on)
+    assert demand.id is not None  # noqa: S101  (stored)
+    node = tree.by_id[demand.id]
+    rows, _ = await queries.list_actions(session, demand.id, limit=None, cursor=None)
+    found = [row.DemandAction for row in rows]
+    ids = [action.id for action in found if action.id is not None]
+    figures = await queries.action_figures(session, ids, on=on)
+    milestones = await queries.milestones_of(session, ids)
+    found_actions = [
+        {
+            "action": action, "figures": figures[action.id],
+            "progress": queries.effective_progress(action, figures[action.id]),
+            "milestones": milestones.get(action.id, []),
+        }
+        for action in found
+        if action.id is not None
+    ]  # fmt: skip
+    titles = {action.id: action.title for action in found}
+    timeline = sorted(
+        (
+            {
+                "milestone": milestone,
+                "overdue": milestone.done_at is None and milestone.due_date < on,
+            }
+            for item in found_actions
+            for milestone in item["milestones"]
+        ),
+        key=lambda entry: (entry["milestone"].due_date, entry["milestone"].id or 0),
+    )
+    history = await queries.recent_events(session, ids, limit=HISTORY_ENTRIES)
+    parent = None if demand.parent_id is None else tree.by_id[demand.parent_id].demand
+    principal = principal_of(request)
+    manages = principal.authenticated and actions.may_manage(principal, catalogue.scope_ars)
+    page = render(
+        request, "demands/forderung.html", demand=demand, catalogue=catalogue, node=node,
+        parent=parent, actions=found_actions, history=history, titles=titles, on=on,
+        timeline=timeline, levels=LEVELS, verification=VERIFICATION, manages=manages,
+        error=error, statuses=await labels(session), pick=picker(language(request)),
+        rule=ROLLUP_RULE,
+    )  # fmt: skip
+    if error is not None:
+        page.status_code = 422
+    return page
+
+
+@post(STATUS_FORM, guards=[demand_manager], status_code=303)
+async def status_from_form(
+    request: Request[Any, Any, Any], action_id: RowId, session: DbSession, state: State
+) -> Template | Redirect:
+    """The demand page's form: a new status with a comment (CSRF; If-Match from the version
+    the form was rendered with)."""
+    form = {name: str(value) for name, value in (await request.form()).items()}
+    action = await queries.get_action(session, action_id)
+    key = await queries.demand_key_of(session, action)
+    try:
+        data = StatusWrite.model_validate({
+            "status": form.get("status", ""), "comment": form.get("comment") or None,
+            "progress": int(form["progress"]) if form.get("progress", "").strip() else None,
+        })  # fmt: skip
+        async with session.begin_nested():
+            await actions.change_action_status(
+                session, action_id, data, if_match=f'"v{form.get("version", "")}"',
+                actor=principal_of(request),
+            )  # fmt: skip
+    except ValidationError as exc:
+        return await demand_view(request, session, state, key, error=(action_id, describe(exc)))
+    except ValueError:
+        return await demand_view(request, session, state, key, error=(action_id, "progress: 0-100"))
+    except TrackerError as exc:
+        return await demand_view(request, session, state, key, error=(action_id, exc.detail))
+    return Redirect(f"/forderungen/{key}#massnahme-{action_id}", status_code=303)
+
+
+router = Router(
+    "/", route_handlers=[demands_page, demand_page, status_from_form], include_in_schema=False
+)

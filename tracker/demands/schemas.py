@@ -1,0 +1,396 @@
+"""API shapes of demand catalogues, demands, Maßnahmen (actions), uptake, milestones, links and
+the event feed; the catalogue file and a new catalogue share one shape."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from tracker.demands.models import LinkKind
+from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, UtcDatetime
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
+STATUS_PATTERN = r"^[a-z][a-z_]{0,19}$"
+# a link's target: an OZG-ID, a LeiKa key, an ARS, or a research key
+TARGET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+# a catalogue's scope: '' (global, the DST's own) or an ARS prefix (a city's strategy)
+SCOPE_PATTERN = r"^([0-9]{2}([0-9]{3}([0-9]{4}([0-9]{3})?)?)?)?$"
+
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+StatusKey = Annotated[str, StringConstraints(pattern=STATUS_PATTERN)]
+Line = Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)]
+LongText = Annotated[str, StringConstraints(pattern=NO_NUL, max_length=20_000)]
+Percent = Annotated[JsonInt, Field(ge=0, le=100)]
+Weight = Annotated[JsonFloat, Field(ge=0, le=1000)]
+ExternalId = Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=100)]
+
+
+class ResponsibleLevel(StrEnum):
+    BUND = "bund"
+    LAND = "land"
+    KOMMUNE = "kommune"
+    DST = "dst"  # Deutscher Städtetag
+    IT_PLANUNGSRAT = "it_planungsrat"
+    FITKO = "fitko"
+    IT_DIENSTLEISTER = "it_dienstleister"
+    OTHER = "other"
+
+
+class Title(BaseModel):
+    """A short text in German (required) and English."""
+
+    model_config = ConfigDict(extra="forbid")
+    de: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=500)]
+    en: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=500)] = ""
+
+
+class Description(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    de: LongText
+    en: LongText = ""
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- the catalogue file, and POST /demand-catalogues ------------------------------------------
+
+
+class DemandDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] = "demand"
+    title: Title
+    summary: Description | None = None
+    verification: Literal["V", "P", "U"] | None = Field(
+        default=None, description="How far the wording is confirmed: verified, partly, not."
+    )
+    source: Line | None = None
+    source_date: IsoDate | None = None
+    weight: Weight = 1.0
+    children: list[DemandDefinition] = Field(default_factory=list, max_length=200)
+
+
+class CatalogueDefinition(BaseModel):
+    """A catalogue as data: its demands as a tree of any depth (at most 2000 in all)."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")]
+    title: Title
+    summary: Description | None = None
+    publisher: Line | None = None
+    source: Line | None = None
+    source_date: IsoDate | None = None
+    scope_ars: Annotated[str, StringConstraints(pattern=SCOPE_PATTERN)] = Field(
+        default="",
+        description="'' for a catalogue that global demand managers edit (the DST's); an ARS "
+        "prefix for a city's own, edited only by managers of that scope.",
+    )
+    demands: list[DemandDefinition] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def distinct_keys(self) -> CatalogueDefinition:
+        keys = list(walk_keys(self.demands))
+        if len(keys) > 2000:
+            raise ValueError("at most 2000 demands")
+        if len(set(keys)) != len(keys):
+            raise ValueError("demand keys must be distinct")
+        return self
+
+
+def walk_keys(demands: list[DemandDefinition]) -> Any:
+    for demand in demands:
+        yield demand.key
+        yield from walk_keys(demand.children)
+
+
+class MilestoneDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: ExternalId
+    due_date: IsoDate
+    title: Title
+    done_at: IsoDate | None = None
+    source: Line | None = None
+
+
+class PositionDefinition(BaseModel):
+    """One seeded Maßnahme of the optional positions file, under a demand by key."""
+
+    model_config = ConfigDict(extra="forbid")
+    external_id: ExternalId
+    demand: Key
+    title: Title
+    description: Description | None = None
+    responsible_level: ResponsibleLevel
+    owner_body: Line | None = None
+    status: StatusKey
+    progress: Percent | None = None
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = None
+    source: Line | None = None
+    milestones: list[MilestoneDefinition] = Field(default_factory=list, max_length=100)
+
+
+class PositionsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Line = Field(description="What the seed is, shown to whoever loads it.")
+    catalogue: Key
+    positions: list[PositionDefinition] = Field(min_length=1, max_length=1000)
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+class StatusRead(_Read):
+    key: str
+    position: int
+    label: dict[str, str]
+    default_progress: int | None = Field(description="Set on moving here; null keeps it.")
+    counted: bool = Field(description="False: the action leaves every roll-up (dropped).")
+
+
+class CatalogueRead(_Read):
+    key: str
+    version: str
+    title: dict[str, str]
+    summary: dict[str, str] | None
+    publisher: str | None
+    source: str | None
+    source_date: date | None
+    scope_ars: str
+    created_at: UtcDatetime
+
+
+class Rollup(BaseModel):
+    progress: float | None = Field(
+        description="Weighted mean progress (0-100) of the counted Maßnahmen and child "
+        "demands; null when nothing counts."
+    )
+    weight: float = Field(description="Sum of the weights that counted.")
+    actions: int = Field(description="Maßnahmen here and below, dropped ones included.")
+    by_status: dict[str, int] = Field(description="Maßnahmen here and below per status.")
+    overdue_milestones: int = Field(description="Open milestones dated before `on`.")
+
+
+ROLLUP_RULE = (
+    "A Maßnahme's progress is set by hand, else the mean progress of its counted uptake by "
+    "Gemeinden, else its stored progress. A demand's progress is the weight-averaged progress "
+    "of its counted Maßnahmen and of its child demands that have one (weighted by their own "
+    "weights); Maßnahmen with a status that is not counted (dropped) are left out, and a "
+    "demand with nothing counted has none. A milestone is overdue when it is not done and its "
+    "date lies before the day of the request."
+)
+
+
+class DemandNode(BaseModel):
+    key: str
+    kind: str
+    position: int
+    title: dict[str, str]
+    summary: dict[str, str] | None
+    verification: str | None
+    source: str | None
+    source_date: date | None
+    weight: float
+    rollup: Rollup
+    children: list[DemandNode]
+
+
+AS_OF = "As of this moment, replayed from the history; null: now."
+
+
+class DemandTree(BaseModel):
+    catalogue: CatalogueRead
+    at: UtcDatetime | None = Field(description=AS_OF)
+    on: date = Field(description="The day overdue milestones are judged against.")
+    rule: str
+    demands: list[DemandNode]
+
+
+class DemandRead(BaseModel):
+    key: str
+    catalogue: str
+    parent: str | None
+    kind: str
+    title: dict[str, str]
+    summary: dict[str, str] | None
+    verification: str | None
+    source: str | None
+    source_date: date | None
+    weight: float
+    version: int
+    at: UtcDatetime | None = Field(description=AS_OF)
+    on: date
+    rule: str
+    rollup: Rollup
+    children: list[DemandNode]
+
+
+class ActionRead(BaseModel):
+    id: int
+    demand: str
+    external_id: str | None
+    title: dict[str, str]
+    description: dict[str, str] | None
+    responsible_level: str
+    owner_ars: str | None
+    owner_body: str | None
+    status: str
+    progress: float = Field(description="What counts: by hand, else the uptake mean, else stored.")
+    stored_progress: int
+    progress_manual: bool
+    weight: float
+    start_date: date | None
+    due_date: date | None
+    source: str | None
+    uptake: int = Field(description="Gemeinden that took the Maßnahme up.")
+    uptake_by_status: dict[str, int]
+    overdue_milestones: int
+    created_at: UtcDatetime
+    created_by: str
+    version: int
+
+
+class UptakeRead(_Read):
+    action_id: int
+    ars: str
+    status: str
+    progress: int
+    comment: str | None
+    changed_at: UtcDatetime
+    changed_by: str
+    version: int
+
+
+class MilestoneRead(BaseModel):
+    id: int
+    action_id: int
+    external_id: str | None
+    due_date: date
+    title: dict[str, str]
+    done_at: date | None
+    source: str | None
+    overdue: bool = Field(description="Not done and dated before the day of the request.")
+    version: int
+
+
+class LinkRead(_Read):
+    id: int
+    action_id: int
+    kind: LinkKind
+    target: str
+    reason: str
+    created_at: UtcDatetime
+    created_by: str
+
+
+class EventRead(_Read):
+    id: int
+    action_id: int
+    ars: str | None = Field(description="The Gemeinde of an uptake change.")
+    kind: str
+    at: UtcDatetime
+    author: str
+    comment: str | None
+    changes: dict[str, Any] = Field(description="Field → [old, new].")
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+class ActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Title
+    description: Description | None = None
+    responsible_level: ResponsibleLevel
+    owner_ars: Ars | None = Field(default=None, description="A Gemeinde as owner …")
+    owner_body: Line | None = Field(default=None, description="… or a named body.")
+    status: StatusKey = "proposed"
+    progress: Percent | None = Field(
+        default=None, description="Set by hand; omitted, the status's default progress."
+    )
+    weight: Weight = 1.0
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = None
+    external_id: ExternalId | None = None
+    source: Line | None = None
+
+
+class ActionPatch(BaseModel):
+    """Only the fields sent change; `progress: null` hands progress back to the uptake mean.
+    Status changes go through POST /actions/{id}/status."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Title | None = None
+    description: Description | None = None
+    responsible_level: ResponsibleLevel | None = None
+    owner_ars: Ars | None = None
+    owner_body: Line | None = None
+    progress: Percent | None = None
+    weight: Weight | None = None
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = None
+    comment: Note | None = Field(default=None, description="Kept in the history.")
+
+
+class DemandPatch(BaseModel):
+    """Only the fields sent change (the catalogue file stays the source on re-import)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Title | None = None
+    summary: Description | None = None
+    verification: Literal["V", "P", "U"] | None = None
+    source: Line | None = None
+    source_date: IsoDate | None = None
+    weight: Weight | None = None
+
+
+class StatusWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: StatusKey
+    progress: Percent | None = Field(
+        default=None, description="Set by hand; omitted, the status's default (if any)."
+    )
+    comment: Note | None = None
+
+
+class UptakeWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: StatusKey
+    progress: Percent | None = Field(
+        default=None, description="Omitted: the status's default, else the stored one."
+    )
+    comment: Note | None = None
+
+
+class MilestoneCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_date: IsoDate
+    title: Title
+    done_at: IsoDate | None = None
+    external_id: ExternalId | None = None
+    source: Line | None = None
+
+
+class MilestonePatch(BaseModel):
+    """Only the fields sent change; `done_at: null` reopens the milestone."""
+
+    model_config = ConfigDict(extra="forbid")
+    due_date: IsoDate | None = None
+    title: Title | None = None
+    done_at: IsoDate | None = None
+
+
+class LinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: LinkKind
+    target: Annotated[str, StringConstraints(pattern=TARGET_PATTERN)] = Field(
+        description="OZG-ID, LeiKa key, ARS, or the research key of a finding/recommendation."
+    )
+    reason: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=3, max_length=2000)]
