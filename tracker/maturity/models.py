@@ -43,9 +43,9 @@ class Source(StrEnum):
 
 # The portal on which a source's host-less evidence paths lie (the WSP NRW list gives paths such
 # as /antrag/…; its host is not in the file: the portal's public address, unverified).
-PORTALS = {Source.WSP_NRW: "https://service.wirtschaft.nrw"}
+PORTALS: dict[str, str] = {Source.WSP_NRW: "https://service.wirtschaft.nrw"}
 # Where assessments came from, as a report credits them (German; the API also gives the key).
-SOURCE_NAMES = {
+SOURCE_NAMES: dict[str, str] = {
     Source.SELF: "Erfassung der Gemeinden in tracker",
     Source.PVOG: "Open-PVOG-Export des OZG-Dashboards",
     Source.WSP_NRW: ("Wirtschafts-Service-Portal.NRW, Liste der Live-Onlinedienste"),

@@ -24,7 +24,6 @@ from tracker.maturity.models import (
     MaturityModel,
     ModelCriterion,
     ModelLevel,
-    Source,
     Status,
 )
 
@@ -179,11 +178,8 @@ def evidence_href(source: str, ref: str) -> str | None:
     portal (`PORTALS`), anything else (a document number) none."""
     if ref.startswith(("https://", "http://")):
         return ref
-    portal = PORTALS.get(Source(source)) if source in SOURCE_KEYS else None
+    portal = PORTALS.get(source)  # a StrEnum key is found by its text
     return urljoin(portal + "/", ref) if portal and ref.startswith("/") else None
-
-
-SOURCE_KEYS = {source.value for source in Source}
 
 
 async def provenance(session: AsyncSession, ids: list[int]) -> dict[int, Provenance]:

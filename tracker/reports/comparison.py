@@ -33,7 +33,6 @@ from tracker.maturity.models import (
     Assessment,
     Dimension,
     MaturityModel,
-    Source,
 )
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
@@ -45,7 +44,6 @@ ONLINE, BACKOFFICE = Dimension.ONLINE.value, Dimension.BACKOFFICE.value
 HEATMAP_MAX = 200  # Gemeinden: a larger set's heat map is no longer read by anyone
 PEER_MIN = 3  # assessed peers a Leistung needs before its peer median counts
 HISTOGRAM_BINS = 10
-SOURCES = {source.value for source in Source}
 LISTED_MAX = 500  # members up to which a past moment is computed for their ARS alone
 
 RULES = {
@@ -395,7 +393,7 @@ async def _credits(
         .order_by(func.count().desc(), col(Assessment.source))
     )  # fmt: skip
     return [
-        {"source": key, "name": SOURCE_NAMES.get(Source(key), key) if key in SOURCES else key,
+        {"source": key, "name": SOURCE_NAMES.get(key, key),
          "pairs": count, "earliest": as_utc(first), "latest": as_utc(last)}
         for key, count, first, last in await tuples(session, statement)
     ]  # fmt: skip
