@@ -58,7 +58,9 @@ async def test_any_cursor_of_the_pattern_is_a_position(client: Client) -> None:
     for path in paged_lists():
         for cursor in POSITIONS:
             response = await client.get(path, params={"cursor": cursor, "limit": 2})
-            assert response.status_code == 200, f"{path} {cursor}: {response.text}"
+            # a list under a thing that is not there (Maßnahme 10000) is a 404, not a 400
+            expected = {200, 404} if "10000" in path else {200}
+            assert response.status_code in expected, f"{path} {cursor}: {response.text}"
     # a search list: with its rank parts, without, and after the filter changed
     for cursor in ("1.-5.AB", "AB", "0.-100000.051130000000"):
         found = await client.get("/api/v1/gemeinden", params={"q": "essen", "cursor": cursor})
