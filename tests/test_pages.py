@@ -140,6 +140,7 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     """The English switch leaves no German text behind: every `_("…")` of a template, and the
     labels the report's code hands to it, have an English entry."""
     from tracker.i18n import EN, TEMPLATES
+    from tracker.maturity import work
     from tracker.reports import documents, pages
 
     marked = re.compile(r"""_\((["'])(.+?)\1\)""")
@@ -150,4 +151,5 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     }
     texts |= {label for _, label, _ in documents.COLUMNS} | {label for _, label in pages.GRUPPEN}
     texts |= set(documents.DIMENSION_NAMES.values())
+    texts |= {*work.ROLE_LABELS.values(), *work.ACTION_LABELS.values(), *work.STEP_DONE.values()}
     assert sorted(text for text in texts if text not in EN) == []

@@ -52,6 +52,7 @@ from tracker.errors import exception_handlers
 from tracker.headers import add_security_headers
 from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
+from tracker.maturity import work as maturity_work
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
@@ -235,6 +236,7 @@ def create_app(
             catalog_pages.router,
             regions_pages.router,
             maturity_pages.router,
+            maturity_work.router,
             demands_pages.router,
             access_pages.router,
             create_static_files_router(

@@ -34,11 +34,17 @@ def etag(version: int) -> str:
 def expected_version(if_match: str | None, *, current: int) -> int:
     """The version the client saw; 428 without If-Match, 412 when it is not the current one."""
     if if_match is None:
-        raise PreconditionRequired("Send If-Match with the ETag of the version you read.")
+        raise PreconditionRequired(
+            "Send If-Match with the ETag of the version you read.",
+            german="Die gelesene Fassung fehlt; laden Sie die Seite neu.",
+        )
     tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     if "*" in tags or etag(current) in tags:
         return current
-    raise PreconditionFailed(f"The resource has changed; its current ETag is {etag(current)}.")
+    raise PreconditionFailed(
+        f"The resource has changed; its current ETag is {etag(current)}.",
+        german="Inzwischen hat jemand anderes dies geändert; laden Sie die Seite neu.",
+    )
 
 
 def content_etag(body: BaseModel) -> str:

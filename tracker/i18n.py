@@ -311,6 +311,78 @@ EN = {
     "z. B. 05315000 für Köln: gleicher Gemeindetyp und gleiche Größenklasse": (
         "e.g. 05315000 for Köln: same Gemeinde type and population band"
     ),
+    # the officer's and reviewer's pages (maturity.work)
+    "ARS beginnt mit": "ARS starts with",
+    "Abgelehnt": "Rejected",
+    "Administration": "Administration",
+    "Angemeldet als": "Signed in as",
+    "Bearbeitung": "Editing (editor)",
+    "Begründung (bei Zurückweisung erforderlich)": "Reason (required to reject)",
+    "Bereich": "Area",
+    "Bewertet am": "Assessed on",
+    "Bisher gibt es keine freigegebene Bewertung dieser Leistung.": (
+        "There is no validated assessment of this Leistung yet."
+    ),
+    "Bisher gültige Bewertung": "Current assessment so far",
+    "Diese Bewertung": "This assessment",
+    "Ein Entwurf zählt nicht. Öffnen Sie ihn, um ihn zur Prüfung einzureichen.": (
+        "A draft does not count. Open it to submit it for review."
+    ),
+    "Eine abgelehnte Bewertung erfassen Sie neu; die Begründung steht dabei.": (
+        "Record a rejected assessment anew; the reason is shown with it."
+    ),
+    "Eingereicht": "Submitted",
+    "Eingereicht, wartet auf Prüfung": "Submitted, waiting for review",
+    "Eingereichte Bewertungen in Ihrem Prüfbereich, älteste zuerst. Eigene Bewertungen prüft eine "
+    "zweite Person (Vier-Augen-Prinzip).": (
+        "Submitted assessments in your review area, oldest first. Your own assessments are "
+        "reviewed by a second person (four eyes)."
+    ),
+    "Entwurf": "draft",
+    "Entwürfe": "Drafts",
+    "Forderungen und Maßnahmen": "Demands and actions",
+    "Freigeben": "Validate",
+    "Gemeinden, die Sie bearbeiten dürfen": "Gemeinden you may edit",
+    "Konto": "Account",
+    "Konto: Rollen und Gemeinden": "Account: roles and Gemeinden",
+    "Mein Verlauf": "My history",
+    "Meine Arbeit": "My work",
+    "Meine Entwürfe": "My drafts",
+    "Nach der Anmeldung geht es zurück zur aufgerufenen Seite.": (
+        "After signing in you return to the page you asked for."
+    ),
+    "Nachweise": "Evidence",
+    "Nicht gespeichert": "Not saved",
+    "Noch nichts.": "Nothing yet.",
+    "Nr.": "No.",
+    "Nutzerforschung": "User research",
+    "Prüfen dürfen Sie in": "You may review in",
+    "Prüfung": "Review (reviewer)",
+    "Rolle": "Role",
+    "Rollen": "Roles",
+    "Sie haben keine Prüferrolle; Prüfungen sehen hier nur Prüferinnen und Prüfer.": (
+        "You hold no reviewer role; only reviewers see reviews here."
+    ),
+    "Sie haben noch keine Rolle; eine Administratorin oder ein Administrator vergibt sie.": (
+        "You hold no role yet; an administrator grants it."
+    ),
+    "Superadmin": "Superadmin",
+    "Vier-Augen-Prinzip: Diese Bewertung prüft eine zweite Person.": (
+        "Four eyes: a second person reviews this assessment."
+    ),
+    "Was": "What",
+    "Zur Prüfung": "To review",
+    "Zurückweisen": "Reject",
+    "abgelehnt": "rejected",
+    "alle Gemeinden in": "all Gemeinden in",
+    "angelegt": "created",
+    "eingereicht": "submitted",
+    "eingereicht, wartet auf Prüfung": "submitted, waiting for review",
+    "freigegeben": "validated",
+    "gelöscht": "deleted",
+    "geändert": "changed",
+    "keine": "none",
+    "zu prüfen": "to review",
 }
 
 

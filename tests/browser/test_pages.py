@@ -174,10 +174,13 @@ def test_record_an_assessment_criterion_by_criterion(
         input="a long enough password\n", text=True, check=True, capture_output=True,
     )  # fmt: skip
     page.goto(server + f"/gemeinden/{dresden}/reifegrad/erfassen?lang=de")
-    expect(page).to_have_url(server + "/anmelden")  # signing in comes first
+    # signing in comes first, and leads back to the form
+    expect(page).to_have_url(server + f"/anmelden?next=%2Fgemeinden%2F{dresden}%2Freifegrad%2F"
+                             "erfassen%3Flang%3Dde")  # fmt: skip
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "a long enough password")
     page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(server + f"/gemeinden/{dresden}/reifegrad/erfassen?lang=de")
     page.goto(server + f"/gemeinden/{dresden}/reifegrad")
     page.locator("#record-link").click()
     expect(page.locator("h1")).to_contain_text("Bewertung erfassen")

@@ -104,9 +104,9 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user if isinstance(user, Principal) else ANONYMOUS
 
 
-def ensure(allowed: bool, detail: str) -> None:
+def ensure(allowed: bool, detail: str, *, german: str | None = None) -> None:
     if not allowed:
-        raise Forbidden(detail)
+        raise Forbidden(detail, german=german)
 
 
 def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import Grant, Principal
 from tracker.access.models import ApiToken, AuditEntry, LoginSession, RoleGrant, User
-from tracker.db import as_utc, run
+from tracker.db import as_utc, run, tuples
 from tracker.errors import Forbidden, NotFound
 
 
@@ -134,6 +134,7 @@ class AuditFilter:
     entity_id: str | None = None
     actor: str | None = None
     since: datetime | None = None
+    actor_user_id: int | None = None  # what one user did, with or without a token
 
 
 async def list_audit(session: AsyncSession, where: AuditFilter, *, limit: int) -> list[AuditEntry]:
@@ -146,7 +147,24 @@ async def list_audit(session: AsyncSession, where: AuditFilter, *, limit: int) -
         statement = statement.where(col(AuditEntry.actor) == where.actor)
     if where.since is not None:
         statement = statement.where(col(AuditEntry.at) >= where.since)
+    if where.actor_user_id is not None:
+        statement = statement.where(col(AuditEntry.actor_user_id) == where.actor_user_id)
     return list((await run(session, statement)).scalars())
+
+
+async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    statement = select(col(User.id), col(User.display_name)).where(col(User.id).in_(user_ids))
+    return {int(number): str(name) for number, name in await tuples(session, statement)}
+
+
+def user_id_of(actor: str | None) -> int | None:
+    """The user in an actor text (`user:N`, `user:N/token:M`); None for imports and others."""
+    if actor is None or not actor.startswith("user:"):
+        return None
+    number = actor[5:].split("/", 1)[0]
+    return int(number) if number.isdigit() and len(number) < 10 else None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ from tracker.regions import queries as regions_queries
 
 MAX_TYPE_LENGTH = 10
 
+# German names of roles and states for the pages' messages.
+ROLE_NAMES = {Role.EDITOR: "Bearbeiter", Role.REVIEWER: "Prüfer"}
+STATUS_NAMES = {
+    Status.DRAFT: "Entwurf", Status.SUBMITTED: "eingereicht", Status.VALIDATED: "freigegeben",
+    Status.REJECTED: "abgelehnt",
+}  # fmt: skip
 # Which status each review step starts from, and where it leads.
 TRANSITIONS = {
     Step.SUBMIT: (Status.DRAFT, Status.SUBMITTED, Role.EDITOR),
@@ -47,16 +53,26 @@ TRANSITIONS = {
 async def record_assessment(
     session: AsyncSession, data: AssessmentCreate, *, actor: Principal, source: Source = Source.SELF
 ) -> Assessment:
-    ensure(actor.may(Role.EDITOR, data.ars), f"You are no editor for Gemeinde {data.ars}.")
+    ensure(
+        actor.may(Role.EDITOR, data.ars), f"You are no editor for Gemeinde {data.ars}.",
+        german=f"Sie haben keine Rolle als Bearbeiter für die Gemeinde {data.ars}.",
+    )  # fmt: skip
     # a rule across two fields, which the spec cannot state: 422, not a malformed request
     if (data.leika_key is None) == (data.ozg_id is None):
-        raise InvalidInput("Give exactly one of leika_key and ozg_id.")
+        raise InvalidInput(
+            "Give exactly one of leika_key and ozg_id.",
+            german="Geben Sie genau eine Leistung an: OZG-ID oder LeiKa-Schlüssel.",
+        )
     assessed_at = None
     if data.assessed_at is not None:
         try:
             assessed_at = check_moment(data.assessed_at)
         except ValueError as exc:
-            raise InvalidInput(f"assessed_at {data.assessed_at.isoformat()} {exc}.") from None
+            raise InvalidInput(
+                f"assessed_at {data.assessed_at.isoformat()} {exc}.",
+                german=f"Das Bewertungsdatum {data.assessed_at.date().isoformat()} liegt in der "
+                "Zukunft oder vor 2000.",
+            ) from None
     await regions_queries.get_gemeinde(session, data.ars)
     leika_id = None
     if data.leika_key is not None:
@@ -128,22 +144,34 @@ async def change_status(
     """submit (editor), validate or reject (reviewer, not the assessor: four eyes)."""
     assessment = await session.get(Assessment, assessment_id)
     if assessment is None:
-        raise NotFound(f"Assessment {assessment_id} does not exist.")
+        raise NotFound(
+            f"Assessment {assessment_id} does not exist.",
+            german=f"Die Bewertung {assessment_id} gibt es nicht.",
+        )
     source, target, role = TRANSITIONS[Step(step)]
     ensure(
-        actor.may(role, assessment.ars), f"You are no {role.value} for Gemeinde {assessment.ars}."
-    )
+        actor.may(role, assessment.ars), f"You are no {role.value} for Gemeinde {assessment.ars}.",
+        german=f"Sie haben keine Rolle als {ROLE_NAMES[role]} für die Gemeinde {assessment.ars}.",
+    )  # fmt: skip
     expected_version(if_match, current=assessment.version)
     if assessment.status != source:
         raise Conflict(
             f"Assessment {assessment_id} is {assessment.status}; "
-            f"only a {source.value} one can be {target.value}."
+            f"only a {source.value} one can be {target.value}.",
+            german=f"Die Bewertung {assessment_id} ist „{STATUS_NAMES[Status(assessment.status)]}“"
+            f"; dieser Schritt geht nur im Stand „{STATUS_NAMES[source]}“.",
         )
     if target is not Status.SUBMITTED:
-        ensure(assessment.assessed_by.split("/")[0] != actor.actor.split("/")[0],
-               "Four eyes: the assessor cannot review the own assessment.")  # fmt: skip
+        ensure(
+            assessment.assessed_by.split("/")[0] != actor.actor.split("/")[0],
+            "Four eyes: the assessor cannot review the own assessment.",
+            german="Vier-Augen-Prinzip: Wer bewertet hat, prüft die eigene Bewertung nicht.",
+        )
     if target is Status.REJECTED and not comment:
-        raise InvalidInput("A rejection needs a comment saying why.")
+        raise InvalidInput(
+            "A rejection needs a comment saying why.",
+            german="Eine Zurückweisung braucht eine Begründung.",
+        )
     old_status = assessment.status
     await compare_and_set(
         session,

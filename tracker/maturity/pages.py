@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from tracker.access.guards import editor, principal_of
-from tracker.access.pages import LOGIN_PATH
+from tracker.access.pages import to_login
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -76,7 +76,7 @@ async def assessment_form(
 ) -> Template | Redirect:
     """Record an assessment criterion by criterion (sign-in needed; the form carries CSRF)."""
     if not principal_of(request).authenticated:
-        return Redirect(LOGIN_PATH, status_code=303)
+        return to_login(request)
     return await form_page(request, session, ars, dimension, {}, error=None)
 
 

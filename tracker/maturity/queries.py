@@ -9,12 +9,12 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.catalog.models import LeikaLeistung
+from tracker.catalog.models import LeikaLeistung, OzgLeistung
 from tracker.db import run, tuples
 from tracker.errors import InvalidInput, NotFound
 from tracker.listing import fetch_page
@@ -26,6 +26,7 @@ from tracker.maturity.models import (
     ModelLevel,
     Status,
 )
+from tracker.regions.models import Gemeinde
 
 
 @dataclass
@@ -204,3 +205,131 @@ async def by_external_id(session: AsyncSession, external_id: str) -> Assessment 
     statement = select(Assessment).where(col(Assessment.external_id) == external_id)
     found: Assessment | None = (await run(session, statement)).scalars().first()
     return found
+
+
+# --- one's own work: the officer's and reviewer's lists ---------------------------------------
+
+WORK_LIST_LIMIT = 200
+
+
+def by_user(user_id: int) -> ColumnElement[bool]:
+    """Assessments recorded by the user, with or without a token (`user:N`, `user:N/token:M`)."""
+    actor = f"user:{user_id}"
+    return or_(
+        col(Assessment.assessed_by) == actor, col(Assessment.assessed_by).startswith(actor + "/")
+    )
+
+
+async def own_assessments(
+    session: AsyncSession, user_id: int, statuses: tuple[str, ...]
+) -> list[Row[Any]]:
+    """The user's own assessments in these states, newest first."""
+    statement = (
+        _assessment_columns()
+        .where(by_user(user_id), col(Assessment.status).in_(statuses))
+        .order_by(col(Assessment.id).desc())
+        .limit(WORK_LIST_LIMIT)
+    )
+    return list(await run(session, statement))
+
+
+def _reviewable(scopes: tuple[str, ...], user_id: int) -> list[ColumnElement[bool]]:
+    """Submitted, within a reviewer scope, and not by the reviewer (four eyes)."""
+    return [
+        col(Assessment.status) == Status.SUBMITTED.value,
+        or_(*(col(Assessment.ars).startswith(scope) for scope in scopes)),
+        not_(by_user(user_id)),
+    ]
+
+
+async def to_review(session: AsyncSession, scopes: tuple[str, ...], user_id: int) -> list[Row[Any]]:
+    """What waits for this reviewer, oldest first."""
+    if not scopes:
+        return []
+    statement = (
+        _assessment_columns()
+        .where(*_reviewable(scopes, user_id))
+        .order_by(col(Assessment.status_changed_at), col(Assessment.id))
+        .limit(WORK_LIST_LIMIT)
+    )
+    return list(await run(session, statement))
+
+
+async def work_counts(
+    session: AsyncSession, user_id: int, review_scopes: tuple[str, ...]
+) -> dict[str, int]:
+    """How many own drafts, own submitted and rejected ones, and how many wait for review."""
+    statement = (
+        select(col(Assessment.status), func.count())
+        .where(by_user(user_id))
+        .group_by(col(Assessment.status))
+    )
+    found: dict[str, int] = {str(status): int(n) for status, n in await tuples(session, statement)}
+    waiting = 0
+    if review_scopes:
+        count = (
+            select(func.count()).select_from(Assessment).where(*_reviewable(review_scopes, user_id))
+        )
+        waiting = int((await run(session, count)).scalar_one())
+    return {
+        "drafts": found.get(Status.DRAFT.value, 0),
+        "submitted": found.get(Status.SUBMITTED.value, 0),
+        "rejected": found.get(Status.REJECTED.value, 0),
+        "to_review": waiting,
+    }
+
+
+async def previous_current(session: AsyncSession, assessment: Assessment) -> Row[Any] | None:
+    """The validated assessment of the same Gemeinde, service and dimension that is current
+    beside this one (newest by `assessed_at`, then id): what a validation would replace."""
+    statement = (
+        _assessment_columns()
+        .where(
+            col(Assessment.ars) == assessment.ars,
+            col(Assessment.dimension) == assessment.dimension,
+            col(Assessment.status) == Status.VALIDATED.value,
+            col(Assessment.id) != assessment.id,
+            col(Assessment.leika_id) == assessment.leika_id
+            if assessment.leika_id is not None
+            else col(Assessment.ozg_id) == assessment.ozg_id,
+        )
+        .order_by(col(Assessment.assessed_at).desc(), col(Assessment.id).desc())
+        .limit(1)
+    )
+    row: Row[Any] | None = (await run(session, statement)).first()
+    return row
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a work list shows beside an assessment: the Leistung and the Gemeinde by name."""
+
+    ozg_id: str
+    leistung: str
+    leika_name: str | None
+    gemeinde: str
+
+
+async def names_of(session: AsyncSession, assessments: list[Assessment]) -> dict[int, Named]:
+    if not assessments:
+        return {}
+    ids = [item.id for item in assessments]
+    leistung = aliased(OzgLeistung)
+    statement = (
+        select(
+            col(Assessment.id), col(leistung.ozg_id), col(leistung.name),
+            col(LeikaLeistung.name), col(Gemeinde.display_name),
+        )
+        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
+        .join(
+            leistung,
+            col(leistung.ozg_id)
+            == func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id)),
+        )
+        .join(Gemeinde, col(Gemeinde.ars) == col(Assessment.ars))
+        .where(col(Assessment.id).in_(ids))
+    )  # fmt: skip
+    return {
+        number: Named(ozg_id, name, leika_name, gemeinde)
+        for number, ozg_id, name, leika_name, gemeinde in await tuples(session, statement)
+    }

@@ -10,7 +10,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import run
+from tracker.db import run, tuples
 from tracker.errors import NotFound
 from tracker.listing import fetch_page
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk
@@ -186,3 +186,20 @@ async def inhabited_gemeinden(session: AsyncSession) -> list[Row[Any]]:
         .order_by(col(Gemeinde.ars))
     )
     return list((await run(session, statement)).all())
+
+
+async def scope_names(session: AsyncSession, scopes: list[str]) -> dict[str, str]:
+    """A role's ARS prefix by the name of what it covers: '' everything, 2 digits a Land,
+    5 a Kreis, 9 a Gemeindeverband, 12 a Gemeinde; other prefixes keep their digits."""
+    tables: dict[int, tuple[Any, Any]] = {
+        2: (col(Land.code), col(Land.name)),
+        5: (col(Kreis.code), col(Kreis.name)),
+        9: (col(Gemeindeverband.ars), col(Gemeindeverband.name)),
+        12: (col(Gemeinde.ars), col(Gemeinde.display_name)),
+    }
+    names: dict[str, str] = {}
+    for length, (key, name) in tables.items():
+        wanted = [scope for scope in scopes if len(scope) == length]
+        if wanted:
+            names.update(dict(await tuples(session, select(key, name).where(key.in_(wanted)))))
+    return names

@@ -11,6 +11,8 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from tracker.access.guards import principal_of
+from tracker.access.models import Role
 from tracker.caching import Lru
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
@@ -32,13 +34,21 @@ ROLLUPS: Lru[dict[str, Any]] = Lru(256)
 
 @get("/")
 async def start_page(request: Request[Any, Any, Any], session: DbSession) -> Template:
+    """The catalogue and register in figures; for a signed-in user first the own work."""
     themenfelder, _ = await catalog_queries.list_themenfelder(session, limit=None, cursor=None)
+    principal = principal_of(request)
+    work = None
+    if principal.user_id is not None:
+        work = await maturity_queries.work_counts(
+            session, principal.user_id, principal.scopes(Role.REVIEWER)
+        )
     return render(
         request,
         "reports/start.html",
         catalog=await catalog_queries.count_catalog(session),
         regions=await regions_queries.count_regions(session),
         themenfelder=themenfelder,
+        work=work,
     )
 
 

@@ -1,0 +1,115 @@
+"""The officer's and reviewer's way through the pages: sign in back to the page one came from,
+the account, recording, the work lists, submitting, and a second person's review."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.access.test_pages import PASSWORD, csrf_token
+from tests.builders import Client, add_user
+
+KOELN = "053150000000"
+LEIPZIG = "147130000000"
+FORM = f"/gemeinden/{KOELN}/reifegrad/erfassen"
+RATED = {
+    "c_leistungsbeschreibung": "4", "c_antragsprozess": "3", "c_nutzerkonto": "4",
+    "c_authentifizierung": "4", "c_bezahlprozess": "n/a", "c_nachweise": "3",
+}  # fmt: skip
+
+
+async def sign_in(client: Client, email: str, next_path: str | None = None) -> str:
+    """Signs in through the form; the page it leads to."""
+    client.cookies.clear()
+    page = await client.get("/anmelden", params={"next": next_path} if next_path else None)
+    answer = await client.post(
+        "/anmelden",
+        data={"email": email, "password": PASSWORD, "_csrf_token": csrf_token(page.text),
+              "next": next_path or "/"},
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+async def post_form(client: Client, url: str, page: str, **fields: str) -> object:
+    return await client.post(url, data={**fields, "_csrf_token": csrf_token(page)})
+
+
+def assessment_ids(page: str, table: str) -> list[int]:
+    body = page.split(f'id="{table}"', 1)[1].split("</table>", 1)[0] if table in page else ""
+    return [int(n) for n in re.findall(r'data-assessment="(\d+)"', body)]
+
+
+async def test_sign_in_returns_to_the_page_one_came_from(
+    client: Client, session: AsyncSession
+) -> None:
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    away = await client.get("/arbeit/entwuerfe")
+    assert away.status_code == 303
+    assert away.headers["location"] == "/anmelden?next=%2Farbeit%2Fentwuerfe"
+    assert (await client.get(FORM)).headers["location"].startswith("/anmelden?next=%2Fgemeinden")
+    assert await sign_in(client, "eva@koeln.de", "/arbeit/entwuerfe") == "/arbeit/entwuerfe"
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "x"):
+        assert await sign_in(client, "eva@koeln.de", elsewhere) == "/"
+    account = (await client.get("/konto")).text
+    assert 'id="account-name">eva (eva@koeln.de)<' in account
+    assert f'<a href="/gemeinden/{KOELN}/reifegrad">Köln</a>' in account
+    assert "Bearbeitung" in account
+
+
+async def test_record_submit_and_a_second_person_validates(
+    client: Client, session: AsyncSession
+) -> None:
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await add_user(session, "rita@nrw.de", [("reviewer", "05")], password=PASSWORD)
+    await add_user(session, "leo@leipzig.de", [("editor", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    form = (await client.get(FORM)).text
+    saved = await post_form(
+        client, FORM, form, leistung="10000 Elterngeld", action="draft", **RATED
+    )
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    drafts = (await client.get("/arbeit/entwuerfe")).text
+    [number] = assessment_ids(drafts, "drafts")
+    start = (await client.get("/")).text
+    assert 'data-count="drafts">1<' in start
+    detail = (await client.get(f"/bewertungen/{number}")).text
+    assert 'id="submit-form"' in detail
+    assert "Bisher gibt es keine freigegebene Bewertung" in detail
+    status = f"/bewertungen/{number}/status"
+    submitted = await post_form(client, status, detail, step="einreichen", version="1")
+    assert submitted.status_code == 303  # type: ignore[attr-defined]
+    assert assessment_ids((await client.get("/arbeit/entwuerfe")).text, "submitted") == [number]
+    # the author is no reviewer, and four eyes would stop her anyway
+    refused = await post_form(client, status, detail, step="freigeben", version="2")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "keine Rolle als Prüfer" in refused.text  # type: ignore[attr-defined]
+
+    await sign_in(client, "leo@leipzig.de")
+    hidden = await client.get(f"/bewertungen/{number}", headers={"Accept": "text/html"})
+    assert hidden.status_code == 404
+    assert f"Die Bewertung {number} gibt es nicht." in hidden.text
+    assert assessment_ids((await client.get("/arbeit/pruefung")).text, "to-review") == []
+
+    await sign_in(client, "rita@nrw.de")
+    assert 'data-count="to_review">1<' in (await client.get("/")).text
+    waiting = (await client.get("/arbeit/pruefung")).text
+    assert assessment_ids(waiting, "to-review") == [number]
+    review = (await client.get(f"/bewertungen/{number}")).text
+    assert 'id="review-form"' in review
+    assert "eva" in review  # the author by name, not user:N
+    no_reason = await post_form(client, status, review, step="zurueckweisen", version="2")
+    assert no_reason.status_code == 422  # type: ignore[attr-defined]
+    assert "Eine Zurückweisung braucht eine Begründung." in no_reason.text  # type: ignore[attr-defined]
+    validated = await post_form(client, status, review, step="freigeben", version="2")
+    assert validated.status_code == 303  # type: ignore[attr-defined]
+    assert validated.headers["location"] == f"/arbeit/pruefung?erledigt={number}-freigegeben"  # type: ignore[attr-defined]
+    assert assessment_ids((await client.get("/arbeit/pruefung")).text, "to-review") == []
+    history = (await client.get("/arbeit/verlauf")).text
+    assert f'<a href="/bewertungen/{number}">Bewertung {number}</a>: freigegeben' in history
+    reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
+    row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
+    assert "<strong>3</strong> – Online-Leistung" in row
