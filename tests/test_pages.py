@@ -69,7 +69,11 @@ async def test_browser_gets_an_html_error_page_and_api_a_problem(client: Client)
     page = await client.get("/gemeinden/099999999999", headers={"Accept": "text/html"})
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
-    assert "No Gemeinde has the ARS 099999999999." in page.text
+    assert "Keine Gemeinde hat den ARS 099999999999." in page.text
+    english = await client.get(
+        "/gemeinden/099999999999", params={"lang": "en"}, headers={"Accept": "text/html"}
+    )
+    assert "No Gemeinde has the ARS 099999999999." in english.text
     bad = await client.get("/gemeinden/123", headers={"Accept": "text/html"})
     assert bad.status_code == 400
     assert bad.headers["content-type"].startswith("text/html")
@@ -139,6 +143,7 @@ async def test_error_pages_speak_german_and_english_on_request(client: Client) -
 def test_every_german_text_of_the_pages_has_its_english() -> None:
     """The English switch leaves no German text behind: every `_("…")` of a template, and the
     labels the report's code hands to it, have an English entry."""
+    from tracker.errors import PAGE_EXPLANATIONS
     from tracker.i18n import EN, TEMPLATES
     from tracker.maturity import work
     from tracker.reports import documents, pages
@@ -152,4 +157,5 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     texts |= {label for _, label, _ in documents.COLUMNS} | {label for _, label in pages.GRUPPEN}
     texts |= set(documents.DIMENSION_NAMES.values())
     texts |= {*work.ROLE_LABELS.values(), *work.ACTION_LABELS.values(), *work.STEP_DONE.values()}
+    texts |= set(PAGE_EXPLANATIONS.values())
     assert sorted(text for text in texts if text not in EN) == []

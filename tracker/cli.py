@@ -419,6 +419,26 @@ def model_add(path: Path) -> None:
     click.echo(_in_transaction(create))
 
 
+@model.command("name-criterion")
+@click.argument("model_key")
+@click.argument("criterion_key")
+@click.argument("name")
+@click.option("--description", default=None, help="What the criterion asks (shown on the form).")
+def model_name_criterion(
+    model_key: str, criterion_key: str, name: str, description: str | None
+) -> None:
+    """Give a criterion with a stand-in name ("Kriterium 7 (Name ungeprüft)") its name from the
+    official source: it then appears on the form (audited)."""
+
+    async def rename(session: AsyncSession) -> str:
+        named = await maturity_actions.name_criterion(
+            session, model_key, criterion_key, name=name, description=description, actor=CLI_ACTOR
+        )
+        return f"{model_key} {named.key}: {named.name}"
+
+    click.echo(_in_transaction(rename))
+
+
 @main.group()
 def applicability() -> None:
     """Which Leistungen apply to Gemeinden by default."""

@@ -35,6 +35,21 @@ PAGE_TITLES = {
     500: "Interner Fehler",
     503: "Vorübergehend nicht verfügbar",
 }
+# What each answer means for the reader, where the cause has no German sentence of its own.
+PAGE_EXPLANATIONS = {
+    400: "Die Adresse oder das Formular enthält einen ungültigen Wert.",
+    401: "Bitte melden Sie sich an.",
+    403: "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen: laden Sie die "
+    "Seite neu.",
+    404: "Diese Seite gibt es nicht. Prüfen Sie die Adresse oder suchen Sie oben.",
+    405: "Diese Aktion ist hier nicht möglich.",
+    409: "Die Änderung widerspricht bereits gespeicherten Daten.",
+    413: "Die Anfrage ist zu groß.",
+    422: "Die Eingabe verstößt gegen eine Regel.",
+    429: "Zu viele Anfragen in kurzer Zeit; versuchen Sie es gleich noch einmal.",
+    500: "Ein unerwarteter Fehler ist aufgetreten; er ist protokolliert.",
+    503: "Der Dienst ist überlastet; versuchen Sie es später noch einmal.",
+}
 logger = logging.getLogger("tracker")
 # PostgreSQL's SQLSTATE query_canceled: a statement ran past statement_timeout. asyncpg raises
 # QueryCanceledError; SQLAlchemy's asyncpg dialect hands it on as a DBAPIError with this sqlstate.
@@ -163,6 +178,7 @@ def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) 
                 "problem": problem,
                 "title": title,
                 "german": getattr(problem, "german", None),
+                "explanation": PAGE_EXPLANATIONS.get(problem.status_code),
                 **page_context(request),
             },
             status_code=problem.status_code,

@@ -383,6 +383,80 @@ EN = {
     "geändert": "changed",
     "keine": "none",
     "zu prüfen": "to review",
+    # the form and the error pages (maturity.pages, errors.PAGE_EXPLANATIONS)
+    "Bitte melden Sie sich an.": "Please sign in.",
+    "Bitte prüfen": "Please check",
+    "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen: laden Sie die Seite "
+    "neu.": ("You lack the permission for this, or the form has expired: reload the page."),
+    "Der Dienst ist überlastet; versuchen Sie es später noch einmal.": (
+        "The service is overloaded; try again later."
+    ),
+    "Der Reifegrad ist das niedrigste bewertete Kriterium. „Nicht erforderlich“ und nicht "
+    "bewertete Kriterien „falls erforderlich“ zählen nicht mit; ein nicht bewertetes "
+    "Pflichtkriterium macht ihn vorläufig.": (
+        "The Reifegrad is the lowest rated criterion. “Not required” and unrated criteria “falls "
+        "erforderlich” (if required) do not count; an unrated required criterion makes it "
+        "provisional."
+    ),
+    "Die Adresse oder das Formular enthält einen ungültigen Wert.": (
+        "The address or the form holds an invalid value."
+    ),
+    "Die Anfrage ist zu groß.": "The request is too large.",
+    "Die Eingabe verstößt gegen eine Regel.": "The input breaks a rule.",
+    "Die Kriterien dieses Modells sind noch nicht amtlich benannt; bis eine Administratorin oder "
+    "ein Administrator sie benennt (tracker model name-criterion), lässt es sich hier nicht "
+    "erfassen.": (
+        "The criteria of this model have no official names yet; until an administrator names them"
+        " (tracker model name-criterion), it cannot be recorded here."
+    ),
+    "Die Änderung widerspricht bereits gespeicherten Daten.": (
+        "The change conflicts with data already stored."
+    ),
+    "Diese Aktion ist hier nicht möglich.": "This action is not possible here.",
+    "Diese Seite gibt es nicht. Prüfen Sie die Adresse oder suchen Sie oben.": (
+        "This page does not exist. Check the address or search above."
+    ),
+    "Ein unerwarteter Fehler ist aufgetreten; er ist protokolliert.": (
+        "An unexpected error occurred; it has been logged."
+    ),
+    "Fehler": "Error",
+    "Ihre Gemeinden": "Your Gemeinden",
+    "Kriterien": "Criteria",
+    "Kriterien ohne amtlichen Namen sind ausgeblendet; sie zählen, wenn „falls erforderlich“, als"
+    " nicht erforderlich.": (
+        "criteria without an official name are hidden; where “falls erforderlich” they count as "
+        "not required."
+    ),
+    "Leistung (aus der Liste der hier anwendbaren: OZG-ID und Name, oder ein LeiKa-Schlüssel)": (
+        "Leistung (from the list of those applicable here: OZG ID and name, or a LeiKa key)"
+    ),
+    "Leistung und Stand": "Leistung and date",
+    "Modell": "Model",
+    "Nachweise (eine URL oder Fundstelle je Zeile)": "Evidence (one URL or reference per line)",
+    "Nachweise und Kommentar": "Evidence and comment",
+    "Noch nicht gespeichert.": "Not saved yet.",
+    "Nur lesen": "Read only",
+    "Sie dürfen für diese Gemeinde keine Bewertungen erfassen. Das Formular zeigt, was erfasst "
+    "würde; Speichern ist nicht möglich.": (
+        "You may not record assessments for this Gemeinde. The form shows what would be recorded;"
+        " saving is not possible."
+    ),
+    "Technische Meldung": "Technical message",
+    "Trotzdem speichern: mir ist bewusst, dass die Bewertung nicht mitzählt.": (
+        "Save anyway: I know the assessment will not count."
+    ),
+    "Vorschau": "Preview",
+    "Was die Stufen bedeuten": "What the levels mean",
+    "Zu viele Anfragen in kurzer Zeit; versuchen Sie es gleich noch einmal.": (
+        "Too many requests in a short time; try again in a moment."
+    ),
+    "anwendbare OZG-Leistungen; tippen Sie Nummer oder Namen.": (
+        "applicable OZG-Leistungen; type a number or name."
+    ),
+    "keine amtliche Definition hinterlegt": "no official definition stored",
+    "leer: heute": "empty: today",
+    "nicht vorläufig": "not provisional",
+    "zählt über die Zuordnung zur Standardskala": "counts through its mapping to the default scale",
 }
 
 

@@ -186,7 +186,7 @@ def test_record_an_assessment_criterion_by_criterion(
     expect(page.locator("h1")).to_contain_text("Bewertung erfassen")
     page.fill("input[name=leistung]", "10000 Elterngeld")
     page.get_by_role("button", name="Zur Prüfung einreichen").click()
-    expect(page.locator("#form-error")).to_contain_text("Rate at least one criterion")
+    expect(page.locator("#error-summary")).to_contain_text("Bewerten Sie mindestens ein Kriterium.")
     expect(page.locator("input[name=leistung]")).to_have_value("10000 Elterngeld")
     for key, value in (("leistungsbeschreibung", "4"), ("antragsprozess", "3"),
                        ("bezahlprozess", "n/a")):  # fmt: skip

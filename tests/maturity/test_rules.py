@@ -25,6 +25,11 @@ def test_not_required_neither_lowers_nor_leaves_open() -> None:
     assert (result.level, result.provisional, result.missing) == (3, False, [])
 
 
+def test_an_unrated_criterion_falls_erforderlich_counts_as_not_required() -> None:
+    result = score(CRITERIA, LEVELS, {"beschreibung": 4, "antrag": 3})
+    assert (result.level, result.provisional, result.missing) == (3, False, [])
+
+
 def test_unrated_required_criterion_makes_it_provisional() -> None:
     result = score(CRITERIA, LEVELS, {"beschreibung": 4, "bezahlen": "n/a"})
     assert (result.level, result.provisional, result.missing) == (4, True, ["antrag"])

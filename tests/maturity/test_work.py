@@ -37,7 +37,8 @@ async def post_form(client: Client, url: str, page: str, **fields: str) -> objec
 
 
 def assessment_ids(page: str, table: str) -> list[int]:
-    body = page.split(f'id="{table}"', 1)[1].split("</table>", 1)[0] if table in page else ""
+    marker = f'<table id="{table}">'
+    body = page.split(marker, 1)[1].split("</table>", 1)[0] if marker in page else ""
     return [int(n) for n in re.findall(r'data-assessment="(\d+)"', body)]
 
 
@@ -113,3 +114,50 @@ async def test_record_submit_and_a_second_person_validates(
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row
+
+
+async def test_the_form_catches_mistakes_before_saving(
+    client: Client, session: AsyncSession
+) -> None:
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    form = (await client.get(FORM, params={"leistung": "10000"})).text
+    assert 'value="10000 Elterngeld"' in form  # the Reifegrad page's erfassen link
+    assert '<option value="10000 Elterngeld">' in form
+    assert "Kriterium 7 (Name ungeprüft)" not in form
+    assert "Die Beantragung der Leistung kann einschließlich aller Nachweise online" in form
+    assert "ozg-rgm-2.0" in form  # RGM 2.0 can be chosen
+    # the ID wins no more over the name
+    wrong = await post_form(client, FORM, form, leistung="10000 Meldebescheinigung",
+                            action="draft", comment="Stand März", **RATED)  # fmt: skip
+    assert wrong.status_code == 422  # type: ignore[attr-defined]
+    assert "Die OZG-ID 10000 ist „Elterngeld“, nicht „Meldebescheinigung“." in wrong.text  # type: ignore[attr-defined]
+    assert 'href="#leistung"' in wrong.text  # type: ignore[attr-defined]
+    assert ">Stand März</textarea>" in wrong.text  # type: ignore[attr-defined]
+    assert 'value="4" title="Die Leistung kann vollständig digital' in wrong.text  # type: ignore[attr-defined]
+    # a preview saves nothing and says the level
+    rated = {"c_leistungsbeschreibung": "4", "c_antragsprozess": "3"}
+    preview = await post_form(client, FORM, form, leistung="10000", action="preview", **rated)
+    assert preview.status_code == 200  # type: ignore[attr-defined]
+    assert "Reifegrad 3 – Online-Leistung · nicht vorläufig" in preview.text  # type: ignore[attr-defined]
+    only_one = await post_form(client, FORM, form, leistung="10000", action="preview",
+                               c_leistungsbeschreibung="4")  # fmt: skip
+    assert "vorläufig</span> (nicht bewertet: antragsprozess)" in only_one.text  # type: ignore[attr-defined]
+    # a LeiKa service of Typ 1 would never count: said first, saved only when confirmed
+    federal = {"leistung": "99078004000000", "action": "draft", **rated}
+    warned = await post_form(client, FORM, form, **federal)
+    assert warned.status_code == 200  # type: ignore[attr-defined]
+    assert "zählt in dieser Gemeinde nicht" in warned.text  # type: ignore[attr-defined]
+    assert assessment_ids((await client.get("/arbeit/entwuerfe")).text, "drafts") == []
+    saved = await post_form(client, FORM, form, confirm="1", assessed_at="2026-03-01", **federal)
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    [number] = assessment_ids((await client.get("/arbeit/entwuerfe")).text, "drafts")
+    read = (await client.get(f"/api/v1/assessments/{number}")).json()
+    assert read["assessed_at"].startswith("2026-03-01")
+    future = await post_form(client, FORM, form, assessed_at="2999-01-01", **federal)
+    assert 'href="#assessed_at"' in future.text  # type: ignore[attr-defined]
+    # another city's form: read-only, said up front
+    essen = (await client.get("/gemeinden/051130000000/reifegrad/erfassen")).text
+    assert 'id="readonly-note"' in essen
+    assert "<fieldset disabled>" in essen

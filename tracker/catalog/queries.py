@@ -138,7 +138,10 @@ async def list_leistungen(
 async def get_leistung(session: AsyncSession, ozg_id: str) -> Row[Any]:
     row = (await run(session, _leistung_columns().where(col(OzgLeistung.ozg_id) == ozg_id))).first()
     if row is None:
-        raise NotFound(f"OZG-Leistung {ozg_id} does not exist.")
+        raise NotFound(
+            f"OZG-Leistung {ozg_id} does not exist.",
+            german=f"Die OZG-Leistung {ozg_id} gibt es nicht.",
+        )
     return row
 
 
@@ -180,7 +183,10 @@ async def get_leika(session: AsyncSession, leika_key: str) -> LeikaLeistung:
     statement = select(LeikaLeistung).where(col(LeikaLeistung.leika_key) == leika_key)
     row: LeikaLeistung | None = (await run(session, statement)).scalars().first()
     if row is None:
-        raise NotFound(f"LeiKa-Leistung {leika_key} is not in the catalogue.")
+        raise NotFound(
+            f"LeiKa-Leistung {leika_key} is not in the catalogue.",
+            german=f"Die LeiKa-Leistung {leika_key} steht nicht im Katalog.",
+        )
     return row
 
 

@@ -35,6 +35,7 @@ from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.regions import queries as regions_queries
 
 MAX_TYPE_LENGTH = 10
+MAX_CRITERION_NAME = 200
 
 # German names of roles and states for the pages' messages.
 ROLE_NAMES = {Role.EDITOR: "Bearbeiter", Role.REVIEWER: "Prüfer"}
@@ -115,6 +116,7 @@ async def record_assessment(
         corrects_id=data.corrects,
         assessed_at=assessed_at or now,
         assessed_by=actor.actor,
+        comment=data.comment,
         status=(Status.SUBMITTED if data.submit else Status.DRAFT).value,
         status_changed_at=now,
         status_changed_by=actor.actor,
@@ -334,3 +336,38 @@ async def change_municipal_types(
     )  # fmt: skip
     await pairs.rebuild(session)
     return frozenset(wanted)
+
+
+async def name_criterion(
+    session: AsyncSession,
+    model_key: str,
+    criterion_key: str,
+    *,
+    name: str,
+    description: str | None,
+    actor: str,
+) -> ModelCriterion:
+    """Name a criterion from the official source: no longer a stand-in, so the form shows it."""
+    name = name.strip()
+    if not name or len(name) > MAX_CRITERION_NAME or "\x00" in name:
+        raise InvalidInput(f"A criterion's name has 1 to {MAX_CRITERION_NAME} characters.")
+    statement = (
+        select(ModelCriterion)
+        .join(MaturityModel, col(MaturityModel.id) == col(ModelCriterion.model_id))
+        .where(col(MaturityModel.key) == model_key, col(ModelCriterion.key) == criterion_key)
+    )
+    criterion: ModelCriterion | None = (await run(session, statement)).scalars().first()
+    if criterion is None:
+        raise NotFound(f"Model {model_key} has no criterion {criterion_key}.")
+    changes = {"name": [criterion.name, name], "placeholder": [criterion.placeholder, False]}
+    if description is not None:
+        changes["description"] = [criterion.description, description]
+        criterion.description = description
+    criterion.name = name
+    criterion.placeholder = False
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="model_criterion", entity_id=criterion.id, action="update",
+        changes=changes,
+    )  # fmt: skip
+    return criterion

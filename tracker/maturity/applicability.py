@@ -44,6 +44,10 @@ class Catalogue:
     def applies(self, ozg_id: str) -> bool:
         return ozg_id in self.applicable_leika
 
+    def applies_in(self, ozg_id: str, override: bool | None) -> bool:
+        """Applies in a Gemeinde: its override if it has one, else the default."""
+        return self.applies(ozg_id) if override is None else override
+
     def counted_leika(self, ozg_id: str, override: bool | None) -> frozenset[int]:
         """The LeiKa services whose levels count for the Leistung in a Gemeinde."""
         if override is False:
@@ -189,6 +193,26 @@ async def reference(session: AsyncSession) -> Reference:
         _cached.clear()  # one database, one current reference
         _cached[key] = found
     return found
+
+
+async def applicable_in(session: AsyncSession, ars: str) -> list[tuple[str, str]]:
+    """The OZG-Leistungen (ID, name) that apply in the Gemeinde, in catalogue order."""
+    cached = await reference(session)
+    own = await overrides_in(session, ars)
+    return [
+        (ozg_id, name)
+        for ozg_id, name, _ in cached.leistungen
+        if cached.known.applies_in(ozg_id, own.get(ozg_id))
+    ]
+
+
+async def counts_in(session: AsyncSession, ars: str, ozg_id: str, leika_id: int | None) -> bool:
+    """Whether a level for the Leistung (or one LeiKa service of it) counts in the Gemeinde."""
+    cached = await reference(session)
+    override = (await overrides_in(session, ars)).get(ozg_id)
+    if leika_id is None:
+        return cached.known.applies_in(ozg_id, override)
+    return leika_id in cached.known.counted_leika(ozg_id, override)
 
 
 # --- overrides ---------------------------------------------------------------

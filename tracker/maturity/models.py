@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field
 
 from tracker.db import TableModel
@@ -96,6 +97,9 @@ class ModelCriterion(TableModel, table=True):
     description: str | None = None
     optional: bool = False  # may be marked not required („falls erforderlich“)
     verified: bool = True
+    # a stand-in name ("Kriterium 7 (Name ungeprüft)"): kept off the form until an admin names
+    # it (`tracker criteria name`, audited)
+    placeholder: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class Assessment(TableModel, table=True):
@@ -129,6 +133,7 @@ class Assessment(TableModel, table=True):
     assessed_by: str = Field(max_length=100)
     status: str = Field(default=Status.DRAFT.value, max_length=20)
     status_comment: str | None = None
+    comment: str | None = None  # the assessor's own note
     status_changed_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True))
     )

@@ -1,70 +1,208 @@
-"""German page of a Gemeinde's Reifegrad: both dimensions by Themenfeld."""
+"""The German form that records an assessment criterion by criterion.
+
+The Leistung is picked from the Gemeinde's applicable ones (a datalist: works without JS); a
+name that does not match the ID is refused; a Leistung that would not count there (not
+applicable, or a LeiKa service of a type not executed by Gemeinden) is said before saving and
+needs a confirmation; "Vorschau" shows the resulting level without saving. Out of one's scope
+the form is shown read-only, saying so first.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
-from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import editor, principal_of
+from tracker.access.models import Role
 from tracker.access.pages import to_login
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
-from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tracker.fields import GemeindeArs, ascii_digits
-from tracker.i18n import render
-from tracker.importing import describe
-from tracker.maturity import actions, queries
+from tracker.errors import NotFound, TrackerError
+from tracker.fields import GemeindeArs, ascii_digits, check_moment
+from tracker.i18n import language, render
+from tracker.maturity import actions, applicability, queries, rules
 from tracker.maturity.models import NOT_REQUIRED, Dimension
-from tracker.maturity.schemas import AssessmentCreate
+from tracker.maturity.schemas import MAX_EVIDENCE, AssessmentCreate
 from tracker.regions import queries as regions_queries
+from tracker.search import search_key
 
 FORM_PATH = "/gemeinden/{ars:str}/reifegrad/erfassen"
 LEIKA_KEY_LENGTH = 14
 UNRATED = ""
+MAX_TEXT = 2000
+ModelKey = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9.\-]{1,40}$")]
+Prefill = Annotated[str | None, QueryParameter(pattern=r"^[0-9A-Za-z]{1,20}$")]
 
 
-def form_context(
-    loaded: queries.LoadedModel, values: dict[str, str], leistungen: list[Any]
-) -> dict[str, Any]:
-    criteria = [
+@dataclass
+class Checked:
+    """The form read: the API's shape when it holds, field errors (id → German sentence), and
+    warnings that need a confirmation before saving."""
+
+    data: AssessmentCreate | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def criteria_of(loaded: queries.LoadedModel, values: dict[str, str]) -> list[dict[str, Any]]:
+    """The criteria the form offers: stand-in names stay off until an admin names them."""
+    return [
         {
-            "key": criterion.key,
-            "name": criterion.name,
-            "optional": criterion.optional,
-            "verified": criterion.verified,
+            "key": criterion.key, "name": criterion.name, "optional": criterion.optional,
+            "verified": criterion.verified, "description": criterion.description,
             "value": values.get(f"c_{criterion.key}", UNRATED),
         }
         for criterion in loaded.criteria
-    ]
-    return {
-        "model": loaded.model, "levels": loaded.levels, "criteria": criteria,
-        "values": values, "leistungen": leistungen, "not_required": NOT_REQUIRED,
-    }  # fmt: skip
+        if not criterion.placeholder
+    ]  # fmt: skip
 
 
-def assessment_from_form(ars: str, dimension: str, form: dict[str, str]) -> AssessmentCreate:
-    """The form's fields as the API's shape; a pydantic error names the field."""
-    chosen = form.get("leistung", "").strip()
-    key = chosen.split(" ", 1)[0]
+def ratings_of(form: dict[str, str], loaded: queries.LoadedModel) -> dict[str, int | str]:
+    shown = {criterion.key for criterion in loaded.criteria if not criterion.placeholder}
     ratings: dict[str, int | str] = {}
     for name, value in form.items():
-        if name.startswith("c_") and value != UNRATED:
-            ratings[name[2:]] = value if value == NOT_REQUIRED else int(value)
-    evidence = [
-        {"kind": "url", "ref": ref.strip()}
-        for ref in form.get("evidence", "").splitlines()
-        if ref.strip()
-    ]
-    return AssessmentCreate.model_validate({
-        "ars": ars, "dimension": dimension, "ratings": ratings, "evidence": evidence,
-        "leika_key": key if len(key) == LEIKA_KEY_LENGTH and ascii_digits(key) else None,
-        "ozg_id": None if len(key) == LEIKA_KEY_LENGTH else (key or None),
-        "submit": form.get("action") == "submit",
+        key = name[2:]
+        if name.startswith("c_") and key in shown and value != UNRATED:
+            ratings[key] = NOT_REQUIRED if value == NOT_REQUIRED else _level(value)
+    return ratings
+
+
+def _level(value: str) -> int | str:
+    return int(value) if ascii_digits(value) and len(value) < 3 else value
+
+
+def _same_name(typed: str, *names: str | None) -> bool:
+    wanted = search_key(typed)
+    return any(name is not None and search_key(name) == wanted for name in names)
+
+
+async def check_form(
+    session: AsyncSession, ars: str, dimension: str, loaded: queries.LoadedModel,
+    form: dict[str, str],
+) -> Checked:  # fmt: skip
+    """German field errors first; then what would not count, as warnings."""
+    checked = Checked()
+    errors = checked.errors
+    chosen = form.get("leistung", "").strip()
+    key, _, typed_name = chosen.partition(" ")
+    leika_id = None
+    ozg_id = None
+    if not key:
+        errors["leistung"] = "Wählen Sie eine Leistung aus der Liste."
+    elif len(key) == LEIKA_KEY_LENGTH and ascii_digits(key):
+        try:
+            leika = await catalog_queries.get_leika(session, key)
+        except NotFound:
+            errors["leistung"] = f"Den LeiKa-Schlüssel {key} gibt es nicht."
+        else:
+            leika_id, ozg_id = leika.id, leika.ozg_id
+            parent = (await catalog_queries.get_leistung(session, ozg_id)).name if ozg_id else None
+            if typed_name and not _same_name(typed_name, leika.name, parent):
+                errors["leistung"] = (
+                    f"Der LeiKa-Schlüssel {key} ist „{leika.name}“, nicht „{typed_name}“. "
+                    "Wählen Sie die Leistung aus der Liste."
+                )
+    else:
+        try:
+            name = (await catalog_queries.get_leistung(session, key)).name
+        except NotFound:
+            errors["leistung"] = f"Die OZG-Leistung {key} gibt es nicht."
+        else:
+            ozg_id = key
+            if typed_name and not _same_name(typed_name, name):
+                errors["leistung"] = (
+                    f"Die OZG-ID {key} ist „{name}“, nicht „{typed_name}“. "
+                    "Wählen Sie die Leistung aus der Liste."
+                )
+    assessed_at = None
+    day = form.get("assessed_at", "").strip()
+    if day:
+        try:
+            assessed_at = check_moment(
+                datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+            )
+        except ValueError:
+            errors["assessed_at"] = (
+                f"Das Datum {day} ist kein Tag zwischen dem 1.1.2000 und heute (TT.MM.JJJJ)."
+            )
+    evidence = [ref.strip() for ref in form.get("evidence", "").splitlines() if ref.strip()]
+    if len(evidence) > MAX_EVIDENCE or any(
+        len(ref) > MAX_TEXT or "\x00" in ref for ref in evidence
+    ):
+        errors["evidence"] = f"Höchstens {MAX_EVIDENCE} Nachweise, je höchstens {MAX_TEXT} Zeichen."
+    comment = form.get("comment", "").strip()
+    if len(comment) > MAX_TEXT or "\x00" in comment:
+        errors["comment"] = f"Der Kommentar hat höchstens {MAX_TEXT} Zeichen."
+    ratings = ratings_of(form, loaded)
+    try:
+        rules.score(loaded.criteria, loaded.level_list, ratings)
+    except TrackerError as exc:
+        first = next(iter(ratings), None) or (criteria_of(loaded, {}) or [{"key": ""}])[0]["key"]
+        errors[f"c_{first}"] = exc.in_language("de")
+    if errors:
+        return checked
+    assert ozg_id is not None or leika_id is not None  # noqa: S101  (no error: one was found)
+    checked.data = AssessmentCreate.model_validate({
+        "ars": ars, "dimension": dimension, "model": loaded.model.key, "ratings": ratings,
+        "evidence": [{"kind": "url" if ref.startswith(("https://", "http://")) else "document",
+                      "ref": ref} for ref in evidence],
+        "leika_key": key if leika_id is not None else None,
+        "ozg_id": None if leika_id is not None else ozg_id,
+        "assessed_at": assessed_at.isoformat() if assessed_at else None,
+        "comment": comment or None, "submit": form.get("action") == "submit",
     })  # fmt: skip
+    if ozg_id is None:
+        checked.warnings.append(
+            f"Der LeiKa-Schlüssel {key} gehört zu keiner OZG-Leistung: die Bewertung zählt in "
+            "keiner Auswertung."
+        )
+    elif not await applicability.counts_in(session, ars, ozg_id, leika_id):
+        checked.warnings.append(
+            f"{'Diese LeiKa-Leistung' if leika_id else f'Die OZG-Leistung {ozg_id}'} zählt in "
+            "dieser Gemeinde nicht: sie ist hier nicht anwendbar oder wird nicht von Kommunen "
+            "vollzogen (z. B. LeiKa-Typ 1, Bund). Die Bewertung wird gespeichert, aber nicht "
+            "mitgezählt."
+        )
+    return checked
+
+
+async def form_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    ars: str,
+    dimension: Dimension,
+    model_key: str | None,
+    values: dict[str, str],
+    *,
+    checked: Checked | None = None,
+    error: str | None = None,
+    preview: rules.Scoring | None = None,
+    status_code: int = 200,
+) -> Template:
+    gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
+    loaded = await queries.model_for(session, dimension.value, model_key)
+    principal = principal_of(request)
+    models = [item.model for item in await queries.list_models(session)]
+    page = render(
+        request, "maturity/erfassen.html", gemeinde=gemeinde, dimension=dimension.value,
+        model=loaded.model, models=[m for m in models if m.dimension == dimension.value],
+        levels=loaded.levels, criteria=criteria_of(loaded, values),
+        hidden=[c for c in loaded.criteria if c.placeholder], values=values,
+        leistungen=await applicability.applicable_in(session, gemeinde.ars),
+        not_required=NOT_REQUIRED, error=error,
+        errors=checked.errors if checked else {}, warnings=checked.warnings if checked else [],
+        preview=preview, level_names=loaded.level_names,
+        readonly=not principal.may(Role.EDITOR, gemeinde.ars),
+        today=datetime.now(UTC).date().isoformat(),
+    )  # fmt: skip
+    page.status_code = status_code
+    return page
 
 
 @get(FORM_PATH)
@@ -73,34 +211,17 @@ async def assessment_form(
     ars: GemeindeArs,
     session: DbSession,
     dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
+    model: ModelKey = None,
+    leistung: Prefill = None,
 ) -> Template | Redirect:
     """Record an assessment criterion by criterion (sign-in needed; the form carries CSRF)."""
     if not principal_of(request).authenticated:
         return to_login(request)
-    return await form_page(request, session, ars, dimension, {}, error=None)
-
-
-async def form_page(
-    request: Request[Any, Any, Any],
-    session: DbSession,
-    ars: str,
-    dimension: Dimension,
-    values: dict[str, str],
-    *,
-    error: str | None,
-) -> Template:
-    gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
-    loaded = await queries.model_for(session, dimension.value, None)
-    leistungen, _ = await catalog_queries.list_leistungen(
-        session, catalog_queries.LeistungFilter(), limit=None, cursor=None
-    )
-    page = render(
-        request, "maturity/erfassen.html", gemeinde=gemeinde, dimension=dimension.value,
-        error=error, **form_context(loaded, values, leistungen),
-    )  # fmt: skip
-    if error is not None:
-        page.status_code = 422
-    return page
+    values = {}
+    if leistung:
+        names = dict(await applicability.applicable_in(session, ars))
+        values["leistung"] = f"{leistung} {names[leistung]}" if leistung in names else leistung
+    return await form_page(request, session, ars, dimension, model, values)
 
 
 @post(FORM_PATH, guards=[editor], status_code=303)
@@ -109,23 +230,33 @@ async def record_from_form(
     ars: GemeindeArs,
     session: DbSession,
     dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
+    model: ModelKey = None,
 ) -> Template | Redirect:
     form = {name: str(value) for name, value in (await request.form()).items()}
+    loaded = await queries.model_for(session, dimension.value, model)
+    checked = await check_form(session, ars, dimension.value, loaded, form)
+    if checked.data is None:
+        return await form_page(
+            request, session, ars, dimension, model, form, checked=checked, status_code=422
+        )
+    if form.get("action") == "preview":
+        scoring = rules.score(loaded.criteria, loaded.level_list, checked.data.ratings)
+        return await form_page(
+            request, session, ars, dimension, model, form, checked=checked, preview=scoring
+        )
+    if checked.warnings and form.get("confirm") != "1":
+        return await form_page(request, session, ars, dimension, model, form, checked=checked)
     try:
-        data = assessment_from_form(ars, dimension.value, form)
         async with session.begin_nested():
-            made = await actions.record_assessment(session, data, actor=principal_of(request))
-    except (ValidationError, ValueError) as exc:
-        return await form_page(request, session, ars, dimension, form, error=describe_form(exc))
-    except (InvalidInput, NotFound, Forbidden, Conflict) as exc:
-        return await form_page(request, session, ars, dimension, form, error=exc.detail)
+            made = await actions.record_assessment(
+                session, checked.data, actor=principal_of(request)
+            )
+    except TrackerError as exc:
+        return await form_page(
+            request, session, ars, dimension, model, form, error=exc.in_language(language(request)),
+            status_code=exc.status if exc.status != 404 else 422,
+        )  # fmt: skip
     return Redirect(f"/gemeinden/{ars}/reifegrad?erfasst={made.id}", status_code=303)
-
-
-def describe_form(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return describe(exc)
-    return str(exc)
 
 
 router = Router("/", route_handlers=[assessment_form, record_from_form], include_in_schema=False)

@@ -84,7 +84,10 @@ async def model_for(session: AsyncSession, dimension: str, key: str | None) -> L
     model: MaturityModel | None = (await run(session, statement)).scalars().first()
     if model is None:
         wanted = f"model {key}" if key else "a default model"
-        raise InvalidInput(f"The dimension {dimension} has no {wanted}.")
+        raise InvalidInput(
+            f"The dimension {dimension} has no {wanted}.",
+            german=f"Für die Dimension {dimension} gibt es das Modell {key or ''} nicht.",
+        )
     return await _load(session, model)
 
 

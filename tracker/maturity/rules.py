@@ -1,7 +1,7 @@
 """The scoring rule of the Reifegradmodell: every criterion is rated on the level scale and the
-lowest rated criterion decides (one at 2, the rest at 4: level 2). A criterion marked not
-required („falls erforderlich“) neither lowers the level nor leaves it open; a required one not
-yet rated makes the level provisional."""
+lowest rated criterion decides (one at 2, the rest at 4: level 2). A criterion „falls
+erforderlich“ marked not required, or left unrated, neither lowers the level nor leaves it open;
+a required one not yet rated makes the level provisional."""
 
 from __future__ import annotations
 
@@ -38,23 +38,36 @@ def score(
     known = {criterion.key: criterion for criterion in criteria}
     unknown = sorted(set(ratings) - set(known))
     if unknown:
-        raise InvalidInput(f"Unknown criteria for this model: {', '.join(unknown)}.")
+        raise InvalidInput(
+            f"Unknown criteria for this model: {', '.join(unknown)}.",
+            german=f"Diese Kriterien hat das Modell nicht: {', '.join(unknown)}.",
+        )
     rated: list[int] = []
     for key, rating in ratings.items():
         if rating == NOT_REQUIRED:
             if not known[key].optional:
                 raise InvalidInput(
-                    f"Criterion {key} is always required; '{NOT_REQUIRED}' is not allowed."
+                    f"Criterion {key} is always required; '{NOT_REQUIRED}' is not allowed.",
+                    german=f"Das Kriterium {key} ist immer erforderlich.",
                 )
         elif isinstance(rating, int) and not isinstance(rating, bool) and rating in levels:
             rated.append(rating)
         else:
             scale = f"{min(levels)}-{max(levels)}"
             raise InvalidInput(
-                f"Criterion {key}: {rating!r} is not a level of this model ({scale})."
+                f"Criterion {key}: {rating!r} is not a level of this model ({scale}).",
+                german=f"Kriterium {key}: {rating!r} ist keine Stufe dieses Modells ({scale}).",
             )
     if not rated:
-        raise InvalidInput("Rate at least one criterion.")
+        raise InvalidInput(
+            "Rate at least one criterion.", german="Bewerten Sie mindestens ein Kriterium."
+        )
     ordered = sorted(criteria, key=lambda criterion: criterion.position)
-    missing = [criterion.key for criterion in ordered if criterion.key not in ratings]
+    # a „falls erforderlich“ criterion left unrated is one that does not apply (DOMAIN.md 2.1:
+    # "not rated and does not pull the level down"); only a required one leaves the level open
+    missing = [
+        criterion.key
+        for criterion in ordered
+        if criterion.key not in ratings and not criterion.optional
+    ]
     return Scoring(level=min(rated), provisional=bool(missing), missing=missing)

@@ -39,6 +39,9 @@ class CriterionRead(_Read):
     name: str
     optional: bool = Field(description=f"May be rated '{NOT_REQUIRED}' („falls erforderlich“).")
     verified: bool
+    placeholder: bool = Field(
+        description="A stand-in name, not yet named from the official source: not on the form."
+    )
 
 
 class MaturityModelRead(_Read):
@@ -94,6 +97,7 @@ class AssessmentCreate(BaseModel):
         default=None, description="Id of the assessment this one corrects."
     )
     submit: JsonBool = Field(default=False, description="Submit for review at once.")
+    comment: Note | None = Field(default=None, description="The assessor's own note.")
 
 
 class StatusChange(BaseModel):
@@ -122,6 +126,7 @@ class AssessmentRead(_Read):
     external_id: str | None
     assessed_at: UtcDatetime
     assessed_by: str
+    comment: str | None
     status: Status
     status_comment: str | None
     status_changed_at: UtcDatetime | None

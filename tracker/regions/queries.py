@@ -140,7 +140,10 @@ async def get_gemeinde(session: AsyncSession, ars_or_ags: str) -> Row[Any]:
     row = (await run(session, statement)).first()
     if row is None:
         kind = "ARS" if len(ars_or_ags) == 12 else "AGS"
-        raise NotFound(f"No Gemeinde has the {kind} {ars_or_ags}.")
+        raise NotFound(
+            f"No Gemeinde has the {kind} {ars_or_ags}.",
+            german=f"Keine Gemeinde hat den {kind} {ars_or_ags}.",
+        )
     return row
 
 

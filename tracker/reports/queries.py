@@ -62,7 +62,7 @@ async def gemeinde_rollup(
     items: list[dict[str, Any]] = []
     not_applicable: list[dict[str, str]] = []
     for ozg_id, name, themenfeld in cached.leistungen:
-        if not own.get(ozg_id, known.applies(ozg_id)):
+        if not known.applies_in(ozg_id, own.get(ozg_id)):
             if ozg_id in own:
                 not_applicable.append({"ozg_id": ozg_id, "name": name})
             continue
