@@ -253,3 +253,83 @@ def serious_violations(page: Page) -> list[tuple[str, str]]:
     """axe-core's serious and critical findings on the page."""
     found = Axe().run(page).response["violations"]
     return [(v["id"], v["nodes"][0]["target"]) for v in found if v["impact"] in SERIOUS]
+
+
+def add_person(database_url: str, email: str, name: str, role: str, scope: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "user", "add", email, "--name", name,
+         "--role", role, "--scope", scope, "--password-stdin"],
+        env={**os.environ, "TRACKER_DATABASE_URL": database_url},
+        input="a long enough password\n", text=True, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def sign_in_as(page: Page, email: str) -> None:
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "a long enough password")
+    page.get_by_role("button", name="Anmelden").click()
+
+
+def test_an_officer_records_and_submits_and_a_reviewer_validates(
+    browser: Browser, server: str, database_url: str, tmp_path: Path
+) -> None:
+    """Köln's officer signs in from the work list, records 10000 Elterngeld at level 4 (a
+    preview first), submits the draft; NRW's reviewer validates it; the Reifegrad page shows
+    it. Screenshots at 1280 and 390 px; axe-core finds nothing serious on the way."""
+    koeln = "053150000000"
+    officer, reviewer = f"eva-{os.getpid()}@koeln.de", f"rita-{os.getpid()}@nrw.de"
+    add_person(database_url, officer, "Eva Officer", "editor", koeln)
+    add_person(database_url, reviewer, "Rita Reviewer", "reviewer", "05")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+
+    def shot(name: str) -> None:
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=tmp_path / f"{name}-{width}.png", full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        assert serious_violations(page) == [], name
+
+    page.goto(server + "/arbeit/entwuerfe")
+    sign_in_as(page, officer)
+    expect(page).to_have_url(server + "/arbeit/entwuerfe")  # back where sign-in was asked
+    page.goto(server + f"/gemeinden/{koeln}/reifegrad/erfassen?leistung=10000")
+    expect(page.locator("#leistung")).to_have_value("10000 Elterngeld")
+    for key in ("leistungsbeschreibung", "antragsprozess", "nutzerkonto", "authentifizierung",
+                "nachweise"):  # fmt: skip
+        page.select_option(f"#c_{key}", "4")
+    page.select_option("#c_bezahlprozess", "n/a")
+    page.fill("#evidence", "https://www.stadt-koeln.de/elterngeld")
+    page.fill("#comment", "Mit der Fachstelle abgestimmt")
+    page.get_by_role("button", name="Vorschau").click()
+    expect(page.locator("#preview")).to_contain_text("Reifegrad 4 – Online-Transaktion")
+    shot("erfassen")
+    page.get_by_role("button", name="Als Entwurf speichern").click()
+    expect(page.locator("#recorded")).to_contain_text("Bewertung gespeichert")
+    page.goto(server + "/arbeit/entwuerfe")
+    page.locator("#drafts a").first.click()
+    expect(page.locator("#no-previous")).to_be_visible()
+    page.get_by_role("button", name="Zur Prüfung einreichen").click()
+    expect(page.locator("#done")).to_contain_text("eingereicht")
+    shot("entwuerfe")
+    page.get_by_role("button", name="Abmelden").click()
+
+    page.goto(server + "/arbeit/pruefung")
+    sign_in_as(page, reviewer)
+    expect(page).to_have_url(server + "/arbeit/pruefung")
+    row = page.locator("#to-review tr", has_text="Eva Officer").first
+    expect(row).to_contain_text("Elterngeld")
+    row.get_by_role("link").first.click()
+    expect(page.locator("#review-form")).to_be_visible()
+    shot("pruefen")
+    page.get_by_role("button", name="Freigeben").click()
+    expect(page.locator("#done")).to_contain_text("freigegeben")
+    page.goto(server + f"/gemeinden/{koeln}/reifegrad")
+    found = page.locator("#bewertet tr", has_text="Elterngeld").first
+    expect(found).to_contain_text("4 – Online-Transaktion")
+    expect(found).to_contain_text("Erfassung der Gemeinden in tracker")
+    shot("reifegrad")
+    page.goto(server + "/konto")
+    expect(page.locator("#account-name")).to_contain_text("Rita Reviewer")
+    assert serious_violations(page) == []
+    context.close()
