@@ -13,6 +13,7 @@ from tracker.demands.models import (
     DemandEvent,
     DemandLink,
 )
+from tracker.jobs.models import Job
 from tracker.maturity.models import (
     ApplicabilityOverride,
     Assessment,
@@ -47,6 +48,7 @@ __all__ = [
     "Gemeinde",
     "GemeindeLevelCount",
     "Gemeindeverband",
+    "Job",
     "Kreis",
     "Land",
     "Lebenslage",

@@ -75,6 +75,18 @@ class Settings:
     dst_members_file: Path | None = None
     # The day that "overdue" is judged against; None: today in Germany. Tests fix it.
     fixed_today: date | None = None
+    # Background jobs (tracker.jobs): a claimed job is another worker's after the lease; a
+    # failed one waits backoff × 2^(attempt-1); SQLite's in-process worker polls this often.
+    job_lease_seconds: float = 300.0
+    job_backoff_seconds: float = 30.0
+    job_poll_seconds: float = 1.0
+    worker_concurrency: int = 2
+    # Start the in-process worker with the server (SQLite only; PostgreSQL runs `tracker worker`).
+    embedded_worker: bool = True
+    # Calls out (tracker.outbound): the user agent names this contact; every call is bounded.
+    contact_email: str = "betrieb@example.org"
+    http_timeout_seconds: float = 10.0
+    http_max_redirects: int = 5
 
     def today(self) -> date:
         """The day of a request, for deadlines (milestones, due dates)."""
@@ -88,7 +100,10 @@ class Settings:
         TRACKER_TRUSTED_PROXIES (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS,
         TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS,
         TRACKER_POPULATION_BANDS (`grossstadt:100000,mittelstadt:20000,…`),
-        TRACKER_DST_MEMBERS_FILE."""
+        TRACKER_DST_MEMBERS_FILE, TRACKER_JOB_LEASE_SECONDS, TRACKER_JOB_BACKOFF_SECONDS,
+        TRACKER_JOB_POLL_SECONDS, TRACKER_WORKER_CONCURRENCY, TRACKER_EMBEDDED_WORKER,
+        TRACKER_CONTACT_EMAIL,
+        TRACKER_HTTP_TIMEOUT_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -119,6 +134,13 @@ class Settings:
             db_pool_size=int(env.get("TRACKER_DB_POOL_SIZE", "5")),
             db_max_overflow=int(env.get("TRACKER_DB_MAX_OVERFLOW", "10")),
             read_statement_timeout_ms=int(env.get("TRACKER_READ_STATEMENT_TIMEOUT_MS", "30000")),
+            job_lease_seconds=float(env.get("TRACKER_JOB_LEASE_SECONDS", "300")),
+            job_backoff_seconds=float(env.get("TRACKER_JOB_BACKOFF_SECONDS", "30")),
+            job_poll_seconds=float(env.get("TRACKER_JOB_POLL_SECONDS", "1")),
+            worker_concurrency=int(env.get("TRACKER_WORKER_CONCURRENCY", "2")),
+            embedded_worker=_flag(env.get("TRACKER_EMBEDDED_WORKER", "1")),
+            contact_email=env.get("TRACKER_CONTACT_EMAIL", "betrieb@example.org"),
+            http_timeout_seconds=float(env.get("TRACKER_HTTP_TIMEOUT_SECONDS", "10")),
             **optional,
         )
 

@@ -138,7 +138,7 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
 
 
 # Reads that need a role: refused behind a narrowed token as the writes are.
-SCOPED_READS = ("/api/v1/audit",)
+SCOPED_READS = ("/api/v1/audit", "/api/v1/jobs")
 
 
 async def leipzig(session: AsyncSession) -> Target:

@@ -1,0 +1,94 @@
+"""Outbound: background jobs (the job table; on PostgreSQL procrastinate's own schema, in a
+PostgreSQL schema of its own named `procrastinate`, whose functions are pinned to it), link
+probes, webhook subscriptions with their outbox and deliveries.
+
+Revision ID: d2819e060e3c
+Revises: 28a7c5f77386
+Create Date: 2026-12-03 13:59:22.435130
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+from procrastinate.schema import SchemaManager
+
+revision: str = "d2819e060e3c"
+down_revision: str | Sequence[str] | None = "28a7c5f77386"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+QUEUE_SCHEMA = "procrastinate"
+
+
+def statements(script: str) -> list[str]:
+    """procrastinate's schema file, one statement at a time (asyncpg runs one per call); a
+    statement ends with `;` at a line's end outside a $$-quoted body."""
+    found, current, quoted = [], [], False
+    for line in script.splitlines():
+        current.append(line)
+        quoted ^= line.count("$$") % 2 == 1
+        if not quoted and line.rstrip().endswith(";"):
+            if statement := "\n".join(current).strip():
+                found.append(statement)
+            current = []
+    if tail := "\n".join(current).strip():
+        found.append(tail)
+    return [s for s in found if not all(x.startswith("--") for x in s.splitlines() if x.strip())]
+
+
+def create_queue_schema() -> None:
+    bind = op.get_bind()
+    bind.exec_driver_sql(f"CREATE SCHEMA {QUEUE_SCHEMA}")
+    previous = bind.exec_driver_sql("SHOW search_path").scalar_one()
+    bind.exec_driver_sql(f"SELECT set_config('search_path', '{QUEUE_SCHEMA}', true)")
+    for statement in statements(SchemaManager.get_schema()):
+        bind.exec_driver_sql(statement)
+    bind.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": previous})
+    # Our transactions call its functions (a job deferred with the change that causes it):
+    # they find their tables whatever the caller's search_path.
+    bind.exec_driver_sql(
+        f"""DO $$ DECLARE f record; BEGIN
+        FOR f IN SELECT p.oid::regprocedure AS signature FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{QUEUE_SCHEMA}'
+        LOOP EXECUTE 'ALTER FUNCTION ' || f.signature || ' SET search_path = {QUEUE_SCHEMA}';
+        END LOOP; END $$"""  # noqa: S608  (constant names)
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("pending_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("args", sa.JSON(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("worker", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job")),
+        sa.UniqueConstraint("pending_key", name=op.f("uq_job_pending_key")),
+    )
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_kind"), ["kind"], unique=False)
+        batch_op.create_index("ix_job_status_run_at", ["status", "run_at"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        create_queue_schema()
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP SCHEMA {QUEUE_SCHEMA} CASCADE")
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.drop_index("ix_job_status_run_at")
+        batch_op.drop_index(batch_op.f("ix_job_kind"))
+
+    op.drop_table("job")
