@@ -56,6 +56,7 @@ from tracker.jobs.workers import EmbeddedWorker
 from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.outbound import build_http_client
+from tracker.probes import routes as probes_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
@@ -250,6 +251,7 @@ def create_app(
             maturity_routes.router,
             demands_routes.router,
             jobs_routes.router,
+            probes_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,

@@ -46,6 +46,7 @@ from tracker.maturity import bulk, pairs, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.outbound import build_http_client
+from tracker.probes import actions as probes_actions
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
 from tracker.settings import PROJECT_ROOT, Settings
@@ -589,6 +590,46 @@ def demo(context: click.Context, host: str, port: int, workers: int) -> None:
     context.invoke(db_upgrade)
     context.invoke(import_all, skip_invalid=False)
     context.invoke(serve, host=host, port=port, workers=workers)
+
+
+@main.group()
+def probe() -> None:
+    """Link probes of the online services' URLs."""
+
+
+@probe.command("run")
+@click.option("--area", default="", help="ARS prefix, e.g. 05 (NRW).")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="At most N URLs.")
+def probe_run(area: str, limit: int | None) -> None:
+    """Probe every URL that current assessments cite (in AREA), now, with a progress bar; the
+    server's worker also runs this daily."""
+    if area and not (area.isdigit() and len(area) <= 12):
+        raise click.BadParameter("an ARS prefix of up to 12 digits", param_hint="--area")
+    settings = Settings.from_env()
+
+    async def go() -> str:
+        engine = create_engine(settings.database_url)
+        client = build_http_client(settings)
+        try:
+            with Progress(
+                TextColumn("Prüfung"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=console, disable=not console.is_terminal,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("probes", total=None)
+                async with create_sessionmaker(engine).begin() as session:
+                    rows = await probes_actions.run_probes(
+                        session, client, settings, area=area, limit=limit,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )  # fmt: skip
+        finally:
+            await client.aclose()
+            await engine.dispose()
+        broken = sum(row.broken for row in rows)
+        failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
+        fine = len(rows) - broken - failing
+        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken"
+
+    click.echo(asyncio.run(go()))
 
 
 @main.command()

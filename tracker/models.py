@@ -29,6 +29,7 @@ from tracker.maturity.models import (
     PairLevel,
     PairRevision,
 )
+from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
 
 __all__ = [
@@ -63,6 +64,9 @@ __all__ = [
     "OzgLeistung",
     "PairLevel",
     "PairRevision",
+    "ProbeLink",
+    "ProbeResult",
+    "ProbeUrl",
     "Regierungsbezirk",
     "Region",
     "RoleGrant",

@@ -4,6 +4,11 @@ agent names the tool and the operator's contact address."""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+
 import httpx
 
 from tracker.settings import Settings
@@ -28,3 +33,48 @@ def build_http_client(
         transport=transport,
         trust_env=False,
     )
+
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+class UnsafeTarget(Exception):
+    """A URL that tracker will not call: not http(s), or an address inside a private network
+    (server-side request forgery), unless `outbound_allowed_networks` lets it through."""
+
+
+async def resolve_host(host: str) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(text, strict=False) for text in settings.outbound_allowed_networks]
+
+
+async def check_target(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> None:
+    """Refuse a URL whose scheme is not http(s) or whose host is or resolves to an address that
+    is not globally routable (private, loopback, link-local, reserved, multicast), except in the
+    allowed networks. The address is checked again by whoever connects (a name may resolve
+    differently later): callers check right before each request."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise UnsafeTarget(f"not a URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UnsafeTarget("only http and https URLs with a host are called")
+    host = parsed.host
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = await resolve(host)
+        except OSError as exc:
+            raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+    networks = allowed_networks(settings)
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        if any(address in network for network in networks):
+            continue
+        if not address.is_global or address.is_multicast:
+            raise UnsafeTarget(f"{host} is {address}, not a public address")

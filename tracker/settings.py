@@ -87,6 +87,17 @@ class Settings:
     contact_email: str = "betrieb@example.org"
     http_timeout_seconds: float = 10.0
     http_max_redirects: int = 5
+    # Networks that calls out may reach although not public (e.g. "127.0.0.1/32" in tests, an
+    # intranet's receiver): every other private, loopback or link-local address is refused.
+    outbound_allowed_networks: tuple[str, ...] = ()
+    # Link probes: per host at most `probe_per_host` requests at once, `probe_host_delay_seconds`
+    # apart; a URL failing `probe_failures_to_flag` probes in a row on at least
+    # `probe_failure_days` days is broken. `probe_concurrency` hosts are probed at once.
+    probe_per_host: int = 1
+    probe_host_delay_seconds: float = 1.0
+    probe_concurrency: int = 8
+    probe_failures_to_flag: int = 3
+    probe_failure_days: int = 2
 
     def today(self) -> date:
         """The day of a request, for deadlines (milestones, due dates)."""
@@ -103,7 +114,9 @@ class Settings:
         TRACKER_DST_MEMBERS_FILE, TRACKER_JOB_LEASE_SECONDS, TRACKER_JOB_BACKOFF_SECONDS,
         TRACKER_JOB_POLL_SECONDS, TRACKER_WORKER_CONCURRENCY, TRACKER_EMBEDDED_WORKER,
         TRACKER_CONTACT_EMAIL,
-        TRACKER_HTTP_TIMEOUT_SECONDS."""
+        TRACKER_HTTP_TIMEOUT_SECONDS, TRACKER_OUTBOUND_ALLOWED_NETWORKS (comma-separated),
+        TRACKER_PROBE_FAILURES_TO_FLAG, TRACKER_PROBE_FAILURE_DAYS,
+        TRACKER_PROBE_HOST_DELAY_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -118,6 +131,10 @@ class Settings:
             optional["population_bands"] = parse_bands(bands)
         if members := env.get("TRACKER_DST_MEMBERS_FILE"):
             optional["dst_members_file"] = Path(members)
+        if networks := env.get("TRACKER_OUTBOUND_ALLOWED_NETWORKS"):
+            optional["outbound_allowed_networks"] = tuple(
+                item.strip() for item in networks.split(",") if item.strip()
+            )
         if read_url := env.get("TRACKER_READ_DATABASE_URL"):
             optional["read_database_url"] = to_async_url(read_url)
         return cls(
@@ -141,6 +158,9 @@ class Settings:
             embedded_worker=_flag(env.get("TRACKER_EMBEDDED_WORKER", "1")),
             contact_email=env.get("TRACKER_CONTACT_EMAIL", "betrieb@example.org"),
             http_timeout_seconds=float(env.get("TRACKER_HTTP_TIMEOUT_SECONDS", "10")),
+            probe_failures_to_flag=int(env.get("TRACKER_PROBE_FAILURES_TO_FLAG", "3")),
+            probe_failure_days=int(env.get("TRACKER_PROBE_FAILURE_DAYS", "2")),
+            probe_host_delay_seconds=float(env.get("TRACKER_PROBE_HOST_DELAY_SECONDS", "1")),
             **optional,
         )
 

@@ -11,6 +11,7 @@ from sqlmodel import col
 from tracker.db import run
 from tracker.jobs.actions import JobContext, Task
 from tracker.jobs.models import Job, JobStatus
+from tracker.probes import actions as probes_actions
 
 KEEP_SUCCEEDED_DAYS = 30
 
@@ -24,11 +25,23 @@ async def prune_jobs(context: JobContext) -> None:
     )
 
 
+async def run_probes(context: JobContext) -> None:
+    """The link probes of `area` (default: everywhere), at most `limit` URLs."""
+    if context.http_client is None:
+        raise RuntimeError("probes need the outbound client")
+    await probes_actions.run_probes(
+        context.session, context.http_client, context.settings,
+        area=str(context.args.get("area", "")), limit=context.args.get("limit"),
+    )  # fmt: skip
+
+
 TASKS: dict[str, Task] = {
     "jobs.prune": prune_jobs,
+    "probes.run": run_probes,
 }
 
 DAY_SECONDS = 24 * 3600.0
 PERIODIC: dict[str, float] = {
     "jobs.prune": DAY_SECONDS,
+    "probes.run": DAY_SECONDS,
 }

@@ -80,6 +80,66 @@ def upgrade() -> None:
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_job_kind"), ["kind"], unique=False)
         batch_op.create_index("ix_job_status_run_at", ["status", "run_at"], unique=False)
+    op.create_table(
+        "probe_url",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("host", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("failures_in_row", sa.Integer(), nullable=False),
+        sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_probed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_ok_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("broken", sa.Boolean(), nullable=False),
+        sa.Column("broken_since", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_probe_url")),
+        sa.UniqueConstraint("url", name=op.f("uq_probe_url_url")),
+    )
+    with op.batch_alter_table("probe_url", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_probe_url_host"), ["host"], unique=False)
+
+    op.create_table(
+        "probe_result",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url_id", sa.Integer(), nullable=False),
+        sa.Column("probed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("final_url", sa.Text(), nullable=True),
+        sa.Column("latency_ms", sa.Integer(), nullable=True),
+        sa.Column("tls_valid", sa.Boolean(), nullable=True),
+        sa.Column("tls_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error_class", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["url_id"], ["probe_url.id"], name=op.f("fk_probe_result_url_id_probe_url")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_probe_result")),
+    )
+    with op.batch_alter_table("probe_result", schema=None) as batch_op:
+        batch_op.create_index("ix_probe_result_url_id_id", ["url_id", "id"], unique=False)
+
+    op.create_table(
+        "probe_link",
+        sa.Column("url_id", sa.Integer(), nullable=False),
+        sa.Column("assessment_id", sa.Integer(), nullable=False),
+        sa.Column("ars", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assessment_id"],
+            ["assessment.id"],
+            name=op.f("fk_probe_link_assessment_id_assessment"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["url_id"], ["probe_url.id"], name=op.f("fk_probe_link_url_id_probe_url")
+        ),
+        sa.PrimaryKeyConstraint("url_id", "assessment_id", name=op.f("pk_probe_link")),
+    )
+    with op.batch_alter_table("probe_link", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_probe_link_ars"), ["ars"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_probe_link_assessment_id"), ["assessment_id"], unique=False
+        )
+
     if op.get_bind().dialect.name == "postgresql":
         create_queue_schema()
 
@@ -87,6 +147,19 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP SCHEMA {QUEUE_SCHEMA} CASCADE")
+    with op.batch_alter_table("probe_link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_probe_link_assessment_id"))
+        batch_op.drop_index(batch_op.f("ix_probe_link_ars"))
+
+    op.drop_table("probe_link")
+    with op.batch_alter_table("probe_result", schema=None) as batch_op:
+        batch_op.drop_index("ix_probe_result_url_id_id")
+
+    op.drop_table("probe_result")
+    with op.batch_alter_table("probe_url", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_probe_url_host"))
+
+    op.drop_table("probe_url")
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_index("ix_job_status_run_at")
         batch_op.drop_index(batch_op.f("ix_job_kind"))
