@@ -63,6 +63,7 @@ from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
+from tracker.webhooks import routes as webhooks_routes
 
 COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
 SCHEMA_ASSETS = "/schema-assets"
@@ -252,6 +253,7 @@ def create_app(
             demands_routes.router,
             jobs_routes.router,
             probes_routes.router,
+            webhooks_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,

@@ -50,6 +50,7 @@ from tracker.probes import actions as probes_actions
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
 from tracker.settings import PROJECT_ROOT, Settings
+from tracker.webhooks import actions as webhooks_actions
 
 CLI_ACTOR = "cli"
 console = Console(stderr=True)
@@ -144,6 +145,12 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                             session, path, skip_invalid=skip_invalid, progress=advance
                         )
                         await refresh_statistics(session)
+                        for done in outcome if isinstance(outcome, list) else [outcome]:
+                            await webhooks_actions.emit(session, "import.finished", None, {
+                                "source": done.source, "inserted": done.inserted,
+                                "updated": done.updated, "unchanged": done.unchanged,
+                                "rejected": done.rejected_count,
+                            })  # fmt: skip
                 except ImportRejected as rejected:
                     bar.stop()
                     _report_rejection(label, rejected)

@@ -31,6 +31,7 @@ from tracker.maturity.models import (
 )
 from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
+from tracker.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ActionMilestone",
@@ -73,4 +74,7 @@ __all__ = [
     "TableModel",
     "Themenfeld",
     "User",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

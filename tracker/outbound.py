@@ -52,29 +52,49 @@ def allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddre
     return [ipaddress.ip_network(text, strict=False) for text in settings.outbound_allowed_networks]
 
 
-async def check_target(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> None:
-    """Refuse a URL whose scheme is not http(s) or whose host is or resolves to an address that
-    is not globally routable (private, loopback, link-local, reserved, multicast), except in the
-    allowed networks. The address is checked again by whoever connects (a name may resolve
-    differently later): callers check right before each request."""
+def literal_target_check(url: str, allowed: tuple[str, ...]) -> httpx.URL:
+    """What can be checked without a lookup: http(s), a host, and a host given as an address
+    that is public or allowed. Names are resolved and checked at each call (`check_target`)."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise UnsafeTarget(f"not a URL: {exc}") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise UnsafeTarget("only http and https URLs with a host are called")
-    host = parsed.host
     try:
-        addresses = [str(ipaddress.ip_address(host))]
+        address = ipaddress.ip_address(parsed.host)
     except ValueError:
-        try:
-            addresses = await resolve(host)
-        except OSError as exc:
-            raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+        return parsed
+    _check_address(parsed.host, address, [ipaddress.ip_network(a, strict=False) for a in allowed])
+    return parsed
+
+
+def _check_address(
+    host: str,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+) -> None:
+    if any(address in network for network in networks):
+        return
+    if not address.is_global or address.is_multicast:
+        raise UnsafeTarget(f"{host} is {address}, not a public address")
+
+
+async def check_target(url: str, settings: Settings, *, resolve: Resolver = resolve_host) -> None:
+    """Refuse a URL whose scheme is not http(s) or whose host is or resolves to an address that
+    is not globally routable (private, loopback, link-local, reserved, multicast), except in the
+    allowed networks. The address is checked again by whoever connects (a name may resolve
+    differently later): callers check right before each request."""
+    host = literal_target_check(url, settings.outbound_allowed_networks).host
+    try:
+        ipaddress.ip_address(host)
+        return  # an address: checked above
+    except ValueError:
+        pass
+    try:
+        addresses = await resolve(host)
+    except OSError as exc:
+        raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
     networks = allowed_networks(settings)
     for text in addresses:
-        address = ipaddress.ip_address(text)
-        if any(address in network for network in networks):
-            continue
-        if not address.is_global or address.is_multicast:
-            raise UnsafeTarget(f"{host} is {address}, not a public address")
+        _check_address(host, ipaddress.ip_address(text), networks)

@@ -94,6 +94,10 @@ class Settings:
     # apart; a URL failing `probe_failures_to_flag` probes in a row on at least
     # `probe_failure_days` days is broken. `probe_concurrency` hosts are probed at once.
     probe_per_host: int = 1
+    # Webhooks: a delivery is tried this often, waiting backoff × 2^(try-1) (at most 6 h) in
+    # between: 12 tries from 60 s span about a day; then it is dead (redeliver sends it again).
+    webhook_max_attempts: int = 12
+    webhook_backoff_seconds: float = 60.0
     probe_host_delay_seconds: float = 1.0
     probe_concurrency: int = 8
     probe_failures_to_flag: int = 3
@@ -116,7 +120,8 @@ class Settings:
         TRACKER_CONTACT_EMAIL,
         TRACKER_HTTP_TIMEOUT_SECONDS, TRACKER_OUTBOUND_ALLOWED_NETWORKS (comma-separated),
         TRACKER_PROBE_FAILURES_TO_FLAG, TRACKER_PROBE_FAILURE_DAYS,
-        TRACKER_PROBE_HOST_DELAY_SECONDS."""
+        TRACKER_PROBE_HOST_DELAY_SECONDS, TRACKER_WEBHOOK_MAX_ATTEMPTS,
+        TRACKER_WEBHOOK_BACKOFF_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -158,6 +163,8 @@ class Settings:
             embedded_worker=_flag(env.get("TRACKER_EMBEDDED_WORKER", "1")),
             contact_email=env.get("TRACKER_CONTACT_EMAIL", "betrieb@example.org"),
             http_timeout_seconds=float(env.get("TRACKER_HTTP_TIMEOUT_SECONDS", "10")),
+            webhook_max_attempts=int(env.get("TRACKER_WEBHOOK_MAX_ATTEMPTS", "12")),
+            webhook_backoff_seconds=float(env.get("TRACKER_WEBHOOK_BACKOFF_SECONDS", "60")),
             probe_failures_to_flag=int(env.get("TRACKER_PROBE_FAILURES_TO_FLAG", "3")),
             probe_failure_days=int(env.get("TRACKER_PROBE_FAILURE_DAYS", "2")),
             probe_host_delay_seconds=float(env.get("TRACKER_PROBE_HOST_DELAY_SECONDS", "1")),

@@ -12,6 +12,7 @@ from tracker.db import run
 from tracker.jobs.actions import JobContext, Task
 from tracker.jobs.models import Job, JobStatus
 from tracker.probes import actions as probes_actions
+from tracker.webhooks import actions as webhooks_actions
 
 KEEP_SUCCEEDED_DAYS = 30
 
@@ -38,6 +39,7 @@ async def run_probes(context: JobContext) -> None:
 TASKS: dict[str, Task] = {
     "jobs.prune": prune_jobs,
     "probes.run": run_probes,
+    webhooks_actions.DELIVER_JOB: webhooks_actions.deliver,
 }
 
 DAY_SECONDS = 24 * 3600.0

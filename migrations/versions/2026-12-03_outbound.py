@@ -140,6 +140,63 @@ def upgrade() -> None:
             batch_op.f("ix_probe_link_assessment_id"), ["assessment_id"], unique=False
         )
 
+    op.create_table(
+        "webhook_event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("ars", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_event")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_webhook_event_message_id")),
+    )
+    op.create_table(
+        "webhook_subscription",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column("ars_prefix", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscription")),
+    )
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["webhook_event.id"],
+            name=op.f("fk_webhook_delivery_event_id_webhook_event"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscription.id"],
+            name=op.f("fk_webhook_delivery_subscription_id_webhook_subscription"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+        sa.UniqueConstraint(
+            "subscription_id", "event_id", name=op.f("uq_webhook_delivery_subscription_id")
+        ),
+    )
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_webhook_delivery_subscription_id_status",
+            ["subscription_id", "status"],
+            unique=False,
+        )
+
     if op.get_bind().dialect.name == "postgresql":
         create_queue_schema()
 
@@ -147,6 +204,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP SCHEMA {QUEUE_SCHEMA} CASCADE")
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_delivery_subscription_id_status")
+
+    op.drop_table("webhook_delivery")
+    op.drop_table("webhook_subscription")
+    op.drop_table("webhook_event")
     with op.batch_alter_table("probe_link", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_probe_link_assessment_id"))
         batch_op.drop_index(batch_op.f("ix_probe_link_ars"))

@@ -1,24 +1,20 @@
 """Background jobs: queued once per key, retried with backoff, dead after the last try, claimed
-again after a lapsed lease, visible to admins; on PostgreSQL run by `tracker worker`."""
+again after a lapsed lease, visible to admins. `tracker worker` on PostgreSQL (procrastinate)
+is run, killed and restarted in tests/webhooks."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_token, add_user, bearer
 from tracker.cli import main
-from tracker.db import Sessionmaker, create_engine, create_sessionmaker, run
+from tracker.db import Sessionmaker, run
 from tracker.jobs import actions
 from tracker.jobs.actions import JobContext
 from tracker.jobs.models import Job
@@ -108,40 +104,6 @@ async def test_a_lapsed_lease_is_claimed_again_and_a_rollback_queues_nothing(
         await other.rollback()
     statement = select(Job).where(col(Job.kind) == "test.note", col(Job.status) == "queued")
     assert list((await run(session, statement)).scalars()) == []
-
-
-@pytest.mark.skipif(
-    not os.environ.get("TRACKER_DATABASE_URL"), reason="procrastinate runs on PostgreSQL"
-)
-async def test_tracker_worker_runs_jobs_on_postgresql(
-    empty_database_url: str, tmp_path: Path
-) -> None:
-    engine = create_engine(empty_database_url)
-    sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker.begin() as session:
-        job_id = await actions.enqueue(session, "jobs.prune")
-    env = {**os.environ, "TRACKER_DATABASE_URL": empty_database_url}
-    log = (tmp_path / "worker.log").open("w")
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tracker.cli", "worker", env=env, stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 15
-        status = "queued"
-        while status != "succeeded" and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            async with sessionmaker() as session:
-                job = await session.get(Job, job_id, populate_existing=True)
-                assert job is not None
-                status = job.status
-        assert status == "succeeded", (tmp_path / "worker.log").read_text()
-    finally:
-        worker.kill()
-        await worker.wait()
-        log.close()
-        async with sessionmaker.begin() as session:
-            await run(session, update(Job).values(status="dead"))
-        await engine.dispose()
 
 
 def test_tracker_jobs_lists_them(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

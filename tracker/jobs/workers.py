@@ -104,13 +104,19 @@ def procrastinate_app(
     @app.periodic(cron="* * * * *")
     @app.task(name="tracker.sweep", queueing_lock="tracker.sweep")
     async def sweep(timestamp: int) -> None:
-        now = actions.utc_now()
-        async with sessionmaker.begin() as session:
-            await actions.enqueue_periodic(session, periodic, now)
-            for job_id in await actions.claimable_ids(session, now):
-                await actions.wake(session, job_id, now)
+        await hand_over(sessionmaker, periodic)
 
     return app
+
+
+async def hand_over(sessionmaker: Sessionmaker, periodic: Mapping[str, float]) -> None:
+    """Queue the periodic jobs that are due, and hand procrastinate every job that is due or
+    whose lease lapsed (a worker killed mid-job): at a worker's start and each minute."""
+    now = actions.utc_now()
+    async with sessionmaker.begin() as session:
+        await actions.enqueue_periodic(session, periodic, now)
+        for job_id in await actions.claimable_ids(session, now):
+            await actions.wake(session, job_id, now)
 
 
 async def run_worker(
@@ -140,7 +146,9 @@ async def run_worker(
     app = procrastinate_app(
         sessionmaker, tasks, periodic, settings=settings, http_client=http_client
     )
+    await hand_over(sessionmaker, periodic)
     async with app.open_async():
         await app.run_worker_async(
-            concurrency=settings.worker_concurrency, install_signal_handlers=True
-        )
+            concurrency=settings.worker_concurrency, install_signal_handlers=True,
+            delete_jobs="successful", fetch_job_polling_interval=settings.job_poll_seconds,
+        )  # fmt: skip
