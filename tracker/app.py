@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import httpx
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -37,7 +38,7 @@ from litestar.types import (
 )
 from litestar.typing import FieldDefinition
 
-from tracker import health, i18n
+from tracker import health, i18n, tasks
 from tracker.access import pages as access_pages
 from tracker.access import routes as access_routes
 from tracker.access.auth import AuthMiddleware
@@ -50,15 +51,20 @@ from tracker.demands import pages as demands_pages
 from tracker.demands import routes as demands_routes
 from tracker.errors import exception_handlers
 from tracker.headers import add_security_headers
+from tracker.jobs import routes as jobs_routes
+from tracker.jobs.workers import EmbeddedWorker
 from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.maturity import work as maturity_work
+from tracker.outbound import build_http_client
+from tracker.probes import routes as probes_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
+from tracker.webhooks import routes as webhooks_routes
 
 COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
 SCHEMA_ASSETS = "/schema-assets"
@@ -178,10 +184,12 @@ def create_app(
     *,
     sessionmaker: Sessionmaker | None = None,
     read_sessionmaker: Sessionmaker | None = None,
+    http_client: httpx.AsyncClient | None = None,
 ) -> Litestar:
     """Build the app. Tests pass a sessionmaker bound to their connection (and may pass another
-    for reads); else the lifespan creates the engines in the server's own event loop: the
-    primary's, and the read replica's if `read_database_url` is set."""
+    for reads) and an httpx client over a mock transport; else the lifespan creates the engines
+    in the server's own event loop (the primary's, and the read replica's if
+    `read_database_url` is set), the outbound client, and on SQLite the in-process job worker."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -189,6 +197,8 @@ def create_app(
         if sessionmaker is not None:
             yield
             return
+        if http_client is None:
+            app.state.http_client = build_http_client(settings)
         pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
         engines = [create_engine(settings.database_url, **pool)]
         if settings.read_database_url is not None:
@@ -204,10 +214,21 @@ def create_app(
         else:  # a replica replays after the primary's notifications: its stamps are read
             app.state.watch = watch_for(engines[0])
         await app.state.watch.start()
+        worker = None
+        if settings.embedded_worker and settings.database_url.startswith("sqlite"):
+            worker = EmbeddedWorker(
+                app.state.sessionmaker, tasks.TASKS, tasks.PERIODIC, settings=settings,
+                http_client=app.state.http_client,
+            )  # fmt: skip
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await app.state.watch.stop()
+            if http_client is None:
+                await app.state.http_client.aclose()
             for engine in engines:
                 await engine.dispose()
 
@@ -231,6 +252,9 @@ def create_app(
             regions_routes.router,
             maturity_routes.router,
             demands_routes.router,
+            jobs_routes.router,
+            probes_routes.router,
+            webhooks_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,
@@ -294,6 +318,7 @@ def create_app(
                 "watch": Watch(),
                 "sessionmaker": sessionmaker,
                 "read_sessionmaker": read_sessionmaker or sessionmaker,
+                "http_client": http_client,
             }
         ),
         debug=settings.debug,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import secrets
@@ -26,7 +27,7 @@ from tracker.access import queries as access_queries
 from tracker.access.models import Role
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
-from tracker.db import create_engine, create_sessionmaker
+from tracker.db import as_utc, create_engine, create_sessionmaker
 from tracker.demands import imports as demands_imports
 from tracker.errors import TrackerError
 from tracker.importing import (
@@ -37,13 +38,19 @@ from tracker.importing import (
     describe,
     refresh_statistics,
 )
+from tracker.jobs import queries as jobs_queries
+from tracker.jobs.models import JobStatus
+from tracker.jobs.workers import run_worker
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity import bulk, pairs, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
+from tracker.outbound import build_http_client
+from tracker.probes import actions as probes_actions
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
 from tracker.settings import PROJECT_ROOT, Settings
+from tracker.webhooks import actions as webhooks_actions
 
 CLI_ACTOR = "cli"
 console = Console(stderr=True)
@@ -138,6 +145,12 @@ async def _run_steps(settings: Settings, steps: list[Step], *, skip_invalid: boo
                             session, path, skip_invalid=skip_invalid, progress=advance
                         )
                         await refresh_statistics(session)
+                        for done in outcome if isinstance(outcome, list) else [outcome]:
+                            await webhooks_actions.emit(session, "import.finished", None, {
+                                "source": done.source, "inserted": done.inserted,
+                                "updated": done.updated, "unchanged": done.unchanged,
+                                "rejected": done.rejected_count,
+                            })  # fmt: skip
                 except ImportRejected as rejected:
                     bar.stop()
                     _report_rejection(label, rejected)
@@ -604,6 +617,93 @@ def demo(context: click.Context, host: str, port: int, workers: int) -> None:
     context.invoke(db_upgrade)
     context.invoke(import_all, skip_invalid=False)
     context.invoke(serve, host=host, port=port, workers=workers)
+
+
+@main.group()
+def probe() -> None:
+    """Link probes of the online services' URLs."""
+
+
+@probe.command("run")
+@click.option("--area", default="", help="ARS prefix, e.g. 05 (NRW).")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="At most N URLs.")
+def probe_run(area: str, limit: int | None) -> None:
+    """Probe every URL that current assessments cite (in AREA), now, with a progress bar; the
+    server's worker also runs this daily."""
+    if area and not (area.isdigit() and len(area) <= 12):
+        raise click.BadParameter("an ARS prefix of up to 12 digits", param_hint="--area")
+    settings = Settings.from_env()
+
+    async def go() -> str:
+        engine = create_engine(settings.database_url)
+        client = build_http_client(settings)
+        try:
+            with Progress(
+                TextColumn("Prüfung"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=console, disable=not console.is_terminal,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("probes", total=None)
+                async with create_sessionmaker(engine).begin() as session:
+                    rows = await probes_actions.run_probes(
+                        session, client, settings, area=area, limit=limit,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )  # fmt: skip
+        finally:
+            await client.aclose()
+            await engine.dispose()
+        broken = sum(row.broken for row in rows)
+        failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
+        fine = len(rows) - broken - failing
+        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken"
+
+    click.echo(asyncio.run(go()))
+
+
+@main.command()
+@click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None)
+@click.option("--kind", default=None, help="e.g. probes.run, webhooks.deliver")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def jobs(status: str | None, kind: str | None, limit: int) -> None:
+    """List background jobs, newest first: status, attempts, the last error."""
+
+    async def listing(session: AsyncSession) -> str:
+        found = await jobs_queries.list_jobs(session, status=status, kind=kind, limit=limit)
+        lines = [f"{'id':>6}  {'kind':<20} {'status':<10} {'tries':>5}  run at / last error"]
+        for job in found:
+            moment = as_utc(job.finished_at or job.run_at).isoformat(timespec="seconds")
+            lines.append(
+                f"{job.id:>6}  {job.kind:<20} {job.status:<10} "
+                f"{job.attempts:>2}/{job.max_attempts:<2}  {moment}"
+                + (f"  {job.last_error.splitlines()[0][:80]}" if job.last_error else "")
+            )
+        return "\n".join(lines)
+
+    click.echo(_in_transaction(listing))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the due jobs, then stop.")
+def worker(once: bool) -> None:
+    """Run background jobs: on PostgreSQL a procrastinate worker (start as many as needed, on
+    any machines sharing the database); on SQLite a polling worker (the server runs one too)."""
+    from tracker import tasks
+
+    settings = Settings.from_env()
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        client = build_http_client(settings)
+        try:
+            await run_worker(
+                create_sessionmaker(engine), tasks.TASKS, tasks.PERIODIC, settings=settings,
+                http_client=client, once=once,
+            )  # fmt: skip
+        finally:
+            await client.aclose()
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
 
 
 @main.command("export-openapi")

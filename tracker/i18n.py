@@ -276,6 +276,10 @@ EN = {
     "erfassen": "record",
     "Online": "Online",
     "Nachweis": "Evidence",
+    "nicht erreichbar seit": "unreachable since",
+    "zur Prüfung: Nachweis nicht erreichbar, Angabe unsicher": (
+        "to review: evidence unreachable, rating uncertain"
+    ),
     "Back-Office bewertet": "back office assessed",
     "Daten als JSON": "Data as JSON",
     "Median": "median",

@@ -13,6 +13,7 @@ from tracker.demands.models import (
     DemandEvent,
     DemandLink,
 )
+from tracker.jobs.models import Job
 from tracker.maturity.models import (
     ApplicabilityOverride,
     Assessment,
@@ -28,7 +29,9 @@ from tracker.maturity.models import (
     PairLevel,
     PairRevision,
 )
+from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
+from tracker.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ActionMilestone",
@@ -47,6 +50,7 @@ __all__ = [
     "Gemeinde",
     "GemeindeLevelCount",
     "Gemeindeverband",
+    "Job",
     "Kreis",
     "Land",
     "Lebenslage",
@@ -61,10 +65,16 @@ __all__ = [
     "OzgLeistung",
     "PairLevel",
     "PairRevision",
+    "ProbeLink",
+    "ProbeResult",
+    "ProbeUrl",
     "Regierungsbezirk",
     "Region",
     "RoleGrant",
     "TableModel",
     "Themenfeld",
     "User",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

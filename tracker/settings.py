@@ -75,6 +75,33 @@ class Settings:
     dst_members_file: Path | None = None
     # The day that "overdue" is judged against; None: today in Germany. Tests fix it.
     fixed_today: date | None = None
+    # Background jobs (tracker.jobs): a claimed job is another worker's after the lease; a
+    # failed one waits backoff × 2^(attempt-1); SQLite's in-process worker polls this often.
+    job_lease_seconds: float = 300.0
+    job_backoff_seconds: float = 30.0
+    job_poll_seconds: float = 1.0
+    worker_concurrency: int = 2
+    # Start the in-process worker with the server (SQLite only; PostgreSQL runs `tracker worker`).
+    embedded_worker: bool = True
+    # Calls out (tracker.outbound): the user agent names this contact; every call is bounded.
+    contact_email: str = "betrieb@example.org"
+    http_timeout_seconds: float = 10.0
+    http_max_redirects: int = 5
+    # Networks that calls out may reach although not public (e.g. "127.0.0.1/32" in tests, an
+    # intranet's receiver): every other private, loopback or link-local address is refused.
+    outbound_allowed_networks: tuple[str, ...] = ()
+    # Link probes: per host at most `probe_per_host` requests at once, `probe_host_delay_seconds`
+    # apart; a URL failing `probe_failures_to_flag` probes in a row on at least
+    # `probe_failure_days` days is broken. `probe_concurrency` hosts are probed at once.
+    probe_per_host: int = 1
+    # Webhooks: a delivery is tried this often, waiting backoff × 2^(try-1) (at most 6 h) in
+    # between: 12 tries from 60 s span about a day; then it is dead (redeliver sends it again).
+    webhook_max_attempts: int = 12
+    webhook_backoff_seconds: float = 60.0
+    probe_host_delay_seconds: float = 1.0
+    probe_concurrency: int = 8
+    probe_failures_to_flag: int = 3
+    probe_failure_days: int = 2
 
     def today(self) -> date:
         """The day of a request, for deadlines (milestones, due dates)."""
@@ -88,7 +115,13 @@ class Settings:
         TRACKER_TRUSTED_PROXIES (comma-separated addresses), TRACKER_TOKEN_TOUCH_SECONDS,
         TRACKER_DB_POOL_SIZE, TRACKER_DB_MAX_OVERFLOW, TRACKER_READ_STATEMENT_TIMEOUT_MS,
         TRACKER_POPULATION_BANDS (`grossstadt:100000,mittelstadt:20000,…`),
-        TRACKER_DST_MEMBERS_FILE."""
+        TRACKER_DST_MEMBERS_FILE, TRACKER_JOB_LEASE_SECONDS, TRACKER_JOB_BACKOFF_SECONDS,
+        TRACKER_JOB_POLL_SECONDS, TRACKER_WORKER_CONCURRENCY, TRACKER_EMBEDDED_WORKER,
+        TRACKER_CONTACT_EMAIL,
+        TRACKER_HTTP_TIMEOUT_SECONDS, TRACKER_OUTBOUND_ALLOWED_NETWORKS (comma-separated),
+        TRACKER_PROBE_FAILURES_TO_FLAG, TRACKER_PROBE_FAILURE_DAYS,
+        TRACKER_PROBE_HOST_DELAY_SECONDS, TRACKER_WEBHOOK_MAX_ATTEMPTS,
+        TRACKER_WEBHOOK_BACKOFF_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         data_dir = env.get("TRACKER_DATA_DIR")
@@ -103,6 +136,10 @@ class Settings:
             optional["population_bands"] = parse_bands(bands)
         if members := env.get("TRACKER_DST_MEMBERS_FILE"):
             optional["dst_members_file"] = Path(members)
+        if networks := env.get("TRACKER_OUTBOUND_ALLOWED_NETWORKS"):
+            optional["outbound_allowed_networks"] = tuple(
+                item.strip() for item in networks.split(",") if item.strip()
+            )
         if read_url := env.get("TRACKER_READ_DATABASE_URL"):
             optional["read_database_url"] = to_async_url(read_url)
         return cls(
@@ -119,6 +156,18 @@ class Settings:
             db_pool_size=int(env.get("TRACKER_DB_POOL_SIZE", "5")),
             db_max_overflow=int(env.get("TRACKER_DB_MAX_OVERFLOW", "10")),
             read_statement_timeout_ms=int(env.get("TRACKER_READ_STATEMENT_TIMEOUT_MS", "30000")),
+            job_lease_seconds=float(env.get("TRACKER_JOB_LEASE_SECONDS", "300")),
+            job_backoff_seconds=float(env.get("TRACKER_JOB_BACKOFF_SECONDS", "30")),
+            job_poll_seconds=float(env.get("TRACKER_JOB_POLL_SECONDS", "1")),
+            worker_concurrency=int(env.get("TRACKER_WORKER_CONCURRENCY", "2")),
+            embedded_worker=_flag(env.get("TRACKER_EMBEDDED_WORKER", "1")),
+            contact_email=env.get("TRACKER_CONTACT_EMAIL", "betrieb@example.org"),
+            http_timeout_seconds=float(env.get("TRACKER_HTTP_TIMEOUT_SECONDS", "10")),
+            webhook_max_attempts=int(env.get("TRACKER_WEBHOOK_MAX_ATTEMPTS", "12")),
+            webhook_backoff_seconds=float(env.get("TRACKER_WEBHOOK_BACKOFF_SECONDS", "60")),
+            probe_failures_to_flag=int(env.get("TRACKER_PROBE_FAILURES_TO_FLAG", "3")),
+            probe_failure_days=int(env.get("TRACKER_PROBE_FAILURE_DAYS", "2")),
+            probe_host_delay_seconds=float(env.get("TRACKER_PROBE_HOST_DELAY_SECONDS", "1")),
             **optional,
         )
 

@@ -21,6 +21,7 @@ from tests.access.test_pages import PASSWORD, csrf_token
 from tests.access.test_routes import write_routes
 from tests.builders import Client, add_token, add_user, bearer
 from tracker.access import queries as access_queries
+from tracker.access.guards import Grant, Principal
 from tracker.access.models import ApiToken, AuditEntry, Role
 from tracker.app import create_app
 from tracker.db import run
@@ -34,6 +35,8 @@ from tracker.demands.schemas import (
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.settings import Settings
+from tracker.webhooks import actions as webhooks_actions
+from tracker.webhooks.models import WebhookDelivery
 
 LEIPZIG = "147130000000"
 ELTERNGELD = "99041006000000"  # LeiKa key of OZG-Leistung 10000 (Elterngeld)
@@ -61,6 +64,8 @@ class Target:
     action: int  # a Maßnahme of Leipzig's own demand catalogue
     milestone: int
     link: int
+    webhook: int  # a subscription to Leipzig's events
+    delivery: int
 
 
 def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
@@ -128,6 +133,14 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("DELETE", "/api/v1/actions/{action_id:int}/links/{link_id:int}"): (
             f"{action}/links/{t.link}", {}
         ),
+        ("POST", "/api/v1/webhooks"): ("/api/v1/webhooks", {"json": {
+            "url": "https://hooks.leipzig.de/tracker", "event_types": ["assessment.validated"],
+            "ars_prefix": LEIPZIG,
+        }}),
+        ("POST", "/api/v1/webhooks/{webhook_id:int}/deliveries/{delivery_id:int}/redeliver"): (
+            f"/api/v1/webhooks/{t.webhook}/deliveries/{t.delivery}/redeliver", {}
+        ),
+        ("DELETE", "/api/v1/webhooks/{webhook_id:int}"): (f"/api/v1/webhooks/{t.webhook}", {}),
         ("DELETE", "/api/v1/tokens/{token_id:int}"): (
             f"/api/v1/tokens/{t.token}", {"headers": ANY}
         ),
@@ -138,7 +151,7 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
 
 
 # Reads that need a role: refused behind a narrowed token as the writes are.
-SCOPED_READS = ("/api/v1/audit",)
+SCOPED_READS = ("/api/v1/audit", "/api/v1/jobs")
 
 
 async def leipzig(session: AsyncSession) -> Target:
@@ -175,6 +188,13 @@ async def leipzig(session: AsyncSession) -> Target:
         LinkCreate.model_validate({"kind": "gemeinde", "target": LEIPZIG, "reason": "Pilot"}),
         actor="test",
     )  # fmt: skip
+    hook = await webhooks_actions.create_subscription(
+        session, url="https://hooks.leipzig.de/a", event_types=["assessment.validated"],
+        ars_prefix=LEIPZIG, actor=Principal(grants=(Grant("superadmin", ""),)),
+        allowed_networks=(),
+    )  # fmt: skip
+    await webhooks_actions.emit(session, "assessment.validated", LEIPZIG, {"test": True})
+    delivery = (await run(session, select(WebhookDelivery))).scalars().one()
     await session.commit()
     token_id = token.scalars().one().id
     assert grants[0].id is not None
@@ -182,9 +202,12 @@ async def leipzig(session: AsyncSession) -> Target:
     assert assessment.id is not None
     assert milestone.id is not None
     assert link.id is not None
+    assert hook.id is not None
+    assert delivery.id is not None
     return Target(
         user=editor.id, grant=grants[0].id, token=token_id, assessment=assessment.id,
-        action=action.id, milestone=milestone.id, link=link.id,
+        action=action.id, milestone=milestone.id, link=link.id, webhook=hook.id,
+        delivery=delivery.id,
     )  # fmt: skip
 
 
@@ -198,7 +221,7 @@ def test_the_catalogue_names_every_write_route(settings: Settings) -> None:
         for method, path, _ in write_routes(create_app(settings))
         if path.startswith("/api/")
     }
-    assert api_routes == set(catalogue(Target(1, 1, 1, 1, 1, 1, 1)))
+    assert api_routes == set(catalogue(Target(1, 1, 1, 1, 1, 1, 1, 1, 1)))
 
 
 async def test_narrowed_tokens_act_only_within_their_scope(

@@ -43,6 +43,7 @@ from tracker.demands.schemas import (
 from tracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tracker.fields import ascii_digits
 from tracker.regions import queries as regions_queries
+from tracker.webhooks import actions as webhooks_actions
 
 Actor = Principal | str  # a user, or the CLI ("cli", "import")
 # the fields of an action whose every change is an event
@@ -393,9 +394,17 @@ async def change_action_status(
         values |= {"progress": data.progress, "progress_manual": True}
     elif status.default_progress is not None:
         values["progress"] = status.default_progress
+    old_status = action.status
     await _write_action(
         session, action, version, values, kind="status", comment=data.comment, actor=actor
     )
+    catalogue = await _catalogue_of_action(session, action)
+    await webhooks_actions.emit(
+        session, "demand.status_changed", catalogue.scope_ars, {
+            "action_id": action_id, "catalogue": catalogue.key, "status": [old_status, status.key],
+            "progress": action.progress, "comment": data.comment,
+        },
+    )  # fmt: skip
     return action
 
 

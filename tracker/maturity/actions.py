@@ -33,6 +33,7 @@ from tracker.maturity.models import (
 )
 from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.regions import queries as regions_queries
+from tracker.webhooks import actions as webhooks_actions
 
 MAX_TYPE_LENGTH = 10
 MAX_CRITERION_NAME = 200
@@ -192,6 +193,15 @@ async def change_status(
     )  # fmt: skip
     if target is Status.VALIDATED:
         await pairs.refresh_assessment(session, assessment)
+    if target in (Status.VALIDATED, Status.REJECTED):
+        await webhooks_actions.emit(
+            session, f"assessment.{target.value}", assessment.ars, {
+                "assessment_id": assessment_id, "ars": assessment.ars,
+                "leika_id": assessment.leika_id, "ozg_id": assessment.ozg_id,
+                "dimension": assessment.dimension, "level": assessment.level,
+                "status": target.value, "comment": comment,
+            },
+        )  # fmt: skip
     return assessment
 
 
@@ -276,6 +286,10 @@ async def set_override(
         action=action, changes=changes,
     )  # fmt: skip
     await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
+    await webhooks_actions.emit(
+        session, "applicability.changed", ars,
+        {"ars": ars, "ozg_id": ozg_id, "applicable": applicable, "reason": reason},
+    )  # fmt: skip
     return found, action == "create"
 
 
@@ -299,6 +313,10 @@ async def clear_override(
                                   "reason": [found.reason, None]},
     )  # fmt: skip
     await pairs.refresh(session, ars=[ars], ozg_ids=[ozg_id])
+    await webhooks_actions.emit(
+        session, "applicability.changed", ars,
+        {"ars": ars, "ozg_id": ozg_id, "applicable": None, "reason": None},
+    )  # fmt: skip
 
 
 # --- the LeiKa-Typ codes that apply to Gemeinden ---------------------------------------------

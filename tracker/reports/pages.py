@@ -10,6 +10,7 @@ from litestar import Request, Router, get
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import principal_of
 from tracker.access.models import Role
@@ -21,6 +22,7 @@ from tracker.fields import OZG_ID_PATTERN, GemeindeKey
 from tracker.i18n import language, render, translator
 from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import SOURCE_NAMES
+from tracker.probes import queries as probes_queries
 from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
 from tracker.reports.figures import RULES
@@ -79,6 +81,14 @@ def _by_ars(request: Request[Any, Any, Any], key: str, ars: str) -> Redirect | N
     return Redirect(f"{path}?{query}" if query else path, status_code=301)
 
 
+async def broken_links(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per assessment, its broken evidence URLs and since when (link probes)."""
+    flags = await probes_queries.flagged(session, ids)
+    return {
+        number: {flag.url: flag.broken_since for flag in found} for number, found in flags.items()
+    }
+
+
 @get("/gemeinden/{ars:str}/reifegrad")
 async def reifegrad_page(
     request: Request[Any, Any, Any],
@@ -121,6 +131,7 @@ async def reifegrad_page(
         counts={"alle": len(items), "bewertet": len(assessed), "offen": len(shown["offen"])},
         nur=nur or "alle",
         provenance=await maturity_queries.provenance(session, ids),
+        broken_links=await broken_links(session, ids),
         level_names={
             dimension: (await maturity_queries.model_for(session, dimension, None)).level_names
             for dimension in ("online", "backoffice")

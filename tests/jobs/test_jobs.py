@@ -1,0 +1,123 @@
+"""Background jobs: queued once per key, retried with backoff, dead after the last try, claimed
+again after a lapsed lease, visible to admins. `tracker worker` on PostgreSQL (procrastinate)
+is run, killed and restarted in tests/webhooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client, add_token, add_user, bearer
+from tracker.cli import main
+from tracker.db import Sessionmaker, run
+from tracker.jobs import actions
+from tracker.jobs.actions import JobContext
+from tracker.jobs.models import Job
+from tracker.settings import Settings
+
+ran: list[dict[str, object]] = []
+
+
+async def note(context: JobContext) -> None:
+    ran.append(context.args)
+
+
+async def fail(context: JobContext) -> None:
+    raise RuntimeError(f"receiver away (attempt {context.attempt})")
+
+
+TASKS = {"test.note": note, "test.fail": fail}
+
+
+async def test_a_job_runs_once_per_key_and_admins_see_it(
+    client: Client, session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    ran.clear()
+    first = await actions.enqueue(session, "test.note", {"n": 1}, key="note:1")
+    again = await actions.enqueue(session, "test.note", {"n": 1}, key="note:1")
+    assert first is not None
+    assert again is None
+    admin = bearer(await add_token(session, await add_user(session, "a@bund.de", [("admin", "")])))
+    nrw = bearer(await add_token(session, await add_user(session, "a@nrw.de", [("admin", "05")])))
+    await session.commit()
+    done = await actions.run_due(sessionmaker, TASKS, settings=settings)
+    assert [job.id for job in done] == [first]
+    assert ran == [{"n": 1}]
+    # ended, the key is free again
+    assert await actions.enqueue(session, "test.note", {"n": 2}, key="note:1") is not None
+    await session.commit()
+
+    listed = await client.get("/api/v1/jobs", params={"status": "succeeded"}, headers=admin)
+    assert listed.status_code == 200, listed.text
+    (job,) = listed.json()
+    assert {k: job[k] for k in ("id", "kind", "args", "status", "attempts", "last_error")} == {
+        "id": first, "kind": "test.note", "args": {"n": 1}, "status": "succeeded",
+        "attempts": 1, "last_error": None,
+    }  # fmt: skip
+    assert (await client.get("/api/v1/jobs", headers=nrw)).status_code == 403
+    assert (await client.get("/api/v1/jobs")).status_code == 401
+    assert (await client.get("/api/v1/jobs?status=lost", headers=admin)).status_code == 400
+
+
+async def test_a_failing_job_is_retried_with_backoff_then_dead(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    job_id = await actions.enqueue(session, "test.fail", max_attempts=2)
+    await session.commit()
+    start = actions.utc_now()
+    (first,) = await actions.run_due(sessionmaker, TASKS, settings=settings, now=start)
+    assert (first.status, first.attempts) == ("queued", 1)
+    assert first.last_error == "RuntimeError: receiver away (attempt 1)"
+    waited = first.run_at.replace(tzinfo=start.tzinfo) - start
+    assert waited == timedelta(seconds=settings.job_backoff_seconds)
+    assert await actions.run_due(sessionmaker, TASKS, settings=settings, now=start) == []
+    later = start + timedelta(hours=1)
+    (last,) = await actions.run_due(sessionmaker, TASKS, settings=settings, now=later)
+    assert (last.id, last.status, last.attempts) == (job_id, "dead", 2)
+    assert last.last_error == "RuntimeError: receiver away (attempt 2)"
+    assert actions.backoff_seconds(3, 30) == 120
+    assert actions.backoff_seconds(30, 30) == 6 * 3600
+
+
+async def test_a_lapsed_lease_is_claimed_again_and_a_rollback_queues_nothing(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    ran.clear()
+    job_id = await actions.enqueue(session, "test.note", {"n": 3})
+    await session.commit()
+    now = actions.utc_now()
+    async with sessionmaker.begin() as worker:  # a worker claims it and dies
+        assert await actions.claim(worker, None, now=now, lease_seconds=60, worker="w1")
+    assert await actions.run_due(sessionmaker, TASKS, settings=settings, now=now) == []
+    (job,) = await actions.run_due(
+        sessionmaker, TASKS, settings=settings, now=now + timedelta(seconds=61)
+    )
+    assert (job.id, job.status, job.attempts, ran) == (job_id, "succeeded", 2, [{"n": 3}])
+
+    async with sessionmaker() as other, other.begin():
+        await actions.enqueue(other, "test.note", {"n": 4})
+        await other.rollback()
+    statement = select(Job).where(col(Job.kind) == "test.note", col(Job.status) == "queued")
+    assert list((await run(session, statement)).scalars()) == []
+
+
+def test_tracker_jobs_lists_them(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    answer = CliRunner().invoke(main, ["jobs", "--status", "dead"])
+    assert answer.exit_code == 0, answer.output
+    assert answer.output.split() == [
+        "id",
+        "kind",
+        "status",
+        "tries",
+        "run",
+        "at",
+        "/",
+        "last",
+        "error",
+    ]

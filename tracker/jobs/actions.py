@@ -1,0 +1,270 @@
+"""Queue and run jobs. A job runs in its own transaction: its effects and its success commit
+together, and a failure rolls them back and is recorded in a transaction of its own, with the
+next attempt after an exponential backoff, or the job dead after its last attempt.
+
+A job is claimed with a lease (`locked_until`): a worker killed mid-job leaves it running, and
+once the lease has passed another worker claims it again, so every job runs at least once and
+job functions are written to be idempotent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+from sqlalchemy import Table, and_, func, or_, select, text, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.db import Sessionmaker, insert_new, run
+from tracker.jobs.models import Job, JobStatus
+from tracker.settings import Settings
+
+MAX_ERROR_CHARS = 2000
+PROCRASTINATE_TASK = "tracker.run_job"
+JOB_TABLE = cast(Table, Job.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass
+class JobContext:
+    """What a job function gets: its own transaction's session and the parts it may need. A
+    function that must wait (a webhook's next try) sets `again_at`: the job is queued again
+    for then, without counting as a failure."""
+
+    session: AsyncSession
+    job_id: int
+    kind: str
+    args: dict[str, Any]
+    attempt: int
+    settings: Settings
+    http_client: httpx.AsyncClient | None
+    now: datetime
+    again_at: datetime | None = None
+    note: list[str] = field(default_factory=list)
+
+
+Task = Callable[[JobContext], Awaitable[None]]
+Tasks = Mapping[str, Task]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff_seconds(attempt: int, base_seconds: float, cap_seconds: float = 6 * 3600) -> float:
+    """Wait after the `attempt`-th failure: base, 2×base, 4×base, … up to the cap."""
+    return float(min(base_seconds * 2 ** max(attempt - 1, 0), cap_seconds))
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    args: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 5,
+) -> int | None:
+    """Queue a job in the caller's transaction (it is lost with a rollback, and exists once
+    committed). With `key`, work already queued or running under that key is not queued again:
+    None is returned."""
+    now = utc_now()
+    row = {
+        "kind": kind, "pending_key": key, "args": args or {}, "status": JobStatus.QUEUED,
+        "attempts": 0, "max_attempts": max_attempts, "run_at": run_at or now, "created_at": now,
+    }  # fmt: skip
+    connection = await session.connection()
+    if key is None:
+        job = Job.model_validate(row)
+        session.add(job)
+        await session.flush()
+        job_id = job.id
+    else:
+        inserted = await insert_new(connection, JOB_TABLE, [row], "pending_key")
+        if not inserted:
+            return None
+        job_id = (
+            await run(session, select(col(Job.id)).where(col(Job.pending_key) == key))
+        ).scalar_one()
+    assert job_id is not None  # noqa: S101  (flushed)
+    await wake(session, job_id, run_at or now)
+    return job_id
+
+
+async def wake(session: AsyncSession, job_id: int, at: datetime) -> None:
+    """On PostgreSQL, hand the job to procrastinate in the same transaction: its workers are
+    woken by NOTIFY when this commits, or at `at`. SQLite's in-process worker polls instead."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    await connection.execute(
+        text(
+            "SELECT procrastinate.procrastinate_defer_jobs_v1(ARRAY[ROW("
+            "'default', :task, 0, NULL, NULL, CAST(:args AS jsonb), :at"
+            ")::procrastinate.procrastinate_job_to_defer_v1])"
+        ),
+        {"task": PROCRASTINATE_TASK, "args": json.dumps({"job_id": job_id}), "at": at},
+    )
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(col(Job.status) == JobStatus.QUEUED, col(Job.run_at) <= now),
+        and_(col(Job.status) == JobStatus.RUNNING, col(Job.locked_until) < now),
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    job_id: int | None,
+    *,
+    now: datetime,
+    lease_seconds: float,
+    worker: str,
+) -> Job | None:
+    """Take the job `job_id` (or the next due one) if it is due, or running with a lapsed lease."""
+    chosen = (
+        select(col(Job.id)).where(_claimable(now)).order_by(col(Job.run_at), col(Job.id)).limit(1)
+    )
+    if job_id is not None:
+        chosen = chosen.where(col(Job.id) == job_id)
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(col(Job.id) == chosen.scalar_subquery())
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=col(Job.attempts) + 1,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            started_at=now,
+            worker=worker[:100],
+        )
+        .returning(col(Job.id))
+    )
+    claimed = (await run(session, statement)).scalar_one_or_none()
+    if claimed is None:
+        return None
+    return await session.get(Job, claimed, populate_existing=True)
+
+
+async def run_job(
+    sessionmaker: Sessionmaker,
+    tasks: Tasks,
+    job_id: int | None = None,
+    *,
+    settings: Settings,
+    http_client: httpx.AsyncClient | None = None,
+    worker: str = "inline",
+    now: datetime | None = None,
+) -> Job | None:
+    """Claim and run one job (the given one, or the next due); None when there was none."""
+    moment = now or utc_now()
+    async with sessionmaker.begin() as session:
+        job = await claim(
+            session, job_id, now=moment, lease_seconds=settings.job_lease_seconds, worker=worker
+        )
+    if job is None or job.id is None:
+        return None
+    if job.attempts > job.max_attempts:  # its last attempt's worker died
+        async with sessionmaker.begin() as session:
+            await _end(session, job.id, JobStatus.DEAD, moment, "lease lapsed after last attempt")
+        return job
+    task = tasks.get(job.kind)
+    try:
+        if task is None:
+            raise LookupError(f"no job function for {job.kind!r}")
+        async with sessionmaker.begin() as session:
+            context = JobContext(
+                session=session, job_id=job.id, kind=job.kind, args=dict(job.args),
+                attempt=job.attempts, settings=settings, http_client=http_client, now=moment,
+            )  # fmt: skip
+            await task(context)
+            if context.again_at is not None:
+                await _requeue(session, job.id, context.again_at, attempts=0)
+            else:
+                await _end(session, job.id, JobStatus.SUCCEEDED, moment, None)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        async with sessionmaker.begin() as session:
+            if job.attempts >= job.max_attempts:
+                await _end(session, job.id, JobStatus.DEAD, moment, error)
+            else:
+                wait = backoff_seconds(job.attempts, settings.job_backoff_seconds)
+                at = moment + timedelta(seconds=wait)
+                await _requeue(session, job.id, at, attempts=job.attempts, error=error)
+    async with sessionmaker() as session:
+        return await session.get(Job, job.id)
+
+
+async def _requeue(
+    session: AsyncSession, job_id: int, at: datetime, *, attempts: int, error: str | None = None
+) -> None:
+    values: dict[str, Any] = {
+        "status": JobStatus.QUEUED, "run_at": at, "locked_until": None, "attempts": attempts,
+    }  # fmt: skip
+    if error is not None:
+        values["last_error"] = error
+    await run(session, update(Job).where(col(Job.id) == job_id).values(**values))
+    await wake(session, job_id, at)
+
+
+async def _end(
+    session: AsyncSession, job_id: int, status: JobStatus, at: datetime, error: str | None
+) -> None:
+    values: dict[str, Any] = {
+        "status": status, "finished_at": at, "locked_until": None, "pending_key": None,
+    }  # fmt: skip
+    if error is not None:
+        values["last_error"] = error
+    await run(session, update(Job).where(col(Job.id) == job_id).values(**values))
+
+
+async def run_due(
+    sessionmaker: Sessionmaker,
+    tasks: Tasks,
+    *,
+    settings: Settings,
+    http_client: httpx.AsyncClient | None = None,
+    now: datetime | None = None,
+    limit: int = 1000,
+    worker: str = "inline",
+) -> list[Job]:
+    """Run due jobs one after the other until none is due (jobs they queue included)."""
+    done = []
+    for _ in range(limit):
+        job = await run_job(
+            sessionmaker, tasks, settings=settings, http_client=http_client, now=now, worker=worker
+        )
+        if job is None:
+            break
+        done.append(job)
+    return done
+
+
+async def claimable_ids(session: AsyncSession, now: datetime, *, limit: int = 500) -> list[int]:
+    statement = select(col(Job.id)).where(_claimable(now)).order_by(col(Job.run_at)).limit(limit)
+    return [int(i) for i in (await run(session, statement)).scalars()]
+
+
+async def enqueue_periodic(
+    session: AsyncSession, periodic: Mapping[str, float], now: datetime
+) -> list[int]:
+    """Queue each periodic kind whose last job was created longer ago than its interval."""
+    queued = []
+    for kind, every_seconds in periodic.items():
+        newest = (
+            await run(session, select(func.max(Job.created_at)).where(col(Job.kind) == kind))
+        ).scalar_one_or_none()
+        if newest is not None:
+            newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+            if newest > now - timedelta(seconds=every_seconds):
+                continue
+        job_id = await enqueue(session, kind, key=kind)
+        if job_id is not None:
+            queued.append(job_id)
+    return queued

@@ -1,0 +1,49 @@
+"""Every job function by kind, and the periodic ones with their interval: an edge module (it
+imports the features whose work runs in the background), read by the server and the worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import col
+
+from tracker.db import run
+from tracker.jobs.actions import JobContext, Task
+from tracker.jobs.models import Job, JobStatus
+from tracker.probes import actions as probes_actions
+from tracker.webhooks import actions as webhooks_actions
+
+KEEP_SUCCEEDED_DAYS = 30
+
+
+async def prune_jobs(context: JobContext) -> None:
+    """Succeeded jobs older than 30 days go; dead ones stay until someone has looked."""
+    before = context.now - timedelta(days=KEEP_SUCCEEDED_DAYS)
+    await run(
+        context.session,
+        delete(Job).where(col(Job.status) == JobStatus.SUCCEEDED, col(Job.finished_at) < before),
+    )
+
+
+async def run_probes(context: JobContext) -> None:
+    """The link probes of `area` (default: everywhere), at most `limit` URLs."""
+    if context.http_client is None:
+        raise RuntimeError("probes need the outbound client")
+    await probes_actions.run_probes(
+        context.session, context.http_client, context.settings,
+        area=str(context.args.get("area", "")), limit=context.args.get("limit"),
+    )  # fmt: skip
+
+
+TASKS: dict[str, Task] = {
+    "jobs.prune": prune_jobs,
+    "probes.run": run_probes,
+    webhooks_actions.DELIVER_JOB: webhooks_actions.deliver,
+}
+
+DAY_SECONDS = 24 * 3600.0
+PERIODIC: dict[str, float] = {
+    "jobs.prune": DAY_SECONDS,
+    "probes.run": DAY_SECONDS,
+}
