@@ -56,6 +56,7 @@ from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
+from tracker.research import routes as research_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
 
@@ -230,6 +231,7 @@ def create_app(
             regions_routes.router,
             maturity_routes.router,
             demands_routes.router,
+            research_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,

@@ -43,6 +43,7 @@ from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
+from tracker.research import actions as research_actions
 from tracker.settings import PROJECT_ROOT, Settings
 
 CLI_ACTOR = "cli"
@@ -355,6 +356,29 @@ def user_add(
         return f"user {created.id} {created.email}"
 
     click.echo(_in_transaction(create))
+
+
+@main.group()
+def research() -> None:
+    """User research: retention of raw notes."""
+
+
+@research.command("purge")
+def research_purge() -> None:
+    """Erase the content of observations older than their study's retention period (kept as
+    tombstones; findings remain). Idempotent; prints what it erased."""
+
+    async def purge(session: AsyncSession) -> str:
+        today = Settings.from_env().today()
+        done = await research_actions.purge_expired(session, today=today, actor=CLI_ACTOR)
+        lines = [
+            f"study {study}: {erased} observation(s) erased"
+            + (f"; findings to review: {', '.join(map(str, flagged))}" if flagged else "")
+            for study, erased, flagged in done
+        ]
+        return "\n".join(lines) or "nothing to erase"
+
+    click.echo(_in_transaction(purge))
 
 
 @main.group()
