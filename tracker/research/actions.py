@@ -44,13 +44,13 @@ from tracker.research.schemas import (
     FindingPatch,
     KpiCreate,
     KpiPatch,
-    LinkCreate,
     ObservationCreate,
     ObservationPatch,
     ParticipantCreate,
     ParticipantPatch,
     RecommendationCreate,
     RecommendationPatch,
+    ResearchLinkCreate,
     StudyCreate,
     StudyPatch,
 )
@@ -660,7 +660,11 @@ async def _check_findings(session: AsyncSession, ids: Sequence[int], actor: Acto
 
 
 async def _set_links(
-    session: AsyncSession, recommendation_id: int, links: Sequence[LinkCreate], *, actor: Actor
+    session: AsyncSession,
+    recommendation_id: int,
+    links: Sequence[ResearchLinkCreate],
+    *,
+    actor: Actor,
 ) -> list[str]:
     keys = sorted({f"{link.kind}:{link.key}" for link in links})
     connection = await session.connection()

@@ -45,7 +45,6 @@ from tracker.research.schemas import (
     KpiCreate,
     KpiPatch,
     KpiRead,
-    LinkRead,
     ObservationCreate,
     ObservationPatch,
     ObservationRead,
@@ -59,6 +58,7 @@ from tracker.research.schemas import (
     RecommendationRead,
     RedactionPreview,
     RemovalRead,
+    ResearchLinkRead,
     StudyCreate,
     StudyPatch,
     StudyRead,
@@ -199,7 +199,7 @@ async def public_findings(session: AsyncSession, findings: list[Finding]) -> lis
             recommendations=[
                 PublicRecommendation(
                     id=r.id or 0, text=r.public_text or "", responsible_level=r.responsible_level,
-                    links=[LinkRead.model_validate(link) for link in links[r.id or 0]],
+                    links=[ResearchLinkRead.model_validate(link) for link in links[r.id or 0]],
                 )
                 for r in answered[finding.id]
             ],
@@ -217,7 +217,7 @@ async def recommendation_reads(
     return [
         RecommendationRead.model_validate({
             **r.model_dump(), "findings": findings[r.id or 0],
-            "links": [LinkRead.model_validate(link) for link in links[r.id or 0]],
+            "links": [ResearchLinkRead.model_validate(link) for link in links[r.id or 0]],
             "published": r.published_at is not None,
         })
         for r in found

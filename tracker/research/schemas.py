@@ -213,6 +213,19 @@ class ObservationRead(BaseModel):
     version: int
 
 
+class ResearchLinkCreate(_Write):
+    kind: LinkKindText = Field(description="e.g. demand (its key) or action (a Maßnahme's id).")
+    key: LinkKey
+
+
+class ResearchLinkRead(_Read):
+    id: int
+    kind: str
+    key: str
+    created_at: UtcDatetime
+    created_by: str
+
+
 # --- findings ------------------------------------------------------------------------------------
 
 
@@ -290,7 +303,7 @@ class PublicRecommendation(BaseModel):
     id: int
     text: str
     responsible_level: str
-    links: list[LinkRead]
+    links: list[ResearchLinkRead]
 
 
 class PublicFinding(BaseModel):
@@ -323,31 +336,18 @@ class HistoryRead(_Read):
 # --- recommendations -----------------------------------------------------------------------------
 
 
-class LinkCreate(_Write):
-    kind: LinkKindText = Field(description="e.g. demand (its key) or action (a Maßnahme's id).")
-    key: LinkKey
-
-
-class LinkRead(_Read):
-    id: int
-    kind: str
-    key: str
-    created_at: UtcDatetime
-    created_by: str
-
-
 class RecommendationCreate(_Write):
     text: LongText
     responsible_level: Level
     findings: list[Id] = Field(min_length=1, max_length=100)
-    links: list[LinkCreate] = Field(default_factory=list, max_length=50)
+    links: list[ResearchLinkCreate] = Field(default_factory=list, max_length=50)
 
 
 class RecommendationPatch(_Write):
     text: LongText | None = None
     responsible_level: Level | None = None
     findings: list[Id] | None = Field(default=None, min_length=1, max_length=100)
-    links: list[LinkCreate] | None = Field(default=None, max_length=50)
+    links: list[ResearchLinkCreate] | None = Field(default=None, max_length=50)
 
 
 class RecommendationRead(BaseModel):
@@ -355,7 +355,7 @@ class RecommendationRead(BaseModel):
     text: str
     responsible_level: str
     findings: list[int]
-    links: list[LinkRead]
+    links: list[ResearchLinkRead]
     published: bool
     public_text: str | None
     published_at: UtcDatetime | None
