@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.builders import Client, add_token, add_user, bearer
 from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
+from tracker.cli import main
 from tracker.db import run
 from tracker.research import actions
 
@@ -288,3 +290,11 @@ async def test_withdrawal_and_purge_erase_content_and_keep_counts(
     note = (await client.get(f"/api/v1/observations/{evidence['note']['id']}", headers=me)).json()
     assert (note["erased"], note["text"]) == (True, None)
     assert "Upload bricht ab" not in await audit_texts(session)
+
+
+def test_the_purge_command_says_what_it_erased(database_url: str) -> None:
+    purged = CliRunner().invoke(
+        main, ["research", "purge"], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert purged.exit_code == 0, purged.output
+    assert purged.output == "nothing to erase\n"

@@ -73,15 +73,21 @@ _BIRTH = re.compile(
     r"([0-9]{1,2}\.\s?[0-9]{1,2}\.\s?(?:[0-9]{4}|[0-9]{2})\b)",
     re.IGNORECASE,
 )
+_SUFFIXES = ("straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer")
+_SUFFIX = "|".join(re.escape(suffix) for suffix in _SUFFIXES)
+_CAPITAL_SUFFIX = "|".join(re.escape(suffix.capitalize()) for suffix in _SUFFIXES)
+_PART = rf"[{_UPPER}][{_LOWER}]*"
+# "Lindenstraße 4", "Am-Werk-Weg 12a", "Karl-Marx-Str. 3"
 _STREET = re.compile(
-    rf"\b[{_UPPER}][{_LOWER}-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer)"
+    rf"\b(?:{_PART}-)*(?:{_PART}(?:{_SUFFIX})|(?<=-)(?:{_CAPITAL_SUFFIX}))"
     r"\s+[0-9]{1,4}(?:\s?[a-z])?\b"
 )
 _POSTAL = re.compile(rf"(?<![0-9])[0-9]{{5}}\s+{_WORD}(?:[- ]{_WORD})*")
+_NAME = r"[^\W\d_]+(?:-[^\W\d_]+)*"  # letters of any script, hyphenated parts
 _HONORIFIC = re.compile(
     r"\b(?:Herrn?|Frau|Dr\.|Prof\.|Sachbearbeiter(?:in)?|Mitarbeiter(?:in)?|Bürgermeister(?:in)?"
     r"|Kolleg(?:e|in)|Nachbar(?:in)?)\s+(?:(?:Dr\.|Prof\.)\s+)*"
-    rf"({_WORD}(?:-{_WORD})?(?:\s+(?!(?:hat|ist|war|sagt|meint)\b){_WORD}(?:-{_WORD})?)?)"
+    rf"({_NAME})(?:\s+({_NAME}))?"
 )
 
 
@@ -121,7 +127,17 @@ def _checked(
 def _phones(text: str) -> Iterator[Span]:
     leniency = phonenumbers.Leniency.VALID
     for match in phonenumbers.PhoneNumberMatcher(text, "DE", leniency=leniency):
-        yield match.start, match.end
+        if sum(ch.isdigit() for ch in match.raw_string) >= 6:  # "16932" is a PLZ, not a number
+            yield match.start, match.end
+
+
+def _names(text: str) -> Iterator[Span]:
+    """A capitalised name after an honorific or role, with a second capitalised part."""
+    for match in _HONORIFIC.finditer(text):
+        if not match.group(1)[0].isupper():
+            continue
+        end = match.end(2) if match.group(2) and match.group(2)[0].isupper() else match.end(1)
+        yield match.start(1), end
 
 
 def _listed(names: Iterable[str]) -> Callable[[str], Iterator[Span]]:
@@ -146,11 +162,11 @@ def _detectors(names: Iterable[str]) -> list[tuple[str, Callable[[str], Iterable
         ("steuer_id", _checked(_IDNR, idnr.is_valid)),
         ("steuernummer", _checked(_STNR, stnr.is_valid)),
         ("birth_date", lambda text: _matches(_BIRTH, text, 1)),
-        ("phone", _phones),
         ("street", lambda text: _matches(_STREET, text)),
         ("postal_code", lambda text: _matches(_POSTAL, text)),
+        ("phone", _phones),
         ("listed_name", _listed(names)),
-        ("name", lambda text: _matches(_HONORIFIC, text, 1)),
+        ("name", _names),
     ]
 
 
