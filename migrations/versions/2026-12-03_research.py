@@ -1,10 +1,12 @@
 """Research: studies with their Gemeinden and Leistungen (research_subject), pseudonymous
 participants with consent, observations (erased ones kept as tombstones), findings with their
-supporting observations and history (research_event), recommendations with generic links, KPIs.
+supporting observations and history (research_event), recommendations with generic links, KPIs;
+search indexes: PostgreSQL GIN over to_tsvector('german', …) and pg_trgm over the search keys,
+SQLite FTS5 tables with the trigram tokenizer kept in step by triggers.
 
 Revision ID: 21ea85aafa5c
 Revises: 28a7c5f77386
-Create Date: 2026-12-03 14:03:47.901203
+Create Date: 2026-12-03 14:36:15.442451
 """
 
 from collections.abc import Sequence
@@ -17,6 +19,64 @@ revision: str = "21ea85aafa5c"
 down_revision: str | Sequence[str] | None = "28a7c5f77386"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# table → (raw text column, its search key column, the public pair or None)
+SEARCHED = {
+    "research_finding": ("statement", "search_text", ("public_statement", "public_search_text")),
+    "research_recommendation": ("text", "search_text", ("public_text", "public_search_text")),
+    "research_observation": ("text", "search_text", None),
+}
+
+
+def create_search_indexes() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for table, (raw, key, public) in SEARCHED.items():
+            pairs = [(raw, key)] + ([public] if public else [])
+            for raw_column, key_column in pairs:
+                op.execute(
+                    f"CREATE INDEX search_{table}_{raw_column} ON {table} "
+                    f"USING gin (to_tsvector('german', coalesce({raw_column}, '')))"
+                )
+                op.execute(
+                    f"CREATE INDEX search_{table}_{key_column}_trgm ON {table} "
+                    f"USING gin ({key_column} gin_trgm_ops)"
+                )
+        return
+    for table, (_, key, public) in SEARCHED.items():
+        columns = [key] + ([public[1]] if public else [])
+        listed = ", ".join(columns)
+        new = ", ".join(f"new.{c}" for c in columns)
+        old = ", ".join(f"old.{c}" for c in columns)
+        op.execute(
+            f"CREATE VIRTUAL TABLE {table}_fts USING fts5({listed}, content='{table}', "
+            "content_rowid='id', tokenize='trigram')"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN "  # noqa: S608
+            f"INSERT INTO {table}_fts(rowid, {listed}) VALUES (new.id, {new}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN "  # noqa: S608
+            f"INSERT INTO {table}_fts({table}_fts, rowid, {listed}) "
+            f"VALUES ('delete', old.id, {old}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN "  # noqa: S608
+            f"INSERT INTO {table}_fts({table}_fts, rowid, {listed}) "
+            f"VALUES ('delete', old.id, {old}); "
+            f"INSERT INTO {table}_fts(rowid, {listed}) VALUES (new.id, {new}); END"
+        )
+
+
+def drop_search_indexes() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        return  # the indexes go with their tables; pg_trgm may serve others
+    for table in SEARCHED:
+        for event in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER {table}_fts_{event}")
+        op.execute(f"DROP TABLE {table}_fts")
 
 
 def upgrade() -> None:
@@ -51,6 +111,8 @@ def upgrade() -> None:
         sa.Column("redactions", sa.JSON(), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("published_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("public_search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("needs_review", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -69,6 +131,8 @@ def upgrade() -> None:
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("responsible_level", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("public_text", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("public_search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("published_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -201,6 +265,7 @@ def upgrade() -> None:
         sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("erasure_reason", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column("search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
@@ -278,8 +343,11 @@ def upgrade() -> None:
     with op.batch_alter_table("research_kpi", schema=None) as batch_op:
         batch_op.create_index("ix_research_kpi_ozg_id_ars", ["ozg_id", "ars"], unique=False)
 
+    create_search_indexes()
+
 
 def downgrade() -> None:
+    drop_search_indexes()
     with op.batch_alter_table("research_kpi", schema=None) as batch_op:
         batch_op.drop_index("ix_research_kpi_ozg_id_ars")
 

@@ -54,11 +54,12 @@ from tracker.research.schemas import (
     StudyCreate,
     StudyPatch,
 )
+from tracker.search import search_key
 
 Actor = Principal | str  # a user, or the CLI
 ERASED_FIELDS: dict[str, Any] = {
     "text": None, "metric_value": None, "metric_unit": None, "media_uri": None,
-    "media_timecode": None, "tags": [],
+    "media_timecode": None, "tags": [], "search_text": "",
 }  # fmt: skip
 
 
@@ -440,6 +441,7 @@ async def record_observation(
         metric_value=data.metric_value, metric_unit=data.metric_unit, media_uri=data.media_uri,
         media_timecode=data.media_timecode, journey_step=data.journey_step, tags=list(data.tags),
         recorded_on=data.recorded_on or today, recorded_by=_label(actor),
+        search_text=search_key(data.text or ""),
     )  # fmt: skip
     session.add(observation)
     await session.flush()
@@ -472,6 +474,8 @@ async def update_observation(
         raise Conflict(f"Observation {observation_id} was erased.")
     values = _sent(data, ("tags",))
     _check_observation_shape(observation.kind, {**observation.model_dump(), **values})
+    if "text" in values:
+        values["search_text"] = search_key(values["text"] or "")
     changed = _changed(observation, values)
     if not changed:
         return observation
@@ -538,6 +542,7 @@ async def create_finding(session: AsyncSession, data: FindingCreate, *, actor: A
         statement=data.statement, severity=data.severity, confidence=data.confidence.value,
         status=data.status.value, tags=list(data.tags), criterion=data.criterion,
         journey_step=data.journey_step, created_at=_now(), created_by=_label(actor),
+        search_text=search_key(data.statement),
     )  # fmt: skip
     session.add(finding)
     await session.flush()
@@ -581,10 +586,12 @@ async def update_finding(
             values["needs_review"] = False
     if not changed:
         return finding
+    if "statement" in changed:
+        values["search_text"] = search_key(values["statement"])
     if "statement" in changed and finding.published_at is not None:
         # a changed statement needs a new review before it is public again
         values |= {"public_statement": None, "redactions": None, "published_at": None,
-                   "published_by": None}  # fmt: skip
+                   "published_by": None, "public_search_text": ""}  # fmt: skip
         changed["published"] = [True, False]
     await compare_and_set(session, finding, version, values)
     await _event(session, "finding", finding_id, "update", changed, actor=actor)
@@ -631,7 +638,7 @@ async def publish_finding(
     ]
     values = {
         "public_statement": redacted.text, "redactions": removals, "published_at": _now(),
-        "published_by": _label(actor),
+        "published_by": _label(actor), "public_search_text": search_key(redacted.text),
     }  # fmt: skip
     await compare_and_set(session, finding, version, values)
     changes = {"published": [False, True], "removals": [None, len(removals)]}
@@ -699,7 +706,7 @@ async def create_recommendation(
     findings = await _check_findings(session, data.findings, actor)
     recommendation = Recommendation(
         text=data.text, responsible_level=data.responsible_level, created_at=_now(),
-        created_by=_label(actor),
+        created_by=_label(actor), search_text=search_key(data.text),
     )  # fmt: skip
     session.add(recommendation)
     await session.flush()
@@ -755,8 +762,11 @@ async def update_recommendation(
             changed["links"] = [old, new]
     if not changed:
         return recommendation
+    if "text" in changed:
+        values["search_text"] = search_key(values["text"])
     if "text" in changed and recommendation.published_at is not None:
-        values |= {"public_text": None, "published_at": None, "published_by": None}
+        values |= {"public_text": None, "published_at": None, "published_by": None,
+                   "public_search_text": ""}  # fmt: skip
         changed["published"] = [True, False]
     await compare_and_set(session, recommendation, version, values)
     await _event(session, "recommendation", recommendation_id, "update", changed, actor=actor)
@@ -786,7 +796,8 @@ async def publish_recommendation(
     redacted = redact(recommendation.text, names)
     await compare_and_set(
         session, recommendation, version,
-        {"public_text": redacted.text, "published_at": _now(), "published_by": _label(actor)},
+        {"public_text": redacted.text, "published_at": _now(), "published_by": _label(actor),
+         "public_search_text": search_key(redacted.text)},
     )  # fmt: skip
     changes = {"published": [False, True], "removals": [None, len(redacted.removals)]}
     await _event(session, "recommendation", recommendation_id, "publish", changes, actor=actor)

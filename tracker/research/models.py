@@ -148,6 +148,8 @@ class Observation(TableModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     erasure_reason: str | None = Field(default=None, max_length=20)
+    # search_key(text): what the trigram indexes hold (PostgreSQL pg_trgm, SQLite FTS5)
+    search_text: str = ""
     version: int = 1
 
 
@@ -173,6 +175,8 @@ class Finding(TableModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     published_by: str | None = Field(default=None, max_length=100)
+    search_text: str = ""  # search_key(statement)
+    public_search_text: str = ""  # search_key(public_statement)
     # set when a consent withdrawal or purge left the finding without any supporting evidence
     needs_review: bool = False
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -194,6 +198,8 @@ class Recommendation(TableModel, table=True):
     text: str
     responsible_level: str = Field(max_length=30)
     public_text: str | None = None
+    search_text: str = ""  # search_key(text)
+    public_search_text: str = ""  # search_key(public_text)
     published_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

@@ -10,7 +10,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, exists, false, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy import (
+    table as table_clause,
+)
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +50,10 @@ from tracker.research.models import (
 from tracker.search import like_pattern, search_key
 
 Page = tuple[list[Row[Any]], str | None]
+_TABLES: dict[str, Any] = {
+    "research_finding": Finding, "research_observation": Observation,
+    "research_recommendation": Recommendation,
+}  # fmt: skip
 
 
 def in_scope(owner: str, owner_id: Any, scopes: Sequence[str]) -> ColumnElement[bool]:
@@ -209,7 +228,12 @@ async def list_observations(
     if where.until is not None:
         conditions.append(col(Observation.recorded_on) <= where.until)
     if where.text is not None:
-        conditions.append(_text_match(col(Observation.text), where.text))
+        conditions.append(
+            _text_match(
+                await dialect_of(session), "research_observation", col(Observation.search_text),
+                col(Observation.text), where.text,
+            )
+        )  # fmt: skip
     statement = statement.where(*conditions)
     page = await fetch_page(session, statement, [col(Observation.id)], limit=None, cursor=None)
     rows = page[0]
@@ -227,9 +251,30 @@ def _slice(rows: list[Row[Any]], limit: int | None, cursor: str | None) -> Page:
     return kept[:limit], str(kept[limit - 1][-1])
 
 
-def _text_match(column: Any, text: str) -> Any:
-    """Until full-text search: the text's search key anywhere (umlauts as ae/oe/ue/ss)."""
-    return func.lower(column).like(like_pattern(text), escape="\\")
+def _text_match(dialect: str, table: str, key_column: Any, raw_column: Any, text: str) -> Any:
+    """The one search rule: the text's search key (lower case, ä = ae, ß = ss) anywhere in the
+    search key column, found by the trigram index (SQLite FTS5 `trigram`, PostgreSQL
+    pg_trgm); PostgreSQL also finds German word forms (`german` full-text configuration:
+    "Anträge" finds "Antrag"). Keys under three characters fall back to LIKE on SQLite."""
+    key = search_key(text)
+    like = key_column.like(like_pattern(text), escape="\\")
+    if dialect == "postgresql":
+        stems = func.to_tsvector("german", func.coalesce(raw_column, "")).op("@@")(
+            func.plainto_tsquery("german", text)
+        )
+        return or_(like, stems)
+    if len(key) < 3:
+        return like
+    phrase = '"' + key.replace('"', '""') + '"'
+    fts = table_clause(f"{table}_fts", column("rowid"), column(f"{table}_fts"))
+    hits = select(fts.c.rowid).where(
+        literal_column(f"{table}_fts").op("MATCH")(f"{key_column.key} : {phrase}")
+    )
+    return col(_TABLES[table].id).in_(hits)
+
+
+async def dialect_of(session: AsyncSession) -> str:
+    return (await session.connection()).dialect.name
 
 
 # --- findings ------------------------------------------------------------------------------------
@@ -315,14 +360,17 @@ async def list_findings(
     statement = select(Finding).where(*_finding_conditions(where))
     if scopes is None:
         statement = statement.where(col(Finding.published_at).is_not(None))
-        text_field = "public_statement"
+        key_column, raw_column = col(Finding.public_search_text), col(Finding.public_statement)
     else:
         statement = statement.where(in_scope("finding", Finding.id, scopes))
-        text_field = "statement"
-    rows, _ = await fetch_page(session, statement, [col(Finding.id)], limit=None, cursor=None)
+        key_column, raw_column = col(Finding.search_text), col(Finding.statement)
     if where.text is not None:
-        key = search_key(where.text)
-        rows = [row for row in rows if key in search_key(getattr(row.Finding, text_field) or "")]
+        statement = statement.where(
+            _text_match(
+                await dialect_of(session), "research_finding", key_column, raw_column, where.text
+            )
+        )
+    rows, _ = await fetch_page(session, statement, [col(Finding.id)], limit=None, cursor=None)
     if where.tag is not None:
         rows = [row for row in rows if where.tag in row.Finding.tags]
     return _slice(rows, limit, cursor)
