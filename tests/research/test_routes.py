@@ -298,3 +298,54 @@ def test_the_purge_command_says_what_it_erased(database_url: str) -> None:
     )
     assert purged.exit_code == 0, purged.output
     assert purged.output == "nothing to erase\n"
+
+
+async def test_a_leistung_lists_published_findings_from_every_gemeinde(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me = who["researcher"]
+    ids = []
+    for severity, step in ((4, "Nachweise hochladen"), (2, "Nachweise hochladen"), (3, "Bezahlen")):
+        body = finding_body(evidence, severity=severity, journey_step=step,
+                            statement=f"Schwere {severity} bei {step}")  # fmt: skip
+        found = await created(client, "/api/v1/findings", body, me)
+        ids.append(found["id"])
+    await created(
+        client, "/api/v1/findings", finding_body(evidence, statement="unveröffentlicht"), me
+    )
+    for finding_id in ids:
+        published = await client.post(
+            f"/api/v1/findings/{finding_id}/publish", headers={**who["reviewer"], **ANY}
+        )
+        assert published.status_code == 200
+    answer = (await client.get("/api/v1/leistungen/10000/findings")).json()
+    assert (answer["total"], answer["by_severity"]) == (3, {"4": 1, "3": 1, "2": 1, "1": 0})
+    assert answer["by_journey_step"] == {
+        "Bezahlen": {"4": 0, "3": 1, "2": 0, "1": 0},
+        "Nachweise hochladen": {"4": 1, "3": 0, "2": 1, "1": 0},
+    }
+    assert [f["id"] for f in answer["findings"]] == [ids[0], ids[2], ids[1]]
+    assert (await client.get("/api/v1/leistungen/99999x/findings")).status_code == 404
+    page = await client.get("/leistungen/10000")
+    assert page.status_code == 200
+    assert "Schwere 4 bei Nachweise hochladen" in page.text
+    assert "verhindert die Nutzung" in page.text
+    assert "severity-4" in page.text
+    assert "unveröffentlicht" not in page.text
+    english = await client.get("/leistungen/10000?lang=en")
+    assert "prevents use" in english.text
+    # an assessment cites a published finding as evidence; an unpublished one is refused
+    assessment = {
+        "ars": LEIPZIG, "leika_key": "99041006000000", "dimension": "online",
+        "ratings": {"leistungsbeschreibung": 2, "antragsprozess": 2, "nutzerkonto": 2,
+                    "authentifizierung": 2, "bezahlprozess": "n/a", "nachweise": 2},
+    }  # fmt: skip
+    for ref, status in ((str(ids[0]), 201), (str(ids[0] + 3), 422), ("x", 422)):
+        cited = await client.post(
+            "/api/v1/assessments",
+            json={**assessment, "evidence": [{"kind": "finding", "ref": ref}]},
+            headers=who["editor"],
+        )
+        assert cited.status_code == status, cited.text

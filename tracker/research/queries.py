@@ -571,3 +571,31 @@ async def list_kpis(
     if kind is not None:
         statement = statement.where(col(Kpi.kind) == kind)
     return await fetch_page(session, statement, [col(Kpi.id)], limit=limit, cursor=cursor)
+
+
+@dataclass(frozen=True)
+class LeistungFindings:
+    """The published findings about a Leistung from every Gemeinde, with their counts."""
+
+    findings: list[Finding]
+    by_severity: dict[int, int]
+    by_journey_step: dict[str, dict[int, int]]  # step ('' none) → severity → count
+
+
+async def leistung_findings(session: AsyncSession, ozg_id: str) -> LeistungFindings:
+    statement = (
+        select(Finding)
+        .where(
+            col(Finding.published_at).is_not(None),
+            _about("finding", Finding.id, SubjectKind.LEISTUNG, ozg_id),
+        )
+        .order_by(col(Finding.severity).desc(), col(Finding.id))
+    )
+    found = list((await run(session, statement)).scalars())
+    by_severity = dict.fromkeys(range(4, 0, -1), 0)
+    steps: dict[str, dict[int, int]] = {}
+    for finding in found:
+        by_severity[finding.severity] += 1
+        step = steps.setdefault(finding.journey_step or "", dict.fromkeys(range(4, 0, -1), 0))
+        step[finding.severity] += 1
+    return LeistungFindings(found, by_severity, dict(sorted(steps.items())))

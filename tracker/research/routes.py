@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import principal_of, research_reviewer, researcher
+from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import IfMatch, etag
 from tracker.db import DbSession
 from tracker.errors import NotFound, problem_responses
@@ -45,6 +46,7 @@ from tracker.research.schemas import (
     KpiCreate,
     KpiPatch,
     KpiRead,
+    LeistungFindingsRead,
     ObservationCreate,
     ObservationPatch,
     ObservationRead,
@@ -715,6 +717,23 @@ async def get_public_finding(finding_id: RowId, session: DbSession) -> PublicFin
     return found[0]
 
 
+@get("/leistungen/{ozg_id:str}/findings", responses=problem_responses(404))
+async def leistung_findings(
+    ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)], session: DbSession
+) -> LeistungFindingsRead:
+    """The published findings about a Leistung from every Gemeinde (redacted text), most
+    severe first, with counts by severity and by journey step."""
+    await catalog_queries.get_leistung(session, ozg_id)
+    found = await queries.leistung_findings(session, ozg_id)
+    return LeistungFindingsRead(
+        ozg_id=ozg_id, total=len(found.findings),
+        by_severity={str(k): v for k, v in found.by_severity.items()},
+        by_journey_step={step: {str(k): v for k, v in counts.items()}
+                         for step, counts in found.by_journey_step.items()},
+        findings=await public_findings(session, found.findings),
+    )  # fmt: skip
+
+
 router = Router(
     "/api/v1",
     route_handlers=[
@@ -725,7 +744,7 @@ router = Router(
         preview_redaction, publish_finding, list_recommendations, create_recommendation,
         get_recommendation, update_recommendation, recommendation_history,
         publish_recommendation, list_kpis, record_kpi, get_kpi, update_kpi,
-        list_public_findings, get_public_finding,
+        list_public_findings, get_public_finding, leistung_findings,
     ],
     tags=["Nutzendenforschung"],
 )  # fmt: skip

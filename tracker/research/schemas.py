@@ -399,3 +399,13 @@ class KpiRead(_Read):
     created_at: UtcDatetime
     created_by: str
     version: int
+
+
+class LeistungFindingsRead(BaseModel):
+    ozg_id: str
+    total: int
+    by_severity: dict[str, int] = Field(description="Severity (4 … 1) → published findings.")
+    by_journey_step: dict[str, dict[str, int]] = Field(
+        description="Journey step ('' for none) → severity → published findings."
+    )
+    findings: list[PublicFinding]
