@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from tracker.db import create_engine
+from tracker.db import create_engine, outside_models
 from tracker.models import TableModel
 from tracker.settings import Settings
 
@@ -17,6 +17,7 @@ def run_on(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=outside_models,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -62,6 +62,7 @@ from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
+from tracker.research import routes as research_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
 from tracker.webhooks import routes as webhooks_routes
@@ -255,6 +256,7 @@ def create_app(
             jobs_routes.router,
             probes_routes.router,
             webhooks_routes.router,
+            research_routes.router,
             reports_routes.router,
             reports_pages.router,
             catalog_pages.router,

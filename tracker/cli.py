@@ -49,6 +49,7 @@ from tracker.outbound import build_http_client
 from tracker.probes import actions as probes_actions
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
+from tracker.research import actions as research_actions
 from tracker.settings import PROJECT_ROOT, Settings
 from tracker.webhooks import actions as webhooks_actions
 
@@ -368,6 +369,29 @@ def user_add(
         return f"user {created.id} {created.email}"
 
     click.echo(_in_transaction(create))
+
+
+@main.group()
+def research() -> None:
+    """User research: retention of raw notes."""
+
+
+@research.command("purge")
+def research_purge() -> None:
+    """Erase the content of observations older than their study's retention period (kept as
+    tombstones; findings remain). Idempotent; prints what it erased."""
+
+    async def purge(session: AsyncSession) -> str:
+        today = Settings.from_env().today()
+        done = await research_actions.purge_expired(session, today=today, actor=CLI_ACTOR)
+        lines = [
+            f"study {study}: {erased} observation(s) erased"
+            + (f"; findings to review: {', '.join(map(str, flagged))}" if flagged else "")
+            for study, erased, flagged in done
+        ]
+        return "\n".join(lines) or "nothing to erase"
+
+    click.echo(_in_transaction(purge))
 
 
 @main.group()

@@ -236,3 +236,12 @@ async def insert_many(
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+
+def outside_models(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's include_name: False for the search indexes that only migrations manage
+    (PostgreSQL GIN indexes named `search_*`, SQLite FTS5 tables `*_fts` and their shadow
+    tables), which no model declares, so that autogenerate and the drift test leave them be."""
+    if name is None or type_ not in ("table", "index"):
+        return True
+    return not (name.startswith("search_") or "_fts" in name)

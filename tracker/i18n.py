@@ -23,6 +23,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("de", "en")
 EN = {
     "Start": "Home",
+    "Erkenntnisse aus der Nutzendenforschung": "Findings from user research",
+    "Noch keine veröffentlichten Erkenntnisse zu dieser Leistung.": (
+        "No published findings about this Leistung yet."
+    ),
+    "Veröffentlichte Erkenntnisse aus allen Gemeinden, nach Schwere": (
+        "Published findings from every Gemeinde, by severity"
+    ),
+    "Schritt der Nutzendenreise": "Journey step",
+    "Erkenntnisse": "Findings",
+    "ohne Schritt": "no step",
+    "kosmetisch": "cosmetic",
+    "störend": "irritating",
+    "schwerwiegend": "serious",
+    "verhindert die Nutzung": "prevents use",
     "Forderungen": "Demands",
     "Unterforderungen": "Sub-demands",
     "Fortschritt": "Progress",

@@ -11,6 +11,7 @@ well-formed and would have worked with the power to do it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,6 +35,8 @@ from tracker.demands.schemas import (
 )
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
+from tracker.research import actions as research_actions
+from tracker.research import schemas as research_schemas
 from tracker.settings import Settings
 from tracker.webhooks import actions as webhooks_actions
 from tracker.webhooks.models import WebhookDelivery
@@ -66,6 +69,12 @@ class Target:
     link: int
     webhook: int  # a subscription to Leipzig's events
     delivery: int
+    study: int = 1
+    participant: int = 1
+    observation: int = 1
+    finding: int = 1
+    recommendation: int = 1
+    kpi: int = 1
 
 
 def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
@@ -141,6 +150,59 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             f"/api/v1/webhooks/{t.webhook}/deliveries/{t.delivery}/redeliver", {}
         ),
         ("DELETE", "/api/v1/webhooks/{webhook_id:int}"): (f"/api/v1/webhooks/{t.webhook}", {}),
+        ("POST", "/api/v1/studies"): ("/api/v1/studies", {"json": {
+            "title": "Neue Studie", "question": "Warum?", "method": "interview",
+            "gemeinden": [LEIPZIG],
+        }}),
+        ("PATCH", "/api/v1/studies/{study_id:int}"): (
+            f"/api/v1/studies/{t.study}", {"json": {"status": "running"}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/studies/{study_id:int}/participants"): (
+            f"/api/v1/studies/{t.study}/participants",
+            {"json": {"code": "P99", "user_group": "Bürger:in",
+                      "consent": {"given_on": "2026-01-05"}}},
+        ),
+        ("PATCH", "/api/v1/participants/{participant_id:int}"): (
+            f"/api/v1/participants/{t.participant}",
+            {"json": {"age_band": "60+"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/observations"): ("/api/v1/observations", {"json": {
+            "study_id": t.study, "kind": "note", "text": "Neue Notiz",
+        }}),
+        ("PATCH", "/api/v1/observations/{observation_id:int}"): (
+            f"/api/v1/observations/{t.observation}",
+            {"json": {"journey_step": "Bezahlen"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/findings"): ("/api/v1/findings", {"json": {
+            "statement": "Zweite Erkenntnis", "severity": 2, "gemeinden": [LEIPZIG],
+            "observations": [t.observation],
+        }}),
+        ("PATCH", "/api/v1/findings/{finding_id:int}"): (
+            f"/api/v1/findings/{t.finding}", {"json": {"severity": 3}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/findings/{finding_id:int}/publish"): (
+            f"/api/v1/findings/{t.finding}/publish", {"headers": ANY}
+        ),
+        ("POST", "/api/v1/recommendations"): ("/api/v1/recommendations", {"json": {
+            "text": "Mehr testen", "responsible_level": "kommune", "findings": [t.finding],
+        }}),
+        ("PATCH", "/api/v1/recommendations/{recommendation_id:int}"): (
+            f"/api/v1/recommendations/{t.recommendation}",
+            {"json": {"responsible_level": "land"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/recommendations/{recommendation_id:int}/publish"): (
+            f"/api/v1/recommendations/{t.recommendation}/publish", {"headers": ANY}
+        ),
+        ("POST", "/api/v1/kpis"): ("/api/v1/kpis", {"json": {
+            "ozg_id": "10000", "ars": LEIPZIG, "kind": "visits", "value": 100,
+            "measured_on": "2026-01-05", "source": "Webanalyse",
+        }}),
+        ("PATCH", "/api/v1/kpis/{kpi_id:int}"): (
+            f"/api/v1/kpis/{t.kpi}", {"json": {"value": 120}, "headers": ANY}
+        ),
+        ("POST", "/api/v1/participants/{participant_id:int}/withdraw-consent"): (
+            f"/api/v1/participants/{t.participant}/withdraw-consent", {}
+        ),
         ("DELETE", "/api/v1/tokens/{token_id:int}"): (
             f"/api/v1/tokens/{t.token}", {"headers": ANY}
         ),
@@ -195,6 +257,7 @@ async def leipzig(session: AsyncSession) -> Target:
     )  # fmt: skip
     await webhooks_actions.emit(session, "assessment.validated", LEIPZIG, {"test": True})
     delivery = (await run(session, select(WebhookDelivery))).scalars().one()
+    research = await leipzig_research(session)
     await session.commit()
     token_id = token.scalars().one().id
     assert grants[0].id is not None
@@ -207,8 +270,52 @@ async def leipzig(session: AsyncSession) -> Target:
     return Target(
         user=editor.id, grant=grants[0].id, token=token_id, assessment=assessment.id,
         action=action.id, milestone=milestone.id, link=link.id, webhook=hook.id,
-        delivery=delivery.id,
+        delivery=delivery.id, **research,
     )  # fmt: skip
+
+
+async def leipzig_research(session: AsyncSession) -> dict[str, int]:
+    """A Leipzig study with a participant, an observation, a finding, a recommendation, a KPI."""
+    data = {"title": "Kfz", "question": "Warum?", "method": "interview", "gemeinden": [LEIPZIG]}
+    study = await research_actions.create_study(
+        session, research_schemas.StudyCreate.model_validate(data), actor="test"
+    )
+    assert study.id is not None
+    participant = await research_actions.add_participant(
+        session, study.id, research_schemas.ParticipantCreate.model_validate(
+            {"code": "P01", "user_group": "Bürger:in", "consent": {"given_on": "2026-01-05"}}
+        ), actor="test",
+    )  # fmt: skip
+    observation = await research_actions.record_observation(
+        session, research_schemas.ObservationCreate.model_validate({
+            "study_id": study.id, "participant_id": participant.id, "kind": "note",
+            "text": "Notiz",
+        }), actor="test", today=date(2026, 1, 5),
+    )  # fmt: skip
+    assert observation.id is not None
+    finding = await research_actions.create_finding(
+        session, research_schemas.FindingCreate.model_validate({
+            "statement": "Erkenntnis", "severity": 3, "gemeinden": [LEIPZIG],
+            "observations": [observation.id],
+        }), actor="test",
+    )  # fmt: skip
+    assert finding.id is not None
+    recommendation = await research_actions.create_recommendation(
+        session, research_schemas.RecommendationCreate.model_validate(
+            {"text": "Ändern", "responsible_level": "kommune", "findings": [finding.id]}
+        ), actor="test",
+    )  # fmt: skip
+    kpi = await research_actions.record_kpi(session, research_schemas.KpiCreate.model_validate({
+        "ozg_id": "10000", "ars": LEIPZIG, "kind": "completion_rate", "value": 0.4,
+        "measured_on": "2026-01-05", "source": "Webanalyse",
+    }), actor="test")  # fmt: skip
+    assert participant.id is not None
+    assert recommendation.id is not None
+    assert kpi.id is not None
+    return {
+        "study": study.id, "participant": participant.id, "observation": observation.id,
+        "finding": finding.id, "recommendation": recommendation.id, "kpi": kpi.id,
+    }  # fmt: skip
 
 
 async def audit_count(session: AsyncSession) -> int:

@@ -171,3 +171,22 @@ def demand_contributor(
     principal = principal_of(connection)
     if not any(principal.may(role) for role in (Role.DEMAND_MANAGER, Role.ADMIN, Role.EDITOR)):
         raise PermissionDeniedException("This needs the demand_manager or editor role.")
+
+
+def researcher(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Raw research (studies, participants, observations) and research writes: researchers;
+    the action checks every Gemeinde of the study or finding against the scope."""
+    signed_in(connection, handler)
+    if not principal_of(connection).may(Role.RESEARCHER):
+        raise PermissionDeniedException("This needs the researcher role.")
+
+
+def research_reviewer(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Unpublished findings and recommendations, and publishing them: researchers and
+    reviewers; the action checks the scope, and that the author does not publish."""
+    signed_in(connection, handler)
+    principal = principal_of(connection)
+    if not (principal.may(Role.RESEARCHER) or principal.may(Role.REVIEWER)):
+        raise PermissionDeniedException("This needs the researcher or reviewer role.")

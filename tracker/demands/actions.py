@@ -43,6 +43,7 @@ from tracker.demands.schemas import (
 from tracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tracker.fields import ascii_digits
 from tracker.regions import queries as regions_queries
+from tracker.research import queries as research_queries
 from tracker.webhooks import actions as webhooks_actions
 
 Actor = Principal | str  # a user, or the CLI ("cli", "import")
@@ -558,8 +559,17 @@ async def _check_target(session: AsyncSession, kind: LinkKind, target: str) -> N
     if kind is LinkKind.GEMEINDE:
         await _existing_gemeinde(session, target)
     elif kind in (LinkKind.FINDING, LinkKind.RECOMMENDATION):
-        # the research feature, once it lands, checks its own keys here
-        raise InvalidInput(f"Research {kind.value} {target} does not exist.")
+        get = (
+            research_queries.get_finding
+            if kind is LinkKind.FINDING
+            else research_queries.get_recommendation
+        )
+        try:
+            if not ascii_digits(target) or len(target) > 9:
+                raise NotFound(target)
+            await get(session, int(target))
+        except NotFound:
+            raise InvalidInput(f"Research {kind.value} {target} does not exist.") from None
 
 
 async def add_link(

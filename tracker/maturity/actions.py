@@ -33,6 +33,7 @@ from tracker.maturity.models import (
 )
 from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
 from tracker.regions import queries as regions_queries
+from tracker.research import models as research_models
 from tracker.webhooks import actions as webhooks_actions
 
 MAX_TYPE_LENGTH = 10
@@ -50,6 +51,17 @@ TRANSITIONS = {
     Step.VALIDATE: (Status.SUBMITTED, Status.VALIDATED, Role.REVIEWER),
     Step.REJECT: (Status.SUBMITTED, Status.REJECTED, Role.REVIEWER),
 }
+
+
+async def check_finding_evidence(session: AsyncSession, refs: list[str]) -> None:
+    """Evidence of kind `finding` names a published research finding by its id, so that the
+    Reifegrad is explained by user research anyone may read."""
+    for ref in refs:
+        found = None
+        if ascii_digits(ref) and len(ref) <= 9:
+            found = await session.get(research_models.Finding, int(ref))
+        if found is None or found.published_at is None:
+            raise InvalidInput(f"Evidence finding {ref} is no published research finding.")
 
 
 async def record_assessment(
@@ -82,6 +94,9 @@ async def record_assessment(
     else:
         assert data.ozg_id is not None  # noqa: S101  (checked above)
         await catalog_queries.get_leistung(session, data.ozg_id)
+    await check_finding_evidence(
+        session, [item.ref for item in data.evidence if item.kind == "finding"]
+    )
     loaded = await queries.model_for(session, data.dimension, data.model)
     scoring = rules.score(loaded.criteria, loaded.level_list, data.ratings)
     if data.external_id is not None and data.external_id.startswith(OWN_PREFIX):

@@ -26,6 +26,8 @@ from tracker.probes import queries as probes_queries
 from tracker.regions import queries as regions_queries
 from tracker.reports import charts, comparison, dashboard, documents, queries, sets
 from tracker.reports.figures import RULES
+from tracker.research import queries as research_queries
+from tracker.research.schemas import SEVERITY_NAMES
 from tracker.settings import Settings
 from tracker.watch import Watch
 
@@ -155,8 +157,10 @@ async def leistung_page(
     laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
     names = {row.Land.code: row.Land.name for row in laender}
     coverage = found["coverage"]
+    research = await research_queries.leistung_findings(session, ozg_id)
     return render(
-        request, "catalog/leistung.html", leistung=leistung, leika=leika,
+        request, "catalog/leistung.html", leistung=leistung, leika=leika, research=research,
+        severity_names=SEVERITY_NAMES,
         applicable=found["applicable"], bund=coverage[("bund", "DE")].as_dict(),
         laender=[(names.get(code, code), figures.as_dict())
                  for (kind, code), figures in sorted(coverage.items()) if kind == "land"],

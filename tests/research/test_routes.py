@@ -1,0 +1,351 @@
+"""The research chain over HTTP: study → participants → observations → finding →
+recommendation → published, redacted public text; superseding; consent withdrawal and purge;
+scopes; and that no public route gives raw evidence or participant data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.builders import Client, add_token, add_user, bearer
+from tests.research.conftest import TODAY
+from tracker.access.models import AuditEntry
+from tracker.cli import main
+from tracker.db import run
+from tracker.research import actions
+
+LEIPZIG = "147130000000"
+KOELN = "053150000000"
+ANY = {"If-Match": "*"}
+Headers = dict[str, str]
+SECRET_QUOTE = "Ich habe Frau Kowalski im Amt angerufen, 0341 1234567, das war furchtbar."
+
+
+async def people(session: AsyncSession) -> dict[str, Headers]:
+    found = {
+        "researcher": [("researcher", LEIPZIG)],
+        "colleague": [("researcher", "14")],
+        "reviewer": [("reviewer", LEIPZIG)],
+        "koeln": [("researcher", KOELN)],
+        "editor": [("editor", LEIPZIG)],
+    }
+    tokens = {
+        name: bearer(await add_token(session, await add_user(session, f"{name}@x.de", grants)))
+        for name, grants in found.items()
+    }
+    await session.commit()
+    return tokens
+
+
+async def created(client: Client, url: str, body: dict[str, Any], who: Headers) -> dict[str, Any]:
+    answer = await client.post(url, json=body, headers=who)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+async def study_with_evidence(client: Client, who: dict[str, Headers]) -> dict[str, Any]:
+    """A Leipzig study of Leistung 10000 with two participants and three observations."""
+    me = who["researcher"]
+    study = await created(client, "/api/v1/studies", {
+        "title": "Elterngeld digital", "question": "Wo brechen Eltern den Antrag ab?",
+        "method": "usability_test", "gemeinden": [LEIPZIG], "leistungen": ["10000"],
+        "names_to_redact": ["Kowalski"], "retention_days": 90, "started_on": "2026-03-01",
+    }, me)  # fmt: skip
+    participants = f"/api/v1/studies/{study['id']}/participants"
+    consent = {"given_on": "2026-03-01", "quotes": True, "publication": True}
+    p1 = await created(
+        client,
+        participants,
+        {"code": "P01", "user_group": "Bürger:in", "age_band": "30-39", "consent": consent},
+        me,
+    )
+    p2 = await created(client, participants, {"code": "P02", "user_group": "Unternehmen",
+                                              "consent": consent}, me)  # fmt: skip
+    base = {"study_id": study["id"], "journey_step": "Nachweise hochladen"}
+    quote = await created(client, "/api/v1/observations", {
+        **base, "participant_id": p1["id"], "kind": "quote", "text": SECRET_QUOTE,
+        "tags": ["upload"], "recorded_on": "2026-03-02",
+    }, me)  # fmt: skip
+    note = await created(client, "/api/v1/observations", {
+        **base, "participant_id": p2["id"], "kind": "note", "text": "Upload bricht ab.",
+        "recorded_on": "2026-06-01",
+    }, me)  # fmt: skip
+    metric = await created(client, "/api/v1/observations", {
+        **base, "participant_id": p1["id"], "kind": "metric", "metric_value": 42.0,
+        "metric_unit": "Sekunden", "recorded_on": "2026-03-02",
+    }, me)  # fmt: skip
+    return {"study": study, "p1": p1, "p2": p2, "quote": quote, "note": note, "metric": metric}
+
+
+def finding_body(evidence: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "statement": "Der Upload der Geburtsurkunde scheitert; Frau Kowalski rief an.",
+        "severity": 4, "confidence": "high", "gemeinden": [LEIPZIG], "leistungen": ["10000"],
+        "journey_step": "Nachweise hochladen", "criterion": "Ende-zu-Ende digital",
+        "observations": [evidence["quote"]["id"], evidence["note"]["id"]],
+    } | fields  # fmt: skip
+
+
+async def test_the_chain_from_study_to_public_finding(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me = who["researcher"]
+    assert evidence["note"]["recorded_on"] == "2026-06-01"
+    study = await client.get(f"/api/v1/studies/{evidence['study']['id']}", headers=me)
+    assert (study.json()["participants"], study.json()["observations"]) == (2, 3)
+    # participants: pseudonymous codes only
+    participants = f"/api/v1/studies/{evidence['study']['id']}/participants"
+    consent = {"given_on": "2026-03-01"}
+    for body, field in (
+        ({"code": "P09", "user_group": "anna@example.org"}, "user_group"),
+        ({"code": "P09", "user_group": "Ruf +49 341 1234567 an"}, "user_group"),
+        ({"code": "max.mustermann", "user_group": "Bürger:in"}, "code"),
+        ({"code": "P09", "user_group": "Frau Schmidt"}, "user_group"),
+    ):
+        refused = await client.post(participants, json={**body, "consent": consent}, headers=me)
+        assert refused.status_code == 422, body
+        assert refused.json()["detail"].startswith(f"{field} looks like")
+    twice = {"code": "P01", "user_group": "x", "consent": consent}
+    assert (await client.post(participants, json=twice, headers=me)).status_code == 409
+
+    no_support = await client.post(
+        "/api/v1/findings", json=finding_body(evidence, observations=[]), headers=me
+    )
+    assert no_support.status_code == 400
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), me)
+    assert finding["frequency"] == {"observations": 2, "participants": 2, "erased": 0}
+    assert finding["published"] is False
+    url = f"/api/v1/findings/{finding['id']}"
+    assert (await client.patch(url, json={"severity": 3}, headers=me)).status_code == 428
+    changed = await client.patch(
+        url,
+        json={"severity": 3, "observations": [evidence["quote"]["id"], evidence["metric"]["id"]]},
+        headers={**me, "If-Match": '"v1"'},
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["frequency"] == {"observations": 2, "participants": 1, "erased": 0}
+    stale = await client.patch(url, json={"severity": 2}, headers={**me, "If-Match": '"v1"'})
+    assert stale.status_code == 412
+    history = (await client.get(f"{url}/history", headers=me)).json()["items"]
+    assert [h["kind"] for h in history] == ["create", "update"]
+    assert history[1]["changes"]["severity"] == [4, 3]
+    assert history[1]["author"].startswith("user:")
+
+    # publishing: a reviewer who is not the author; the redacted text becomes public
+    assert (await client.post(f"{url}/publish", headers={**me, **ANY})).status_code == 403
+    assert (
+        await client.post(f"{url}/publish", headers={**who["editor"], **ANY})
+    ).status_code == 403
+    published = await client.post(f"{url}/publish", headers={**who["reviewer"], **ANY})
+    assert published.status_code == 200, published.text
+    body = published.json()
+    assert (
+        body["public_statement"] == "Der Upload der Geburtsurkunde scheitert; Frau [Name] rief an."
+    )
+    assert [r["kind"] for r in body["redactions"]] == ["listed_name"]
+
+    recommendation = await created(client, "/api/v1/recommendations", {
+        "text": "Uploads bis 20 MB annehmen und Fortschritt speichern.",
+        "responsible_level": "it_dienstleister", "findings": [finding["id"]],
+        "links": [{"kind": "demand", "key": "DF-3"}, {"kind": "action", "key": "17"}],
+    }, me)  # fmt: skip
+    assert [(x["kind"], x["key"]) for x in recommendation["links"]] == [
+        ("action", "17"),
+        ("demand", "DF-3"),
+    ]
+    rec_url = f"/api/v1/recommendations/{recommendation['id']}"
+    public = (await client.get("/api/v1/public/findings", params={"leistung": "10000"})).json()
+    assert [item["recommendations"] for item in public["items"]] == [[]]  # not published yet
+    assert (
+        await client.post(f"{rec_url}/publish", headers={**who["reviewer"], **ANY})
+    ).status_code == 200
+
+    # what anyone sees: the redacted text, counts, and published recommendations; nothing raw
+    for headers in ({}, who["editor"], who["koeln"]):
+        listed = await client.get(
+            "/api/v1/public/findings", params={"gemeinde": "14"}, headers=headers
+        )
+        assert listed.status_code == 200
+        (item,) = listed.json()["items"]
+        assert item["statement"] == body["public_statement"]
+        assert item["frequency"] == {"observations": 2, "participants": 1, "erased": 0}
+        assert item["recommendations"][0]["links"][0]["key"] == "17"
+        one = await client.get(f"/api/v1/public/findings/{finding['id']}", headers=headers)
+        assert one.json() == item
+        for text in (listed.text, one.text):
+            for raw in ("Kowalski", "1234567", "P01", "Bürger", 'observations": [', "furchtbar"):
+                assert raw not in text, raw
+    for url_ in ("/api/v1/studies", "/api/v1/observations", "/api/v1/findings",
+                 f"/api/v1/studies/{evidence['study']['id']}/participants"):  # fmt: skip
+        assert (await client.get(url_)).status_code == 401
+        assert (await client.get(url_, headers=who["editor"])).status_code == 403
+    searched = await client.get("/api/v1/observations", params={"q": "furchtbar"}, headers=me)
+    assert [o["id"] for o in searched.json()["items"]] == [evidence["quote"]["id"]]
+
+    # superseding names the replacement
+    newer = await created(client, "/api/v1/findings", finding_body(evidence, severity=2), me)
+    version = {"If-Match": (await client.get(url, headers=me)).headers["ETag"]}
+    missing = await client.patch(url, json={"status": "superseded"}, headers={**me, **version})
+    assert missing.status_code == 422
+    superseded = await client.patch(
+        url, json={"status": "superseded", "superseded_by": newer["id"]}, headers={**me, **version}
+    )
+    assert superseded.status_code == 200, superseded.text
+    assert superseded.json()["superseded_by"] == newer["id"]
+    public_one = (await client.get(f"/api/v1/public/findings/{finding['id']}")).json()
+    assert (public_one["status"], public_one["superseded_by"]) == ("superseded", newer["id"])
+    assert (await client.get(f"/api/v1/public/findings/{newer['id']}")).status_code == 404
+
+
+async def test_scopes_keep_studies_private(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    study = f"/api/v1/studies/{evidence['study']['id']}"
+    assert (await client.get(study, headers=who["colleague"])).status_code == 200
+    assert (await client.get(study, headers=who["koeln"])).status_code == 404
+    assert (await client.get("/api/v1/studies", headers=who["koeln"])).json()["items"] == []
+    assert (await client.get("/api/v1/observations", headers=who["koeln"])).json()["items"] == []
+    elsewhere = await client.post("/api/v1/studies", json={
+        "title": "x", "question": "y", "method": "survey", "gemeinden": [LEIPZIG],
+    }, headers=who["koeln"])  # fmt: skip
+    assert elsewhere.status_code == 403
+    foreign = await client.post(
+        "/api/v1/findings", json=finding_body(evidence, gemeinden=[KOELN]), headers=who["koeln"]
+    )
+    assert foreign.status_code == 422  # the Leipzig observations are out of its reach
+
+
+async def audit_texts(session: AsyncSession) -> str:
+    rows = (await run(session, select(AuditEntry).order_by(col(AuditEntry.id)))).scalars()
+    return json.dumps([row.changes for row in rows], ensure_ascii=False)
+
+
+async def test_withdrawal_and_purge_erase_content_and_keep_counts(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    me = who["researcher"]
+    evidence = await study_with_evidence(client, who)
+    finding = await created(
+        client,
+        "/api/v1/findings",
+        finding_body(evidence, observations=[evidence["quote"]["id"]]),
+        me,
+    )
+    both = await created(client, "/api/v1/findings", finding_body(evidence), me)
+    withdraw = f"/api/v1/participants/{evidence['p1']['id']}/withdraw-consent"
+    answer = await client.post(withdraw, headers=me)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["erased_observations"] == 2
+    assert answer.json()["findings_to_review"] == [finding["id"]]
+    assert answer.json()["participant"]["consent"]["withdrawn_at"] is not None
+    again = await client.post(withdraw, headers=me)
+    assert (again.json()["erased_observations"], again.json()["findings_to_review"]) == (0, [])
+
+    tombstone = (
+        await client.get(f"/api/v1/observations/{evidence['quote']['id']}", headers=me)
+    ).json()
+    assert tombstone["erased"] is True
+    assert (tombstone["text"], tombstone["tags"], tombstone["study_id"]) == (
+        None,
+        [],
+        evidence["study"]["id"],
+    )
+    assert (tombstone["journey_step"], tombstone["recorded_on"]) == (
+        "Nachweise hochladen",
+        "2026-03-02",
+    )
+    flagged = (await client.get(f"/api/v1/findings/{finding['id']}", headers=me)).json()
+    assert flagged["needs_review"] is True
+    assert flagged["frequency"] == {"observations": 0, "participants": 0, "erased": 1}
+    recounted = (await client.get(f"/api/v1/findings/{both['id']}", headers=me)).json()
+    assert (recounted["needs_review"], recounted["frequency"]) == (
+        False, {"observations": 1, "participants": 1, "erased": 1}
+    )  # fmt: skip
+    study = (await client.get(f"/api/v1/studies/{evidence['study']['id']}", headers=me)).json()
+    assert (study["observations"], study["erased_observations"]) == (3, 2)
+    publish = await client.post(
+        f"/api/v1/findings/{finding['id']}/publish", headers={**who["reviewer"], **ANY}
+    )
+    assert publish.status_code == 409
+    texts = await audit_texts(session)
+    assert "furchtbar" not in texts
+    assert "Upload bricht ab" not in texts
+    assert '"erased": [false, true]' in texts
+
+    # retention: 90 days after 2026-06-15 everything recorded before 2026-03-17 goes; the note stays
+    done = await actions.purge_expired(session, today=TODAY, actor="cli")
+    assert done == []  # the expired ones were erased already by the withdrawal
+    later = await actions.purge_expired(session, today=TODAY.replace(month=12), actor="cli")
+    assert later == [(evidence["study"]["id"], 1, [both["id"]])]
+    assert await actions.purge_expired(session, today=TODAY.replace(month=12), actor="cli") == []
+    await session.commit()
+    note = (await client.get(f"/api/v1/observations/{evidence['note']['id']}", headers=me)).json()
+    assert (note["erased"], note["text"]) == (True, None)
+    assert "Upload bricht ab" not in await audit_texts(session)
+
+
+def test_the_purge_command_says_what_it_erased(database_url: str) -> None:
+    purged = CliRunner().invoke(
+        main, ["research", "purge"], env={"TRACKER_DATABASE_URL": database_url}
+    )
+    assert purged.exit_code == 0, purged.output
+    assert purged.output == "nothing to erase\n"
+
+
+async def test_a_leistung_lists_published_findings_from_every_gemeinde(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me = who["researcher"]
+    ids = []
+    for severity, step in ((4, "Nachweise hochladen"), (2, "Nachweise hochladen"), (3, "Bezahlen")):
+        body = finding_body(evidence, severity=severity, journey_step=step,
+                            statement=f"Schwere {severity} bei {step}")  # fmt: skip
+        found = await created(client, "/api/v1/findings", body, me)
+        ids.append(found["id"])
+    await created(
+        client, "/api/v1/findings", finding_body(evidence, statement="unveröffentlicht"), me
+    )
+    for finding_id in ids:
+        published = await client.post(
+            f"/api/v1/findings/{finding_id}/publish", headers={**who["reviewer"], **ANY}
+        )
+        assert published.status_code == 200
+    answer = (await client.get("/api/v1/leistungen/10000/findings")).json()
+    assert (answer["total"], answer["by_severity"]) == (3, {"4": 1, "3": 1, "2": 1, "1": 0})
+    assert answer["by_journey_step"] == {
+        "Bezahlen": {"4": 0, "3": 1, "2": 0, "1": 0},
+        "Nachweise hochladen": {"4": 1, "3": 0, "2": 1, "1": 0},
+    }
+    assert [f["id"] for f in answer["findings"]] == [ids[0], ids[2], ids[1]]
+    assert (await client.get("/api/v1/leistungen/99999x/findings")).status_code == 404
+    page = await client.get("/leistungen/10000")
+    assert page.status_code == 200
+    assert "Schwere 4 bei Nachweise hochladen" in page.text
+    assert "verhindert die Nutzung" in page.text
+    assert "severity-4" in page.text
+    assert "unveröffentlicht" not in page.text
+    english = await client.get("/leistungen/10000?lang=en")
+    assert "prevents use" in english.text
+    # an assessment cites a published finding as evidence; an unpublished one is refused
+    assessment = {
+        "ars": LEIPZIG, "leika_key": "99041006000000", "dimension": "online",
+        "ratings": {"leistungsbeschreibung": 2, "antragsprozess": 2, "nutzerkonto": 2,
+                    "authentifizierung": 2, "bezahlprozess": "n/a", "nachweise": 2},
+    }  # fmt: skip
+    for ref, status in ((str(ids[0]), 201), (str(ids[0] + 3), 422), ("x", 422)):
+        cited = await client.post(
+            "/api/v1/assessments",
+            json={**assessment, "evidence": [{"kind": "finding", "ref": ref}]},
+            headers=who["editor"],
+        )
+        assert cited.status_code == status, cited.text

@@ -1,0 +1,1 @@
+"""User research: studies, participants, observations, findings, recommendations, KPIs."""

@@ -1,0 +1,867 @@
+"""Writes of research. Who may write is decided here: researchers whose scope covers every
+Gemeinde of the study, finding or KPI (`ensure_researches`); a reviewer who is not the author
+publishes. Participant records refuse anything that looks like personal data. The audit log
+never holds observation content, so that an erasure leaves no copy of the erased text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tracker.access import actions as access_actions
+from tracker.access.guards import Principal, ensure
+from tracker.access.models import Role
+from tracker.catalog import queries as catalog_queries
+from tracker.concurrency import compare_and_set, expected_version
+from tracker.db import run
+from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.regions import queries as regions_queries
+from tracker.research import queries
+from tracker.research.models import (
+    Finding,
+    FindingObservation,
+    FindingStatus,
+    Kpi,
+    Link,
+    Observation,
+    ObservationKind,
+    Participant,
+    Recommendation,
+    RecommendationFinding,
+    ResearchEvent,
+    Study,
+    Subject,
+    SubjectKind,
+)
+from tracker.research.redaction import find_personal_data, redact
+from tracker.research.schemas import (
+    FindingCreate,
+    FindingPatch,
+    KpiCreate,
+    KpiPatch,
+    ObservationCreate,
+    ObservationPatch,
+    ParticipantCreate,
+    ParticipantPatch,
+    RecommendationCreate,
+    RecommendationPatch,
+    ResearchLinkCreate,
+    StudyCreate,
+    StudyPatch,
+)
+from tracker.search import search_key
+from tracker.webhooks import actions as webhooks_actions
+
+Actor = Principal | str  # a user, or the CLI
+ERASED_FIELDS: dict[str, Any] = {
+    "text": None, "metric_value": None, "metric_unit": None, "media_uri": None,
+    "media_timecode": None, "tags": [], "search_text": "",
+}  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _label(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.actor
+
+
+def _person(label: str) -> str:
+    """The user behind an actor label ("user:5/token:3" → "user:5")."""
+    return label.split("/", 1)[0]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def scopes_of(actor: Actor) -> tuple[str, ...]:
+    """The ARS prefixes in which the actor researches ('' everywhere: the CLI)."""
+    return ("",) if isinstance(actor, str) else actor.scopes(Role.RESEARCHER)
+
+
+def ensure_researches(actor: Actor, gemeinden: Iterable[str], what: str) -> None:
+    if isinstance(actor, str):
+        return
+    outside = [ars for ars in gemeinden if not actor.may(Role.RESEARCHER, ars)]
+    ensure(not outside, f"You do no research in Gemeinde {', '.join(outside)} ({what}).")
+
+
+async def _gemeinden_of(session: AsyncSession, owner: str, owner_id: int) -> list[str]:
+    return (await queries.subjects(session, owner, [owner_id]))[owner_id][SubjectKind.GEMEINDE]
+
+
+async def study_in_reach(session: AsyncSession, study_id: int, actor: Actor) -> Study:
+    """The study, if the actor researches in all its Gemeinden; else 404 (it stays private)."""
+    study = await queries.get_study(session, study_id)
+    if isinstance(actor, str):
+        return study
+    gemeinden = await _gemeinden_of(session, "study", study_id)
+    if not all(actor.may(Role.RESEARCHER, ars) for ars in gemeinden):
+        raise NotFound(f"Study {study_id} does not exist.")
+    return study
+
+
+async def finding_in_reach(session: AsyncSession, finding_id: int, actor: Actor) -> Finding:
+    finding = await queries.get_finding(session, finding_id)
+    if isinstance(actor, str):
+        return finding
+    gemeinden = await _gemeinden_of(session, "finding", finding_id)
+    if not all(
+        actor.may(Role.RESEARCHER, ars) or actor.may(Role.REVIEWER, ars) for ars in gemeinden
+    ):
+        raise NotFound(f"Finding {finding_id} does not exist.")
+    return finding
+
+
+async def _check_subjects(
+    session: AsyncSession, gemeinden: Sequence[str], leistungen: Sequence[str]
+) -> None:
+    for ars in gemeinden:
+        try:
+            await regions_queries.get_gemeinde(session, ars)
+        except NotFound:
+            raise InvalidInput(f"Gemeinde {ars} does not exist.") from None
+    for ozg_id in leistungen:
+        try:
+            await catalog_queries.get_leistung(session, ozg_id)
+        except NotFound:
+            raise InvalidInput(f"OZG-Leistung {ozg_id} does not exist.") from None
+
+
+async def _set_subjects(
+    session: AsyncSession, owner: str, owner_id: int, gemeinden: Sequence[str],
+    leistungen: Sequence[str],
+) -> None:  # fmt: skip
+    rows = [
+        *({"owner": owner, "owner_id": owner_id, "kind": SubjectKind.GEMEINDE.value, "key": k}
+          for k in sorted(set(gemeinden))),
+        *({"owner": owner, "owner_id": owner_id, "kind": SubjectKind.LEISTUNG.value, "key": k}
+          for k in sorted(set(leistungen))),
+    ]  # fmt: skip
+    connection = await session.connection()
+    await connection.execute(
+        delete(Subject).where(col(Subject.owner) == owner, col(Subject.owner_id) == owner_id)
+    )
+    if rows:
+        await connection.execute(insert(Subject), rows)
+
+
+async def _event(
+    session: AsyncSession, entity: str, entity_id: int, kind: str, changes: dict[str, Any],
+    *, actor: Actor,
+) -> None:  # fmt: skip
+    session.add(
+        ResearchEvent(
+            entity=entity, entity_id=entity_id, kind=kind, at=_now(), author=_label(actor),
+            changes={name: [_plain(old), _plain(new)] for name, (old, new) in changes.items()},
+        )
+    )  # fmt: skip
+
+
+def _changed(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [getattr(row, name), value]
+        for name, value in values.items()
+        if getattr(row, name) != value
+    }
+
+
+def _sent(data: Any, required: Iterable[str] = ()) -> dict[str, Any]:
+    values = {name: getattr(data, name) for name in data.model_fields_set}
+    for name in required:
+        if name in values and values[name] is None:
+            raise InvalidInput(f"{name} cannot be null.")
+    return {name: getattr(value, "value", value) for name, value in values.items()}
+
+
+# --- studies -------------------------------------------------------------------------------------
+
+
+async def create_study(session: AsyncSession, data: StudyCreate, *, actor: Actor) -> Study:
+    ensure_researches(actor, data.gemeinden, "a new study")
+    await _check_subjects(session, data.gemeinden, data.leistungen)
+    if data.started_on and data.ended_on and data.ended_on < data.started_on:
+        raise InvalidInput("ended_on lies before started_on.")
+    study = Study(
+        title=data.title, question=data.question, method=data.method.value,
+        started_on=data.started_on, ended_on=data.ended_on, status=data.status.value,
+        team=list(data.team), names_to_redact=list(data.names_to_redact),
+        retention_days=data.retention_days, created_at=_now(), created_by=_label(actor),
+    )  # fmt: skip
+    session.add(study)
+    await session.flush()
+    assert study.id is not None  # noqa: S101  (flushed)
+    await _set_subjects(session, "study", study.id, data.gemeinden, data.leistungen)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_study", entity_id=study.id, action="create",
+        changes={"title": [None, data.title], "method": [None, data.method.value],
+                 "gemeinden": [None, sorted(data.gemeinden)]},
+    )  # fmt: skip
+    return study
+
+
+async def update_study(
+    session: AsyncSession, study_id: int, data: StudyPatch, *, if_match: str | None, actor: Actor
+) -> Study:
+    study = await study_in_reach(session, study_id, actor)
+    version = expected_version(if_match, current=study.version)
+    values = _sent(data, ("title", "question", "method", "status", "team", "names_to_redact"))
+    changed = _changed(study, values)
+    if not changed:
+        return study
+    await compare_and_set(session, study, version, values)
+    # the names to redact are themselves personal data: the audit notes only that they changed
+    audited = {k: (["(list)", "(changed)"] if k == "names_to_redact" else [_plain(o), _plain(n)])
+               for k, (o, n) in changed.items()}  # fmt: skip
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_study", entity_id=study_id, action="update",
+        changes=audited,
+    )  # fmt: skip
+    return study
+
+
+# --- participants --------------------------------------------------------------------------------
+
+
+def refuse_personal_data(fields: dict[str, str | None]) -> None:
+    """422 naming the first field whose value looks like a name, e-mail address, phone number
+    or another identifier: participant records hold pseudonymous codes only."""
+    for name, value in fields.items():
+        if not value:
+            continue
+        found = find_personal_data(value)
+        if found:
+            raise InvalidInput(
+                f"{name} looks like personal data ({found[0].reason}); participants are "
+                "recorded by pseudonymous code only.",
+                extra={"field": name},
+                german=f"{name} sieht nach personenbezogenen Daten aus ({found[0].reason}); "
+                "Teilnehmende werden nur pseudonym erfasst.",
+            )
+
+
+def _looks_like_name(code: str) -> bool:
+    """A code such as "max.mustermann" or "Anna-Schmidt": two letter-only parts."""
+    parts = [part for part in code.replace("_", ".").replace("-", ".").split(".") if part]
+    return len(parts) >= 2 and all(part.isalpha() and len(part) > 1 for part in parts)
+
+
+async def add_participant(
+    session: AsyncSession, study_id: int, data: ParticipantCreate, *, actor: Actor
+) -> Participant:
+    await study_in_reach(session, study_id, actor)
+    refuse_personal_data({
+        "code": data.code, "user_group": data.user_group, "age_band": data.age_band,
+        "digital_experience": data.digital_experience,
+    })  # fmt: skip
+    if _looks_like_name(data.code):
+        raise InvalidInput(
+            "code looks like a name; use a pseudonymous code such as P07.",
+            extra={"field": "code"}, german="Der Code sieht nach einem Namen aus.",
+        )  # fmt: skip
+    if await queries.find_participant(session, study_id, data.code) is not None:
+        raise Conflict(f"Study {study_id} has a participant {data.code} already.")
+    participant = Participant(
+        study_id=study_id, code=data.code, user_group=data.user_group, age_band=data.age_band,
+        digital_experience=data.digital_experience, consent_on=data.consent.given_on,
+        consent_notes=data.consent.notes, consent_quotes=data.consent.quotes,
+        consent_recordings=data.consent.recordings,
+        consent_publication=data.consent.publication, created_at=_now(),
+    )  # fmt: skip
+    session.add(participant)
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_participant", entity_id=participant.id,
+        action="create", changes={"study_id": [None, study_id], "code": [None, data.code]},
+    )  # fmt: skip
+    return participant
+
+
+async def participant_in_reach(
+    session: AsyncSession, participant_id: int, actor: Actor
+) -> Participant:
+    participant = await queries.get_participant(session, participant_id)
+    try:
+        await study_in_reach(session, participant.study_id, actor)
+    except NotFound:
+        raise NotFound(f"Participant {participant_id} does not exist.") from None
+    return participant
+
+
+async def update_participant(
+    session: AsyncSession, participant_id: int, data: ParticipantPatch,
+    *, if_match: str | None, actor: Actor,
+) -> Participant:  # fmt: skip
+    participant = await participant_in_reach(session, participant_id, actor)
+    version = expected_version(if_match, current=participant.version)
+    if participant.withdrawn_at is not None:
+        raise Conflict(f"Participant {participant_id} withdrew consent; the record is closed.")
+    values = _sent(data, ("user_group",))
+    refuse_personal_data({k: v for k, v in values.items() if isinstance(v, str)})
+    consent = values.pop("consent", None)
+    if "consent" in data.model_fields_set:
+        if data.consent is None:
+            raise InvalidInput("consent cannot be null.")
+        values |= {
+            "consent_on": data.consent.given_on, "consent_notes": data.consent.notes,
+            "consent_quotes": data.consent.quotes,
+            "consent_recordings": data.consent.recordings,
+            "consent_publication": data.consent.publication,
+        }  # fmt: skip
+    del consent
+    changed = _changed(participant, values)
+    if not changed:
+        return participant
+    await compare_and_set(session, participant, version, values)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_participant", entity_id=participant_id,
+        action="update", changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items()},
+    )  # fmt: skip
+    return participant
+
+
+async def erase_observations(
+    session: AsyncSession, observations: Sequence[Observation], reason: str, *, actor: Actor
+) -> list[int]:
+    """Erase the content of the observations (kept as tombstones with study, step and date);
+    flag the findings they supported that have no supporting content left. Returns those
+    findings' ids. The audit row says how many were erased, never what."""
+    now = _now()
+    ids = [o.id for o in observations if o.id is not None and o.erased_at is None]
+    for observation in observations:
+        if observation.erased_at is None:
+            for name, value in ERASED_FIELDS.items():
+                setattr(observation, name, value)
+            observation.erased_at = now
+            observation.erasure_reason = reason
+            observation.version += 1
+    await session.flush()
+    affected = await queries.findings_supported_by(session, ids)
+    flagged: list[int] = []
+    for finding_id, frequency in (await queries.frequencies(session, affected)).items():
+        finding = await queries.get_finding(session, finding_id)
+        changes: dict[str, Any] = {"frequency": [None, frequency.observations]}
+        if frequency.observations == 0 and not finding.needs_review:
+            finding.needs_review = True
+            changes["needs_review"] = [False, True]
+            flagged.append(finding_id)
+        await _event(session, "finding", finding_id, "erasure", changes, actor=actor)
+    for observation_id in ids:
+        await access_actions.record_audit(
+            session, actor=actor, entity="research_observation", entity_id=observation_id,
+            action="erase", changes={"erased": [False, True], "reason": [None, reason]},
+        )  # fmt: skip
+    return sorted(flagged)
+
+
+async def withdraw_consent(
+    session: AsyncSession, participant_id: int, *, actor: Actor
+) -> tuple[Participant, int, list[int]]:
+    """DSGVO Art. 17: the participant's observations lose their content; idempotent."""
+    participant = await participant_in_reach(session, participant_id, actor)
+    statement = select(Observation).where(col(Observation.participant_id) == participant_id)
+    observations = list((await run(session, statement)).scalars())
+    erased = sum(1 for o in observations if o.erased_at is None)
+    flagged = await erase_observations(session, observations, "consent", actor=actor)
+    if participant.withdrawn_at is None:
+        participant.withdrawn_at = _now()
+        participant.version += 1
+        await access_actions.record_audit(
+            session, actor=actor, entity="research_participant", entity_id=participant_id,
+            action="withdraw", changes={"consent": ["given", "withdrawn"],
+                                        "observations_erased": [None, erased]},
+        )  # fmt: skip
+    await session.flush()
+    return participant, erased, flagged
+
+
+async def purge_expired(
+    session: AsyncSession, *, today: date, actor: Actor = "cli"
+) -> list[tuple[int, int, list[int]]]:
+    """Erase raw observations older than their study's retention period: (study, erased,
+    findings flagged) per study with something erased. Idempotent: a second run erases none."""
+    statement = select(Study).where(col(Study.retention_days).is_not(None)).order_by(col(Study.id))
+    done: list[tuple[int, int, list[int]]] = []
+    for study in (await run(session, statement)).scalars():
+        assert study.retention_days is not None  # noqa: S101  (filtered)
+        oldest = today - timedelta(days=study.retention_days)
+        expired = select(Observation).where(
+            col(Observation.study_id) == study.id, col(Observation.erased_at).is_(None),
+            col(Observation.recorded_on) < oldest,
+        )  # fmt: skip
+        observations = list((await run(session, expired)).scalars())
+        if observations:
+            flagged = await erase_observations(session, observations, "retention", actor=actor)
+            assert study.id is not None  # noqa: S101  (stored)
+            done.append((study.id, len(observations), flagged))
+    return done
+
+
+# --- observations --------------------------------------------------------------------------------
+
+
+def _check_observation_shape(kind: str, values: dict[str, Any]) -> None:
+    if kind in (ObservationKind.NOTE, ObservationKind.QUOTE) and not values.get("text"):
+        raise InvalidInput(f"A {kind} needs a text.")
+    if kind == ObservationKind.METRIC and (
+        values.get("metric_value") is None or not values.get("metric_unit")
+    ):
+        raise InvalidInput("A metric needs metric_value and metric_unit.")
+    if kind == ObservationKind.MEDIA and not values.get("media_uri"):
+        raise InvalidInput("A media reference needs media_uri.")
+
+
+async def record_observation(
+    session: AsyncSession, data: ObservationCreate, *, actor: Actor, today: date
+) -> Observation:
+    await study_in_reach(session, data.study_id, actor)
+    if data.participant_id is not None:
+        participant = await session.get(Participant, data.participant_id)
+        if participant is None or participant.study_id != data.study_id:
+            raise InvalidInput(f"Study {data.study_id} has no participant {data.participant_id}.")
+        if participant.withdrawn_at is not None:
+            raise InvalidInput(f"Participant {participant.code} withdrew consent.")
+        if data.kind == ObservationKind.QUOTE and not participant.consent_quotes:
+            raise InvalidInput(f"Participant {participant.code} did not consent to quotes.")
+    values = data.model_dump()
+    _check_observation_shape(data.kind.value, values)
+    if data.external_id is not None and (
+        await queries.observation_by_external_id(session, data.external_id) is not None
+    ):
+        raise Conflict(f"An observation with the external id {data.external_id} exists already.")
+    observation = Observation(
+        study_id=data.study_id, participant_id=data.participant_id,
+        external_id=data.external_id, kind=data.kind.value, text=data.text,
+        metric_value=data.metric_value, metric_unit=data.metric_unit, media_uri=data.media_uri,
+        media_timecode=data.media_timecode, journey_step=data.journey_step, tags=list(data.tags),
+        recorded_on=data.recorded_on or today, recorded_by=_label(actor),
+        search_text=search_key(data.text or ""),
+    )  # fmt: skip
+    session.add(observation)
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_observation", entity_id=observation.id,
+        action="create", changes={"study_id": [None, data.study_id],
+                                  "kind": [None, data.kind.value]},
+    )  # fmt: skip
+    return observation
+
+
+async def observation_in_reach(
+    session: AsyncSession, observation_id: int, actor: Actor
+) -> Observation:
+    observation = await queries.get_observation(session, observation_id)
+    try:
+        await study_in_reach(session, observation.study_id, actor)
+    except NotFound:
+        raise NotFound(f"Observation {observation_id} does not exist.") from None
+    return observation
+
+
+async def update_observation(
+    session: AsyncSession, observation_id: int, data: ObservationPatch,
+    *, if_match: str | None, actor: Actor,
+) -> Observation:  # fmt: skip
+    observation = await observation_in_reach(session, observation_id, actor)
+    version = expected_version(if_match, current=observation.version)
+    if observation.erased_at is not None:
+        raise Conflict(f"Observation {observation_id} was erased.")
+    values = _sent(data, ("tags",))
+    _check_observation_shape(observation.kind, {**observation.model_dump(), **values})
+    if "text" in values:
+        values["search_text"] = search_key(values["text"] or "")
+    changed = _changed(observation, values)
+    if not changed:
+        return observation
+    await compare_and_set(session, observation, version, values)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_observation", entity_id=observation_id,
+        action="update", changes={name: ["(content)", "(changed)"] for name in changed},
+    )  # fmt: skip
+    return observation
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+async def _check_support(
+    session: AsyncSession, observation_ids: Sequence[int], actor: Actor
+) -> list[int]:
+    ids = sorted(set(observation_ids))
+    for observation_id in ids:
+        try:
+            observation = await observation_in_reach(session, observation_id, actor)
+        except NotFound:
+            raise InvalidInput(f"Observation {observation_id} does not exist.") from None
+        if observation.erased_at is not None:
+            raise InvalidInput(f"Observation {observation_id} was erased; it supports nothing.")
+    return ids
+
+
+async def _set_support(session: AsyncSession, finding_id: int, ids: Sequence[int]) -> None:
+    connection = await session.connection()
+    await connection.execute(
+        delete(FindingObservation).where(col(FindingObservation.finding_id) == finding_id)
+    )
+    await connection.execute(
+        insert(FindingObservation),
+        [{"finding_id": finding_id, "observation_id": i} for i in ids],
+    )
+
+
+async def _check_replacement(
+    session: AsyncSession, finding_id: int | None, status: str, superseded_by: int | None,
+    actor: Actor,
+) -> None:  # fmt: skip
+    if status == FindingStatus.SUPERSEDED:
+        if superseded_by is None:
+            raise InvalidInput("A superseded finding names the finding that replaces it.")
+        if superseded_by == finding_id:
+            raise InvalidInput("A finding cannot supersede itself.")
+        try:
+            await finding_in_reach(session, superseded_by, actor)
+        except NotFound:
+            raise InvalidInput(f"Finding {superseded_by} does not exist.") from None
+    elif superseded_by is not None:
+        raise InvalidInput("superseded_by goes with status superseded.")
+
+
+async def create_finding(session: AsyncSession, data: FindingCreate, *, actor: Actor) -> Finding:
+    ensure_researches(actor, data.gemeinden, "a new finding")
+    await _check_subjects(session, data.gemeinden, data.leistungen)
+    support = await _check_support(session, data.observations, actor)
+    if data.status == FindingStatus.SUPERSEDED:
+        raise InvalidInput("A new finding cannot be superseded.")
+    finding = Finding(
+        statement=data.statement, severity=data.severity, confidence=data.confidence.value,
+        status=data.status.value, tags=list(data.tags), criterion=data.criterion,
+        journey_step=data.journey_step, created_at=_now(), created_by=_label(actor),
+        search_text=search_key(data.statement),
+    )  # fmt: skip
+    session.add(finding)
+    await session.flush()
+    assert finding.id is not None  # noqa: S101  (flushed)
+    await _set_subjects(session, "finding", finding.id, data.gemeinden, data.leistungen)
+    await _set_support(session, finding.id, support)
+    changes = {
+        "statement": [None, data.statement], "severity": [None, data.severity],
+        "confidence": [None, finding.confidence], "status": [None, finding.status],
+        "observations": [None, support],
+    }  # fmt: skip
+    await _event(session, "finding", finding.id, "create", changes, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_finding", entity_id=finding.id, action="create",
+        changes={k: v for k, v in changes.items() if k != "statement"},
+    )  # fmt: skip
+    return finding
+
+
+async def update_finding(
+    session: AsyncSession, finding_id: int, data: FindingPatch,
+    *, if_match: str | None, actor: Actor,
+) -> Finding:  # fmt: skip
+    finding = await finding_in_reach(session, finding_id, actor)
+    ensure_researches(actor, await _gemeinden_of(session, "finding", finding_id), "the finding")
+    version = expected_version(if_match, current=finding.version)
+    values = _sent(data, ("statement", "severity", "confidence", "status", "tags", "observations"))
+    support = values.pop("observations", None)
+    status = values.get("status", finding.status)
+    if status != FindingStatus.SUPERSEDED and "status" in values:
+        values.setdefault("superseded_by", None)
+    replacement = values.get("superseded_by", finding.superseded_by)
+    await _check_replacement(session, finding_id, status, replacement, actor)
+    changed = _changed(finding, values)
+    if support is not None:
+        ids = await _check_support(session, support, actor)
+        old = (await queries.supporting(session, [finding_id]))[finding_id]
+        if ids != old:
+            await _set_support(session, finding_id, ids)
+            changed["observations"] = [old, ids]
+            values["needs_review"] = False
+    if not changed:
+        return finding
+    if "statement" in changed:
+        values["search_text"] = search_key(values["statement"])
+    if "statement" in changed and finding.published_at is not None:
+        # a changed statement needs a new review before it is public again
+        values |= {"public_statement": None, "redactions": None, "published_at": None,
+                   "published_by": None, "public_search_text": ""}  # fmt: skip
+        changed["published"] = [True, False]
+    await compare_and_set(session, finding, version, values)
+    await _event(session, "finding", finding_id, "update", changed, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_finding", entity_id=finding_id, action="update",
+        changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items() if k != "statement"},
+    )  # fmt: skip
+    return finding
+
+
+async def names_to_redact(session: AsyncSession, finding_id: int) -> list[str]:
+    return sorted(
+        {name for study in await queries.studies_of_findings(session, [finding_id])
+         for name in study.names_to_redact}
+    )  # fmt: skip
+
+
+def _ensure_reviews(actor: Actor, gemeinden: Iterable[str], author: str, what: str) -> None:
+    if isinstance(actor, str):
+        return
+    ensure(_person(actor.actor) != _person(author), f"The author of the {what} cannot publish it.")
+    outside = [
+        ars for ars in gemeinden
+        if not (actor.may(Role.REVIEWER, ars) or actor.may(Role.RESEARCHER, ars))
+    ]  # fmt: skip
+    ensure(not outside, f"You review no research in Gemeinde {', '.join(outside)}.")
+
+
+async def publish_finding(
+    session: AsyncSession, finding_id: int, *, if_match: str | None, actor: Actor
+) -> Finding:
+    """A reviewer (not the author) approves: the redacted statement becomes the public text."""
+    finding = await finding_in_reach(session, finding_id, actor)
+    _ensure_reviews(
+        actor, await _gemeinden_of(session, "finding", finding_id), finding.created_by, "finding"
+    )
+    version = expected_version(if_match, current=finding.version)
+    if finding.needs_review:
+        raise Conflict(f"Finding {finding_id} has no supporting evidence left; review it first.")
+    redacted = redact(finding.statement, await names_to_redact(session, finding_id))
+    removals = [
+        {"kind": r.kind, "reason": r.reason, "start": r.start, "end": r.end}
+        for r in redacted.removals
+    ]
+    values = {
+        "public_statement": redacted.text, "redactions": removals, "published_at": _now(),
+        "published_by": _label(actor), "public_search_text": search_key(redacted.text),
+    }  # fmt: skip
+    await compare_and_set(session, finding, version, values)
+    changes = {"published": [False, True], "removals": [None, len(removals)]}
+    await _event(session, "finding", finding_id, "publish", changes, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_finding", entity_id=finding_id, action="publish",
+        changes=changes,
+    )  # fmt: skip
+    # subscribers learn of it per Gemeinde it is about, through the public text only
+    event = {"finding_id": finding_id, "statement": redacted.text, "severity": finding.severity}
+    about: list[str | None] = list(await _gemeinden_of(session, "finding", finding_id))
+    for ars in about or [None]:
+        await webhooks_actions.emit(session, "finding.published", ars, event)
+    return finding
+
+
+# --- recommendations -----------------------------------------------------------------------------
+
+
+async def _check_findings(session: AsyncSession, ids: Sequence[int], actor: Actor) -> list[int]:
+    found = sorted(set(ids))
+    for finding_id in found:
+        try:
+            await finding_in_reach(session, finding_id, actor)
+        except NotFound:
+            raise InvalidInput(f"Finding {finding_id} does not exist.") from None
+        ensure_researches(
+            actor, await _gemeinden_of(session, "finding", finding_id), f"finding {finding_id}"
+        )
+    return found
+
+
+async def _set_links(
+    session: AsyncSession,
+    recommendation_id: int,
+    links: Sequence[ResearchLinkCreate],
+    *,
+    actor: Actor,
+) -> list[str]:
+    keys = sorted({f"{link.kind}:{link.key}" for link in links})
+    connection = await session.connection()
+    await connection.execute(delete(Link).where(col(Link.recommendation_id) == recommendation_id))
+    now = _now()
+    if keys:
+        await connection.execute(
+            insert(Link),
+            [{"recommendation_id": recommendation_id, "kind": key.split(":", 1)[0],
+              "key": key.split(":", 1)[1], "created_at": now, "created_by": _label(actor)}
+             for key in keys],
+        )  # fmt: skip
+    return keys
+
+
+async def _set_answered(session: AsyncSession, recommendation_id: int, ids: Sequence[int]) -> None:
+    connection = await session.connection()
+    await connection.execute(
+        delete(RecommendationFinding).where(
+            col(RecommendationFinding.recommendation_id) == recommendation_id
+        )
+    )
+    await connection.execute(
+        insert(RecommendationFinding),
+        [{"recommendation_id": recommendation_id, "finding_id": i} for i in ids],
+    )
+
+
+async def create_recommendation(
+    session: AsyncSession, data: RecommendationCreate, *, actor: Actor
+) -> Recommendation:
+    findings = await _check_findings(session, data.findings, actor)
+    recommendation = Recommendation(
+        text=data.text, responsible_level=data.responsible_level, created_at=_now(),
+        created_by=_label(actor), search_text=search_key(data.text),
+    )  # fmt: skip
+    session.add(recommendation)
+    await session.flush()
+    assert recommendation.id is not None  # noqa: S101  (flushed)
+    await _set_answered(session, recommendation.id, findings)
+    links = await _set_links(session, recommendation.id, data.links, actor=actor)
+    changes = {"text": [None, data.text], "responsible_level": [None, data.responsible_level],
+               "findings": [None, findings], "links": [None, links]}  # fmt: skip
+    await _event(session, "recommendation", recommendation.id, "create", changes, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_recommendation", entity_id=recommendation.id,
+        action="create", changes={k: v for k, v in changes.items() if k != "text"},
+    )  # fmt: skip
+    return recommendation
+
+
+async def recommendation_in_reach(
+    session: AsyncSession, recommendation_id: int, actor: Actor
+) -> Recommendation:
+    recommendation = await queries.get_recommendation(session, recommendation_id)
+    for finding_id in (await queries.findings_of(session, [recommendation_id]))[recommendation_id]:
+        try:
+            await finding_in_reach(session, finding_id, actor)
+        except NotFound:
+            raise NotFound(f"Recommendation {recommendation_id} does not exist.") from None
+    return recommendation
+
+
+async def update_recommendation(
+    session: AsyncSession, recommendation_id: int, data: RecommendationPatch,
+    *, if_match: str | None, actor: Actor,
+) -> Recommendation:  # fmt: skip
+    recommendation = await recommendation_in_reach(session, recommendation_id, actor)
+    old_findings = (await queries.findings_of(session, [recommendation_id]))[recommendation_id]
+    await _check_findings(session, old_findings, actor)
+    version = expected_version(if_match, current=recommendation.version)
+    values = _sent(data, ("text", "responsible_level", "findings", "links"))
+    findings = values.pop("findings", None)
+    links = values.pop("links", None)
+    changed = _changed(recommendation, values)
+    if findings is not None:
+        ids = await _check_findings(session, findings, actor)
+        if ids != old_findings:
+            await _set_answered(session, recommendation_id, ids)
+            changed["findings"] = [old_findings, ids]
+    if links is not None:
+        old = sorted(
+            f"{link.kind}:{link.key}"
+            for link in (await queries.links_of(session, [recommendation_id]))[recommendation_id]
+        )
+        new = await _set_links(session, recommendation_id, data.links or [], actor=actor)
+        if new != old:
+            changed["links"] = [old, new]
+    if not changed:
+        return recommendation
+    if "text" in changed:
+        values["search_text"] = search_key(values["text"])
+    if "text" in changed and recommendation.published_at is not None:
+        values |= {"public_text": None, "published_at": None, "published_by": None,
+                   "public_search_text": ""}  # fmt: skip
+        changed["published"] = [True, False]
+    await compare_and_set(session, recommendation, version, values)
+    await _event(session, "recommendation", recommendation_id, "update", changed, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_recommendation", entity_id=recommendation_id,
+        action="update", changes={k: v for k, v in changed.items() if k != "text"},
+    )  # fmt: skip
+    return recommendation
+
+
+async def publish_recommendation(
+    session: AsyncSession, recommendation_id: int, *, if_match: str | None, actor: Actor
+) -> Recommendation:
+    recommendation = await recommendation_in_reach(session, recommendation_id, actor)
+    findings = (await queries.findings_of(session, [recommendation_id]))[recommendation_id]
+    gemeinden = {
+        ars
+        for finding_id in findings
+        for ars in await _gemeinden_of(session, "finding", finding_id)
+    }
+    _ensure_reviews(actor, sorted(gemeinden), recommendation.created_by, "recommendation")
+    version = expected_version(if_match, current=recommendation.version)
+    names = sorted(
+        {name for study in await queries.studies_of_findings(session, findings)
+         for name in study.names_to_redact}
+    )  # fmt: skip
+    redacted = redact(recommendation.text, names)
+    await compare_and_set(
+        session, recommendation, version,
+        {"public_text": redacted.text, "published_at": _now(), "published_by": _label(actor),
+         "public_search_text": search_key(redacted.text)},
+    )  # fmt: skip
+    changes = {"published": [False, True], "removals": [None, len(redacted.removals)]}
+    await _event(session, "recommendation", recommendation_id, "publish", changes, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_recommendation", entity_id=recommendation_id,
+        action="publish", changes=changes,
+    )  # fmt: skip
+    return recommendation
+
+
+# --- KPIs ----------------------------------------------------------------------------------------
+
+
+async def record_kpi(session: AsyncSession, data: KpiCreate, *, actor: Actor) -> Kpi:
+    ensure_researches(actor, [data.ars], "a KPI")
+    await _check_subjects(session, [data.ars], [data.ozg_id])
+    if data.study_id is not None:
+        try:
+            await study_in_reach(session, data.study_id, actor)
+        except NotFound:
+            raise InvalidInput(f"Study {data.study_id} does not exist.") from None
+    kpi = Kpi(
+        ozg_id=data.ozg_id, ars=data.ars, kind=data.kind.value, value=data.value,
+        unit=data.unit, measured_on=data.measured_on, source=data.source,
+        study_id=data.study_id, created_at=_now(), created_by=_label(actor),
+    )  # fmt: skip
+    session.add(kpi)
+    await session.flush()
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_kpi", entity_id=kpi.id, action="create",
+        changes={"kind": [None, kpi.kind], "value": [None, kpi.value]},
+    )  # fmt: skip
+    return kpi
+
+
+async def update_kpi(
+    session: AsyncSession, kpi_id: int, data: KpiPatch, *, if_match: str | None, actor: Actor
+) -> Kpi:
+    kpi = await queries.get_kpi(session, kpi_id)
+    ensure_researches(actor, [kpi.ars], "the KPI")
+    version = expected_version(if_match, current=kpi.version)
+    values = _sent(data, ("value", "measured_on", "source"))
+    if values.get("study_id") is not None:
+        try:
+            await study_in_reach(session, values["study_id"], actor)
+        except NotFound:
+            raise InvalidInput(f"Study {values['study_id']} does not exist.") from None
+    changed = _changed(kpi, values)
+    if not changed:
+        return kpi
+    await compare_and_set(session, kpi, version, values)
+    await access_actions.record_audit(
+        session, actor=actor, entity="research_kpi", entity_id=kpi_id, action="update",
+        changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items()},
+    )  # fmt: skip
+    return kpi
+
+
+def reader_scopes(actor: Actor) -> tuple[str, ...]:
+    """Where the actor reads unpublished findings and recommendations."""
+    return ("",) if isinstance(actor, str) else actor.scopes(Role.RESEARCHER, Role.REVIEWER)
