@@ -203,6 +203,7 @@ class PairLevel(TableModel, table=True):
     # what gave the level: a LeiKa service, or the whole Leistung (None), and its assessment
     leika_id: int | None = Field(default=None, foreign_key="leika_leistung.id")
     assessment_id: int = Field(foreign_key="assessment.id")
+    source: str = Field(max_length=20)  # the assessment's: what a report credits
     provisional: bool
     assessed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     # the newest contributing assessment: the pair's age

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,12 +30,12 @@ from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
     SOURCE_NAMES,
     ApplicabilityOverride,
-    Assessment,
     Dimension,
     MaturityModel,
 )
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
+from tracker.regions.queries import inhabited
 from tracker.reports import figures, queries, sets
 from tracker.reports.summary import median_of
 from tracker.settings import Settings
@@ -293,28 +293,71 @@ def _area(members: list[Member]) -> str | None:
     return first[:length] or None
 
 
+@dataclass
+class Credit:
+    """The pairs one source of assessments gave, and the span of their assessment dates."""
+
+    pairs: int = 0
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+    def add(self, pairs: int, earliest: datetime, latest: datetime) -> None:
+        self.pairs += pairs
+        self.earliest = earliest if self.earliest is None else min(self.earliest, earliest)
+        self.latest = latest if self.latest is None else max(self.latest, latest)
+
+
 async def _tallies(
-    session: AsyncSession, source: Any, chosen: sets.GemeindeSet, stale_before: datetime | None
+    session: AsyncSession,
+    source: Any,
+    chosen: sets.GemeindeSet,
+    stale_before: datetime | None,
+    credits: dict[str, Credit] | None = None,
 ) -> dict[tuple[str, str], Tally]:
-    """Per Gemeinde × dimension of the set: pairs by the thresholds, from `source` (pairs)."""
+    """Per Gemeinde × dimension of the set: pairs by the thresholds, from `source` (pairs); with
+    `credits`, in the same pass, the pairs per source of their assessments (filled in)."""
     level = source.c.level
-    columns = [
+    columns: list[Any] = [
         func.count(), func.sum(level), func.sum(case((level >= ONLINE_FROM, 1), else_=0)),
         func.sum(case((level >= OZG_KONFORM_FROM, 1), else_=0)),
         func.sum(case((source.c.provisional, 1), else_=0)),
+        func.sum(case((source.c.newest_at < stale_before, 1), else_=0))
+        if stale_before is not None else literal(0),
     ]  # fmt: skip
-    if stale_before is not None:
-        columns.append(func.sum(case((source.c.newest_at < stale_before, 1), else_=0)))
+    group = [source.c.ars, source.c.dimension]
+    if credits is not None:
+        group.append(source.c.source)
+        columns += [func.min(source.c.assessed_at), func.max(source.c.assessed_at)]
     statement = (
-        select(source.c.ars, source.c.dimension, *columns)
+        select(*group, *columns)
         .join(Gemeinde, col(Gemeinde.ars) == source.c.ars)
         .where(*chosen.conditions)
-        .group_by(source.c.ars, source.c.dimension)
+        .group_by(*group)
     )
-    return {
-        (ars, dimension): Tally(*(int(value or 0) for value in values))
-        for ars, dimension, *values in await tuples(session, statement)
-    }
+    found: dict[tuple[str, str], Tally] = {}
+    for row in await tuples(session, statement):
+        ars, dimension, values = row[0], row[1], row[len(group) : len(group) + 6]
+        tally = found.setdefault((ars, dimension), Tally())
+        tally.assessed += int(values[0] or 0)
+        tally.level_sum += int(values[1] or 0)
+        tally.online += int(values[2] or 0)
+        tally.ozg_konform += int(values[3] or 0)
+        tally.provisional += int(values[4] or 0)
+        tally.stale += int(values[5] or 0)
+        if credits is not None:
+            credits.setdefault(row[2], Credit()).add(
+                int(values[0] or 0), as_utc(row[-2]), as_utc(row[-1])
+            )
+    return found
+
+
+def _credited(credits: dict[str, Credit]) -> list[dict[str, Any]]:
+    """Where the levels counted came from: per source, most pairs first."""
+    return [
+        {"source": key, "name": SOURCE_NAMES.get(key, key), "pairs": credit.pairs,
+         "earliest": credit.earliest, "latest": credit.latest}
+        for key, credit in sorted(credits.items(), key=lambda item: (-item[1].pairs, item[0]))
+    ]  # fmt: skip
 
 
 async def _counted_then(
@@ -374,29 +417,6 @@ async def _per_leistung(
         .group_by(*by, source.c.dimension, source.c.level)
     )
     return await tuples(session, statement)
-
-
-async def _credits(
-    session: AsyncSession, source: Any, chosen: sets.GemeindeSet
-) -> list[dict[str, Any]]:
-    """Where the levels counted came from: per source of the assessment behind each pair, the
-    pairs and the span of their assessment dates."""
-    statement = (
-        select(
-            col(Assessment.source), func.count(), func.min(source.c.assessed_at),
-            func.max(source.c.assessed_at),
-        )
-        .join(Assessment, col(Assessment.id) == source.c.assessment_id)
-        .join(Gemeinde, col(Gemeinde.ars) == source.c.ars)
-        .where(*chosen.conditions)
-        .group_by(col(Assessment.source))
-        .order_by(func.count().desc(), col(Assessment.source))
-    )  # fmt: skip
-    return [
-        {"source": key, "name": SOURCE_NAMES.get(key, key),
-         "pairs": count, "earliest": as_utc(first), "latest": as_utc(last)}
-        for key, count, first, last in await tuples(session, statement)
-    ]  # fmt: skip
 
 
 async def _models(session: AsyncSession) -> list[dict[str, Any]]:
@@ -485,7 +505,9 @@ async def comparison(
     stale_before = (at or now) - timedelta(days=settings.stale_after_days)
     by_ars = {member.ars: member for member in members}
     step("Paare")
-    for (ars, dimension), tally in (await _tallies(session, source, chosen, stale_before)).items():
+    credits: dict[str, Credit] = {}
+    now_tallies = await _tallies(session, source, chosen, stale_before, credits)
+    for (ars, dimension), tally in now_tallies.items():
         by_ars[ars].now[dimension] = tally
     step("Vergleichsdatum")
     then, then_from = await _then(session, ref, since, chosen, area, members)
@@ -512,7 +534,7 @@ async def comparison(
         "at": moment, "since": since, "since_from": then_from, "computed_at": now,
         "rules": RULES, "models": await _models(session),
         "sources": {"population": await sets.population_sources(session),
-                    "assessments": await _credits(session, source, chosen),
+                    "assessments": _credited(credits),
                     "bands": [{"key": b.key, "label": b.label("de"), "lowest": b.lowest,
                                "highest": b.highest} for b in known_bands]},
         "freshness": {"assessed": assessed, "stale": stale,
@@ -571,17 +593,52 @@ async def _coverage(
     for found, times in sharing.values():
         for ozg_id in found:
             where[ozg_id] += times
-    online: dict[str, int] = defaultdict(int)
-    for ozg_id, dimension, level, count in await _per_leistung(
-        session, source, chosen, by=[source.c.ozg_id]
-    ):
-        if dimension == ONLINE and level >= ONLINE_FROM:
-            online[ozg_id] += count
+    online = await _online_counted(session, source, members)
+    if online is None:
+        online = defaultdict(int)
+        for ozg_id, dimension, level, count in await _per_leistung(
+            session, source, chosen, by=[source.c.ozg_id]
+        ):
+            if dimension == ONLINE and level >= ONLINE_FROM:
+                online[ozg_id] += count
     return {
         "applicable": len(where),
         "flaechendeckend": sum(1 for ozg_id, count in online.items() if count == where[ozg_id]),
         "mindestens_eine_kommune": sum(1 for count in online.values() if count > 0),
     }
+
+
+async def _online_counted(
+    session: AsyncSession, source: Any, members: list[Member]
+) -> dict[str, int] | None:
+    """Per OZG-Leistung the members where it is online now, from the counts per Land or per
+    Kreis, where the set is made of whole Länder or whole Kreise (every inhabited Gemeinde of
+    each): Germany, a Land, a Regierungsbezirk, a Kreis, the kreisfreie Städte. None where it
+    is not, or for a past moment: then the pairs are counted."""
+    if source is not pairs.PAIR_TABLE or not members:
+        return None
+    for digits, table in ((counts.LAND_DIGITS, counts.LAND_TABLE),
+                          (counts.KREIS_DIGITS, counts.LEISTUNG_TABLE)):  # fmt: skip
+        held: dict[str, int] = defaultdict(int)
+        for member in members:
+            held[member.ars[:digits]] += 1
+        area = func.substr(col(Gemeinde.ars), 1, digits)
+        statement = (
+            select(area, func.count()).where(*inhabited(), area.in_(sorted(held))).group_by(area)
+        )
+        if dict(await tuples(session, statement)) != held:
+            continue
+        unit = table.c.land if table is counts.LAND_TABLE else table.c.kreis
+        counted = (
+            select(table.c.ozg_id, func.sum(table.c.online))
+            .where(table.c.period_end == counts.LIVE, table.c.dimension == ONLINE,
+                   unit.in_(sorted(held)))
+            .group_by(table.c.ozg_id)
+        )  # fmt: skip
+        return defaultdict(
+            int, {ozg_id: int(n or 0) for ozg_id, n in await tuples(session, counted)}
+        )
+    return None
 
 
 async def _heatmap(
