@@ -114,6 +114,15 @@ async def test_record_submit_and_a_second_person_validates(
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row
+    rolled = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad")).json()
+    assert [flag["key"] for flag in rolled["flags"]["backoffice"]] == [
+        "digital_bearbeitet", "once_only", "vollautomatisch",
+    ]  # fmt: skip
+    assert set(rolled["summary"]["backoffice"]["flags"]) == {
+        "digital_bearbeitet", "once_only", "vollautomatisch",
+    }  # fmt: skip
+    [elterngeld] = [item for item in rolled["leistungen"] if item["ozg_id"] == "10000"]
+    assert elterngeld["online"]["flags"] == ["online", "ozg_konform"]
 
 
 async def test_the_form_catches_mistakes_before_saving(
