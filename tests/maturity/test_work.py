@@ -145,6 +145,10 @@ async def test_the_form_catches_mistakes_before_saving(
     assert 'href="#leistung"' in wrong.text  # type: ignore[attr-defined]
     assert ">Stand März</textarea>" in wrong.text  # type: ignore[attr-defined]
     assert 'value="4" title="Die Leistung kann vollständig digital' in wrong.text  # type: ignore[attr-defined]
+    nothing = await post_form(client, FORM, form, leistung="10000", action="draft")
+    assert '<a href="#criteria">Bewerten Sie mindestens ein Kriterium.</a>' in nothing.text  # type: ignore[attr-defined]
+    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
+    assert 'id="no-criteria"' in rgm2  # its 13 criteria have no official names yet
     # a preview saves nothing and says the level
     rated = {"c_leistungsbeschreibung": "4", "c_antragsprozess": "3"}
     preview = await post_form(client, FORM, form, leistung="10000", action="preview", **rated)
