@@ -438,6 +438,7 @@ EN = {
         "An unexpected error occurred; it has been logged."
     ),
     "Fehler": "Error",
+    "ab": "from",
     "Ihre Gemeinden": "Your Gemeinden",
     "Kriterien": "Criteria",
     "Kriterien ohne amtlichen Namen sind ausgeblendet; sie zählen, wenn „falls erforderlich“, als"

@@ -1,5 +1,7 @@
-"""The officer's workflow: an assessor's comment on an assessment, and criteria with a
-stand-in name marked as such (kept off the form until an admin names them).
+"""The officer's workflow: an assessor's comment on an assessment, criteria with a stand-in
+name marked as such (kept off the form until an admin names them), and the flags each scale
+defines from a level on (`level_flag`: online and OZG-konform on RGM 1.1, digital bearbeitet,
+Once-Only and vollautomatisch on the back-office scale B0-B6).
 
 Data: a criterion „falls erforderlich“ left unrated now counts as not required
 (`maturity.rules.score`), so stored assessments drop such criteria from `missing_criteria`
@@ -23,6 +25,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STAND_IN = "%(Name ungeprüft)%"
+# model key → (flag key, name, from level); the back-office ones from DOMAIN.md 2.7 (our scale)
+FLAGS = {
+    "ozg-rgm-1.1": [("online", "online", 2), ("ozg_konform", "OZG-konform", 3)],
+    "backoffice-b": [
+        ("digital_bearbeitet", "digital bearbeitet", 3),
+        ("once_only", "Once-Only", 4),
+        ("vollautomatisch", "vollautomatisch (§ 35a VwVfG)", 6),
+    ],
+}
 
 
 def upgrade() -> None:
@@ -37,6 +48,31 @@ def upgrade() -> None:
     )
     op.execute(
         criterion.update().where(criterion.c.name.like(STAND_IN)).values(placeholder=sa.true())
+    )
+    flag = op.create_table(
+        "level_flag",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("from_level", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id"], ["maturity_model.id"], name=op.f("fk_level_flag_model_id_maturity_model")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_level_flag")),
+        sa.UniqueConstraint("model_id", "key", name=op.f("uq_level_flag_model_id")),
+    )
+    op.create_index(op.f("ix_level_flag_model_id"), "level_flag", ["model_id"], unique=False)
+    bind = op.get_bind()
+    models = dict(bind.execute(sa.text("SELECT key, id FROM maturity_model")).all())
+    op.bulk_insert(
+        flag,
+        [
+            {"model_id": models[key], "key": name, "name": label, "from_level": level}
+            for key, flags in FLAGS.items()
+            if key in models
+            for name, label, level in flags
+        ],
     )
     rescore_unrated_optional()
 
@@ -77,6 +113,8 @@ def rescore_unrated_optional() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_level_flag_model_id"), table_name="level_flag")
+    op.drop_table("level_flag")
     with op.batch_alter_table("model_criterion") as batch:
         batch.drop_column("placeholder")
     with op.batch_alter_table("assessment") as batch:

@@ -317,7 +317,12 @@ def test_an_officer_records_and_submits_and_a_reviewer_validates(
         page.set_viewport_size({"width": 1280, "height": 900})
         assert serious_violations(page, skip=skip) == [], name
 
+    page.goto(server + "/gemeinden/059999999999/reifegrad")
+    expect(page.locator("#problem-detail")).to_have_text("Keine Gemeinde hat den ARS 059999999999.")
+    assert serious_violations(page) == []
     page.goto(server + "/arbeit/entwuerfe")
+    expect(page.locator("#login-next")).to_be_visible()
+    assert serious_violations(page) == []
     sign_in_as(page, officer)
     expect(page).to_have_url(server + "/arbeit/entwuerfe")  # back where sign-in was asked
     page.goto(server + f"/gemeinden/{koeln}/reifegrad/erfassen?leistung=10000")

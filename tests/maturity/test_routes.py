@@ -97,7 +97,7 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
         "highest": 3, "lowest": 3, "assessed": 1, "online": True, "ozg_konform": True,
         "provisional": False, "land_wide_portal": False, "age_days": 0, "stale": False,
         "assessment_id": elterngeld["online"]["assessment_id"],
-        "assessed_at": elterngeld["online"]["assessed_at"],
+        "assessed_at": elterngeld["online"]["assessed_at"], "flags": ["online", "ozg_konform"],
     }  # fmt: skip
     assert (
         await client.get(f"/api/v1/assessments/{elterngeld['online']['assessment_id']}")
@@ -108,7 +108,7 @@ async def test_record_submit_validate_and_current(client: Client, session: Async
     assert current["summary"]["online"] == {
         "applicable": 464, "assessed": 1, "online": 1, "ozg_konform": 1,
         "share_online": round(1 / 464, 4), "share_ozg_konform": round(1 / 464, 4),
-        "by_highest_level": {"3": 1}, "stale": 0,
+        "by_highest_level": {"3": 1}, "stale": 0, "flags": {"online": 1, "ozg_konform": 1},
     }  # fmt: skip
     assert "newest validated" in current["rules"]["current"]
 

@@ -114,6 +114,15 @@ async def test_record_submit_and_a_second_person_validates(
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row
+    rolled = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad")).json()
+    assert [flag["key"] for flag in rolled["flags"]["backoffice"]] == [
+        "digital_bearbeitet", "once_only", "vollautomatisch",
+    ]  # fmt: skip
+    assert set(rolled["summary"]["backoffice"]["flags"]) == {
+        "digital_bearbeitet", "once_only", "vollautomatisch",
+    }  # fmt: skip
+    [elterngeld] = [item for item in rolled["leistungen"] if item["ozg_id"] == "10000"]
+    assert elterngeld["online"]["flags"] == ["online", "ozg_konform"]
 
 
 async def test_the_form_catches_mistakes_before_saving(
@@ -136,6 +145,10 @@ async def test_the_form_catches_mistakes_before_saving(
     assert 'href="#leistung"' in wrong.text  # type: ignore[attr-defined]
     assert ">Stand März</textarea>" in wrong.text  # type: ignore[attr-defined]
     assert 'value="4" title="Die Leistung kann vollständig digital' in wrong.text  # type: ignore[attr-defined]
+    nothing = await post_form(client, FORM, form, leistung="10000", action="draft")
+    assert '<a href="#criteria">Bewerten Sie mindestens ein Kriterium.</a>' in nothing.text  # type: ignore[attr-defined]
+    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
+    assert 'id="no-criteria"' in rgm2  # its 13 criteria have no official names yet
     # a preview saves nothing and says the level
     rated = {"c_leistungsbeschreibung": "4", "c_antragsprozess": "3"}
     preview = await post_form(client, FORM, form, leistung="10000", action="preview", **rated)

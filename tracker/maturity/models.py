@@ -102,6 +102,21 @@ class ModelCriterion(TableModel, table=True):
     placeholder: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
+class LevelFlag(TableModel, table=True):
+    """A flag a model's own scale defines, reached from a level on: "online" (2) and
+    "OZG-konform" (3) on the OZG-Reifegradmodell, "digital bearbeitet" (B3) and "Once-Only" (B4)
+    on the back-office scale. Data beside the levels, so that every scale says its own."""
+
+    __tablename__ = "level_flag"
+    __table_args__ = (UniqueConstraint("model_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="maturity_model.id", index=True)
+    key: str = Field(max_length=40)
+    name: str
+    from_level: int
+
+
 class Assessment(TableModel, table=True):
     """One rating of one Leistung (a LeiKa row, or the whole OZG-Leistung) in one Gemeinde."""
 

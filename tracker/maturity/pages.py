@@ -143,8 +143,9 @@ async def check_form(
     try:
         rules.score(loaded.criteria, loaded.level_list, ratings)
     except TrackerError as exc:
-        first = next(iter(ratings), None) or (criteria_of(loaded, {}) or [{"key": ""}])[0]["key"]
-        errors[f"c_{first}"] = exc.in_language("de")
+        # at the first rated criterion, else at the table of criteria
+        first = next(iter(ratings), None)
+        errors[f"c_{first}" if first else "criteria"] = exc.in_language("de")
     if errors:
         return checked
     assert ozg_id is not None or leika_id is not None  # noqa: S101  (no error: one was found)

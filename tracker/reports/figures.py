@@ -3,9 +3,10 @@ coverage of an area; the counting rules they print (`RULES`, built on `pairs.RUL
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from tracker.db import as_utc
 from tracker.maturity import pairs
@@ -39,8 +40,11 @@ RULES_DE = {
 }
 
 
-def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object] | None:
-    """One dimension of one OZG-Leistung in one Gemeinde, from its pair (None: not assessed)."""
+def figures(
+    pair: Any, now: datetime, stale_after_days: int, flags: Iterable[tuple[str, str, int]] = ()
+) -> dict[str, object] | None:
+    """One dimension of one OZG-Leistung in one Gemeinde, from its pair (None: not assessed).
+    `flags`: what the dimension's own scale defines from a level on (`level_flag`)."""
     if pair is None:
         return None
     age_days = (now.date() - as_utc(pair.newest_at).astimezone(UTC).date()).days
@@ -56,10 +60,15 @@ def figures(pair: Any, now: datetime, stale_after_days: int) -> dict[str, object
         "stale": age_days > stale_after_days,
         "assessment_id": pair.assessment_id,
         "assessed_at": as_utc(pair.assessed_at),
+        "flags": [key for key, _, level in flags if pair.level >= level],
     }
 
 
-def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> dict[str, object]:
+def summarise(
+    per_leistung: list[dict[str, object] | None],
+    applicable: int,
+    flags: Iterable[tuple[str, str, int]] = (),
+) -> dict[str, object]:
     assessed = [figures for figures in per_leistung if figures is not None]
     online = sum(1 for figures in assessed if figures["online"])
     konform = sum(1 for figures in assessed if figures["ozg_konform"])
@@ -77,6 +86,10 @@ def summarise(per_leistung: list[dict[str, object] | None], applicable: int) -> 
         "share_ozg_konform": round(konform / applicable, 4) if applicable and assessed else None,
         "by_highest_level": dict(sorted(by_level.items())),
         "stale": sum(1 for figures in assessed if figures["stale"]),
+        "flags": {
+            key: sum(1 for figures in assessed if key in cast(list[str], figures["flags"]))
+            for key, _, _ in flags
+        },
     }
 
 

@@ -141,6 +141,7 @@ async def reifegrad_page(
         source_names=SOURCE_NAMES,
         rules=comparison.rules_in(language(request), RULES),
         recorded=erfasst,
+        flags=rolled["flags"],
     )
 
 

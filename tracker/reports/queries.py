@@ -15,6 +15,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.db import tuples
 from tracker.errors import NotFound
 from tracker.maturity import applicability, counts, pairs
+from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import ApplicabilityOverride, Dimension
 from tracker.regions import queries as regions_queries
 from tracker.regions.models import Gemeinde
@@ -57,6 +58,7 @@ async def gemeinde_rollup(
     cached = await applicability.reference(session)
     known = cached.known
     own = await applicability.overrides_in(session, ars)
+    flags = await maturity_queries.flags_by_dimension(session)
     found = {(row.ozg_id, row.dimension): row for row in await pairs.as_of(session, at, ars=ars)}
     now = at or datetime.now(UTC)
     items: list[dict[str, Any]] = []
@@ -68,7 +70,10 @@ async def gemeinde_rollup(
             continue
         dimensions = {
             dimension.value: rollup.figures(
-                found.get((ozg_id, dimension.value)), now, stale_after_days
+                found.get((ozg_id, dimension.value)),
+                now,
+                stale_after_days,
+                flags.get(dimension.value, ()),
             )
             for dimension in Dimension
         }
@@ -78,12 +83,17 @@ async def gemeinde_rollup(
             "overridden": ozg_id in own, **dimensions,
         })  # fmt: skip
     summary = {
-        dimension.value: rollup.summarise([item[dimension.value] for item in items], len(items))
+        dimension.value: rollup.summarise(
+            [item[dimension.value] for item in items], len(items), flags.get(dimension.value, ())
+        )
         for dimension in Dimension
     }
     return {
         "rules": rollup.RULES, "summary": summary, "leistungen": items,
         "not_applicable": not_applicable,
+        "flags": {dimension: [{"key": key, "name": name, "from_level": level}
+                              for key, name, level in listed]
+                  for dimension, listed in flags.items()},
     }  # fmt: skip
 
 

@@ -27,6 +27,11 @@ class Figures(BaseModel):
     stale: bool
     assessment_id: int = Field(description="The assessment that gave the level.")
     assessed_at: UtcDatetime = Field(description="When that assessment was assessed.")
+    flags: list[str] = Field(
+        description="The flags the dimension's own scale defines that the level reaches "
+        "(see `flags` of the answer): online and ozg_konform on the OZG-Reifegradmodell, "
+        "digital_bearbeitet, once_only, vollautomatisch on the back-office scale."
+    )
 
 
 class LeistungReifegrad(BaseModel):
@@ -48,11 +53,21 @@ class Summary(BaseModel):
     share_ozg_konform: float | None
     by_highest_level: dict[str, int]
     stale: int
+    flags: dict[str, int] = Field(
+        description="Leistungen reaching each flag of the dimension's own scale. On the "
+        "back-office scale `online` and `ozg_konform` mean nothing: read these."
+    )
 
 
 class NamedLeistung(BaseModel):
     ozg_id: str
     name: str
+
+
+class LevelFlagRead(BaseModel):
+    key: str
+    name: str
+    from_level: int
 
 
 class GemeindeReifegrad(BaseModel):
@@ -69,6 +84,9 @@ class GemeindeReifegrad(BaseModel):
             "Leistungen the Gemeinde marked not applicable (out of every denominator); null "
             "with fields=summary."
         )
+    )
+    flags: dict[Dimension, list[LevelFlagRead]] = Field(
+        description="Per dimension the flags its default scale defines from a level on (data)."
     )
 
 
