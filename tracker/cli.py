@@ -775,8 +775,8 @@ def worker(once: bool) -> None:
         client = build_http_client(settings)
         try:
             await run_worker(
-                create_sessionmaker(engine), tasks.TASKS, tasks.PERIODIC, settings=settings,
-                http_client=client, once=once,
+                create_sessionmaker(engine), tasks.TASKS, tasks.periodic(settings),
+                settings=settings, http_client=client, once=once,
             )  # fmt: skip
         finally:
             await client.aclose()
