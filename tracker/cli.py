@@ -584,9 +584,12 @@ def serve(host: str, port: int, workers: int) -> None:
         # Each worker would draw its own key: a cookie signed by one would fail on the next.
         os.environ["TRACKER_SECRET_KEY"] = secrets.token_hex(32)
         console.print("TRACKER_SECRET_KEY unset: one drawn for these workers until they stop")
+    # A worker must be serving within the health check's time, else uvicorn kills it: each one
+    # imports this module again (`__mp_main__`), which on a loaded machine takes over the 5 s
+    # default.
     uvicorn.run(
         "tracker.app:create_app", factory=True, host=host, port=port, workers=workers,
-        **proxy_options(settings),
+        timeout_worker_healthcheck=60, **proxy_options(settings),
     )  # fmt: skip
 
 
