@@ -218,7 +218,7 @@ def create_app(
         worker = None
         if settings.embedded_worker and settings.database_url.startswith("sqlite"):
             worker = EmbeddedWorker(
-                app.state.sessionmaker, tasks.TASKS, tasks.PERIODIC, settings=settings,
+                app.state.sessionmaker, tasks.TASKS, tasks.periodic(settings), settings=settings,
                 http_client=app.state.http_client,
             )  # fmt: skip
             await worker.start()

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import os
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -15,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from alembic import command
 from alembic.config import Config
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access import actions as access_actions
@@ -45,8 +54,10 @@ from tracker.maturity import actions as maturity_actions
 from tracker.maturity import bulk, pairs, pvog
 from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
-from tracker.outbound import build_http_client
+from tracker.outbound import Downloaded, build_http_client, download
 from tracker.probes import actions as probes_actions
+from tracker.regions.gv100ad import RecordError
+from tracker.regions.gv100ad import verify as verify_gv100ad
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
 from tracker.reports import comparison, exports
 from tracker.research import actions as research_actions
@@ -617,9 +628,12 @@ def serve(host: str, port: int, workers: int) -> None:
         # Each worker would draw its own key: a cookie signed by one would fail on the next.
         os.environ["TRACKER_SECRET_KEY"] = secrets.token_hex(32)
         console.print("TRACKER_SECRET_KEY unset: one drawn for these workers until they stop")
+    # A worker must be serving within the health check's time, else uvicorn kills it: each one
+    # imports this module again (`__mp_main__`), which on a loaded machine takes over the 5 s
+    # default.
     uvicorn.run(
         "tracker.app:create_app", factory=True, host=host, port=port, workers=workers,
-        **proxy_options(settings),
+        timeout_worker_healthcheck=60, **proxy_options(settings),
     )  # fmt: skip
 
 
@@ -641,6 +655,95 @@ def demo(context: click.Context, host: str, port: int, workers: int) -> None:
     context.invoke(db_upgrade)
     context.invoke(import_all, skip_invalid=False)
     context.invoke(serve, host=host, port=port, workers=workers)
+
+
+@main.group()
+def fetch() -> None:
+    """Download a newer release of the reference data, verify it, and import it."""
+
+
+dir_option = click.option(
+    "--dir", "directory", default=Path("reference-downloads"), show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Where downloads are kept.",
+)  # fmt: skip
+sha_option = click.option("--sha256", default=None, help="The checksum the file must have.")
+
+
+def _download(url: str, target: Path, expected: str | None) -> Path:
+    """Download with a progress bar, print the checksum, check it if one is given."""
+    settings = Settings.from_env()
+
+    # tests hand in a transport (`main(obj={"transport": …})`); else the network
+    transport = (click.get_current_context().find_object(dict) or {}).get("transport")
+
+    async def go() -> Downloaded:
+        client = build_http_client(settings, transport=transport)
+        client.timeout = httpx.Timeout(settings.http_timeout_seconds, read=60.0)
+        try:
+            with Progress(
+                TextColumn(target.name), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                console=console, disable=not console.is_terminal,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("download", total=None)
+                return await download(
+                    client, url, target,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+        finally:
+            await client.aclose()
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        got = asyncio.run(go())
+    except (httpx.HTTPError, ValueError, OSError) as exc:
+        raise click.ClickException(
+            f"{url}: {exc} (kept what arrived; run again to resume)"
+        ) from exc
+    resumed = f", resumed after {got.resumed_from} bytes" if got.resumed_from else ""
+    click.echo(f"{got.path}: {got.size_bytes} bytes, sha256 {got.sha256}{resumed}")
+    if expected is not None and expected.lower() != got.sha256:
+        got.path.unlink()
+        raise click.ClickException(f"checksum mismatch: expected {expected}, got {got.sha256}")
+    return got.path
+
+
+@fetch.command("gv100ad")
+@click.argument("url")
+@dir_option
+@sha_option
+@click.option("--allow-retire", is_flag=True, help="As for `tracker import regions`.")
+def fetch_gv100ad(url: str, directory: Path, sha256: str | None, allow_retire: bool) -> None:
+    """Download a GV100AD release (Destatis, fixed-width text), check that every line parses,
+    and import it (Gemeinden that left are retired, not deleted)."""
+    name = httpx.URL(url).path.rsplit("/", 1)[-1] or "GV100AD.txt"
+    path = _download(url, directory / name, sha256)
+    try:
+        gemeinden = verify_gv100ad(path)
+    except (RecordError, ImportRejected) as exc:
+        raise click.ClickException(f"not imported: {exc}") from None
+    click.echo(f"{path.name}: parses, {gemeinden} Gemeinden")
+    _import(regions_steps(path, allow_retire=allow_retire), skip_invalid=False)
+
+
+@fetch.command("catalog")
+@click.argument("urls", nargs=-1, required=True)
+@dir_option
+def fetch_catalog(urls: tuple[str, ...], directory: Path) -> None:
+    """Download catalogue files (named as in the data directory: themenfelder.csv, …), and
+    import the catalogue with the others taken from the data directory."""
+    known = {name for name, _ in CATALOG_FILES}
+    staged = directory / "catalog"
+    staged.mkdir(parents=True, exist_ok=True)
+    for url in urls:
+        name = httpx.URL(url).path.rsplit("/", 1)[-1]
+        if name not in known:
+            raise click.ClickException(f"{url}: not a catalogue file ({', '.join(sorted(known))})")
+        _download(url, staged / name, None)
+    data_dir = Settings.from_env().data_dir
+    for name in known:
+        if not (staged / name).exists() and (data_dir / name).exists():
+            shutil.copyfile(data_dir / name, staged / name)
+    _import(catalog_steps(staged), skip_invalid=False)
 
 
 @main.group()
@@ -719,8 +822,8 @@ def worker(once: bool) -> None:
         client = build_http_client(settings)
         try:
             await run_worker(
-                create_sessionmaker(engine), tasks.TASKS, tasks.PERIODIC, settings=settings,
-                http_client=client, once=once,
+                create_sessionmaker(engine), tasks.TASKS, tasks.periodic(settings),
+                settings=settings, http_client=client, once=once,
             )  # fmt: skip
         finally:
             await client.aclose()

@@ -5,9 +5,12 @@ agent names the tool and the operator's contact address."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -98,3 +101,58 @@ async def check_target(url: str, settings: Settings, *, resolve: Resolver = reso
     networks = allowed_networks(settings)
     for text in addresses:
         _check_address(host, ipaddress.ip_address(text), networks)
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    size_bytes: int
+    sha256: str
+    resumed_from: int  # bytes already there from an interrupted download
+
+
+DownloadProgress = Callable[[int, int | None], None]
+CHUNK_BYTES = 256 * 1024
+
+
+async def download(
+    client: httpx.AsyncClient,
+    url: str,
+    target: Path,
+    *,
+    progress: DownloadProgress | None = None,
+    max_bytes: int = 2 * 1024**3,
+) -> Downloaded:
+    """Stream `url` into `target`, through `target.part`: an interrupted download resumes with
+    a Range request where the server allows it (206), else starts over. The SHA-256 covers the
+    whole file. The file appears under its name only when complete."""
+    partial = target.with_name(target.name + ".part")
+    have = partial.stat().st_size if partial.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    digest = hashlib.sha256()
+    async with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
+        if response.status_code == 416 and have:  # the part is already whole
+            resumed = have
+        else:
+            response.raise_for_status()
+            resumed = have if response.status_code == 206 else 0
+        length = response.headers.get("content-length")
+        total = resumed + int(length) if length and length.isdigit() else None
+        mode = "ab" if resumed else "wb"
+        if resumed:
+            with partial.open("rb") as existing:
+                while block := existing.read(CHUNK_BYTES):
+                    digest.update(block)
+        written = resumed
+        if response.status_code != 416:
+            with partial.open(mode) as handle:
+                async for chunk in response.aiter_bytes():  # as it arrives: kept on a break
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise ValueError(f"{url}: more than {max_bytes} bytes")
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    if progress is not None:
+                        progress(written, total)
+    partial.replace(target)
+    return Downloaded(target, written, digest.hexdigest(), resumed)

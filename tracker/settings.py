@@ -100,6 +100,7 @@ class Settings:
     webhook_backoff_seconds: float = 60.0
     probe_host_delay_seconds: float = 1.0
     probe_concurrency: int = 8
+    probe_every_hours: float = 24.0  # the scheduled run through the job layer
     probe_failures_to_flag: int = 3
     probe_failure_days: int = 2
 
@@ -120,7 +121,7 @@ class Settings:
         TRACKER_CONTACT_EMAIL,
         TRACKER_HTTP_TIMEOUT_SECONDS, TRACKER_OUTBOUND_ALLOWED_NETWORKS (comma-separated),
         TRACKER_PROBE_FAILURES_TO_FLAG, TRACKER_PROBE_FAILURE_DAYS,
-        TRACKER_PROBE_HOST_DELAY_SECONDS, TRACKER_WEBHOOK_MAX_ATTEMPTS,
+        TRACKER_PROBE_HOST_DELAY_SECONDS, TRACKER_PROBE_EVERY_HOURS, TRACKER_WEBHOOK_MAX_ATTEMPTS,
         TRACKER_WEBHOOK_BACKOFF_SECONDS."""
         env = os.environ if environ is None else environ
         url = env.get("TRACKER_DATABASE_URL") or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -168,6 +169,7 @@ class Settings:
             probe_failures_to_flag=int(env.get("TRACKER_PROBE_FAILURES_TO_FLAG", "3")),
             probe_failure_days=int(env.get("TRACKER_PROBE_FAILURE_DAYS", "2")),
             probe_host_delay_seconds=float(env.get("TRACKER_PROBE_HOST_DELAY_SECONDS", "1")),
+            probe_every_hours=float(env.get("TRACKER_PROBE_EVERY_HOURS", "24")),
             **optional,
         )
 

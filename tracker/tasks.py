@@ -12,6 +12,7 @@ from tracker.db import run
 from tracker.jobs.actions import JobContext, Task
 from tracker.jobs.models import Job, JobStatus
 from tracker.probes import actions as probes_actions
+from tracker.settings import Settings
 from tracker.webhooks import actions as webhooks_actions
 
 KEEP_SUCCEEDED_DAYS = 30
@@ -43,7 +44,8 @@ TASKS: dict[str, Task] = {
 }
 
 DAY_SECONDS = 24 * 3600.0
-PERIODIC: dict[str, float] = {
-    "jobs.prune": DAY_SECONDS,
-    "probes.run": DAY_SECONDS,
-}
+
+
+def periodic(settings: Settings) -> dict[str, float]:
+    """Kinds queued again once their last job is this many seconds old."""
+    return {"jobs.prune": DAY_SECONDS, "probes.run": settings.probe_every_hours * 3600.0}

@@ -4,7 +4,9 @@ is run, killed and restarted in tests/webhooks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from dataclasses import replace
+from datetime import UTC, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,10 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_token, add_user, bearer
 from tracker.cli import main
-from tracker.db import Sessionmaker, run
+from tracker.db import Sessionmaker, create_engine, create_sessionmaker, run
 from tracker.jobs import actions
 from tracker.jobs.actions import JobContext
 from tracker.jobs.models import Job
+from tracker.jobs.workers import EmbeddedWorker
 from tracker.settings import Settings
 
 ran: list[dict[str, object]] = []
@@ -121,3 +124,35 @@ def test_tracker_jobs_lists_them(database_url: str, monkeypatch: pytest.MonkeyPa
         "last",
         "error",
     ]
+
+
+async def test_the_servers_worker_runs_queued_and_periodic_jobs(
+    empty_database_url: str, settings: Settings
+) -> None:
+    """The in-process worker that `tracker serve` starts on SQLite (and could run anywhere): it
+    runs what is queued, and queues a periodic kind for one interval after it first sees it."""
+    engine = create_engine(empty_database_url)
+    sessionmaker = create_sessionmaker(engine)
+    ran.clear()
+    async with sessionmaker.begin() as session:
+        await actions.enqueue(session, "test.note", {"n": 7})
+    fast = replace(settings, database_url=empty_database_url, job_poll_seconds=0.05)
+    worker = EmbeddedWorker(
+        sessionmaker, {**TASKS, "test.tick": note}, {"test.tick": 3600.0}, settings=fast,
+        http_client=None,
+    )  # fmt: skip
+    await worker.start()
+    try:
+        for _ in range(100):
+            if ran:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    async with sessionmaker() as session:
+        (tick,) = (await run(session, select(Job).where(col(Job.kind) == "test.tick"))).scalars()
+    await engine.dispose()
+    assert ran == [{"n": 7}]
+    waits = tick.run_at.replace(tzinfo=UTC) - tick.created_at.replace(tzinfo=UTC)
+    assert tick.status == "queued"
+    assert timedelta(minutes=59) < waits <= timedelta(hours=1)

@@ -8,6 +8,8 @@ job functions are written to be idempotent."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -175,6 +177,7 @@ async def run_job(
             await _end(session, job.id, JobStatus.DEAD, moment, "lease lapsed after last attempt")
         return job
     task = tasks.get(job.kind)
+    keeper = asyncio.create_task(_keep_lease(sessionmaker, job.id, settings.job_lease_seconds))
     try:
         if task is None:
             raise LookupError(f"no job function for {job.kind!r}")
@@ -197,8 +200,25 @@ async def run_job(
                 wait = backoff_seconds(job.attempts, settings.job_backoff_seconds)
                 at = moment + timedelta(seconds=wait)
                 await _requeue(session, job.id, at, attempts=job.attempts, error=error)
+    finally:
+        keeper.cancel()
     async with sessionmaker() as session:
         return await session.get(Job, job.id)
+
+
+async def _keep_lease(sessionmaker: Sessionmaker, job_id: int, lease_seconds: float) -> None:
+    """While a job runs, renew its lease every third of it: only a dead worker's job lapses
+    (a probe run of many hosts outlasts one lease)."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        with contextlib.suppress(Exception):  # the next renewal tries again
+            async with sessionmaker.begin() as session:
+                await run(
+                    session,
+                    update(Job)
+                    .where(col(Job.id) == job_id, col(Job.status) == JobStatus.RUNNING)
+                    .values(locked_until=utc_now() + timedelta(seconds=lease_seconds)),
+                )
 
 
 async def _requeue(
@@ -254,17 +274,22 @@ async def claimable_ids(session: AsyncSession, now: datetime, *, limit: int = 50
 async def enqueue_periodic(
     session: AsyncSession, periodic: Mapping[str, float], now: datetime
 ) -> list[int]:
-    """Queue each periodic kind whose last job was created longer ago than its interval."""
+    """Queue each periodic kind whose last job was created longer ago than its interval. A kind
+    never queued before is queued for one interval from now: a new installation (or a test
+    server) does not start by calling out (`tracker probe run` does it at once)."""
     queued = []
     for kind, every_seconds in periodic.items():
         newest = (
             await run(session, select(func.max(Job.created_at)).where(col(Job.kind) == kind))
         ).scalar_one_or_none()
-        if newest is not None:
+        run_at = now
+        if newest is None:
+            run_at = now + timedelta(seconds=every_seconds)
+        else:
             newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
             if newest > now - timedelta(seconds=every_seconds):
                 continue
-        job_id = await enqueue(session, kind, key=kind)
+        job_id = await enqueue(session, kind, key=kind, run_at=run_at)
         if job_id is not None:
             queued.append(job_id)
     return queued

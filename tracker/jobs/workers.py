@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
-from tracker.db import Sessionmaker
+from tracker.db import Sessionmaker, run
 from tracker.jobs import actions
 from tracker.jobs.actions import Tasks
 from tracker.settings import Settings
@@ -117,6 +117,15 @@ async def hand_over(sessionmaker: Sessionmaker, periodic: Mapping[str, float]) -
         await actions.enqueue_periodic(session, periodic, now)
         for job_id in await actions.claimable_ids(session, now):
             await actions.wake(session, job_id, now)
+        # procrastinate's jobs of killed workers stay `doing` once their worker is pruned; ours
+        # were just handed over again, so those carriers go
+        await run(
+            session,
+            text(
+                "DELETE FROM procrastinate.procrastinate_jobs WHERE status = 'doing' "
+                "AND worker_id IS NULL AND task_name = :task"
+            ).bindparams(task=actions.PROCRASTINATE_TASK),
+        )
 
 
 async def run_worker(

@@ -63,6 +63,7 @@ from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source,
 from tracker.maturity.schemas import MAX_EVIDENCE, Evidence, OzgId
 from tracker.regions.models import Gemeinde
 from tracker.tabular import read_cell, write_xlsx
+from tracker.webhooks import actions as webhooks_actions
 
 COLUMNS = (
     "external_id", "ars", "leika_key", "ozg_id", "dimension", "model", "ratings", "level",
@@ -473,6 +474,12 @@ async def import_assessments(
     result.rejected = errors.settle(skip_invalid=skip_invalid)
     result.rejected_unlisted = errors.total - len(result.rejected)
     await moved.refresh(session)
+    if upload_by is not None:  # an upload (the CLI emits for every file it imports)
+        await webhooks_actions.emit(session, "import.finished", None, {
+            "source": source, "inserted": result.inserted, "updated": result.updated,
+            "unchanged": result.unchanged, "rejected": result.rejected_count,
+            "uploaded_by": upload_by.actor,
+        })  # fmt: skip
     return result
 
 

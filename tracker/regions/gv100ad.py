@@ -149,3 +149,18 @@ def read_records(path: Path) -> Iterator[tuple[int, str]]:
             line = text.rstrip("\r\n")
             if line.strip():
                 yield number, line
+
+
+def verify(path: Path) -> int:
+    """Parse the whole file before anything is imported: the number of Gemeinde records, or a
+    RecordError naming the first line that is not a GV100AD record."""
+    gemeinden = 0
+    for line, text in read_records(path):
+        try:
+            record = parse_record(line, text)
+        except RecordError as exc:
+            raise RecordError(f"{path.name}:{line}: {exc}") from None
+        gemeinden += isinstance(record, GemeindeRecord)
+    if not gemeinden:
+        raise RecordError(f"{path.name}: no Gemeinde records (Satzart 60)")
+    return gemeinden
