@@ -13,6 +13,7 @@ from sqlalchemy import Row, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.catalog import queries as catalog_queries
 from tracker.db import as_utc, run, tuples
 from tracker.demands.models import (
     ActionMilestone,
@@ -27,6 +28,11 @@ from tracker.demands.models import (
 )
 from tracker.errors import NotFound
 from tracker.listing import fetch_page
+from tracker.maturity import applicability, pairs
+from tracker.maturity.models import Dimension
+from tracker.maturity.rules import Coverage
+from tracker.research import queries as research_queries
+from tracker.research.models import FindingStatus
 
 
 async def list_statuses(session: AsyncSession) -> list[ActionStatus]:
@@ -449,5 +455,84 @@ async def actions_of_gemeinde(session: AsyncSession, ars: str) -> list[dict[str,
             "uptake": None if uptake is None else {
                 "status": uptake.status, "progress": uptake.progress,
             },
+        })  # fmt: skip
+    return found
+
+
+OPEN_FINDINGS = (FindingStatus.OPEN.value, FindingStatus.CONFIRMED.value)
+FINDINGS_SHOWN = 3
+
+
+async def actions_under(session: AsyncSession, demand: Demand) -> list[int]:
+    """The ids of the Maßnahmen of a demand and of every demand below it."""
+    demands = await demands_of(session, demand.catalogue_id)
+    below: dict[int | None, list[int]] = defaultdict(list)
+    for other in demands:
+        if other.id is not None:
+            below[other.parent_id].append(other.id)
+    wanted, todo = [], [demand.id]
+    while todo:
+        current = todo.pop()
+        wanted.append(current)
+        todo += below[current]
+    statement = select(col(DemandAction.id)).where(col(DemandAction.demand_id).in_(wanted))
+    return sorted((await run(session, statement)).scalars())
+
+
+async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> list[dict[str, Any]]:
+    """The OZG-Leistungen these Maßnahmen link (directly or by a LeiKa key), each with its
+    current maturity across the inhabited Gemeinden where it applies (online and OZG-konform
+    as the maturity rules count them, the mean back-office level) and the open published
+    findings about it by severity: why the Maßnahmen matter, in numbers."""
+    statement = select(
+        col(DemandLink.kind), col(DemandLink.target), col(DemandLink.action_id)
+    ).where(
+        col(DemandLink.action_id).in_(action_ids),
+        col(DemandLink.kind).in_([LinkKind.LEISTUNG.value, LinkKind.LEIKA.value]),
+    )
+    by_leistung: dict[str, set[int]] = defaultdict(set)
+    for kind, target, action_id in await tuples(session, statement):
+        ozg_id = target
+        if kind == LinkKind.LEIKA.value:
+            ozg_id = (await catalog_queries.get_leika(session, target)).ozg_id
+        if ozg_id is not None:
+            by_leistung[ozg_id].add(action_id)
+    found = []
+    for ozg_id in sorted(by_leistung):
+        leistung = await catalog_queries.get_leistung(session, ozg_id)
+        where = {row.ars for row in await applicability.gemeinden_where(session, ozg_id)}
+        online = Coverage()
+        levels = {
+            row.ars: row.level
+            for row in await pairs.as_of(session, None, ozg_id=ozg_id, dimension=Dimension.ONLINE)
+        }
+        for ars in where:
+            online.add(levels.get(ars))
+        backoffice = [
+            row.level
+            for row in await pairs.as_of(
+                session, None, ozg_id=ozg_id, dimension=Dimension.BACKOFFICE
+            )
+            if row.ars in where
+        ]
+        findings = [
+            finding
+            for finding in (await research_queries.leistung_findings(session, ozg_id)).findings
+            if finding.status in OPEN_FINDINGS
+        ]
+        by_severity = {str(severity): 0 for severity in range(4, 0, -1)}
+        for finding in findings:
+            by_severity[str(finding.severity)] += 1
+        found.append({
+            "ozg_id": ozg_id, "name": leistung.name, "actions": sorted(by_leistung[ozg_id]),
+            "online": online.as_dict(),
+            "mean_backoffice": round(sum(backoffice) / len(backoffice), 2) if backoffice else None,
+            "backoffice_assessed": len(backoffice),
+            "open_findings": len(findings), "findings_by_severity": by_severity,
+            "findings": [
+                {"id": finding.id, "severity": finding.severity,
+                 "statement": finding.public_statement}
+                for finding in findings[:FINDINGS_SHOWN]
+            ],
         })  # fmt: skip
     return found

@@ -26,6 +26,7 @@ from tracker.demands.schemas import (
     ActionRead,
     CatalogueDefinition,
     CatalogueRead,
+    DemandLeistungen,
     DemandNode,
     DemandPatch,
     DemandRead,
@@ -213,6 +214,24 @@ async def get_demand(
     body, version = await demand_read(session, key, on, moment)
     # the ETag names the version for If-Match; the roll-up moves without it, so no 304 here
     return Response(body, headers={} if moment else {"ETag": etag(version)})
+
+
+LEISTUNGEN_RULE = (
+    "Per linked OZG-Leistung, over the inhabited Gemeinden where it applies: online = current "
+    "online level >= 2, OZG-konform >= 3 (the maturity rules), flaechendeckend = online in "
+    "every one; mean back-office level over its assessed pairs; open findings = published "
+    "research findings about it that are open or confirmed. Maßnahmen of the demand and of "
+    "every demand below it."
+)
+
+
+@get("/demands/{key:str}/leistungen", responses=problem_responses(404))
+async def demand_leistungen(key: DemandKey, session: DbSession) -> DemandLeistungen:
+    """Why a demand matters, in numbers: the Leistungen its Maßnahmen link, with their current
+    maturity and the open findings about them."""
+    demand = await queries.get_demand(session, key)
+    found = await queries.linked_leistungen(session, await queries.actions_under(session, demand))
+    return DemandLeistungen(demand=key, rule=LEISTUNGEN_RULE, leistungen=found)
 
 
 @patch(
@@ -450,6 +469,7 @@ router = Router(
     "/api/v1",
     route_handlers=[
         list_statuses, list_catalogues, create_catalogue, get_tree, list_events, get_demand,
+        demand_leistungen,
         update_demand, list_actions, create_action, get_action, update_action, change_status,
         action_history, list_milestones, add_milestone, update_milestone, list_uptake,
         get_uptake, put_uptake, list_links, add_link, remove_link,

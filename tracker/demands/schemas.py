@@ -188,6 +188,33 @@ ROLLUP_RULE = (
 )
 
 
+class LinkedFinding(BaseModel):
+    id: int
+    severity: int
+    statement: str | None = Field(description="The published (redacted) text.")
+
+
+class LinkedLeistung(BaseModel):
+    ozg_id: str
+    name: str
+    actions: list[int] = Field(description="The Maßnahmen that link it (directly or by LeiKa).")
+    online: dict[str, Any] = Field(
+        description="Inhabited Gemeinden where it applies: assessed, online (level ≥ 2), "
+        "OZG-konform (≥ 3), share online, flächendeckend, in mindestens einer Kommune."
+    )
+    mean_backoffice: float | None
+    backoffice_assessed: int
+    open_findings: int = Field(description="Published findings about it, open or confirmed.")
+    findings_by_severity: dict[str, int] = Field(description="Severity 4 … 1 → open findings.")
+    findings: list[LinkedFinding] = Field(description="The most severe open findings (up to 3).")
+
+
+class DemandLeistungen(BaseModel):
+    demand: str
+    rule: str
+    leistungen: list[LinkedLeistung]
+
+
 class DemandNode(BaseModel):
     key: str
     kind: str

@@ -195,6 +195,23 @@ async def reference(session: AsyncSession) -> Reference:
     return found
 
 
+async def gemeinden_where(session: AsyncSession, ozg_id: str) -> list[Row[Any]]:
+    """The inhabited Gemeinden (ars, land_code, kreis_code) where an OZG-Leistung applies: by
+    its LeiKa-Typ, unless a Gemeinde's override says otherwise. The denominator of its
+    coverage."""
+    known = (await reference(session)).known
+    statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
+        col(ApplicabilityOverride.ozg_id) == ozg_id
+    )
+    own: dict[str, bool] = dict(await tuples(session, statement))
+    default = known.applies(ozg_id)
+    return [
+        gemeinde
+        for gemeinde in await regions_queries.inhabited_gemeinden(session)
+        if own.get(gemeinde.ars, default)
+    ]
+
+
 async def applicable_in(session: AsyncSession, ars: str) -> list[tuple[str, str]]:
     """The OZG-Leistungen (ID, name) that apply in the Gemeinde, in catalogue order."""
     cached = await reference(session)

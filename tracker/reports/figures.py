@@ -4,7 +4,6 @@ coverage of an area; the counting rules they print (`RULES`, built on `pairs.RUL
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -91,32 +90,3 @@ def summarise(
             for key, _, _ in flags
         },
     }
-
-
-@dataclass
-class Coverage:
-    """One Leistung in one area (Bund, Land, Kreis): its inhabited Gemeinden by level."""
-
-    gemeinden: int = 0
-    assessed: int = 0
-    online: int = 0
-    ozg_konform: int = 0
-
-    def add(self, level: int | None) -> None:
-        self.gemeinden += 1
-        if level is None:
-            return
-        self.assessed += 1
-        self.online += level >= ONLINE_FROM
-        self.ozg_konform += level >= OZG_KONFORM_FROM
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "gemeinden": self.gemeinden,
-            "assessed": self.assessed,
-            "online": self.online,
-            "ozg_konform": self.ozg_konform,
-            "share_online": round(self.online / self.gemeinden, 4) if self.gemeinden else None,
-            "flaechendeckend": self.gemeinden > 0 and self.online == self.gemeinden,
-            "mindestens_eine_kommune": self.online > 0,
-        }

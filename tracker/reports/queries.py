@@ -16,8 +16,8 @@ from tracker.db import tuples
 from tracker.errors import NotFound
 from tracker.maturity import applicability, counts, pairs
 from tracker.maturity import queries as maturity_queries
-from tracker.maturity.models import ApplicabilityOverride, Dimension
-from tracker.regions import queries as regions_queries
+from tracker.maturity.models import Dimension
+from tracker.maturity.rules import Coverage
 from tracker.regions.models import Gemeinde
 from tracker.reports import figures as rollup
 
@@ -102,29 +102,22 @@ async def leistung_coverage(
 ) -> dict[str, Any]:
     """One OZG-Leistung across all inhabited Gemeinden: per Bund, Land and Kreis."""
     leistung = await catalog_queries.get_leistung(session, ozg_id)
-    known = (await applicability.reference(session)).known
-    statement = select(col(ApplicabilityOverride.ars), col(ApplicabilityOverride.applicable)).where(
-        col(ApplicabilityOverride.ozg_id) == ozg_id
-    )
-    own: dict[str, bool] = dict(await tuples(session, statement))
-    default = known.applies(ozg_id)
+    applicable = await applicability.gemeinden_where(session, ozg_id)
     level_of = {
         row.ars: row.level
         for row in await pairs.as_of(session, at, ozg_id=ozg_id, dimension=dimension)
     }
-    areas: dict[tuple[str, str], rollup.Coverage] = {}
-    for gemeinde in await regions_queries.inhabited_gemeinden(session):
-        if not own.get(gemeinde.ars, default):
-            continue  # out of the denominator
+    areas: dict[tuple[str, str], Coverage] = {}
+    for gemeinde in applicable:
         level = level_of.get(gemeinde.ars)
         for area in (("bund", "DE"), ("land", gemeinde.land_code), ("kreis", gemeinde.kreis_code)):
             if area[1] is not None:
-                areas.setdefault(area, rollup.Coverage()).add(level)
-    areas.setdefault(("bund", "DE"), rollup.Coverage())
+                areas.setdefault(area, Coverage()).add(level)
+    areas.setdefault(("bund", "DE"), Coverage())
     return {
         "ozg_id": ozg_id,
         "name": leistung.name,
         "dimension": dimension,
-        "applicable": default or any(own.values()),
+        "applicable": bool(applicable),
         "coverage": {key: figures for key, figures in areas.items()},
     }
