@@ -349,3 +349,51 @@ async def test_a_leistung_lists_published_findings_from_every_gemeinde(
             headers=who["editor"],
         )
         assert cited.status_code == status, cited.text
+
+
+async def test_observations_import_all_or_nothing_and_exports(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    url = f"/api/v1/studies/{evidence['study']['id']}/observations/import"
+    csv_headers = {**who["researcher"], "Content-Type": "text/csv"}
+    good = (
+        "external_id,participant,kind,text,metric_value,metric_unit,journey_step,tags,recorded_on\n"
+        "s-1,P01,note,Findet den Knopf nicht,,,Antrag starten,ux;knopf,2026-05-02\n"
+        's-2,P02,metric,,"12,5",Minuten,Antrag starten,,2026-05-02\n'
+    )
+    bad = good + "s-3,P77,note,x,,,,,\ns-4,,quote,,,,,,2026-13-01\n"
+    refused = await client.post(url, content=bad.encode(), headers=csv_headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0] == "upload.csv:4: participant: no P77 in study " + str(
+        evidence["study"]["id"]
+    )
+    assert refused.json()["errors"][1].startswith("upload.csv:5: recorded_on")
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    assert listed.json()["items"] == []  # nothing written
+    first = await client.post(url, content=good.encode(), headers=csv_headers)
+    assert (first.status_code, first.json()["inserted"]) == (200, 2)
+    again = await client.post(url, content=good.encode(), headers=csv_headers)
+    assert (again.json()["inserted"], again.json()["unchanged"]) == (0, 2)
+    listed = await client.get(
+        "/api/v1/observations", params={"tag": "knopf"}, headers=who["researcher"]
+    )
+    assert [o["external_id"] for o in listed.json()["items"]] == ["s-1"]
+    assert (await client.post(url, content=good.encode(), headers={**csv_headers, **{
+        "Authorization": who["koeln"]["Authorization"]}})).status_code == 404  # fmt: skip
+
+    kpi = {"ozg_id": "10000", "ars": LEIPZIG, "kind": "completion_rate", "value": 0.625,
+           "measured_on": "2026-05-01", "source": "Webanalyse"}  # fmt: skip
+    await created(client, "/api/v1/kpis", kpi, who["researcher"])
+    plain = await client.get("/api/v1/kpis/export", params={"format": "csv"})
+    assert plain.text.splitlines()[0] == "id,ozg_id,ars,kind,value,unit,measured_on,source,study_id"
+    assert ",0.625," in plain.text
+    german = await client.get("/api/v1/kpis/export", params={"format": "csv-de"})
+    assert german.content.startswith("\ufeff".encode())
+    assert ";0,625;" in german.text
+    workbook = await client.get("/api/v1/public/findings/export", params={"format": "xlsx"})
+    assert workbook.status_code == 200
+    assert workbook.content[:2] == b"PK"
