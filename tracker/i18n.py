@@ -24,6 +24,22 @@ LANGUAGES = ("de", "en")
 EN = {
     "Start": "Home",
     "Erkenntnisse aus der Nutzendenforschung": "Findings from user research",
+    "Erkenntnis": "Finding",
+    "Suche": "Search",
+    "Suchen": "Search",
+    "Leistung (OZG-ID)": "Leistung (OZG-ID)",
+    "Gemeinde (ARS-Anfang)": "Gemeinde (start of the ARS)",
+    "Keine veröffentlichten Erkenntnisse gefunden.": "No published findings found.",
+    "Beobachtungen": "Observations",
+    "Teilnehmende": "Participants",
+    "Die ersten 100; die API liefert alle.": "The first 100; the API gives all.",
+    "Belege": "Evidence",
+    "gelöscht (Einwilligung widerrufen oder Frist abgelaufen)": (
+        "erased (consent withdrawn or retention period over)"
+    ),
+    "gelöscht": "erased",
+    "Empfehlungen": "Recommendations",
+    "Noch keine veröffentlichte Empfehlung.": "No published recommendation yet.",
     "Noch keine veröffentlichten Erkenntnisse zu dieser Leistung.": (
         "No published findings about this Leistung yet."
     ),
@@ -69,8 +85,6 @@ EN = {
     "Status ändern": "Change status",
     "Vorgabe": "default",
     "Speichern": "Save",
-    "Suche": "Search",
-    "Suchen": "Search",
     "Gemeinde oder Leistung suchen": "Search a Gemeinde or Leistung",
     "Katalog": "Catalogue",
     "Register": "Register",

@@ -397,3 +397,29 @@ async def test_observations_import_all_or_nothing_and_exports(
     workbook = await client.get("/api/v1/public/findings/export", params={"format": "xlsx"})
     assert workbook.status_code == 200
     assert workbook.content[:2] == b"PK"
+
+
+async def test_the_public_pages_show_only_published_redacted_findings(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    hidden = await created(
+        client, "/api/v1/findings", finding_body(evidence, statement="Geheim"), who["researcher"]
+    )
+    await client.post(
+        f"/api/v1/findings/{finding['id']}/publish", headers={**who["reviewer"], **ANY}
+    )
+    listed = await client.get("/erkenntnisse", params={"q": "urkunde"})
+    assert listed.status_code == 200
+    assert "Frau [Name] rief an" in listed.text
+    assert "Geheim" not in listed.text
+    assert "Kowalski" not in listed.text
+    page = await client.get(f"/erkenntnisse/{finding['id']}")
+    assert "verhindert die Nutzung" in page.text
+    assert "furchtbar" not in page.text  # the observation's text is for researchers only
+    assert (await client.get(f"/erkenntnisse/{hidden['id']}")).status_code == 404
+    assert "Findings from user research" in (await client.get("/erkenntnisse?lang=en")).text
+    mine = await client.get(f"/erkenntnisse/{finding['id']}", headers=who["researcher"])
+    assert "Upload bricht ab." in mine.text

@@ -58,7 +58,6 @@ from tracker.research.schemas import (
     ParticipantPatch,
     ParticipantRead,
     PublicFinding,
-    PublicRecommendation,
     RecommendationCreate,
     RecommendationPatch,
     RecommendationRead,
@@ -179,41 +178,6 @@ async def finding_response(
 ) -> Response[FindingRead]:
     (body,) = await finding_reads(session, [finding])
     return Response(body, status_code=status_code, headers={"ETag": etag(finding.version)})
-
-
-async def public_findings(session: AsyncSession, findings: list[Finding]) -> list[PublicFinding]:
-    """Only published findings, by their redacted text; recommendations only when published."""
-    ids = [f.id for f in findings if f.id is not None and f.published_at is not None]
-    about = await queries.subjects(session, "finding", ids)
-    frequency = await queries.frequencies(session, ids)
-    answered = await queries.published_recommendations(session, ids)
-    links = await queries.links_of(
-        session, {r.id for rs in answered.values() for r in rs if r.id is not None}
-    )
-    reads = []
-    for finding in findings:
-        if finding.id not in ids:
-            continue
-        assert finding.id is not None  # noqa: S101  (stored)
-        counted = frequency[finding.id]
-        reads.append(PublicFinding(
-            id=finding.id, statement=finding.public_statement or "", severity=finding.severity,
-            confidence=finding.confidence, status=finding.status,
-            superseded_by=finding.superseded_by, tags=finding.tags, criterion=finding.criterion,
-            journey_step=finding.journey_step, gemeinden=about[finding.id][SubjectKind.GEMEINDE],
-            leistungen=about[finding.id][SubjectKind.LEISTUNG],
-            frequency=Frequency(observations=counted.observations,
-                                participants=counted.participants, erased=counted.erased),
-            recommendations=[
-                PublicRecommendation(
-                    id=r.id or 0, text=r.public_text or "", responsible_level=r.responsible_level,
-                    links=[ResearchLinkRead.model_validate(link) for link in links[r.id or 0]],
-                )
-                for r in answered[finding.id]
-            ],
-            published_at=finding.published_at,
-        ))  # fmt: skip
-    return reads
 
 
 async def recommendation_reads(
@@ -509,7 +473,7 @@ async def export_public_findings(
         session, queries.FindingFilter(leistung=leistung, gemeinde=gemeinde), scopes=None,
         limit=None, cursor=None,
     )  # fmt: skip
-    found = await public_findings(session, [row.Finding for row in rows])
+    found = await queries.public_findings(session, [row.Finding for row in rows])
     lines = [
         [f.id, f.statement, f.severity, f.confidence, f.status, f.superseded_by, f.criterion,
          f.journey_step, " ".join(f.gemeinden), " ".join(f.leistungen), f.frequency.observations,
@@ -805,14 +769,14 @@ async def list_public_findings(
     rows, next_cursor = await queries.list_findings(
         session, where, scopes=None, limit=limit, cursor=cursor
     )
-    items = await public_findings(session, [row.Finding for row in rows])
+    items = await queries.public_findings(session, [row.Finding for row in rows])
     return Page(items=items, next_cursor=next_cursor)
 
 
 @get("/public/findings/{finding_id:int}", responses=problem_responses(404))
 async def get_public_finding(finding_id: RowId, session: DbSession) -> PublicFinding:
     finding = await session.get(Finding, finding_id)
-    found = [] if finding is None else await public_findings(session, [finding])
+    found = [] if finding is None else await queries.public_findings(session, [finding])
     if not found:
         raise NotFound(f"No finding {finding_id} is published.")
     return found[0]
@@ -831,7 +795,7 @@ async def leistung_findings(
         by_severity={str(k): v for k, v in found.by_severity.items()},
         by_journey_step={step: {str(k): v for k, v in counts.items()}
                          for step, counts in found.by_journey_step.items()},
-        findings=await public_findings(session, found.findings),
+        findings=await queries.public_findings(session, found.findings),
     )  # fmt: skip
 
 
