@@ -449,7 +449,11 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
     for method, path, _ in write_routes(create_app(settings)):
         if path.startswith("/api/") or path == "/anmelden":
             continue
-        url = path.replace("{ars:str}", LEIPZIG).replace("{action_id:int}", str(target.action))
+        url = (
+            path.replace("{ars:str}", LEIPZIG)
+            .replace("{action_id:int}", str(target.action))
+            .replace("{study_id:int}", str(target.study))
+        )
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before
 

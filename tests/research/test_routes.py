@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.access.test_pages import PASSWORD, csrf_token
+from tests.access.test_scope_matrix import sign_in
 from tests.builders import Client, add_token, add_user, bearer
 from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
@@ -423,3 +425,30 @@ async def test_the_public_pages_show_only_published_redacted_findings(
     assert "Findings from user research" in (await client.get("/erkenntnisse?lang=en")).text
     mine = await client.get(f"/erkenntnisse/{finding['id']}", headers=who["researcher"])
     assert "Upload bricht ab." in mine.text
+
+
+async def test_a_researcher_records_an_observation_on_the_study_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    await add_user(session, "forscherin@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "forscherin@x.de")
+    url = f"/studien/{evidence['study']['id']}"
+    page = await client.get(url)
+    assert page.status_code == 200
+    assert "P01" in page.text
+    assert "Upload bricht ab." in page.text
+    form = {
+        "kind": "note", "participant": "P02", "journey_step": "Bezahlen",
+        "text": "Bezahlen per Lastschrift fehlt.", "_csrf_token": csrf_token(page.text),
+    }  # fmt: skip
+    saved = await client.post(f"{url}/beobachtungen", data=form)
+    assert saved.status_code == 303, saved.text
+    assert "Bezahlen per Lastschrift fehlt." in (await client.get(url)).text
+    wrong = await client.post(f"{url}/beobachtungen", data={**form, "kind": "quote", "text": ""})
+    assert wrong.status_code == 422
+    assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
+    client.cookies.clear()
+    assert (await client.get(url, headers=who["koeln"])).status_code == 404

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
 from litestar.params import QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
 
-from tracker.access.guards import principal_of
+from tracker.access.guards import principal_of, researcher
 from tracker.access.models import Role
 from tracker.db import DbSession
-from tracker.errors import NotFound
+from tracker.errors import NotFound, TrackerError
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
 from tracker.i18n import render
-from tracker.research import queries
-from tracker.research.models import Finding, Observation, SubjectKind
-from tracker.research.schemas import SEVERITY_NAMES
+from tracker.importing import describe
+from tracker.research import actions, queries
+from tracker.research.models import Finding, Observation, ObservationKind, SubjectKind
+from tracker.research.schemas import SEVERITY_NAMES, ObservationCreate
+from tracker.settings import Settings
 
 PAGE_SIZE = 100
 
@@ -75,4 +79,69 @@ async def finding_page(
     )  # fmt: skip
 
 
-router = Router("/", route_handlers=[findings_page, finding_page], include_in_schema=False)
+OBSERVATION_FORM = "/studien/{study_id:int}/beobachtungen"
+
+
+@get("/studien/{study_id:int}", guards=[researcher])
+async def study_page(
+    request: Request[Any, Any, Any], study_id: RowId, session: DbSession, state: State
+) -> Template:
+    """A study for researchers in scope: its participants (codes only), its observations and
+    a form to record one."""
+    return await study_view(request, session, study_id, error=None)
+
+
+async def study_view(
+    request: Request[Any, Any, Any], session: DbSession, study_id: int, *, error: str | None
+) -> Template:
+    study = await actions.study_in_reach(session, study_id, principal_of(request))
+    about = (await queries.subjects(session, "study", [study_id]))[study_id]
+    participants, _ = await queries.list_participants(session, study_id, limit=None, cursor=None)
+    observations, _ = await queries.list_observations(
+        session, ("",), queries.ObservationFilter(study_id=study_id), limit=None, cursor=None
+    )
+    page = render(
+        request, "research/studie.html", study=study, about=about, error=error,
+        participants=[row.Participant for row in participants],
+        observations=[(row.Observation, row.code) for row in observations],
+        kinds=[kind.value for kind in ObservationKind],
+    )  # fmt: skip
+    if error is not None:
+        page.status_code = 422
+    return page
+
+
+@post(OBSERVATION_FORM, guards=[researcher], status_code=303)
+async def observation_from_form(
+    request: Request[Any, Any, Any], study_id: RowId, session: DbSession, state: State
+) -> Template | Redirect:
+    """The study page's form: a note or quote of a participant (CSRF)."""
+    form = {name: str(value).strip() for name, value in (await request.form()).items()}
+    settings: Settings = state.settings
+    try:
+        participant_id = None
+        if form.get("participant"):
+            found = await queries.find_participant(session, study_id, form["participant"])
+            if found is None:
+                return await study_view(request, session, study_id, error="participant?")
+            participant_id = found.id
+        data = ObservationCreate.model_validate({
+            "study_id": study_id, "participant_id": participant_id,
+            "kind": form.get("kind", ""), "text": form.get("text") or None,
+            "journey_step": form.get("journey_step") or None,
+        })  # fmt: skip
+        async with session.begin_nested():
+            await actions.record_observation(
+                session, data, actor=principal_of(request), today=settings.today()
+            )
+    except ValidationError as exc:
+        return await study_view(request, session, study_id, error=describe(exc))
+    except TrackerError as exc:
+        return await study_view(request, session, study_id, error=exc.detail)
+    return Redirect(f"/studien/{study_id}#beobachtungen", status_code=303)
+
+
+router = Router(
+    "/", route_handlers=[findings_page, finding_page, study_page, observation_from_form],
+    include_in_schema=False,
+)  # fmt: skip
