@@ -447,6 +447,20 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     saved = await client.post(f"{url}/beobachtungen", data=form)
     assert saved.status_code == 303, saved.text
     assert "Bezahlen per Lastschrift fehlt." in (await client.get(url)).text
+    finding = {
+        "statement": "Lastschrift fehlt", "severity": "3", "_csrf_token": form["_csrf_token"],
+        "observation": [str(evidence["note"]["id"])],
+    }  # fmt: skip
+    recorded = await client.post(f"{url}/erkenntnisse", data=finding)
+    assert recorded.status_code == 303, recorded.text
+    listed = await client.get("/api/v1/findings", headers=who["researcher"])
+    (item,) = listed.json()["items"]
+    assert (item["statement"], item["observations"]) == (
+        "Lastschrift fehlt",
+        [evidence["note"]["id"]],
+    )
+    unsupported = await client.post(f"{url}/erkenntnisse", data={**finding, "observation": []})
+    assert unsupported.status_code == 422
     wrong = await client.post(f"{url}/beobachtungen", data={**form, "kind": "quote", "text": ""})
     assert wrong.status_code == 422
     assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403

@@ -22,7 +22,7 @@ from tracker.i18n import render
 from tracker.importing import describe
 from tracker.research import actions, queries
 from tracker.research.models import Finding, Observation, ObservationKind, SubjectKind
-from tracker.research.schemas import SEVERITY_NAMES, ObservationCreate
+from tracker.research.schemas import SEVERITY_NAMES, FindingCreate, ObservationCreate
 from tracker.settings import Settings
 
 PAGE_SIZE = 100
@@ -141,7 +141,39 @@ async def observation_from_form(
     return Redirect(f"/studien/{study_id}#beobachtungen", status_code=303)
 
 
+@post("/studien/{study_id:int}/erkenntnisse", guards=[researcher], status_code=303)
+async def finding_from_form(
+    request: Request[Any, Any, Any], study_id: RowId, session: DbSession
+) -> Template | Redirect:
+    """The study page's form: a finding about the study's Gemeinden and Leistungen, supported
+    by the observations ticked (CSRF)."""
+    form = await request.form()
+    ticked = [int(str(v)) for v in form.getall("observation", []) if str(v).isdigit()]
+    await actions.study_in_reach(session, study_id, principal_of(request))
+    about = (await queries.subjects(session, "study", [study_id]))[study_id]
+    try:
+        data = FindingCreate.model_validate({
+            "statement": str(form.get("statement", "")).strip(),
+            "severity": int(str(form.get("severity", "0")) or 0),
+            "journey_step": str(form.get("journey_step", "")).strip() or None,
+            "gemeinden": about[SubjectKind.GEMEINDE], "leistungen": about[SubjectKind.LEISTUNG],
+            "observations": ticked,
+        })  # fmt: skip
+        async with session.begin_nested():
+            finding = await actions.create_finding(session, data, actor=principal_of(request))
+    except ValidationError as exc:
+        return await study_view(request, session, study_id, error=describe(exc))
+    except ValueError:
+        return await study_view(request, session, study_id, error="severity: 1-4")
+    except TrackerError as exc:
+        return await study_view(request, session, study_id, error=exc.detail)
+    return Redirect(f"/studien/{study_id}#erkenntnis-{finding.id}", status_code=303)
+
+
 router = Router(
-    "/", route_handlers=[findings_page, finding_page, study_page, observation_from_form],
+    "/",
+    route_handlers=[
+        findings_page, finding_page, study_page, observation_from_form, finding_from_form,
+    ],
     include_in_schema=False,
 )  # fmt: skip
