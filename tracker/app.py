@@ -62,6 +62,7 @@ from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
 from tracker.reports import pages as reports_pages
 from tracker.reports import routes as reports_routes
+from tracker.research import pages as research_pages
 from tracker.research import routes as research_routes
 from tracker.settings import Settings
 from tracker.watch import Watch, watch_for
@@ -264,6 +265,7 @@ def create_app(
             maturity_pages.router,
             maturity_work.router,
             demands_pages.router,
+            research_pages.router,
             access_pages.router,
             create_static_files_router(
                 path=SCHEMA_ASSETS,

@@ -169,6 +169,11 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("POST", "/api/v1/observations"): ("/api/v1/observations", {"json": {
             "study_id": t.study, "kind": "note", "text": "Neue Notiz",
         }}),
+        ("POST", "/api/v1/studies/{study_id:int}/observations/import"): (
+            f"/api/v1/studies/{t.study}/observations/import",
+            {"content": b"external_id,kind,text\nm-1,note,Notiz\n",
+             "headers": {"Content-Type": "text/csv"}},
+        ),
         ("PATCH", "/api/v1/observations/{observation_id:int}"): (
             f"/api/v1/observations/{t.observation}",
             {"json": {"journey_step": "Bezahlen"}, "headers": ANY},
@@ -471,6 +476,7 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
             path.replace("{ars:str}", LEIPZIG)
             .replace("{action_id:int}", str(target.action))
             .replace("{assessment_id:int}", str(target.assessment))
+            .replace("{study_id:int}", str(target.study))
         )
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.access.test_pages import PASSWORD, csrf_token
+from tests.access.test_scope_matrix import sign_in
 from tests.builders import Client, add_token, add_user, bearer
 from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
@@ -349,3 +351,118 @@ async def test_a_leistung_lists_published_findings_from_every_gemeinde(
             headers=who["editor"],
         )
         assert cited.status_code == status, cited.text
+
+
+async def test_observations_import_all_or_nothing_and_exports(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    url = f"/api/v1/studies/{evidence['study']['id']}/observations/import"
+    csv_headers = {**who["researcher"], "Content-Type": "text/csv"}
+    good = (
+        "external_id,participant,kind,text,metric_value,metric_unit,journey_step,tags,recorded_on\n"
+        "s-1,P01,note,Findet den Knopf nicht,,,Antrag starten,ux;knopf,2026-05-02\n"
+        's-2,P02,metric,,"12,5",Minuten,Antrag starten,,2026-05-02\n'
+    )
+    bad = good + "s-3,P77,note,x,,,,,\ns-4,,quote,,,,,,2026-13-01\n"
+    refused = await client.post(url, content=bad.encode(), headers=csv_headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0] == "upload.csv:4: participant: no P77 in study " + str(
+        evidence["study"]["id"]
+    )
+    assert refused.json()["errors"][1].startswith("upload.csv:5: recorded_on")
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    assert listed.json()["items"] == []  # nothing written
+    first = await client.post(url, content=good.encode(), headers=csv_headers)
+    assert (first.status_code, first.json()["inserted"]) == (200, 2)
+    again = await client.post(url, content=good.encode(), headers=csv_headers)
+    assert (again.json()["inserted"], again.json()["unchanged"]) == (0, 2)
+    listed = await client.get(
+        "/api/v1/observations", params={"tag": "knopf"}, headers=who["researcher"]
+    )
+    assert [o["external_id"] for o in listed.json()["items"]] == ["s-1"]
+    assert (await client.post(url, content=good.encode(), headers={**csv_headers, **{
+        "Authorization": who["koeln"]["Authorization"]}})).status_code == 404  # fmt: skip
+
+    kpi = {"ozg_id": "10000", "ars": LEIPZIG, "kind": "completion_rate", "value": 0.625,
+           "measured_on": "2026-05-01", "source": "Webanalyse"}  # fmt: skip
+    await created(client, "/api/v1/kpis", kpi, who["researcher"])
+    plain = await client.get("/api/v1/kpis/export", params={"format": "csv"})
+    assert plain.text.splitlines()[0] == "id,ozg_id,ars,kind,value,unit,measured_on,source,study_id"
+    assert ",0.625," in plain.text
+    german = await client.get("/api/v1/kpis/export", params={"format": "csv-de"})
+    assert german.content.startswith("\ufeff".encode())
+    assert ";0,625;" in german.text
+    workbook = await client.get("/api/v1/public/findings/export", params={"format": "xlsx"})
+    assert workbook.status_code == 200
+    assert workbook.content[:2] == b"PK"
+
+
+async def test_the_public_pages_show_only_published_redacted_findings(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    hidden = await created(
+        client, "/api/v1/findings", finding_body(evidence, statement="Geheim"), who["researcher"]
+    )
+    await client.post(
+        f"/api/v1/findings/{finding['id']}/publish", headers={**who["reviewer"], **ANY}
+    )
+    listed = await client.get("/erkenntnisse", params={"q": "urkunde"})
+    assert listed.status_code == 200
+    assert "Frau [Name] rief an" in listed.text
+    assert "Geheim" not in listed.text
+    assert "Kowalski" not in listed.text
+    page = await client.get(f"/erkenntnisse/{finding['id']}")
+    assert "verhindert die Nutzung" in page.text
+    assert "furchtbar" not in page.text  # the observation's text is for researchers only
+    assert (await client.get(f"/erkenntnisse/{hidden['id']}")).status_code == 404
+    assert "Findings from user research" in (await client.get("/erkenntnisse?lang=en")).text
+    mine = await client.get(f"/erkenntnisse/{finding['id']}", headers=who["researcher"])
+    assert "Upload bricht ab." in mine.text
+
+
+async def test_a_researcher_records_an_observation_on_the_study_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    await add_user(session, "forscherin@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "forscherin@x.de")
+    url = f"/studien/{evidence['study']['id']}"
+    page = await client.get(url)
+    assert page.status_code == 200
+    assert "P01" in page.text
+    assert "Upload bricht ab." in page.text
+    form = {
+        "kind": "note", "participant": "P02", "journey_step": "Bezahlen",
+        "text": "Bezahlen per Lastschrift fehlt.", "_csrf_token": csrf_token(page.text),
+    }  # fmt: skip
+    saved = await client.post(f"{url}/beobachtungen", data=form)
+    assert saved.status_code == 303, saved.text
+    assert "Bezahlen per Lastschrift fehlt." in (await client.get(url)).text
+    finding = {
+        "statement": "Lastschrift fehlt", "severity": "3", "_csrf_token": form["_csrf_token"],
+        "observation": [str(evidence["note"]["id"])],
+    }  # fmt: skip
+    recorded = await client.post(f"{url}/erkenntnisse", data=finding)
+    assert recorded.status_code == 303, recorded.text
+    listed = await client.get("/api/v1/findings", headers=who["researcher"])
+    (item,) = listed.json()["items"]
+    assert (item["statement"], item["observations"]) == (
+        "Lastschrift fehlt",
+        [evidence["note"]["id"]],
+    )
+    unsupported = await client.post(f"{url}/erkenntnisse", data={**finding, "observation": []})
+    assert unsupported.status_code == 422
+    wrong = await client.post(f"{url}/beobachtungen", data={**form, "kind": "quote", "text": ""})
+    assert wrong.status_code == 422
+    assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
+    client.cookies.clear()
+    assert (await client.get(url, headers=who["koeln"])).status_code == 404

@@ -47,6 +47,14 @@ from tracker.research.models import (
     Subject,
     SubjectKind,
 )
+from tracker.research.schemas import (
+    Frequency as FrequencyRead,
+)
+from tracker.research.schemas import (
+    PublicFinding,
+    PublicRecommendation,
+    ResearchLinkRead,
+)
 from tracker.search import like_pattern, search_key
 
 Page = tuple[list[Row[Any]], str | None]
@@ -599,3 +607,38 @@ async def leistung_findings(session: AsyncSession, ozg_id: str) -> LeistungFindi
         step = steps.setdefault(finding.journey_step or "", dict.fromkeys(range(4, 0, -1), 0))
         step[finding.severity] += 1
     return LeistungFindings(found, by_severity, dict(sorted(steps.items())))
+
+
+async def public_findings(session: AsyncSession, findings: list[Finding]) -> list[PublicFinding]:
+    """Only published findings, by their redacted text; recommendations only when published."""
+    ids = [f.id for f in findings if f.id is not None and f.published_at is not None]
+    about = await subjects(session, "finding", ids)
+    frequency = await frequencies(session, ids)
+    answered = await published_recommendations(session, ids)
+    links = await links_of(
+        session, {r.id for rs in answered.values() for r in rs if r.id is not None}
+    )
+    reads = []
+    for finding in findings:
+        if finding.id not in ids:
+            continue
+        assert finding.id is not None  # noqa: S101  (stored)
+        counted = frequency[finding.id]
+        reads.append(PublicFinding(
+            id=finding.id, statement=finding.public_statement or "", severity=finding.severity,
+            confidence=finding.confidence, status=finding.status,
+            superseded_by=finding.superseded_by, tags=finding.tags, criterion=finding.criterion,
+            journey_step=finding.journey_step, gemeinden=about[finding.id][SubjectKind.GEMEINDE],
+            leistungen=about[finding.id][SubjectKind.LEISTUNG],
+            frequency=FrequencyRead(observations=counted.observations,
+                                participants=counted.participants, erased=counted.erased),
+            recommendations=[
+                PublicRecommendation(
+                    id=r.id or 0, text=r.public_text or "", responsible_level=r.responsible_level,
+                    links=[ResearchLinkRead.model_validate(link) for link in links[r.id or 0]],
+                )
+                for r in answered[finding.id]
+            ],
+            published_at=finding.published_at,
+        ))  # fmt: skip
+    return reads

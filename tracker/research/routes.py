@@ -4,6 +4,8 @@ redacted ones, with no field for raw text, participants or observations. KPIs ar
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,10 +18,11 @@ from tracker.access.guards import principal_of, research_reviewer, researcher
 from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import IfMatch, etag
 from tracker.db import DbSession
-from tracker.errors import NotFound, problem_responses
+from tracker.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
-from tracker.listing import IdCursor, Limit, Page
-from tracker.research import actions, queries
+from tracker.importing import ImportRejected, csv_rows
+from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page
+from tracker.research import actions, imports, queries
 from tracker.research.models import (
     Confidence,
     Finding,
@@ -43,6 +46,7 @@ from tracker.research.schemas import (
     FindingRead,
     Frequency,
     HistoryRead,
+    ImportReportRead,
     KpiCreate,
     KpiPatch,
     KpiRead,
@@ -54,7 +58,6 @@ from tracker.research.schemas import (
     ParticipantPatch,
     ParticipantRead,
     PublicFinding,
-    PublicRecommendation,
     RecommendationCreate,
     RecommendationPatch,
     RecommendationRead,
@@ -67,8 +70,10 @@ from tracker.research.schemas import (
     WithdrawalRead,
 )
 from tracker.settings import Settings
+from tracker.tabular import csv_bytes, write_xlsx
 
 AnyRequest = Request[Any, Any, Any]
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WRITES = (401, 403, 404, 409, 415, 422)
 UPDATES = (*WRITES, 412, 428)
 READS = (401, 403)
@@ -173,41 +178,6 @@ async def finding_response(
 ) -> Response[FindingRead]:
     (body,) = await finding_reads(session, [finding])
     return Response(body, status_code=status_code, headers={"ETag": etag(finding.version)})
-
-
-async def public_findings(session: AsyncSession, findings: list[Finding]) -> list[PublicFinding]:
-    """Only published findings, by their redacted text; recommendations only when published."""
-    ids = [f.id for f in findings if f.id is not None and f.published_at is not None]
-    about = await queries.subjects(session, "finding", ids)
-    frequency = await queries.frequencies(session, ids)
-    answered = await queries.published_recommendations(session, ids)
-    links = await queries.links_of(
-        session, {r.id for rs in answered.values() for r in rs if r.id is not None}
-    )
-    reads = []
-    for finding in findings:
-        if finding.id not in ids:
-            continue
-        assert finding.id is not None  # noqa: S101  (stored)
-        counted = frequency[finding.id]
-        reads.append(PublicFinding(
-            id=finding.id, statement=finding.public_statement or "", severity=finding.severity,
-            confidence=finding.confidence, status=finding.status,
-            superseded_by=finding.superseded_by, tags=finding.tags, criterion=finding.criterion,
-            journey_step=finding.journey_step, gemeinden=about[finding.id][SubjectKind.GEMEINDE],
-            leistungen=about[finding.id][SubjectKind.LEISTUNG],
-            frequency=Frequency(observations=counted.observations,
-                                participants=counted.participants, erased=counted.erased),
-            recommendations=[
-                PublicRecommendation(
-                    id=r.id or 0, text=r.public_text or "", responsible_level=r.responsible_level,
-                    links=[ResearchLinkRead.model_validate(link) for link in links[r.id or 0]],
-                )
-                for r in answered[finding.id]
-            ],
-            published_at=finding.published_at,
-        ))  # fmt: skip
-    return reads
 
 
 async def recommendation_reads(
@@ -431,6 +401,101 @@ async def update_observation(
         session, observation_id, data, if_match=if_match, actor=principal_of(request)
     )
     return await observation_response(session, found)
+
+
+@post(
+    "/studies/{study_id:int}/observations/import",
+    guards=[researcher],
+    status_code=200,
+    responses=problem_responses(401, 403, 404, 415, 422),
+)
+async def import_observations(
+    request: AnyRequest, study_id: RowId, session: DbSession, state: State
+) -> ImportReportRead:
+    """Observations from a `text/csv` body (UTF-8) in the documented schema (external_id,
+    participant, kind, text, metric_value, metric_unit, media_uri, media_timecode,
+    journey_step, tags, recorded_on): all or nothing, idempotent on external_id; a bad row
+    rejects the file (422, `file:line: why` in `errors`)."""
+    if request.content_type[0] != CSV_MEDIA_TYPE:
+        raise UnsupportedMediaType("Send text/csv.")
+    name = "upload.csv"
+    try:
+        rows = csv_rows(io.BytesIO(await request.body()), name, imports.REQUIRED)
+        result = await imports.import_observations(
+            session, rows, name, study_id=study_id, actor=principal_of(request),
+            today=today(state),
+        )  # fmt: skip
+    except ImportRejected as rejected:
+        raise InvalidInput(
+            "The file was not imported; nothing was written.",
+            extra={"errors": [str(e) for e in rejected.errors], "error_count": rejected.total},
+        ) from None
+    return ImportReportRead(source=name, inserted=result.inserted, unchanged=result.unchanged)
+
+
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "csv-de": "text/csv; charset=utf-8",
+                  "xlsx": XLSX_MEDIA_TYPE}  # fmt: skip
+FINDING_COLUMNS = (
+    "id", "statement", "severity", "confidence", "status", "superseded_by", "criterion",
+    "journey_step", "gemeinden", "leistungen", "observations", "participants", "published_at",
+)  # fmt: skip
+KPI_COLUMNS = ("id", "ozg_id", "ars", "kind", "value", "unit", "measured_on", "source", "study_id")
+ExportFormat = Annotated[
+    str, QueryParameter(pattern="^(csv|csv-de|xlsx)$", description="csv, csv-de (Excel-DE), xlsx")
+]
+
+
+def export_response(
+    name: str, form: str, header: Sequence[str], rows: list[list[Any]]
+) -> Response[bytes]:
+    if form == "xlsx":
+        body = write_xlsx(name, header, rows)
+    else:
+        body = csv_bytes(header, rows, german=form == "csv-de")
+    extension = "xlsx" if form == "xlsx" else "csv"
+    return Response(
+        body, media_type=EXPORT_FORMATS[form],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
+    )  # fmt: skip
+
+
+@get(
+    "/public/findings/export", responses=problem_responses(), media_type="application/octet-stream"
+)
+async def export_public_findings(
+    session: DbSession,
+    format: ExportFormat = "csv",
+    leistung: LeistungFilter = None,
+    gemeinde: Area = None,
+) -> Response[bytes]:
+    """Published findings (redacted text) as CSV, CSV for German Excel, or XLSX, same columns."""
+    rows, _ = await queries.list_findings(
+        session, queries.FindingFilter(leistung=leistung, gemeinde=gemeinde), scopes=None,
+        limit=None, cursor=None,
+    )  # fmt: skip
+    found = await queries.public_findings(session, [row.Finding for row in rows])
+    lines = [
+        [f.id, f.statement, f.severity, f.confidence, f.status, f.superseded_by, f.criterion,
+         f.journey_step, " ".join(f.gemeinden), " ".join(f.leistungen), f.frequency.observations,
+         f.frequency.participants, f.published_at.isoformat()]
+        for f in found
+    ]  # fmt: skip
+    return export_response("erkenntnisse", format, FINDING_COLUMNS, lines)
+
+
+@get("/kpis/export", responses=problem_responses(), media_type="application/octet-stream")
+async def export_kpis(
+    session: DbSession,
+    format: ExportFormat = "csv",
+    leistung: LeistungFilter = None,
+    gemeinde: Area = None,
+) -> Response[bytes]:
+    """KPI measurements as CSV, CSV for German Excel, or XLSX, in the same columns."""
+    rows, _ = await queries.list_kpis(
+        session, ozg_id=leistung, gemeinde=gemeinde, kind=None, limit=None, cursor=None
+    )
+    lines = [[getattr(row.Kpi, name) for name in KPI_COLUMNS] for row in rows]
+    return export_response("kpis", format, KPI_COLUMNS, lines)
 
 
 # --- findings ------------------------------------------------------------------------------------
@@ -704,14 +769,14 @@ async def list_public_findings(
     rows, next_cursor = await queries.list_findings(
         session, where, scopes=None, limit=limit, cursor=cursor
     )
-    items = await public_findings(session, [row.Finding for row in rows])
+    items = await queries.public_findings(session, [row.Finding for row in rows])
     return Page(items=items, next_cursor=next_cursor)
 
 
 @get("/public/findings/{finding_id:int}", responses=problem_responses(404))
 async def get_public_finding(finding_id: RowId, session: DbSession) -> PublicFinding:
     finding = await session.get(Finding, finding_id)
-    found = [] if finding is None else await public_findings(session, [finding])
+    found = [] if finding is None else await queries.public_findings(session, [finding])
     if not found:
         raise NotFound(f"No finding {finding_id} is published.")
     return found[0]
@@ -730,7 +795,7 @@ async def leistung_findings(
         by_severity={str(k): v for k, v in found.by_severity.items()},
         by_journey_step={step: {str(k): v for k, v in counts.items()}
                          for step, counts in found.by_journey_step.items()},
-        findings=await public_findings(session, found.findings),
+        findings=await queries.public_findings(session, found.findings),
     )  # fmt: skip
 
 
@@ -744,7 +809,8 @@ router = Router(
         preview_redaction, publish_finding, list_recommendations, create_recommendation,
         get_recommendation, update_recommendation, recommendation_history,
         publish_recommendation, list_kpis, record_kpi, get_kpi, update_kpi,
-        list_public_findings, get_public_finding, leistung_findings,
+        list_public_findings, get_public_finding, leistung_findings, import_observations,
+        export_public_findings, export_kpis,
     ],
     tags=["Nutzendenforschung"],
 )  # fmt: skip

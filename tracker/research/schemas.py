@@ -409,3 +409,9 @@ class LeistungFindingsRead(BaseModel):
         description="Journey step ('' for none) → severity → published findings."
     )
     findings: list[PublicFinding]
+
+
+class ImportReportRead(BaseModel):
+    source: str
+    inserted: int
+    unchanged: int = Field(description="Rows whose external_id is stored already.")
