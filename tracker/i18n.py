@@ -425,6 +425,14 @@ EN = {
     "gelöscht": "deleted",
     "geändert": "changed",
     "keine": "none",
+    "Verknüpfte Leistungen: Reifegrad und offene Erkenntnisse": (
+        "Linked Leistungen: maturity and open findings"
+    ),
+    "Gemeinden, in denen sie anwendbar ist": "Gemeinden where it applies",
+    "online (ab Stufe 2)": "online (level 2 and up)",
+    "OZG-konform (ab Stufe 3)": "OZG-konform (level 3 and up)",
+    "Offene Erkenntnisse": "Open findings",
+    "Schwere": "severity",
     "zu prüfen": "to review",
     # the form and the error pages (maturity.pages, errors.PAGE_EXPLANATIONS)
     "Bitte melden Sie sich an.": "Please sign in.",

@@ -354,6 +354,17 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     twice = await client.post(url, json={"kind": "leistung", "target": "10000", "reason": "x y"},
                               headers=who["dst"])  # fmt: skip
     assert twice.status_code == 409
+    # why it matters: the Leistung with its coverage where it applies
+    answer = await client.get("/api/v1/demands/DF-3/leistungen")
+    assert answer.status_code == 200, answer.text
+    (leistung,) = answer.json()["leistungen"]
+    assert (leistung["ozg_id"], leistung["actions"]) == ("10000", [action["id"]])
+    assert leistung["online"]["gemeinden"] > 0
+    assert leistung["online"]["assessed"] == 0
+    assert leistung["mean_backoffice"] is None
+    assert leistung["open_findings"] == 0
+    assert set(leistung["findings_by_severity"]) == {"1", "2", "3", "4"}
+    assert (await client.get("/api/v1/demands/DF-9/leistungen")).status_code == 404
     pilot = {"kind": "gemeinde", "target": LEIPZIG, "reason": "Pilotstadt"}
     city_link = await client.post(url, json=pilot, headers=who["dst"])
     assert city_link.status_code == 201

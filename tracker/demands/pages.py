@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from tracker.access.guards import demand_manager, principal_of
 from tracker.db import DbSession
 from tracker.demands import actions, queries
-from tracker.demands.schemas import KEY_PATTERN, ROLLUP_RULE, StatusWrite
+from tracker.demands.schemas import (
+    KEY_PATTERN,
+    LEISTUNGEN_RULE,
+    LEISTUNGEN_RULE_DE,
+    ROLLUP_RULE,
+    StatusWrite,
+)
 from tracker.errors import TrackerError
 from tracker.fields import RowId
 from tracker.i18n import language, render
@@ -120,6 +126,9 @@ async def demand_view(
         key=lambda entry: (entry["milestone"].due_date, entry["milestone"].id or 0),
     )
     history = await queries.recent_events(session, ids, limit=HISTORY_ENTRIES)
+    leistungen = await queries.linked_leistungen(
+        session, await queries.actions_under(session, demand)
+    )
     parent = None if demand.parent_id is None else tree.by_id[demand.parent_id].demand
     principal = principal_of(request)
     manages = principal.authenticated and actions.may_manage(principal, catalogue.scope_ars)
@@ -128,7 +137,9 @@ async def demand_view(
         parent=parent, actions=found_actions, history=history, titles=titles, on=on,
         timeline=timeline, levels=LEVELS, verification=VERIFICATION, manages=manages,
         error=error, statuses=await labels(session), pick=picker(language(request)),
-        rule=ROLLUP_RULE,
+        rule=ROLLUP_RULE, leistungen=leistungen, leistungen_rule=(
+            LEISTUNGEN_RULE_DE if language(request) == "de" else LEISTUNGEN_RULE
+        ),
     )  # fmt: skip
     if error is not None:
         page.status_code = 422

@@ -20,6 +20,7 @@ from tracker.demands import actions, queries
 from tracker.demands.models import ActionMilestone, DemandAction
 from tracker.demands.schemas import (
     KEY_PATTERN,
+    LEISTUNGEN_RULE,
     ROLLUP_RULE,
     ActionCreate,
     ActionPatch,
@@ -214,15 +215,6 @@ async def get_demand(
     body, version = await demand_read(session, key, on, moment)
     # the ETag names the version for If-Match; the roll-up moves without it, so no 304 here
     return Response(body, headers={} if moment else {"ETag": etag(version)})
-
-
-LEISTUNGEN_RULE = (
-    "Per linked OZG-Leistung, over the inhabited Gemeinden where it applies: online = current "
-    "online level >= 2, OZG-konform >= 3 (the maturity rules), flaechendeckend = online in "
-    "every one; mean back-office level over its assessed pairs; open findings = published "
-    "research findings about it that are open or confirmed. Maßnahmen of the demand and of "
-    "every demand below it."
-)
 
 
 @get("/demands/{key:str}/leistungen", responses=problem_responses(404))

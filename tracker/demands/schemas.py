@@ -188,6 +188,22 @@ ROLLUP_RULE = (
 )
 
 
+LEISTUNGEN_RULE = (
+    "Per linked OZG-Leistung, over the inhabited Gemeinden where it applies: online = current "
+    "online level >= 2, OZG-konform >= 3 (the maturity rules), flaechendeckend = online in "
+    "every one; mean back-office level over its assessed pairs; open findings = published "
+    "research findings about it that are open or confirmed. Maßnahmen of the demand and of "
+    "every demand below it."
+)
+LEISTUNGEN_RULE_DE = (
+    "Je verknüpfter OZG-Leistung über die bewohnten Gemeinden, in denen sie anwendbar ist: "
+    "online = aktuelle Online-Stufe ab 2, OZG-konform ab 3 (die Zählregeln des Reifegrads), "
+    "flächendeckend = in jeder dieser Gemeinden online; Back-Office = mittlere Stufe der "
+    "bewerteten Paare; offene Erkenntnisse = veröffentlichte Erkenntnisse der Nutzendenforschung "
+    "zu ihr, offen oder bestätigt. Maßnahmen der Forderung und aller Forderungen darunter."
+)
+
+
 class LinkedFinding(BaseModel):
     id: int
     severity: int
