@@ -354,16 +354,17 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     twice = await client.post(url, json={"kind": "leistung", "target": "10000", "reason": "x y"},
                               headers=who["dst"])  # fmt: skip
     assert twice.status_code == 409
-    # why it matters: the Leistung with its coverage where it applies
+    # why it matters: the Leistung with its coverage where it applies (other tests of the
+    # session may link it and assess it too)
     answer = await client.get("/api/v1/demands/DF-3/leistungen")
     assert answer.status_code == 200, answer.text
-    (leistung,) = answer.json()["leistungen"]
-    assert (leistung["ozg_id"], leistung["actions"]) == ("10000", [action["id"]])
-    assert leistung["online"]["gemeinden"] > 0
-    assert leistung["online"]["assessed"] == 0
-    assert leistung["mean_backoffice"] is None
-    assert leistung["open_findings"] == 0
+    leistung = {item["ozg_id"]: item for item in answer.json()["leistungen"]}["10000"]
+    assert action["id"] in leistung["actions"]
+    online = leistung["online"]
+    assert online["gemeinden"] > 0
+    assert online["ozg_konform"] <= online["online"] <= online["assessed"] <= online["gemeinden"]
     assert set(leistung["findings_by_severity"]) == {"1", "2", "3", "4"}
+    assert leistung["open_findings"] == sum(leistung["findings_by_severity"].values())
     assert (await client.get("/api/v1/demands/DF-9/leistungen")).status_code == 404
     pilot = {"kind": "gemeinde", "target": LEIPZIG, "reason": "Pilotstadt"}
     city_link = await client.post(url, json=pilot, headers=who["dst"])
