@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -9,12 +10,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import and_
+from sqlmodel import col
+
+from tests.builders import remove_assessments
+from tracker.db import create_engine, create_sessionmaker
+from tracker.maturity.models import Assessment
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -40,7 +48,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(database_url: str, data_dir: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DATA_DIR": str(data_dir)}
+    # no in-process worker: its periodic jobs would land in the run's shared database
+    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DATA_DIR": str(data_dir),
+           "TRACKER_EMBEDDED_WORKER": "0"}  # fmt: skip
     process = subprocess.Popen(
         [
             sys.executable,
@@ -288,6 +298,25 @@ def add_people(database_url: str, *people: tuple[str, str, str, str]) -> None:
         assert process.returncode == 0
 
 
+def undo_assessments(database_url: str, ars: str, comment: str) -> None:
+    """Take back what a walk validated in the run's shared database (the pairs with it), so
+    that the tests after it count what they built. In a thread: Playwright's sync API holds
+    this one's event loop."""
+
+    async def undo() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                await remove_assessments(
+                    session, and_(col(Assessment.ars) == ars, col(Assessment.comment) == comment)
+                )
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, undo()).result()
+
+
 def sign_in_as(page: Page, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "a long enough password")
@@ -307,6 +336,18 @@ def test_an_officer_records_and_submits_and_a_reviewer_validates(
         (officer, "Eva Officer", "editor", koeln),
         (reviewer, "Rita Reviewer", "reviewer", "05"),
     )
+    try:
+        walk(browser, server, tmp_path, koeln, officer, reviewer)
+    finally:
+        undo_assessments(database_url, koeln, COMMENT)
+
+
+COMMENT = "Mit der Fachstelle abgestimmt"
+
+
+def walk(
+    browser: Browser, server: str, tmp_path: Path, koeln: str, officer: str, reviewer: str
+) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     page = context.new_page()
 
@@ -332,7 +373,7 @@ def test_an_officer_records_and_submits_and_a_reviewer_validates(
         page.select_option(f"#c_{key}", "4")
     page.select_option("#c_bezahlprozess", "n/a")
     page.fill("#evidence", "https://www.stadt-koeln.de/elterngeld")
-    page.fill("#comment", "Mit der Fachstelle abgestimmt")
+    page.fill("#comment", COMMENT)
     page.get_by_role("button", name="Vorschau").click()
     expect(page.locator("#preview")).to_contain_text("Reifegrad 4 – Online-Transaktion")
     shot("erfassen")

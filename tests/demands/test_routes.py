@@ -274,6 +274,23 @@ async def test_milestones_are_overdue_against_the_day_of_the_request(
     assert (await client.get(f"/api/v1/actions/{action['id']}")).json()["overdue_milestones"] == 1
     df5 = (await client.get("/api/v1/demands/DF-5")).json()
     assert df5["rollup"]["overdue_milestones"] == 1
+    # days that cannot be: done in the future, due before the start, a plan in the year 738
+    future = await client.patch(
+        f"/api/v1/milestones/{listed[1]['id']}", json={"done_at": "2099-01-01"},
+        headers={**who["dst"], "If-Match": '"v1"'},
+    )  # fmt: skip
+    assert future.status_code == 422
+    assert future.json()["detail"].startswith("done_at: 2099-01-01 lies in the future")
+    backwards = await client.post("/api/v1/demands/DF-5/actions", headers=who["dst"], json={
+        "title": {"de": "Rückwärts"}, "responsible_level": "kommune",
+        "start_date": "2026-05-01", "due_date": "2026-01-01",
+    })  # fmt: skip
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"].startswith("due_date: 2026-01-01 lies before start_date")
+    ancient = await client.post(url, json={"due_date": "0738-01-04", "title": {"de": "alt"}},
+                                headers=who["dst"])  # fmt: skip
+    assert ancient.status_code == 400
+    assert [entry["key"] for entry in ancient.json()["extra"]] == ["due_date"]
 
 
 async def test_managers_act_only_on_catalogues_within_their_scope(

@@ -5,7 +5,7 @@ or due date, of an uptake and of a milestone appends an event, and every write a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -272,6 +272,24 @@ async def update_demand(
 # --- actions -------------------------------------------------------------------------------------
 
 
+def _check_span(start: date | None, due: date | None) -> None:
+    """A Maßnahme is due on or after its start."""
+    if start is not None and due is not None and due < start:
+        raise InvalidInput(
+            f"due_date: {due.isoformat()} lies before start_date {start.isoformat()}.",
+            german=f"Das Fälligkeitsdatum {due:%d.%m.%Y} liegt vor dem Beginn {start:%d.%m.%Y}.",
+        )
+
+
+def _check_done(done_at: date | None) -> None:
+    """A milestone is done on a day that has come (a day of tolerance for time zones)."""
+    if done_at is not None and done_at > datetime.now(UTC).date() + timedelta(days=1):
+        raise InvalidInput(
+            f"done_at: {done_at.isoformat()} lies in the future; a milestone is done when it is.",
+            german=f"Erledigt am {done_at:%d.%m.%Y} liegt in der Zukunft.",
+        )
+
+
 async def create_action(
     session: AsyncSession, demand_key: str, data: ActionCreate, *, actor: Actor
 ) -> DemandAction:
@@ -279,6 +297,7 @@ async def create_action(
     ensure_manages(actor, await queries.catalogue_by_id(session, demand.catalogue_id))
     status = await _status(session, data.status)
     await _check_owner(session, data.owner_ars, data.owner_body)
+    _check_span(data.start_date, data.due_date)
     if data.external_id is not None and (
         await queries.action_by_external_id(session, data.external_id) is not None
     ):
@@ -354,6 +373,9 @@ async def update_action(
         if name == "weight" and data.weight is None:
             raise InvalidInput("weight cannot be null.")
         values[name] = getattr(data, name)
+    _check_span(
+        values.get("start_date", action.start_date), values.get("due_date", action.due_date)
+    )
     for name in sent & {"title", "description"}:
         if name == "title" and data.title is None:
             raise InvalidInput("title cannot be null.")
@@ -477,6 +499,7 @@ async def add_milestone(
     *, actor: Actor,
 ) -> ActionMilestone:  # fmt: skip
     await _managed_action(session, action_id, actor)
+    _check_done(data.done_at)
     if data.external_id is not None and (
         await queries.milestone_by_external_id(session, data.external_id) is not None
     ):
@@ -521,6 +544,7 @@ async def update_milestone(
             raise InvalidInput("title cannot be null.")
         values["title"] = _dump(data.title)
     if "done_at" in sent:
+        _check_done(data.done_at)
         values["done_at"] = data.done_at
     changed = {
         name: [getattr(milestone, name), value]

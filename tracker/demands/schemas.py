@@ -347,6 +347,10 @@ class EventRead(_Read):
 # --- writes ------------------------------------------------------------------------------------
 
 
+# a day of a plan: from the E-Government-Gesetz's time to the end of the century
+PlanDate = Annotated[IsoDate, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+
+
 class ActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
@@ -359,8 +363,8 @@ class ActionCreate(BaseModel):
         default=None, description="Set by hand; omitted, the status's default progress."
     )
     weight: Weight = 1.0
-    start_date: IsoDate | None = None
-    due_date: IsoDate | None = None
+    start_date: PlanDate | None = None
+    due_date: PlanDate | None = None
     external_id: ExternalId | None = None
     source: Line | None = None
 
@@ -377,8 +381,8 @@ class ActionPatch(BaseModel):
     owner_body: Line | None = None
     progress: Percent | None = None
     weight: Weight | None = None
-    start_date: IsoDate | None = None
-    due_date: IsoDate | None = None
+    start_date: PlanDate | None = None
+    due_date: PlanDate | None = None
     comment: Note | None = Field(default=None, description="Kept in the history.")
 
 
@@ -414,9 +418,9 @@ class UptakeWrite(BaseModel):
 
 class MilestoneCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    due_date: IsoDate
+    due_date: PlanDate
     title: Title
-    done_at: IsoDate | None = None
+    done_at: PlanDate | None = None
     external_id: ExternalId | None = None
     source: Line | None = None
 
@@ -425,9 +429,9 @@ class MilestonePatch(BaseModel):
     """Only the fields sent change; `done_at: null` reopens the milestone."""
 
     model_config = ConfigDict(extra="forbid")
-    due_date: IsoDate | None = None
+    due_date: PlanDate | None = None
     title: Title | None = None
-    done_at: IsoDate | None = None
+    done_at: PlanDate | None = None
 
 
 class LinkCreate(BaseModel):
