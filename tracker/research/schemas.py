@@ -36,6 +36,10 @@ Level = Annotated[str, StringConstraints(pattern=r"^(kommune|land|bund|it_dienst
 SEVERITY_NAMES = {1: "kosmetisch", 2: "störend", 3: "schwerwiegend", 4: "verhindert die Nutzung"}
 
 
+# a measured value: any real figure, not a number beyond what anything here measures
+Measured = Annotated[JsonFloat, Field(ge=-1e15, le=1e15)]
+
+
 class _Write(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -172,7 +176,7 @@ class ObservationCreate(_Write):
     participant_id: Id | None = None
     kind: ObservationKind
     text: LongText | None = Field(default=None, description="The note or the verbatim quote.")
-    metric_value: JsonFloat | None = None
+    metric_value: Measured | None = None
     metric_unit: Short | None = None
     media_uri: Annotated[str, StringConstraints(pattern=r"^https?://[^\x00\s]{1,1990}$")] | None = (
         None
@@ -186,7 +190,7 @@ class ObservationCreate(_Write):
 
 class ObservationPatch(_Write):
     text: LongText | None = None
-    metric_value: JsonFloat | None = None
+    metric_value: Measured | None = None
     metric_unit: Short | None = None
     journey_step: Step | None = None
     tags: list[Tag] | None = Field(default=None, max_length=30)
@@ -371,7 +375,7 @@ class KpiCreate(_Write):
     ozg_id: OzgId
     ars: Ars
     kind: KpiKind
-    value: JsonFloat
+    value: Measured
     unit: Short | None = None
     measured_on: IsoDate
     source: Line
@@ -379,7 +383,7 @@ class KpiCreate(_Write):
 
 
 class KpiPatch(_Write):
-    value: JsonFloat | None = None
+    value: Measured | None = None
     unit: Short | None = None
     measured_on: IsoDate | None = None
     source: Line | None = None
