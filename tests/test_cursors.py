@@ -6,8 +6,9 @@ import re
 
 import pytest
 from litestar.routes import HTTPRoute
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
+from tests.builders import Client, add_token, add_user, bearer
 from tracker.app import create_app
 from tracker.settings import Settings
 
@@ -41,23 +42,36 @@ def paged_lists() -> list[str]:
     return sorted(paths)
 
 
+@pytest.fixture
+async def signed(session: AsyncSession) -> dict[str, str]:
+    """A superadmin's token: the research lists are only for the signed-in."""
+    user = await add_user(session, "cursors@x.de", [("superadmin", "")])
+    headers = bearer(await add_token(session, user))
+    await session.commit()
+    return headers
+
+
 def test_the_lists_are_found() -> None:
     assert len(paged_lists()) >= 9
 
 
 @pytest.mark.parametrize("cursor", TAMPERED)
-async def test_a_cursor_outside_the_pattern_is_a_bad_request(client: Client, cursor: str) -> None:
+async def test_a_cursor_outside_the_pattern_is_a_bad_request(
+    client: Client, cursor: str, signed: dict[str, str]
+) -> None:
     for path in paged_lists():
-        response = await client.get(path, params={"cursor": cursor, "limit": 2})
+        response = await client.get(path, params={"cursor": cursor, "limit": 2}, headers=signed)
         assert response.status_code == 400, f"{path}: {response.text}"
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [entry["key"] for entry in response.json()["extra"]] == ["cursor"]
 
 
-async def test_any_cursor_of_the_pattern_is_a_position(client: Client) -> None:
+async def test_any_cursor_of_the_pattern_is_a_position(
+    client: Client, signed: dict[str, str]
+) -> None:
     for path in paged_lists():
         for cursor in POSITIONS:
-            response = await client.get(path, params={"cursor": cursor, "limit": 2})
+            response = await client.get(path, params={"cursor": cursor, "limit": 2}, headers=signed)
             # a list under a thing that is not there (Maßnahme 10000) is a 404, not a 400
             expected = {200, 404} if "10000" in path else {200}
             assert response.status_code in expected, f"{path} {cursor}: {response.text}"
