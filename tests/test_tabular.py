@@ -28,6 +28,7 @@ from tracker.db import run
 from tracker.maturity.bulk import COLUMNS, XLSX_MEDIA_TYPE, import_file
 from tracker.maturity.models import Assessment
 from tracker.regions.models import Gemeinde, Kreis, Land
+from tracker.research.models import Finding, Kpi
 from tracker.settings import PROJECT_ROOT, Settings
 from tracker.tabular import FORMULA_TRIGGERS, csv_text, read_cell, safe_cell, write_xlsx
 
@@ -115,6 +116,24 @@ async def seed_payloads(session: AsyncSession, tmp_path: Path) -> None:
         writer.writeheader()
         writer.writerow(row)
     await import_file(session, path)
+    # a KPI and a published finding, for the research exports
+    now, text = datetime.now(UTC), PAYLOADS[Themenfeld]
+    session.add(
+        Kpi(
+            ozg_id="10000",
+            ars=ESSEN,
+            kind="visits",
+            value=1.0,
+            unit="Besuche",
+            measured_on=date(2026, 3, 1),
+            source=text,
+            created_at=now,
+            created_by="t",
+        )
+    )
+    session.add(Finding(statement=text, severity=2, confidence="medium", status="open", tags=[],
+                        public_statement=text, published_at=now, published_by="t",
+                        created_at=now, created_by="t"))  # fmt: skip
     await session.commit()
 
 

@@ -61,7 +61,10 @@ async def test_a_cached_answer_runs_no_statement_until_a_commit_elsewhere(
     async with create_sessionmaker(engine).begin() as session:
         await add_gemeinde(session)
     await engine.dispose()
-    app = create_app(Settings(database_url=empty_database_url, data_dir=data_dir))
+    # no in-process worker: its polls would be work of this process between the requests
+    app = create_app(
+        Settings(database_url=empty_database_url, data_dir=data_dir, embedded_worker=False)
+    )
     async with app.lifespan(), client_for(app) as client:
         statements: list[str] = []
         served = app.state.sessionmaker.kw["bind"].sync_engine

@@ -120,8 +120,9 @@ async def pinned_clients(
 
 
 async def until_healthy(base: str) -> None:
+    """Up to a minute: each worker imports the whole app before it answers (slow under load)."""
     async with httpx.AsyncClient(base_url=base, timeout=1) as client:
-        for _ in range(300):
+        for _ in range(1200):
             try:
                 if (await client.get("/health")).status_code == 200:
                     return

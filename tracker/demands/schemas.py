@@ -7,7 +7,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from tracker.demands.models import LinkKind
 from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, UtcDatetime
@@ -348,7 +355,13 @@ class EventRead(_Read):
 
 
 # a day of a plan: from the E-Government-Gesetz's time to the end of the century
-PlanDate = Annotated[IsoDate, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+def _plan_day(value: date) -> date:
+    if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
+        raise ValueError("a day of a plan lies between 1990-01-01 and 2100-12-31")
+    return value
+
+
+PlanDate = Annotated[IsoDate, AfterValidator(_plan_day)]
 
 
 class ActionCreate(BaseModel):

@@ -433,7 +433,7 @@ async def import_observations(
     return ImportReportRead(source=name, inserted=result.inserted, unchanged=result.unchanged)
 
 
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "csv-de": "text/csv; charset=utf-8",
+EXPORT_FORMATS = {"csv": "text/csv", "csv-de": "text/csv",  # the charset is added once
                   "xlsx": XLSX_MEDIA_TYPE}  # fmt: skip
 FINDING_COLUMNS = (
     "id", "statement", "severity", "confidence", "status", "superseded_by", "criterion",
