@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -328,10 +328,12 @@ def _finding_conditions(where: FindingFilter) -> list[Any]:
         conditions.append(col(Finding.confidence) == where.confidence)
     if where.journey_step is not None:
         conditions.append(col(Finding.journey_step) == where.journey_step)
-    if where.since is not None:
-        conditions.append(func.date(col(Finding.created_at)) >= where.since.isoformat())
-    if where.until is not None:
-        conditions.append(func.date(col(Finding.created_at)) <= where.until.isoformat())
+    if where.since is not None:  # from the day's first moment (UTC) …
+        start = datetime.combine(where.since, time.min, UTC)
+        conditions.append(col(Finding.created_at) >= start)
+    if where.until is not None:  # … to the last of the day
+        end = datetime.combine(where.until + timedelta(days=1), time.min, UTC)
+        conditions.append(col(Finding.created_at) < end)
     if where.method is not None or where.user_group is not None:
         evidence = (
             select(col(FindingObservation.finding_id))
