@@ -20,11 +20,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client
 from tracker.db import run
+from tracker.demands import imports as demand_imports
+from tracker.demands import queries as demand_queries
+from tracker.demands.models import ActionUptake, DemandAction
 from tracker.i18n import percent
 from tracker.maturity.bulk import import_assessments
 from tracker.maturity.imports import WSP_NRW_FILE, import_wsp_nrw
 from tracker.regions.models import Gemeinde
 from tracker.reports import comparison, dashboard, figures, sets
+from tracker.research.models import Finding, Subject, SubjectKind
 from tracker.settings import Settings
 
 KOELN, ESSEN, DORTMUND, DUESSELDORF = (
@@ -323,3 +327,84 @@ async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
         large = await client.get(URL, params={"set": definition, "format": "pdf"})
         assert large.status_code == 422  # laid out by the CLI, not within a request
         assert "tracker report comparison" in large.json()["detail"]
+
+
+async def test_findings_and_massnahmen_appear_when_their_data_does(
+    client: Client, session: AsyncSession
+) -> None:
+    """A set's open published findings and the Maßnahmen its members take part in: absent
+    without data; once per finding in the total and once per member; in every format."""
+    params = {"set": "land:05;kreisfrei"}
+    before = await report(client, **params)
+    assert before["findings"] is None
+    assert before["massnahmen"] is None
+    assert member(before, KOELN)["findings_open"] == 0
+    await demand_imports.import_catalogue(
+        session, demand_imports.CATALOGUES / "dresdner-forderungen-2021.json"
+    )
+    now = datetime.now(UTC)
+    stamp = {"created_at": now, "created_by": "t"}
+
+    def finding(text: str, severity: int, status: str, published: bool) -> Finding:
+        return Finding(statement=f"{text} (roh)", severity=severity, confidence="high",
+                       status=status, tags=[], public_statement=text if published else None,
+                       published_at=now if published else None, **stamp)  # fmt: skip
+
+    both = finding("Das Formular bricht beim Upload ab", 4, "open", True)
+    one = finding("Die Gebühr wird nicht erklärt", 2, "confirmed", True)
+    hidden = finding("Noch nicht veröffentlicht", 4, "open", False)
+    solved = finding("Schon behoben", 3, "resolved", True)
+    outside = finding("In Leipzig", 3, "open", True)
+    session.add_all([both, one, hidden, solved, outside])
+    await session.flush()
+    about = [(both, KOELN), (both, ESSEN), (one, KOELN), (hidden, KOELN), (solved, ESSEN),
+             (outside, "147130000000")]  # fmt: skip
+    session.add_all(
+        Subject(owner="finding", owner_id=f.id, kind=SubjectKind.GEMEINDE, key=ars)
+        for f, ars in about
+    )
+    demand = await demand_queries.get_demand(session, "DF-3")
+    action = DemandAction(demand_id=demand.id, title={"de": "Kfz-Zulassung anbinden"},
+                          responsible_level="kommune", status="in_progress", owner_ars=DORTMUND,
+                          **stamp)  # fmt: skip
+    session.add(action)
+    await session.flush()
+    for ars in (KOELN, DORTMUND):  # Dortmund owns it and took it up: counted once
+        session.add(ActionUptake(action_id=action.id, ars=ars, status="in_progress",
+                                 changed_at=now, changed_by="t"))  # fmt: skip
+    await session.commit()
+    result = await report(client, **params)
+    findings = result["findings"]
+    assert findings["findings"] == 2  # the one about Köln and Essen counts once
+    assert findings["gemeinden"] == 2
+    assert findings["by_severity"] == {"4": 1, "3": 0, "2": 1, "1": 0}
+    assert [item["statement"] for item in findings["most_severe"]] == [
+        "Das Formular bricht beim Upload ab",
+        "Die Gebühr wird nicht erklärt",
+    ]  # public text only, most severe first
+    assert findings["most_severe"][0]["gemeinden"] == sorted([KOELN, ESSEN])
+    assert (member(result, KOELN)["findings_open"], member(result, ESSEN)["findings_open"]) == (
+        2,
+        1,
+    )
+    actions = result["massnahmen"]
+    assert (actions["massnahmen"], actions["gemeinden"]) == (1, 2)
+    assert actions["most_taken"][0]["gemeinden"] == 2
+    assert [item["status"] for item in actions["by_status"]] == ["in_progress"]
+    assert member(result, DORTMUND)["massnahmen"] == 1
+    assert "findings" in result["rules"]
+    workbook = await client.get(URL, params=params | {"format": "xlsx"})
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    cells = [cell.value for row in book["Erkenntnisse und Maßnahmen"].iter_rows() for cell in row]
+    assert "Das Formular bricht beim Upload ab" in cells
+    assert "Noch nicht veröffentlicht" not in cells
+    page = await client.get("/vergleich", params=params)
+    assert "Offene Erkenntnisse aus der Nutzendenforschung" in page.text
+    assert "Kfz-Zulassung anbinden" in page.text
+    assert "(roh)" not in page.text
+    board = (await client.get(f"/api/v1/dashboards/gemeinden/{KOELN}")).json()
+    assert board["findings"]["findings"] == 2
+    assert board["findings"]["most_severe"][0]["statement"] == "Das Formular bricht beim Upload ab"
+    assert (
+        "Die Gebühr wird nicht erklärt" in (await client.get(f"/gemeinden/{KOELN}/dashboard")).text
+    )

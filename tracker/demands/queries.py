@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, union
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -536,3 +536,37 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
             ],
         })  # fmt: skip
     return found
+
+
+@dataclass
+class TakingPart:
+    """A Gemeinde that takes part in a Maßnahme: took it up, owns it, or is linked to it."""
+
+    action_id: int
+    title: dict[str, str]
+    demand: str
+    status: str
+    ars: str
+
+
+async def taking_part(session: AsyncSession, gemeinden: Any) -> list[TakingPart]:
+    """Who of the Gemeinden that the select `gemeinden` (one column of ARS) names takes part in
+    which Maßnahme, once per Maßnahme and Gemeinde (the same rule as `actions_of_gemeinde`)."""
+    ways: list[Any] = [
+        select(col(ActionUptake.action_id).label("action_id"), col(ActionUptake.ars).label("ars"))
+        .where(col(ActionUptake.ars).in_(gemeinden)),
+        select(col(DemandAction.id).label("action_id"), col(DemandAction.owner_ars).label("ars"))
+        .where(col(DemandAction.owner_ars).in_(gemeinden)),
+        select(col(DemandLink.action_id).label("action_id"), col(DemandLink.target).label("ars"))
+        .where(col(DemandLink.kind) == LinkKind.GEMEINDE.value,
+               col(DemandLink.target).in_(gemeinden)),
+    ]  # fmt: skip
+    part = union(*ways).subquery("part")  # union: once per Maßnahme × Gemeinde
+    statement = (
+        select(col(DemandAction.id), col(DemandAction.title), col(Demand.key),
+               col(DemandAction.status), part.c.ars)
+        .join(part, part.c.action_id == col(DemandAction.id))
+        .join(Demand, col(Demand.id) == col(DemandAction.demand_id))
+        .order_by(col(Demand.key), col(DemandAction.id), part.c.ars)
+    )  # fmt: skip
+    return [TakingPart(*row) for row in await tuples(session, statement)]

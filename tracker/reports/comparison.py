@@ -36,7 +36,7 @@ from tracker.maturity.models import (
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
 from tracker.regions.queries import inhabited
-from tracker.reports import figures, queries, sets
+from tracker.reports import figures, queries, related, sets
 from tracker.reports.summary import median_of
 from tracker.settings import Settings
 
@@ -76,6 +76,7 @@ RULES = {
         f"of at most {HEATMAP_MAX} Gemeinden"
     ),
     "freshness": "stale pairs of all assessed pairs of the set (both dimensions)",
+    **related.RULES,
 }
 RULES_DE = {
     **figures.RULES_DE,
@@ -111,6 +112,7 @@ RULES_DE = {
         f"Vergleichsgruppen bis {HEATMAP_MAX} Gemeinden"
     ),
     "freshness": "veraltete Paare von allen bewerteten Paaren der Gruppe (beide Dimensionen)",
+    **related.RULES_DE,
 }
 
 
@@ -435,7 +437,7 @@ async def _models(session: AsyncSession) -> list[dict[str, Any]]:
 # Reports by the stamp of what they read: a second download of the same report costs nothing,
 # and a change anywhere makes a new key (correct in every worker process).
 REPORTS: Lru[dict[str, Any]] = Lru(32)
-STEPS = 6  # what `progress` is called for
+STEPS = 7  # what `progress` is called for
 
 
 async def report(
@@ -525,6 +527,12 @@ async def comparison(
     heatmap = await _heatmap(session, source, chosen, ref, members, applicable_in)
     step("Vergleichsgruppe")
     behind = await _behind(session, source, chosen, ref, applicable_in)
+    step("Erkenntnisse und Maßnahmen")
+    findings, findings_of = await related.findings(session, list(chosen.conditions))
+    actions, actions_of = await related.massnahmen(session, list(chosen.conditions))
+    for row in rows:
+        row["findings_open"] = findings_of.get(row["ars"], 0)
+        row["massnahmen"] = actions_of.get(row["ars"], 0)
     assessed = sum(row["assessed_online"] + row["assessed_backoffice"] for row in rows)
     stale = sum(row["stale"] for row in rows)
     return {
@@ -549,6 +557,8 @@ async def comparison(
         "leistungen": coverage,
         "heatmap": heatmap,
         "behind_peers": behind,
+        "findings": findings,
+        "massnahmen": actions,
     }  # fmt: skip
 
 

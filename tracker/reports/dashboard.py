@@ -9,14 +9,15 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.demands import queries as demands_queries
 from tracker.maturity.models import Dimension
 from tracker.maturity.rules import ONLINE_FROM
 from tracker.regions import queries as regions_queries
-from tracker.regions.models import GEMEINDE_TYPEN
-from tracker.reports import comparison, figures, queries, sets, summary
+from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
+from tracker.reports import comparison, figures, queries, related, sets, summary
 from tracker.settings import Settings
 
 MONTHS = 24  # two years: the course since WSP NRW (2024-11) on a 2026 dashboard
@@ -96,6 +97,7 @@ async def dashboard(session: AsyncSession, ars: str, settings: Settings) -> dict
     )
     own = next(item for item in peers["members"] if item["ars"] == gemeinde.ars)
     band = sets.band_of(gemeinde.bevoelkerung, sets.bands(settings))
+    findings, _ = await related.findings(session, [col(Gemeinde.ars) == gemeinde.ars])
     return {
         "ars": gemeinde.ars, "ags": gemeinde.ags, "name": gemeinde.display_name,
         "typ": GEMEINDE_TYPEN.get(gemeinde.typ_code, str(gemeinde.typ_code)),
@@ -115,8 +117,9 @@ async def dashboard(session: AsyncSession, ars: str, settings: Settings) -> dict
         },
         "behind_peers": (peers["behind_peers"] or [])[:BEHIND_SHOWN],
         "massnahmen": await demands_queries.actions_of_gemeinde(session, gemeinde.ars),
+        "findings": findings,
         "rules": {
-            **figures.RULES,
+            **figures.RULES, "findings": related.RULES["findings"],
             **{key: comparison.RULES[key] for key in ("no_data", "rank", "behind_peers")},
         },
         "online_from": ONLINE_FROM,

@@ -104,6 +104,8 @@ COLUMNS: list[tuple[str, str, str | None]] = [
     ("change.share_ozg_konform", "Veränderung Anteil OZG-konform", CHANGE),
     ("change.mean_backoffice", "Veränderung Back-Office-Stufe", "+0.00;-0.00;0.00"),
     ("rank_change", "Rang Veränderung", None),
+    ("findings_open", "offene Erkenntnisse", COUNT),
+    ("massnahmen", "Maßnahmen", COUNT),
 ]
 
 
@@ -205,6 +207,35 @@ def _statistics(book: Any, result: dict[str, Any]) -> None:
         sheet.column_dimensions[letter].width = 14
 
 
+def _related(book: Any, result: dict[str, Any]) -> None:
+    """Open published findings and Maßnahmen of the members: a sheet when there are any."""
+    findings, actions = result["findings"], result["massnahmen"]
+    if findings is None and actions is None:
+        return
+    sheet = book.create_sheet("Erkenntnisse und Maßnahmen")
+    if findings is not None:
+        sheet.append(["offene veröffentlichte Erkenntnisse", findings["findings"]])
+        sheet.append(["Gemeinden mit Erkenntnissen", findings["gemeinden"]])
+        for level, count in findings["by_severity"].items():
+            sheet.append([f"Schweregrad {level}", count])
+        sheet.append(["Erkenntnis", "Schweregrad", "Aussage", "Gemeinden (ARS)"])
+        for item in findings["most_severe"]:
+            sheet.append([item["id"], item["severity"], xlsx_cell(sheet, item["statement"]),
+                          ", ".join(item["gemeinden"])])  # fmt: skip
+        sheet.append([])
+    if actions is not None:
+        sheet.append(["Maßnahmen mit Beteiligung", actions["massnahmen"]])
+        sheet.append(["beteiligte Gemeinden", actions["gemeinden"]])
+        for item in actions["by_status"]:
+            sheet.append([f"Status {item['label']['de']}", item["massnahmen"]])
+        sheet.append(["Maßnahme", "Forderung", "Titel", "Status", "beteiligte Gemeinden"])
+        for item in actions["most_taken"]:
+            sheet.append([item["id"], item["demand"], xlsx_cell(sheet, item["title"]["de"]),
+                          item["status"], item["gemeinden"]])  # fmt: skip
+    sheet.column_dimensions["A"].width = 36
+    sheet.column_dimensions["C"].width = 80
+
+
 def xlsx_file(result: dict[str, Any]) -> bytes:
     """A data sheet with typed cells, number formats and a native bar chart of the share online;
     a sheet with the rules and sources."""
@@ -241,6 +272,7 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
         chart.legend = None
         data.add_chart(chart, f"{openpyxl.utils.get_column_letter(len(COLUMNS) + 2)}2")
     _statistics(book, result)
+    _related(book, result)
     notes = book.create_sheet("Regeln und Quellen")
     notes.append(["Angabe", "Wert"])
     for label, value in about(result):

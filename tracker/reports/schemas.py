@@ -226,6 +226,8 @@ class ComparedGemeinde(BaseModel):
     change: ComparedFigures = Field(description="Now minus then.")
     rank: int | None = Field(description="By share online in the set; ties share a rank.")
     rank_change: int | None = Field(description="By change of the share online: most improved 1.")
+    findings_open: int = Field(description="Open or confirmed published findings about it.")
+    massnahmen: int = Field(description="Maßnahmen it takes part in.")
 
 
 class Spread(BaseModel):
@@ -317,6 +319,41 @@ class Freshness(BaseModel):
     provisional: int
 
 
+class SetFinding(BaseModel):
+    id: int
+    severity: int = Field(description="1 kosmetisch … 4 verhindert die Nutzung.")
+    statement: str = Field(description="The published (redacted) text.")
+    gemeinden: list[str] = Field(description="ARS of the members it is about.")
+
+
+class SetFindings(BaseModel):
+    findings: int = Field(description="Open or confirmed published findings about members.")
+    gemeinden: int = Field(description="Members with at least one.")
+    by_severity: dict[str, int] = Field(description="Severity 4 … 1 → findings.")
+    most_severe: list[SetFinding]
+
+
+class StatusCount(BaseModel):
+    status: str
+    label: dict[str, str]
+    massnahmen: int
+
+
+class SetAction(BaseModel):
+    id: int
+    title: dict[str, str]
+    demand: str
+    status: str
+    gemeinden: int = Field(description="Members taking part.")
+
+
+class SetActions(BaseModel):
+    massnahmen: int = Field(description="Maßnahmen that members take part in.")
+    gemeinden: int = Field(description="Members taking part in at least one.")
+    by_status: list[StatusCount]
+    most_taken: list[SetAction]
+
+
 class Comparison(BaseModel):
     set: ComparedSet
     at: UtcDatetime | None = Field(description="The report date; null means now.")
@@ -335,6 +372,8 @@ class Comparison(BaseModel):
     behind_peers: list[Behind] | None = Field(
         description="For a peer group: where its Gemeinde is behind the peers' median."
     )
+    findings: SetFindings | None = Field(description="Null when no published finding is open.")
+    massnahmen: SetActions | None = Field(description="Null when no member takes part in any.")
 
 
 # --- a city's dashboard ----------------------------------------------------------------------
@@ -416,6 +455,9 @@ class Dashboard(BaseModel):
     behind_peers: list[Behind] = Field(description="Furthest behind the peer median first.")
     massnahmen: list[TakenPart] = Field(
         description="Maßnahmen (Dresdner Forderungen and other catalogues) it takes part in."
+    )
+    findings: SetFindings | None = Field(
+        description="Open or confirmed published findings about it; null when there are none."
     )
     rules: dict[str, str]
     online_from: int

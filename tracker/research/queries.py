@@ -36,6 +36,7 @@ from tracker.listing import fetch_page
 from tracker.research.models import (
     Finding,
     FindingObservation,
+    FindingStatus,
     Kpi,
     Link,
     Observation,
@@ -644,3 +645,38 @@ async def public_findings(session: AsyncSession, findings: list[Finding]) -> lis
             published_at=finding.published_at,
         ))  # fmt: skip
     return reads
+
+
+# --- findings about many Gemeinden (reports) -----------------------------------------------------
+
+OPEN_STATUSES = (FindingStatus.OPEN.value, FindingStatus.CONFIRMED.value)
+
+
+@dataclass
+class AboutGemeinde:
+    """A published open or confirmed finding, once per Gemeinde it is about."""
+
+    finding_id: int
+    severity: int
+    statement: str
+    ars: str
+
+
+async def open_findings_about(session: AsyncSession, gemeinden: Any) -> list[AboutGemeinde]:
+    """The published findings still open or confirmed about the Gemeinden that the select
+    `gemeinden` (one column of ARS) names, most severe first; public text only."""
+    statement = (
+        select(col(Finding.id), col(Finding.severity), col(Finding.public_statement),
+               col(Subject.key))
+        .join(Subject, col(Subject.owner_id) == col(Finding.id))
+        .where(
+            col(Subject.owner) == "finding", col(Subject.kind) == SubjectKind.GEMEINDE,
+            col(Subject.key).in_(gemeinden),
+            col(Finding.published_at).is_not(None), col(Finding.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Finding.severity).desc(), col(Finding.id), col(Subject.key))
+    )  # fmt: skip
+    return [
+        AboutGemeinde(finding_id, severity, text or "", ars)
+        for finding_id, severity, text, ars in await tuples(session, statement)
+    ]
