@@ -1,5 +1,6 @@
 """A served app (its own engines, as under `tracker serve`) reads a cached answer's stamp once
-per change: a repeated request runs no statement, and a commit made elsewhere shows."""
+per change: a repeated request runs no statement (an anonymous one does not even enter the
+application: `caching.FrontCache`), and a commit made elsewhere shows."""
 
 from __future__ import annotations
 
@@ -78,8 +79,19 @@ async def test_a_cached_answer_runs_no_statement_until_a_commit_elsewhere(
         statements.clear()
         again = await client.get(ROLLUP, headers={"If-None-Match": first.headers["ETag"]})
         assert (again.status_code, statements) == (304, [])
-        assert (await client.get(ROLLUP)).content == first.content
+        kept = await client.get(ROLLUP)  # from the front cache: the same answer, whole
+        assert (kept.content, kept.headers) == (first.content, first.headers)
         assert statements == []
+        assert len(app.front.kept.entries) == 2  # the 200 and the 304
+        # credentials pass through to the application, which refuses a bad token
+        refused = await client.get(ROLLUP, headers={"Authorization": "Bearer nonsense"})
+        assert refused.status_code == 401
+        head = await client.head(ROLLUP)
+        assert (head.status_code, head.content, head.headers["etag"]) == (
+            200,
+            b"",
+            first.headers["etag"],
+        )
 
         await rename(empty_database_url, "Essen (Ruhr)")
         for _ in range(100):  # a notification takes its time; the pragma none

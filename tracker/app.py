@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 from typing import Any, cast
 
 import httpx
@@ -43,7 +45,7 @@ from tracker.access import pages as access_pages
 from tracker.access import routes as access_routes
 from tracker.access.auth import AuthMiddleware
 from tracker.bodies import require_json_body
-from tracker.caching import COMPRESS_MIN_BYTES
+from tracker.caching import COMPRESS_MIN_BYTES, FrontCache
 from tracker.catalog import pages as catalog_pages
 from tracker.catalog import routes as catalog_routes
 from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide_session
@@ -99,9 +101,16 @@ class ApiCompression(CompressionMiddleware):
         return send_wrapper
 
 
+# The polled answers (`reports.routes.polled`) that `caching.FrontCache` keeps whole.
+POLLED_PATHS = re.compile(
+    r"/api/v1/(gemeinden/[0-9]{12}/reifegrad|reifegrad/summary|dashboards/gemeinden/[0-9]{12})"
+)
+
+
 class Tracker(Litestar):
     """Answers HEAD on every GET route as GET without the body (RFC 9110 9.3.2); Litestar
-    itself routes HEAD only to handlers declared for it."""
+    itself routes HEAD only to handlers declared for it. Anonymous polls of the polled routes
+    are answered from `caching.FrontCache` where it holds them."""
 
     async def __call__(
         self,
@@ -109,11 +118,19 @@ class Tracker(Litestar):
         receive: Receive | LifeSpanReceive,
         send: Send | LifeSpanSend,
     ) -> None:
-        if scope["type"] == ScopeType.HTTP and scope.get("method") == "HEAD":
-            as_get = cast(Scope, {**scope, "method": "GET"})
-            await super().__call__(as_get, receive, without_body(cast(Send, send)))
-        else:
+        if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
+            return
+        if scope.get("method") == "HEAD":
+            scope, send = cast(Scope, {**scope, "method": "GET"}), without_body(cast(Send, send))
+        await self.front(cast(Scope, scope), cast(Receive, receive), cast(Send, send), self.inner)
+
+    async def inner(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+    @cached_property
+    def front(self) -> FrontCache:
+        return FrontCache(POLLED_PATHS, lambda: self.state.watch.version())
 
 
 def without_body(send: Send) -> Send:

@@ -343,7 +343,7 @@ async def test_findings_and_massnahmen_appear_when_their_data_does(
         session, demand_imports.CATALOGUES / "dresdner-forderungen-2021.json"
     )
     now = datetime.now(UTC)
-    stamp = {"created_at": now, "created_by": "t"}
+    stamp: dict[str, Any] = {"created_at": now, "created_by": "t"}
 
     def finding(text: str, severity: int, status: str, published: bool) -> Finding:
         return Finding(statement=f"{text} (roh)", severity=severity, confidence="high",
@@ -360,17 +360,17 @@ async def test_findings_and_massnahmen_appear_when_their_data_does(
     about = [(both, KOELN), (both, ESSEN), (one, KOELN), (hidden, KOELN), (solved, ESSEN),
              (outside, "147130000000")]  # fmt: skip
     session.add_all(
-        Subject(owner="finding", owner_id=f.id, kind=SubjectKind.GEMEINDE, key=ars)
+        Subject(owner="finding", owner_id=f.id or 0, kind=SubjectKind.GEMEINDE, key=ars)
         for f, ars in about
     )
     demand = await demand_queries.get_demand(session, "DF-3")
-    action = DemandAction(demand_id=demand.id, title={"de": "Kfz-Zulassung anbinden"},
+    action = DemandAction(demand_id=demand.id or 0, title={"de": "Kfz-Zulassung anbinden"},
                           responsible_level="kommune", status="in_progress", owner_ars=DORTMUND,
                           **stamp)  # fmt: skip
     session.add(action)
     await session.flush()
     for ars in (KOELN, DORTMUND):  # Dortmund owns it and took it up: counted once
-        session.add(ActionUptake(action_id=action.id, ars=ars, status="in_progress",
+        session.add(ActionUptake(action_id=action.id or 0, ars=ars, status="in_progress",
                                  changed_at=now, changed_by="t"))  # fmt: skip
     await session.commit()
     result = await report(client, **params)
