@@ -14,7 +14,7 @@ from sqlalchemy.sql import visitors
 
 from tests.builders import add_gemeinde, client_for
 from tracker import models  # noqa: F401  (every table, for the stamps' subqueries)
-from tracker.app import create_app
+from tracker.app import Tracker, create_app
 from tracker.db import create_engine, create_sessionmaker
 from tracker.maturity import applicability, counts
 from tracker.reports import queries
@@ -82,6 +82,7 @@ async def test_a_cached_answer_runs_no_statement_until_a_commit_elsewhere(
         kept = await client.get(ROLLUP)  # from the front cache: the same answer, whole
         assert (kept.content, kept.headers) == (first.content, first.headers)
         assert statements == []
+        assert isinstance(app, Tracker)
         assert len(app.front.kept.entries) == 2  # the 200 and the 304
         # credentials pass through to the application, which refuses a bad token
         refused = await client.get(ROLLUP, headers={"Authorization": "Bearer nonsense"})

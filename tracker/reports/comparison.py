@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -179,6 +179,14 @@ class Tally:
     provisional: int = 0
     stale: int = 0
 
+    # the order of the columns `_tallies` selects, which `add` reads
+    COUNTED = ("assessed", "level_sum", "online", "ozg_konform", "provisional", "stale")
+
+    def add(self, values: Sequence[Any]) -> None:
+        """Add one row of counts, in the order of `COUNTED` (a missing sum is 0)."""
+        for name, value in zip(self.COUNTED, values, strict=True):
+            setattr(self, name, getattr(self, name) + int(value or 0))
+
     def mean(self) -> float | None:
         return round(self.level_sum / self.assessed, 3) if self.assessed else None
 
@@ -319,13 +327,15 @@ async def _tallies(
     """Per Gemeinde × dimension of the set: pairs by the thresholds, from `source` (pairs); with
     `credits`, in the same pass, the pairs per source of their assessments (filled in)."""
     level = source.c.level
-    columns: list[Any] = [
-        func.count(), func.sum(level), func.sum(case((level >= ONLINE_FROM, 1), else_=0)),
-        func.sum(case((level >= OZG_KONFORM_FROM, 1), else_=0)),
-        func.sum(case((source.c.provisional, 1), else_=0)),
-        func.sum(case((source.c.newest_at < stale_before, 1), else_=0))
+    counted = {
+        "assessed": func.count(), "level_sum": func.sum(level),
+        "online": func.sum(case((level >= ONLINE_FROM, 1), else_=0)),
+        "ozg_konform": func.sum(case((level >= OZG_KONFORM_FROM, 1), else_=0)),
+        "provisional": func.sum(case((source.c.provisional, 1), else_=0)),
+        "stale": func.sum(case((source.c.newest_at < stale_before, 1), else_=0))
         if stale_before is not None else literal(0),
-    ]  # fmt: skip
+    }  # fmt: skip
+    columns: list[Any] = [counted[name] for name in Tally.COUNTED]
     group = [source.c.ars, source.c.dimension]
     if credits is not None:
         group.append(source.c.source)
@@ -338,14 +348,8 @@ async def _tallies(
     )
     found: dict[tuple[str, str], Tally] = {}
     for row in await tuples(session, statement):
-        ars, dimension, values = row[0], row[1], row[len(group) : len(group) + 6]
-        tally = found.setdefault((ars, dimension), Tally())
-        tally.assessed += int(values[0] or 0)
-        tally.level_sum += int(values[1] or 0)
-        tally.online += int(values[2] or 0)
-        tally.ozg_konform += int(values[3] or 0)
-        tally.provisional += int(values[4] or 0)
-        tally.stale += int(values[5] or 0)
+        values = row[len(group) : len(group) + len(Tally.COUNTED)]
+        found.setdefault((row[0], row[1]), Tally()).add(values)
         if credits is not None:
             credits.setdefault(row[2], Credit()).add(
                 int(values[0] or 0), as_utc(row[-2]), as_utc(row[-1])
