@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +30,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung
-from tracker.db import run, tuples
+from tracker.db import TableModel, run, tuples
 from tracker.errors import NotFound
 from tracker.listing import fetch_page
 from tracker.research.models import (
@@ -109,14 +109,22 @@ async def subjects(
     return found
 
 
+R = TypeVar("R", bound=TableModel)
+
+
+async def _get(session: AsyncSession, table: type[R], row_id: int, label: str) -> R:
+    """The row, or 404 naming it ("Study 7 does not exist.")."""
+    found = await session.get(table, row_id)
+    if found is None:
+        raise NotFound(f"{label} {row_id} does not exist.")
+    return found
+
+
 # --- studies -------------------------------------------------------------------------------------
 
 
 async def get_study(session: AsyncSession, study_id: int) -> Study:
-    study = await session.get(Study, study_id)
-    if study is None:
-        raise NotFound(f"Study {study_id} does not exist.")
-    return study
+    return await _get(session, Study, study_id, "Study")
 
 
 async def list_studies(
@@ -163,10 +171,7 @@ async def study_figures(session: AsyncSession, study_id: int) -> StudyFigures:
 
 
 async def get_participant(session: AsyncSession, participant_id: int) -> Participant:
-    found = await session.get(Participant, participant_id)
-    if found is None:
-        raise NotFound(f"Participant {participant_id} does not exist.")
-    return found
+    return await _get(session, Participant, participant_id, "Participant")
 
 
 async def find_participant(session: AsyncSession, study_id: int, code: str) -> Participant | None:
@@ -187,15 +192,17 @@ async def list_participants(
 
 
 async def get_observation(session: AsyncSession, observation_id: int) -> Observation:
-    found = await session.get(Observation, observation_id)
-    if found is None:
-        raise NotFound(f"Observation {observation_id} does not exist.")
-    return found
+    return await _get(session, Observation, observation_id, "Observation")
 
 
 async def observation_by_external_id(session: AsyncSession, external_id: str) -> Observation | None:
     statement = select(Observation).where(col(Observation.external_id) == external_id)
     return (await run(session, statement)).scalars().first()
+
+
+def _equal(*pairs: tuple[Any, Any]) -> list[Any]:
+    """`column = value` for each filter that was given."""
+    return [col(column) == value for column, value in pairs if value is not None]
 
 
 @dataclass(frozen=True)
@@ -220,17 +227,11 @@ async def list_observations(
         .outerjoin(Participant, col(Participant.id) == col(Observation.participant_id))
         .where(in_scope("study", Observation.study_id, scopes))
     )
-    conditions: list[Any] = []
-    if where.study_id is not None:
-        conditions.append(col(Observation.study_id) == where.study_id)
-    if where.participant_id is not None:
-        conditions.append(col(Observation.participant_id) == where.participant_id)
-    if where.kind is not None:
-        conditions.append(col(Observation.kind) == where.kind)
-    if where.journey_step is not None:
-        conditions.append(col(Observation.journey_step) == where.journey_step)
-    if where.user_group is not None:
-        conditions.append(col(Participant.user_group) == where.user_group)
+    conditions = _equal(
+        (Observation.study_id, where.study_id), (Observation.participant_id, where.participant_id),
+        (Observation.kind, where.kind), (Observation.journey_step, where.journey_step),
+        (Participant.user_group, where.user_group),
+    )  # fmt: skip
     if where.since is not None:
         conditions.append(col(Observation.recorded_on) >= where.since)
     if where.until is not None:
@@ -289,10 +290,7 @@ async def dialect_of(session: AsyncSession) -> str:
 
 
 async def get_finding(session: AsyncSession, finding_id: int) -> Finding:
-    found = await session.get(Finding, finding_id)
-    if found is None:
-        raise NotFound(f"Finding {finding_id} does not exist.")
-    return found
+    return await _get(session, Finding, finding_id, "Finding")
 
 
 @dataclass(frozen=True)
@@ -320,14 +318,10 @@ def _finding_conditions(where: FindingFilter) -> list[Any]:
         conditions.append(
             _about("finding", Finding.id, SubjectKind.GEMEINDE, where.gemeinde, prefix=True)
         )
-    if where.severity is not None:
-        conditions.append(col(Finding.severity) == where.severity)
-    if where.status is not None:
-        conditions.append(col(Finding.status) == where.status)
-    if where.confidence is not None:
-        conditions.append(col(Finding.confidence) == where.confidence)
-    if where.journey_step is not None:
-        conditions.append(col(Finding.journey_step) == where.journey_step)
+    conditions += _equal(
+        (Finding.severity, where.severity), (Finding.status, where.status),
+        (Finding.confidence, where.confidence), (Finding.journey_step, where.journey_step),
+    )  # fmt: skip
     if where.since is not None:  # from the day's first moment (UTC) …
         start = datetime.combine(where.since, time.min, UTC)
         conditions.append(col(Finding.created_at) >= start)
@@ -467,10 +461,7 @@ async def history(
 
 
 async def get_recommendation(session: AsyncSession, recommendation_id: int) -> Recommendation:
-    found = await session.get(Recommendation, recommendation_id)
-    if found is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return found
+    return await _get(session, Recommendation, recommendation_id, "Recommendation")
 
 
 async def findings_of(
@@ -563,10 +554,7 @@ async def published_recommendations(
 
 
 async def get_kpi(session: AsyncSession, kpi_id: int) -> Kpi:
-    found = await session.get(Kpi, kpi_id)
-    if found is None:
-        raise NotFound(f"KPI measurement {kpi_id} does not exist.")
-    return found
+    return await _get(session, Kpi, kpi_id, "KPI measurement")
 
 
 async def list_kpis(
