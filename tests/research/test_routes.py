@@ -4,9 +4,12 @@ scopes; and that no public route gives raw evidence or participant data."""
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import datetime
 from typing import Any
 
+import openpyxl  # type: ignore[import-untyped]
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel import col
@@ -20,6 +23,7 @@ from tracker.access.models import AuditEntry
 from tracker.cli import main
 from tracker.db import run
 from tracker.research import actions
+from tracker.tabular import XLSX_MEDIA_TYPE
 
 LEIPZIG = "147130000000"
 KOELN = "053150000000"
@@ -466,3 +470,55 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
     client.cookies.clear()
     assert (await client.get(url, headers=who["koeln"])).status_code == 404
+
+
+def workbook(rows: list[list[Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_observations_import_from_xlsx_all_or_nothing(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    url = f"/api/v1/studies/{evidence['study']['id']}/observations/import"
+    xlsx = {**who["researcher"], "Content-Type": XLSX_MEDIA_TYPE}
+    header = ["external_id", "participant", "kind", "text", "metric_value", "metric_unit",
+              "journey_step", "tags", "recorded_on"]  # fmt: skip
+    good = [
+        header,
+        ["x-1", "P01", "note", "Sucht den Button", None, None, "Antrag starten", "ux",
+         datetime(2026, 5, 2)],
+        ["x-2", "P02", "metric", None, 12.5, "Minuten", "Antrag starten", None, "2026-05-03"],
+    ]  # fmt: skip
+    bad = [*good, ["x-3", "P77", "note", "x"], ["x-4", None, "quote"]]
+    refused = await client.post(url, content=workbook(bad), headers=xlsx)
+    assert refused.status_code == 422
+    errors = refused.json()["errors"]
+    assert errors[0] == f"upload.xlsx:4: participant: no P77 in study {evidence['study']['id']}"
+    assert errors[1].startswith("upload.xlsx:5:")
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    assert listed.json()["items"] == []  # nothing written
+    first = await client.post(url, content=workbook(good), headers=xlsx)
+    assert (first.status_code, first.json()) == (200, {
+        "source": "upload.xlsx", "inserted": 2, "unchanged": 0})  # fmt: skip
+    again = await client.post(url, content=workbook(good), headers=xlsx)
+    assert (again.json()["inserted"], again.json()["unchanged"]) == (0, 2)
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    found = {o["external_id"]: o for o in listed.json()["items"]}
+    assert (found["x-1"]["recorded_on"], found["x-2"]["metric_value"]) == ("2026-05-02", 12.5)
+    broken = await client.post(url, content=b"PK not a workbook", headers=xlsx)
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0].startswith("upload.xlsx:1: not an XLSX workbook")
+    other = await client.post(url, content=b"x", headers={**xlsx, "Content-Type": "text/plain"})
+    assert other.status_code == 415

@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,11 +79,10 @@ from tracker.research.schemas import (
     WithdrawalRead,
 )
 from tracker.settings import Settings
-from tracker.tabular import csv_bytes, write_xlsx
+from tracker.tabular import XLSX_MEDIA_TYPE, csv_bytes, write_xlsx, xlsx_rows
 
 AnyRequest = Request[Any, Any, Any]
 B = TypeVar("B")
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WRITES = (401, 403, 404, 409, 415, 422)
 UPDATES = (*WRITES, 412, 428)
 READS = (401, 403)
@@ -414,24 +422,50 @@ async def update_observation(
     return await observation_response(session, found)
 
 
+@dataclass
+class ObservationUpload(Operation):
+    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, description="The observation schema as UTF-8 CSV.")
+        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
+                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+            },
+        )
+
+
 @post(
     "/studies/{study_id:int}/observations/import",
     guards=[researcher],
     status_code=200,
     responses=problem_responses(401, 403, 404, 415, 422),
+    operation_class=ObservationUpload,
 )
 async def import_observations(
     request: AnyRequest, study_id: RowId, session: DbSession, state: State
 ) -> ImportReportRead:
-    """Observations from a `text/csv` body (UTF-8) in the documented schema (external_id,
-    participant, kind, text, metric_value, metric_unit, media_uri, media_timecode,
-    journey_step, tags, recorded_on): all or nothing, idempotent on external_id; a bad row
-    rejects the file (422, `file:line: why` in `errors`)."""
-    if request.content_type[0] != CSV_MEDIA_TYPE:
-        raise UnsupportedMediaType("Send text/csv.")
-    name = "upload.csv"
+    """Observations from a `text/csv` body (UTF-8) or an XLSX workbook (its first sheet) in
+    the documented schema (external_id, participant, kind, text, metric_value, metric_unit,
+    media_uri, media_timecode, journey_step, tags, recorded_on): all or nothing, idempotent on
+    external_id; a bad row rejects the file (422, `file:row: why` in `errors`)."""
+    settings: Settings = state.settings
+    body = io.BytesIO(await request.body())
+    media_type = request.content_type[0]
+    if media_type not in (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE):
+        raise UnsupportedMediaType(f"Send text/csv or {XLSX_MEDIA_TYPE}.")
+    name = "upload.csv" if media_type == CSV_MEDIA_TYPE else "upload.xlsx"
     try:
-        rows = csv_rows(io.BytesIO(await request.body()), name, imports.REQUIRED)
+        if media_type == CSV_MEDIA_TYPE:
+            rows = csv_rows(body, name, imports.REQUIRED)
+        else:
+            rows = xlsx_rows(
+                body, name, imports.REQUIRED, max_rows=settings.max_upload_rows,
+                max_unpacked_bytes=settings.max_upload_xlsx_bytes,
+            )  # fmt: skip
         result = await imports.import_observations(
             session, rows, name, study_id=study_id, actor=principal_of(request),
             today=today(state),
