@@ -491,13 +491,13 @@ async def test_observations_import_from_xlsx_all_or_nothing(
     xlsx = {**who["researcher"], "Content-Type": XLSX_MEDIA_TYPE}
     header = ["external_id", "participant", "kind", "text", "metric_value", "metric_unit",
               "journey_step", "tags", "recorded_on"]  # fmt: skip
-    good = [
+    good: list[list[Any]] = [
         header,
         ["x-1", "P01", "note", "Sucht den Button", None, None, "Antrag starten", "ux",
          datetime(2026, 5, 2)],
         ["x-2", "P02", "metric", None, 12.5, "Minuten", "Antrag starten", None, "2026-05-03"],
     ]  # fmt: skip
-    bad = [*good, ["x-3", "P77", "note", "x"], ["x-4", None, "quote"]]
+    bad: list[list[Any]] = [*good, ["x-3", "P77", "note", "x"], ["x-4", None, "quote"]]
     refused = await client.post(url, content=workbook(bad), headers=xlsx)
     assert refused.status_code == 422
     errors = refused.json()["errors"]
