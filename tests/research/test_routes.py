@@ -522,3 +522,61 @@ async def test_observations_import_from_xlsx_all_or_nothing(
     assert broken.json()["errors"][0].startswith("upload.xlsx:1: not an XLSX workbook")
     other = await client.post(url, content=b"x", headers={**xlsx, "Content-Type": "text/plain"})
     assert other.status_code == 415
+
+
+async def test_consent_covers_each_kind_and_publication(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me, reviewer = who["researcher"], who["reviewer"]
+    study_id = evidence["study"]["id"]
+    media = {"study_id": study_id, "participant_id": evidence["p1"]["id"], "kind": "media",
+             "media_uri": "https://media.example.org/p01.mp4"}  # fmt: skip
+    refused = await client.post("/api/v1/observations", json=media, headers=me)
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "Participant P01 did not consent to recordings."
+    # P03 consents to notes, not to publication
+    p3 = await created(client, f"/api/v1/studies/{study_id}/participants", {
+        "code": "P03", "user_group": "ältere Menschen", "consent": {"given_on": "2026-03-01"},
+    }, me)  # fmt: skip
+    note = await created(client, "/api/v1/observations", {
+        "study_id": study_id, "participant_id": p3["id"], "kind": "note", "text": "Zu klein.",
+    }, me)  # fmt: skip
+    body = finding_body(evidence, observations=[evidence["note"]["id"], note["id"]])
+    finding = await created(client, "/api/v1/findings", body, me)
+    publish = f"/api/v1/findings/{finding['id']}/publish"
+    blocked = await client.post(publish, headers={**reviewer, **ANY})
+    assert blocked.status_code == 409
+    assert blocked.json()["participants"] == ["P03"]
+    assert "P03" in blocked.json()["detail"]
+    recommendation = await created(client, "/api/v1/recommendations", {
+        "text": "Schrift größer", "findings": [finding["id"]], "responsible_level": "kommune",
+    }, me)  # fmt: skip
+    rec_publish = f"/api/v1/recommendations/{recommendation['id']}/publish"
+    assert (await client.post(rec_publish, headers={**reviewer, **ANY})).status_code == 409
+    # with consent given the finding is published; taking publication back hides it again
+    p3_url = f"/api/v1/participants/{p3['id']}"
+    full = {"given_on": "2026-03-01", "publication": True}
+    assert (await client.patch(p3_url, json={"consent": full}, headers={**me, **ANY})).is_success
+    assert (await client.post(publish, headers={**reviewer, **ANY})).status_code == 200
+    public = f"/api/v1/public/findings/{finding['id']}"
+    assert (await client.get(public)).status_code == 200
+    narrowed = {"given_on": "2026-03-01", "publication": False}
+    answer = await client.patch(p3_url, json={"consent": narrowed}, headers={**me, **ANY})
+    assert answer.status_code == 200, answer.text
+    assert (await client.get(public)).status_code == 404
+    history = (await client.get(f"/api/v1/findings/{finding['id']}/history", headers=me)).json()
+    assert history["items"][-1]["kind"] == "unpublish"
+    # notes taken back: P03's note is erased, the finding rests on P02 alone and may be published
+    notes_off = {"given_on": "2026-03-01", "notes": False}
+    assert (
+        await client.patch(p3_url, json={"consent": notes_off}, headers={**me, **ANY})
+    ).is_success
+    erased = await client.get(f"/api/v1/observations/{note['id']}", headers=me)
+    assert (erased.json()["erased"], erased.json()["text"]) == (True, None)
+    assert (await client.post(publish, headers={**reviewer, **ANY})).status_code == 200
+    # a withdrawal takes what rests on the participant off the public pages
+    withdraw = f"/api/v1/participants/{evidence['p2']['id']}/withdraw-consent"
+    assert (await client.post(withdraw, headers=me)).status_code == 200
+    assert (await client.get(public)).status_code == 404

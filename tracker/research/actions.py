@@ -64,6 +64,14 @@ ERASED_FIELDS: dict[str, Any] = {
 }  # fmt: skip
 
 
+# what a participant's consent must cover for each kind of observation (a metric is a note)
+CONSENT_FOR: dict[str, str] = {
+    ObservationKind.NOTE: "notes", ObservationKind.METRIC: "notes",
+    ObservationKind.QUOTE: "quotes", ObservationKind.MEDIA: "recordings",
+}  # fmt: skip
+CONSENT_WORDS = {"notes": "Notizen", "quotes": "Zitate", "recordings": "Aufnahmen"}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -358,11 +366,60 @@ async def update_participant(
             "consent_publication": data.consent.publication,
         }  # fmt: skip
     del consent
+    await _honour_narrowed_consent(session, participant, values, actor=actor)
     await _apply(
         session, participant, version, values, entity="research_participant",
         entity_id=participant_id, actor=actor,
     )  # fmt: skip
     return participant
+
+
+async def _honour_narrowed_consent(
+    session: AsyncSession, participant: Participant, values: dict[str, Any], *, actor: Actor
+) -> None:
+    """Consent taken back in part: the observations it no longer covers are erased (as on a
+    withdrawal); then, or without consent to publication, what was published on their
+    evidence is withdrawn from the public until a reviewer publishes it again."""
+    assert participant.id is not None  # noqa: S101  (stored)
+    narrowed = {
+        name.removeprefix("consent_") for name, value in values.items()
+        if name.startswith("consent_") and value is False and getattr(participant, name)
+    }  # fmt: skip
+    kinds = [kind for kind, covers in CONSENT_FOR.items() if covers in narrowed]
+    statement = select(Observation).where(
+        col(Observation.participant_id) == participant.id,
+        col(Observation.kind).in_(kinds), col(Observation.erased_at).is_(None),
+    )  # fmt: skip
+    observations = list((await run(session, statement)).scalars()) if kinds else []
+    if "publication" in narrowed or observations:
+        await _unpublish_resting_on(session, participant.id, "consent", actor=actor)
+    if observations:
+        await erase_observations(session, observations, "consent", actor=actor)
+
+
+async def _unpublish_resting_on(
+    session: AsyncSession, participant_id: int, reason: str, *, actor: Actor
+) -> None:
+    findings, recommendations = await queries.published_resting_on(session, participant_id)
+    for finding_id in findings:
+        finding = await queries.get_finding(session, finding_id)
+        finding.public_statement, finding.redactions, finding.public_search_text = None, None, ""
+        await _unpublished(session, finding, "finding", reason, actor=actor)
+    for recommendation_id in recommendations:
+        recommendation = await queries.get_recommendation(session, recommendation_id)
+        recommendation.public_text, recommendation.public_search_text = None, ""
+        await _unpublished(session, recommendation, "recommendation", reason, actor=actor)
+
+
+async def _unpublished(
+    session: AsyncSession, row: Finding | Recommendation, entity: str, reason: str,
+    *, actor: Actor,
+) -> None:  # fmt: skip
+    assert row.id is not None  # noqa: S101  (stored)
+    row.published_at, row.published_by = None, None
+    row.version += 1
+    changes = {"published": [True, False], "reason": [None, reason]}
+    await _record(session, entity, row.id, "unpublish", changes, private="", actor=actor)
 
 
 async def erase_observations(
@@ -404,6 +461,8 @@ async def withdraw_consent(
 ) -> tuple[Participant, int, list[int]]:
     """DSGVO Art. 17: the participant's observations lose their content; idempotent."""
     participant = await participant_in_reach(session, participant_id, actor)
+    # what was published on their evidence leaves the public before the evidence goes
+    await _unpublish_resting_on(session, participant_id, "consent", actor=actor)
     statement = select(Observation).where(col(Observation.participant_id) == participant_id)
     observations = list((await run(session, statement)).scalars())
     erased = sum(1 for o in observations if o.erased_at is None)
@@ -465,9 +524,18 @@ async def record_observation(
         if participant is None or participant.study_id != data.study_id:
             raise InvalidInput(f"Study {data.study_id} has no participant {data.participant_id}.")
         if participant.withdrawn_at is not None:
-            raise InvalidInput(f"Participant {participant.code} withdrew consent.")
-        if data.kind == ObservationKind.QUOTE and not participant.consent_quotes:
-            raise InvalidInput(f"Participant {participant.code} did not consent to quotes.")
+            raise InvalidInput(
+                f"Participant {participant.code} withdrew consent.",
+                extra={"field": "participant_id"},
+                german=f"{participant.code} hat die Einwilligung widerrufen.",
+            )  # fmt: skip
+        covers = CONSENT_FOR[data.kind.value]
+        if not getattr(participant, f"consent_{covers}"):
+            raise InvalidInput(
+                f"Participant {participant.code} did not consent to {covers}.",
+                extra={"field": "participant_id", "participant": participant.code},
+                german=f"{participant.code} hat nicht in {CONSENT_WORDS[covers]} eingewilligt.",
+            )  # fmt: skip
     values = data.model_dump()
     _check_observation_shape(data.kind.value, values)
     if data.external_id is not None and (
@@ -631,6 +699,21 @@ async def names_to_redact(session: AsyncSession, finding_ids: Sequence[int]) -> 
     )  # fmt: skip
 
 
+async def _ensure_publication_consent(
+    session: AsyncSession, finding_ids: Sequence[int], what: str
+) -> None:
+    """409 naming the participants whose evidence the text rests on without their consent to
+    publication."""
+    codes = await queries.unconsented_participants(session, finding_ids)
+    if codes:
+        raise Conflict(
+            f"{what} rests on evidence of participants without consent to publication: "
+            f"{', '.join(codes)}.",
+            extra={"participants": codes},
+            german=f"Ohne Einwilligung in die Veröffentlichung: {', '.join(codes)}.",
+        )  # fmt: skip
+
+
 async def _publish(
     session: AsyncSession, row: Finding | Recommendation, version: int, *, entity: str,
     text: str, field: str, names: Sequence[str], actor: Actor,
@@ -676,6 +759,7 @@ async def publish_finding(
     version = expected_version(if_match, current=finding.version)
     if finding.needs_review:
         raise Conflict(f"Finding {finding_id} has no supporting evidence left; review it first.")
+    await _ensure_publication_consent(session, [finding_id], f"Finding {finding_id}")
     redacted = await _publish(
         session, finding, version, entity="finding", text=finding.statement,
         field="public_statement", names=await names_to_redact(session, [finding_id]), actor=actor,
@@ -811,6 +895,7 @@ async def publish_recommendation(
     }
     _ensure_reviews(actor, sorted(gemeinden), recommendation.created_by, "recommendation")
     version = expected_version(if_match, current=recommendation.version)
+    await _ensure_publication_consent(session, findings, f"Recommendation {recommendation_id}")
     await _publish(
         session, recommendation, version, entity="recommendation", text=recommendation.text,
         field="public_text", names=await names_to_redact(session, findings), actor=actor,

@@ -438,6 +438,61 @@ async def findings_supported_by(session: AsyncSession, observation_ids: Iterable
     return list((await run(session, statement)).scalars())
 
 
+async def unconsented_participants(session: AsyncSession, finding_ids: Iterable[int]) -> list[str]:
+    """The codes of participants whose evidence (not erased) supports the findings without
+    their consent to publication, or after they withdrew it."""
+    statement = (
+        select(col(Participant.code))
+        .join(Observation, col(Observation.participant_id) == col(Participant.id))
+        .join(FindingObservation, col(FindingObservation.observation_id) == col(Observation.id))
+        .where(
+            col(FindingObservation.finding_id).in_(list(finding_ids)),
+            col(Observation.erased_at).is_(None),
+            or_(
+                col(Participant.consent_publication).is_(False),
+                col(Participant.withdrawn_at).is_not(None),
+            ),
+        )
+        .distinct()
+        .order_by(col(Participant.code))
+    )
+    return list((await run(session, statement)).scalars())
+
+
+async def published_resting_on(
+    session: AsyncSession, participant_id: int
+) -> tuple[list[int], list[int]]:
+    """The published findings that the participant's evidence (not erased) supports, and the
+    published recommendations answering them."""
+    findings = (
+        select(col(FindingObservation.finding_id))
+        .join(Observation, col(Observation.id) == col(FindingObservation.observation_id))
+        .join(Finding, col(Finding.id) == col(FindingObservation.finding_id))
+        .where(
+            col(Observation.participant_id) == participant_id,
+            col(Observation.erased_at).is_(None),
+            col(Finding.published_at).is_not(None),
+        )
+        .distinct()
+        .order_by(col(FindingObservation.finding_id))
+    )
+    finding_ids = list((await run(session, findings)).scalars())
+    recommendations = (
+        select(col(RecommendationFinding.recommendation_id))
+        .join(
+            Recommendation,
+            col(Recommendation.id) == col(RecommendationFinding.recommendation_id),
+        )
+        .where(
+            col(RecommendationFinding.finding_id).in_(finding_ids),
+            col(Recommendation.published_at).is_not(None),
+        )
+        .distinct()
+        .order_by(col(RecommendationFinding.recommendation_id))
+    )
+    return finding_ids, list((await run(session, recommendations)).scalars())
+
+
 async def studies_of_findings(session: AsyncSession, finding_ids: Iterable[int]) -> list[Study]:
     ids = (
         select(col(Observation.study_id))
