@@ -88,6 +88,21 @@ async def study_with_evidence(client: Client, who: dict[str, Headers]) -> dict[s
     return {"study": study, "p1": p1, "p2": p2, "quote": quote, "note": note, "metric": metric}
 
 
+async def demand_with_action(client: Client, session: AsyncSession, key: str) -> str:
+    """A Leipzig catalogue with the demand `key` and one Maßnahme under it: its id."""
+    manager = bearer(await add_token(session, await add_user(
+        session, f"manager-{key}@x.de", [("demand_manager", LEIPZIG)])))  # fmt: skip
+    await session.commit()
+    catalogue = {
+        "key": f"leipzig-{key.lower()}", "version": "2026", "scope_ars": LEIPZIG,
+        "title": {"de": "Strategie"}, "demands": [{"key": key, "title": {"de": key}}],
+    }  # fmt: skip
+    await created(client, "/api/v1/demand-catalogues", catalogue, manager)
+    action = await created(client, f"/api/v1/demands/{key}/actions", {
+        "title": {"de": "Maßnahme"}, "responsible_level": "kommune"}, manager)  # fmt: skip
+    return str(action["id"])
+
+
 def finding_body(evidence: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
         "statement": "Der Upload der Geburtsurkunde scheitert; Frau Kowalski rief an.",
@@ -157,13 +172,27 @@ async def test_the_chain_from_study_to_public_finding(
     )
     assert [r["kind"] for r in body["redactions"]] == ["listed_name"]
 
-    recommendation = await created(client, "/api/v1/recommendations", {
+    action = await demand_with_action(client, session, "DF-3")
+    answer = {
         "text": "Uploads bis 20 MB annehmen und Fortschritt speichern.",
         "responsible_level": "it_dienstleister", "findings": [finding["id"]],
-        "links": [{"kind": "demand", "key": "DF-3"}, {"kind": "action", "key": "17"}],
+    }  # fmt: skip
+    for links, detail in (
+        ([{"kind": "demand", "key": "DF-99"}], "Demand DF-99 does not exist."),
+        ([{"kind": "action", "key": "999999"}], "Maßnahme 999999 does not exist."),
+        ([{"kind": "action", "key": "DF-3"}], "Maßnahme DF-3 does not exist."),
+        ([{"kind": "wish", "key": "x"}], "Links of kind wish are not known (known: action, "
+                                          "demand)."),
+    ):  # fmt: skip
+        refused = await client.post(
+            "/api/v1/recommendations", json={**answer, "links": links}, headers=me
+        )
+        assert (refused.status_code, refused.json()["detail"]) == (422, detail)
+    recommendation = await created(client, "/api/v1/recommendations", {
+        **answer, "links": [{"kind": "demand", "key": "DF-3"}, {"kind": "action", "key": action}],
     }, me)  # fmt: skip
     assert [(x["kind"], x["key"]) for x in recommendation["links"]] == [
-        ("action", "17"),
+        ("action", action),
         ("demand", "DF-3"),
     ]
     rec_url = f"/api/v1/recommendations/{recommendation['id']}"
@@ -182,7 +211,7 @@ async def test_the_chain_from_study_to_public_finding(
         (item,) = listed.json()["items"]
         assert item["statement"] == body["public_statement"]
         assert item["frequency"] == {"observations": 2, "participants": 1, "erased": 0}
-        assert item["recommendations"][0]["links"][0]["key"] == "17"
+        assert item["recommendations"][0]["links"][0]["key"] == action
         one = await client.get(f"/api/v1/public/findings/{finding['id']}", headers=headers)
         assert one.json() == item
         for text in (listed.text, one.text):

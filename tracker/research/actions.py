@@ -20,6 +20,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
 from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.links import check_link_target
 from tracker.regions import queries as regions_queries
 from tracker.research import queries
 from tracker.research.models import (
@@ -796,6 +797,8 @@ async def _set_links(
     actor: Actor,
 ) -> list[str]:
     keys = sorted({f"{link.kind}:{link.key}" for link in links})
+    for link in links:
+        await check_link_target(session, link.kind, link.key)
     now = _now()
     rows = [
         {"kind": key.split(":", 1)[0], "key": key.split(":", 1)[1], "created_at": now,
