@@ -609,3 +609,44 @@ async def test_consent_covers_each_kind_and_publication(
     withdraw = f"/api/v1/participants/{evidence['p2']['id']}/withdraw-consent"
     assert (await client.post(withdraw, headers=me)).status_code == 200
     assert (await client.get(public)).status_code == 404
+
+
+async def test_tag_filters_page_by_cursor(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me = who["researcher"]
+    base = {"study_id": evidence["study"]["id"], "kind": "note"}
+    tagged = [evidence["quote"]["id"]]
+    for number in range(5):
+        tags = ["upload", "mobil"] if number % 2 == 0 else ["mobil"]
+        made = await created(client, "/api/v1/observations",
+                             {**base, "text": f"Notiz {number}", "tags": tags}, me)  # fmt: skip
+        if "upload" in tags:
+            tagged.append(made["id"])
+    seen: list[int] = []
+    cursor = None
+    while True:
+        query: dict[str, Any] = {"tag": "upload", "limit": 2} | (
+            {"cursor": cursor} if cursor else {}
+        )
+        page = (await client.get("/api/v1/observations", params=query, headers=me)).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == tagged
+    first = await created(client, "/api/v1/findings", finding_body(evidence, tags=["upload"]), me)
+    await created(client, "/api/v1/findings", finding_body(evidence, tags=["mobil"]), me)
+    third = await created(client, "/api/v1/findings", finding_body(evidence, tags=["upload"]), me)
+    page = (await client.get("/api/v1/findings", params={"tag": "upload", "limit": 1},
+                             headers=me)).json()  # fmt: skip
+    assert ([f["id"] for f in page["items"]], page["next_cursor"]) == (
+        [first["id"]],
+        str(first["id"]),
+    )
+    params = {"tag": "upload", "limit": 1, "cursor": page["next_cursor"]}
+    rest = (await client.get("/api/v1/findings", params=params, headers=me)).json()
+    assert ([f["id"] for f in rest["items"]], rest["next_cursor"]) == ([third["id"]], None)
+    none = await client.get("/api/v1/findings", params={"tag": "fehlt"}, headers=me)
+    assert none.json() == {"items": [], "next_cursor": None}

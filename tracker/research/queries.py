@@ -30,7 +30,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung
-from tracker.db import TableModel, run, tuples
+from tracker.db import TableModel, json_list_has, run, tuples
 from tracker.errors import NotFound
 from tracker.listing import fetch_page
 from tracker.research.models import (
@@ -243,21 +243,10 @@ async def list_observations(
                 col(Observation.text), where.text,
             )
         )  # fmt: skip
-    statement = statement.where(*conditions)
-    page = await fetch_page(session, statement, [col(Observation.id)], limit=None, cursor=None)
-    rows = page[0]
     if where.tag is not None:
-        rows = [row for row in rows if where.tag in row.Observation.tags]
-    return _slice(rows, limit, cursor)
-
-
-def _slice(rows: list[Row[Any]], limit: int | None, cursor: str | None) -> Page:
-    """Keyset paging by id over rows filtered in Python (tags are JSON lists)."""
-    start = int(cursor) if cursor is not None else None
-    kept = [row for row in rows if start is None or row[-1] > start]
-    if limit is None or len(kept) <= limit:
-        return kept, None
-    return kept[:limit], str(kept[limit - 1][-1])
+        conditions.append(json_list_has(col(Observation.tags), where.tag))
+    statement = statement.where(*conditions)
+    return await fetch_page(session, statement, [col(Observation.id)], limit=limit, cursor=cursor)
 
 
 def _text_match(dialect: str, table: str, key_column: Any, raw_column: Any, text: str) -> Any:
@@ -374,10 +363,9 @@ async def list_findings(
                 await dialect_of(session), "research_finding", key_column, raw_column, where.text
             )
         )
-    rows, _ = await fetch_page(session, statement, [col(Finding.id)], limit=None, cursor=None)
     if where.tag is not None:
-        rows = [row for row in rows if where.tag in row.Finding.tags]
-    return _slice(rows, limit, cursor)
+        statement = statement.where(json_list_has(col(Finding.tags), where.tag))
+    return await fetch_page(session, statement, [col(Finding.id)], limit=limit, cursor=cursor)
 
 
 async def supporting(session: AsyncSession, finding_ids: Iterable[int]) -> dict[int, list[int]]:
