@@ -650,3 +650,74 @@ async def test_tag_filters_page_by_cursor(client: Client, session: AsyncSession)
     assert ([f["id"] for f in rest["items"]], rest["next_cursor"]) == ([third["id"]], None)
     none = await client.get("/api/v1/findings", params={"tag": "fehlt"}, headers=me)
     assert none.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    await add_user(session, "pruefer@x.de", [("reviewer", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "pruefer@x.de")
+    page = await client.get("/freigabe")
+    assert page.status_code == 200
+    assert "Der Upload der Geburtsurkunde scheitert; Frau [Name] rief an." in page.text
+    assert "<td>Kowalski</td>" in page.text  # what the redactor removes, for the reviewer
+    token = csrf_token(page.text)
+    url = f"/freigabe/erkenntnisse/{finding['id']}"
+    decision = {"_csrf_token": token, "version": "1", "decision": "reject", "reason": " "}
+    assert (await client.post(url, data=decision)).status_code == 422
+    assert (await client.post(url, data={**decision, "_csrf_token": ""})).status_code == 403
+    rejected = await client.post(url, data={**decision, "reason": "Quelle fehlt"})
+    assert rejected.status_code == 303, rejected.text
+    assert f"erkenntnisse-{finding['id']}" not in (await client.get("/freigabe")).text
+    history = await client.get(f"/api/v1/findings/{finding['id']}/history", headers=who["reviewer"])
+    assert history.json()["items"][-1]["changes"]["reason"] == [None, "Quelle fehlt"]
+    # the author's change puts it back; publishing needs the version now read
+    changed = await client.patch(f"/api/v1/findings/{finding['id']}", json={"severity": 3},
+                                 headers={**who["researcher"], **ANY})  # fmt: skip
+    assert changed.status_code == 200
+    assert f"erkenntnisse-{finding['id']}" in (await client.get("/freigabe")).text
+    stale = await client.post(url, data={**decision, "decision": "publish"})
+    assert stale.status_code == 412
+    published = await client.post(url, data={**decision, "decision": "publish", "version": "2"})
+    assert published.status_code == 303, published.text
+    assert "Frau [Name] rief an" in (await client.get("/erkenntnisse")).text
+    assert "Nichts wartet auf Freigabe." in (await client.get("/freigabe")).text
+    english = await client.get("/freigabe?lang=en")
+    assert "Review: findings and recommendations" in english.text
+    assert (await client.post("/freigabe/andere/1", data=decision)).status_code == 400
+    client.cookies.clear()
+    assert (await client.get("/freigabe")).status_code in (302, 303, 401)
+
+
+async def test_a_researcher_adds_a_participant_on_the_study_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    await add_user(session, "forscher@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "forscher@x.de")
+    url = f"/studien/{evidence['study']['id']}"
+    token = csrf_token((await client.get(url)).text)
+    form = {"code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
+            "given_on": "2026-03-04", "quotes": "on", "_csrf_token": token}  # fmt: skip
+    saved = await client.post(f"{url}/teilnehmende", data=form)
+    assert saved.status_code == 303, saved.text
+    assert "P05" in (await client.get(url)).text
+    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
+                              headers=who["researcher"])  # fmt: skip
+    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
+    assert p5["consent"] | {"withdrawn_at": None} == {
+        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
+        "publication": False, "withdrawn_at": None,
+    }  # fmt: skip
+    personal = {**form, "code": "P06", "user_group": "Frau Schmidt"}
+    refused = await client.post(f"{url}/teilnehmende", data=personal)
+    assert refused.status_code == 422
+    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
+    twice = await client.post(f"{url}/teilnehmende", data=form)
+    assert twice.status_code == 422

@@ -906,6 +906,38 @@ async def publish_recommendation(
     return recommendation
 
 
+# --- review --------------------------------------------------------------------------------------
+
+
+async def reject(
+    session: AsyncSession, entity: str, row_id: int, reason: str, *, if_match: str | None,
+    actor: Actor,
+) -> Finding | Recommendation:  # fmt: skip
+    """A reviewer (not the author) sends a finding or recommendation back with the reason: it
+    leaves the review queue until its author changes it (If-Match)."""
+    row: Finding | Recommendation
+    if entity == "finding":
+        row = await finding_in_reach(session, row_id, actor)
+        gemeinden = await _gemeinden_of(session, "finding", row_id)
+    else:
+        row = await recommendation_in_reach(session, row_id, actor)
+        answered = (await queries.findings_of(session, [row_id]))[row_id]
+        gemeinden = sorted(
+            {ars for f in answered for ars in await _gemeinden_of(session, "finding", f)}
+        )
+    _ensure_reviews(actor, gemeinden, row.created_by, entity)
+    expected_version(if_match, current=row.version)
+    if row.published_at is not None:
+        raise Conflict(f"The {entity} {row_id} is published; change it to withdraw it.")
+    if not reason.strip():
+        raise InvalidInput("A rejection names its reason.", extra={"field": "reason"},
+                           german="Nennen Sie den Grund der Zurückweisung.")  # fmt: skip
+    # the reason may quote the text: it stays in the history, out of the audit log
+    changes = {"rejected": [None, True], "reason": [None, reason.strip()]}
+    await _record(session, entity, row_id, "reject", changes, private="reason", actor=actor)
+    return row
+
+
 # --- KPIs ----------------------------------------------------------------------------------------
 
 

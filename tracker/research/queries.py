@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     table as table_clause,
 )
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -675,3 +676,51 @@ async def public_findings(session: AsyncSession, findings: list[Finding]) -> lis
             published_at=finding.published_at,
         ))  # fmt: skip
     return reads
+
+
+# --- review --------------------------------------------------------------------------------------
+
+
+def _not_rejected(entity: str, entity_id: Any) -> Any:
+    """The entity's newest history event is no rejection: rejected, it waits for its author,
+    whose next change (a new event) puts it back before the reviewers."""
+    later = aliased(ResearchEvent)
+    newest = (
+        select(func.max(col(later.id)))
+        .where(col(later.entity) == entity, col(later.entity_id) == entity_id)
+        .correlate_except(later)
+        .scalar_subquery()
+    )
+    rejected = select(col(ResearchEvent.id)).where(
+        col(ResearchEvent.id) == newest, col(ResearchEvent.kind) == "reject"
+    )
+    return ~exists(rejected)
+
+
+async def awaiting_review(
+    session: AsyncSession, scopes: Sequence[str], *, limit: int
+) -> tuple[list[Finding], list[Recommendation]]:
+    """Unpublished findings (not superseded) and recommendations in `scopes` that no reviewer
+    has rejected since their last change, oldest first."""
+    findings = (
+        select(Finding)
+        .where(
+            in_scope("finding", Finding.id, scopes), col(Finding.published_at).is_(None),
+            col(Finding.status) != "superseded", _not_rejected("finding", Finding.id),
+        )
+        .order_by(col(Finding.id))
+        .limit(limit)
+    )  # fmt: skip
+    recommendations = (
+        select(Recommendation)
+        .where(
+            _recommendation_in_scope(scopes), col(Recommendation.published_at).is_(None),
+            _not_rejected("recommendation", Recommendation.id),
+        )
+        .order_by(col(Recommendation.id))
+        .limit(limit)
+    )  # fmt: skip
+    return (
+        list((await run(session, findings)).scalars()),
+        list((await run(session, recommendations)).scalars()),
+    )
