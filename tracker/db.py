@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Executable,
     MetaData,
@@ -31,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -245,3 +248,28 @@ def outside_models(name: str | None, type_: str, parent_names: Any) -> bool:
     if name is None or type_ not in ("table", "index"):
         return True
     return not (name.startswith("search_") or "_fts" in name)
+
+
+class json_list_has(FunctionElement[bool]):
+    """`json_list_has(column, value)`: the JSON list in `column` holds the text `value` (a tag
+    among tags), in SQL on either backend, so that a filter on it pages by keyset as any other."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "json_list_has"
+
+
+@compiles(json_list_has, "sqlite")
+def _json_list_has_sqlite(element: json_list_has, compiler: Any, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    # the parts are compiled clauses: a column name and a bound parameter, never user text
+    return f"EXISTS (SELECT 1 FROM json_each({column}) AS elements WHERE elements.value = {value})"  # noqa: S608
+
+
+@compiles(json_list_has, "postgresql")
+def _json_list_has_postgresql(element: json_list_has, compiler: Any, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements_text({column}) AS elements(value) "  # noqa: S608
+        f"WHERE elements.value = CAST({value} AS TEXT))"
+    )

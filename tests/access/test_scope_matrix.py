@@ -288,7 +288,8 @@ async def leipzig_research(session: AsyncSession) -> dict[str, int]:
     assert study.id is not None
     participant = await research_actions.add_participant(
         session, study.id, research_schemas.ParticipantCreate.model_validate(
-            {"code": "P01", "user_group": "Bürger:in", "consent": {"given_on": "2026-01-05"}}
+            {"code": "P01", "user_group": "Bürger:in",
+             "consent": {"given_on": "2026-01-05", "publication": True}}
         ), actor="test",
     )  # fmt: skip
     observation = await research_actions.record_observation(

@@ -4,9 +4,12 @@ scopes; and that no public route gives raw evidence or participant data."""
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import datetime
 from typing import Any
 
+import openpyxl  # type: ignore[import-untyped]
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel import col
@@ -20,6 +23,7 @@ from tracker.access.models import AuditEntry
 from tracker.cli import main
 from tracker.db import run
 from tracker.research import actions
+from tracker.tabular import XLSX_MEDIA_TYPE
 
 LEIPZIG = "147130000000"
 KOELN = "053150000000"
@@ -82,6 +86,21 @@ async def study_with_evidence(client: Client, who: dict[str, Headers]) -> dict[s
         "metric_unit": "Sekunden", "recorded_on": "2026-03-02",
     }, me)  # fmt: skip
     return {"study": study, "p1": p1, "p2": p2, "quote": quote, "note": note, "metric": metric}
+
+
+async def demand_with_action(client: Client, session: AsyncSession, key: str) -> str:
+    """A Leipzig catalogue with the demand `key` and one Maßnahme under it: its id."""
+    manager = bearer(await add_token(session, await add_user(
+        session, f"manager-{key}@x.de", [("demand_manager", LEIPZIG)])))  # fmt: skip
+    await session.commit()
+    catalogue = {
+        "key": f"leipzig-{key.lower()}", "version": "2026", "scope_ars": LEIPZIG,
+        "title": {"de": "Strategie"}, "demands": [{"key": key, "title": {"de": key}}],
+    }  # fmt: skip
+    await created(client, "/api/v1/demand-catalogues", catalogue, manager)
+    action = await created(client, f"/api/v1/demands/{key}/actions", {
+        "title": {"de": "Maßnahme"}, "responsible_level": "kommune"}, manager)  # fmt: skip
+    return str(action["id"])
 
 
 def finding_body(evidence: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -153,13 +172,27 @@ async def test_the_chain_from_study_to_public_finding(
     )
     assert [r["kind"] for r in body["redactions"]] == ["listed_name"]
 
-    recommendation = await created(client, "/api/v1/recommendations", {
+    action = await demand_with_action(client, session, "DF-3")
+    answer = {
         "text": "Uploads bis 20 MB annehmen und Fortschritt speichern.",
         "responsible_level": "it_dienstleister", "findings": [finding["id"]],
-        "links": [{"kind": "demand", "key": "DF-3"}, {"kind": "action", "key": "17"}],
+    }  # fmt: skip
+    for links, detail in (
+        ([{"kind": "demand", "key": "DF-99"}], "Demand DF-99 does not exist."),
+        ([{"kind": "action", "key": "999999"}], "Maßnahme 999999 does not exist."),
+        ([{"kind": "action", "key": "DF-3"}], "Maßnahme DF-3 does not exist."),
+        ([{"kind": "wish", "key": "x"}], "Links of kind wish are not known (known: action, "
+                                          "demand)."),
+    ):  # fmt: skip
+        refused = await client.post(
+            "/api/v1/recommendations", json={**answer, "links": links}, headers=me
+        )
+        assert (refused.status_code, refused.json()["detail"]) == (422, detail)
+    recommendation = await created(client, "/api/v1/recommendations", {
+        **answer, "links": [{"kind": "demand", "key": "DF-3"}, {"kind": "action", "key": action}],
     }, me)  # fmt: skip
     assert [(x["kind"], x["key"]) for x in recommendation["links"]] == [
-        ("action", "17"),
+        ("action", action),
         ("demand", "DF-3"),
     ]
     rec_url = f"/api/v1/recommendations/{recommendation['id']}"
@@ -178,7 +211,7 @@ async def test_the_chain_from_study_to_public_finding(
         (item,) = listed.json()["items"]
         assert item["statement"] == body["public_statement"]
         assert item["frequency"] == {"observations": 2, "participants": 1, "erased": 0}
-        assert item["recommendations"][0]["links"][0]["key"] == "17"
+        assert item["recommendations"][0]["links"][0]["key"] == action
         one = await client.get(f"/api/v1/public/findings/{finding['id']}", headers=headers)
         assert one.json() == item
         for text in (listed.text, one.text):
@@ -466,3 +499,225 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
     client.cookies.clear()
     assert (await client.get(url, headers=who["koeln"])).status_code == 404
+
+
+def workbook(rows: list[list[Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_observations_import_from_xlsx_all_or_nothing(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    url = f"/api/v1/studies/{evidence['study']['id']}/observations/import"
+    xlsx = {**who["researcher"], "Content-Type": XLSX_MEDIA_TYPE}
+    header = ["external_id", "participant", "kind", "text", "metric_value", "metric_unit",
+              "journey_step", "tags", "recorded_on"]  # fmt: skip
+    good: list[list[Any]] = [
+        header,
+        ["x-1", "P01", "note", "Sucht den Button", None, None, "Antrag starten", "ux",
+         datetime(2026, 5, 2)],
+        ["x-2", "P02", "metric", None, 12.5, "Minuten", "Antrag starten", None, "2026-05-03"],
+    ]  # fmt: skip
+    bad: list[list[Any]] = [*good, ["x-3", "P77", "note", "x"], ["x-4", None, "quote"]]
+    refused = await client.post(url, content=workbook(bad), headers=xlsx)
+    assert refused.status_code == 422
+    errors = refused.json()["errors"]
+    assert errors[0] == f"upload.xlsx:4: participant: no P77 in study {evidence['study']['id']}"
+    assert errors[1].startswith("upload.xlsx:5:")
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    assert listed.json()["items"] == []  # nothing written
+    first = await client.post(url, content=workbook(good), headers=xlsx)
+    assert (first.status_code, first.json()) == (200, {
+        "source": "upload.xlsx", "inserted": 2, "unchanged": 0})  # fmt: skip
+    again = await client.post(url, content=workbook(good), headers=xlsx)
+    assert (again.json()["inserted"], again.json()["unchanged"]) == (0, 2)
+    listed = await client.get(
+        "/api/v1/observations", params={"journey_step": "Antrag starten"}, headers=who["researcher"]
+    )
+    found = {o["external_id"]: o for o in listed.json()["items"]}
+    assert (found["x-1"]["recorded_on"], found["x-2"]["metric_value"]) == ("2026-05-02", 12.5)
+    broken = await client.post(url, content=b"PK not a workbook", headers=xlsx)
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0].startswith("upload.xlsx:1: not an XLSX workbook")
+    other = await client.post(url, content=b"x", headers={**xlsx, "Content-Type": "text/plain"})
+    assert other.status_code == 415
+
+
+async def test_consent_covers_each_kind_and_publication(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me, reviewer = who["researcher"], who["reviewer"]
+    study_id = evidence["study"]["id"]
+    media = {"study_id": study_id, "participant_id": evidence["p1"]["id"], "kind": "media",
+             "media_uri": "https://media.example.org/p01.mp4"}  # fmt: skip
+    refused = await client.post("/api/v1/observations", json=media, headers=me)
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "Participant P01 did not consent to recordings."
+    # P03 consents to notes, not to publication
+    p3 = await created(client, f"/api/v1/studies/{study_id}/participants", {
+        "code": "P03", "user_group": "ältere Menschen", "consent": {"given_on": "2026-03-01"},
+    }, me)  # fmt: skip
+    note = await created(client, "/api/v1/observations", {
+        "study_id": study_id, "participant_id": p3["id"], "kind": "note", "text": "Zu klein.",
+    }, me)  # fmt: skip
+    body = finding_body(evidence, observations=[evidence["note"]["id"], note["id"]])
+    finding = await created(client, "/api/v1/findings", body, me)
+    publish = f"/api/v1/findings/{finding['id']}/publish"
+    blocked = await client.post(publish, headers={**reviewer, **ANY})
+    assert blocked.status_code == 409
+    assert blocked.json()["participants"] == ["P03"]
+    assert "P03" in blocked.json()["detail"]
+    recommendation = await created(client, "/api/v1/recommendations", {
+        "text": "Schrift größer", "findings": [finding["id"]], "responsible_level": "kommune",
+    }, me)  # fmt: skip
+    rec_publish = f"/api/v1/recommendations/{recommendation['id']}/publish"
+    assert (await client.post(rec_publish, headers={**reviewer, **ANY})).status_code == 409
+    # with consent given the finding is published; taking publication back hides it again
+    p3_url = f"/api/v1/participants/{p3['id']}"
+    full = {"given_on": "2026-03-01", "publication": True}
+    assert (await client.patch(p3_url, json={"consent": full}, headers={**me, **ANY})).is_success
+    assert (await client.post(publish, headers={**reviewer, **ANY})).status_code == 200
+    public = f"/api/v1/public/findings/{finding['id']}"
+    assert (await client.get(public)).status_code == 200
+    narrowed = {"given_on": "2026-03-01", "publication": False}
+    answer = await client.patch(p3_url, json={"consent": narrowed}, headers={**me, **ANY})
+    assert answer.status_code == 200, answer.text
+    assert (await client.get(public)).status_code == 404
+    history = (await client.get(f"/api/v1/findings/{finding['id']}/history", headers=me)).json()
+    assert history["items"][-1]["kind"] == "unpublish"
+    # notes taken back: P03's note is erased, the finding rests on P02 alone and may be published
+    notes_off = {"given_on": "2026-03-01", "notes": False}
+    assert (
+        await client.patch(p3_url, json={"consent": notes_off}, headers={**me, **ANY})
+    ).is_success
+    erased = await client.get(f"/api/v1/observations/{note['id']}", headers=me)
+    assert (erased.json()["erased"], erased.json()["text"]) == (True, None)
+    assert (await client.post(publish, headers={**reviewer, **ANY})).status_code == 200
+    # a withdrawal takes what rests on the participant off the public pages
+    withdraw = f"/api/v1/participants/{evidence['p2']['id']}/withdraw-consent"
+    assert (await client.post(withdraw, headers=me)).status_code == 200
+    assert (await client.get(public)).status_code == 404
+
+
+async def test_tag_filters_page_by_cursor(client: Client, session: AsyncSession) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    me = who["researcher"]
+    base = {"study_id": evidence["study"]["id"], "kind": "note"}
+    tagged = [evidence["quote"]["id"]]
+    for number in range(5):
+        tags = ["upload", "mobil"] if number % 2 == 0 else ["mobil"]
+        made = await created(client, "/api/v1/observations",
+                             {**base, "text": f"Notiz {number}", "tags": tags}, me)  # fmt: skip
+        if "upload" in tags:
+            tagged.append(made["id"])
+    seen: list[int] = []
+    cursor = None
+    while True:
+        query: dict[str, Any] = {"tag": "upload", "limit": 2} | (
+            {"cursor": cursor} if cursor else {}
+        )
+        page = (await client.get("/api/v1/observations", params=query, headers=me)).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == tagged
+    first = await created(client, "/api/v1/findings", finding_body(evidence, tags=["upload"]), me)
+    await created(client, "/api/v1/findings", finding_body(evidence, tags=["mobil"]), me)
+    third = await created(client, "/api/v1/findings", finding_body(evidence, tags=["upload"]), me)
+    page = (await client.get("/api/v1/findings", params={"tag": "upload", "limit": 1},
+                             headers=me)).json()  # fmt: skip
+    assert ([f["id"] for f in page["items"]], page["next_cursor"]) == (
+        [first["id"]],
+        str(first["id"]),
+    )
+    params = {"tag": "upload", "limit": 1, "cursor": page["next_cursor"]}
+    rest = (await client.get("/api/v1/findings", params=params, headers=me)).json()
+    assert ([f["id"] for f in rest["items"]], rest["next_cursor"]) == ([third["id"]], None)
+    none = await client.get("/api/v1/findings", params={"tag": "fehlt"}, headers=me)
+    assert none.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    await add_user(session, "pruefer@x.de", [("reviewer", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "pruefer@x.de")
+    page = await client.get("/freigabe")
+    assert page.status_code == 200
+    assert "Der Upload der Geburtsurkunde scheitert; Frau [Name] rief an." in page.text
+    assert "<td>Kowalski</td>" in page.text  # what the redactor removes, for the reviewer
+    token = csrf_token(page.text)
+    url = f"/freigabe/erkenntnisse/{finding['id']}"
+    decision = {"_csrf_token": token, "version": "1", "decision": "reject", "reason": " "}
+    assert (await client.post(url, data=decision)).status_code == 422
+    assert (await client.post(url, data={**decision, "_csrf_token": ""})).status_code == 403
+    rejected = await client.post(url, data={**decision, "reason": "Quelle fehlt"})
+    assert rejected.status_code == 303, rejected.text
+    assert f"erkenntnisse-{finding['id']}" not in (await client.get("/freigabe")).text
+    history = await client.get(f"/api/v1/findings/{finding['id']}/history", headers=who["reviewer"])
+    assert history.json()["items"][-1]["changes"]["reason"] == [None, "Quelle fehlt"]
+    # the author's change puts it back; publishing needs the version now read
+    changed = await client.patch(f"/api/v1/findings/{finding['id']}", json={"severity": 3},
+                                 headers={**who["researcher"], **ANY})  # fmt: skip
+    assert changed.status_code == 200
+    assert f"erkenntnisse-{finding['id']}" in (await client.get("/freigabe")).text
+    stale = await client.post(url, data={**decision, "decision": "publish"})
+    assert stale.status_code == 412
+    published = await client.post(url, data={**decision, "decision": "publish", "version": "2"})
+    assert published.status_code == 303, published.text
+    assert "Frau [Name] rief an" in (await client.get("/erkenntnisse")).text
+    assert "Nichts wartet auf Freigabe." in (await client.get("/freigabe")).text
+    english = await client.get("/freigabe?lang=en")
+    assert "Review: findings and recommendations" in english.text
+    assert (await client.post("/freigabe/andere/1", data=decision)).status_code == 400
+    client.cookies.clear()
+    assert (await client.get("/freigabe")).status_code in (302, 303, 401)
+
+
+async def test_a_researcher_adds_a_participant_on_the_study_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    await add_user(session, "forscher@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "forscher@x.de")
+    url = f"/studien/{evidence['study']['id']}"
+    token = csrf_token((await client.get(url)).text)
+    form = {"code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
+            "given_on": "2026-03-04", "quotes": "on", "_csrf_token": token}  # fmt: skip
+    saved = await client.post(f"{url}/teilnehmende", data=form)
+    assert saved.status_code == 303, saved.text
+    assert "P05" in (await client.get(url)).text
+    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
+                              headers=who["researcher"])  # fmt: skip
+    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
+    assert p5["consent"] | {"withdrawn_at": None} == {
+        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
+        "publication": False, "withdrawn_at": None,
+    }  # fmt: skip
+    personal = {**form, "code": "P06", "user_group": "Frau Schmidt"}
+    refused = await client.post(f"{url}/teilnehmende", data=personal)
+    assert refused.status_code == 422
+    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
+    twice = await client.post(f"{url}/teilnehmende", data=form)
+    assert twice.status_code == 422

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueCon
 from sqlmodel import Field
 
 from tracker.db import TableModel
+from tracker.links import link_target
 
 # A text in both languages: {"de": …, "en": …}; German is required, English may be empty.
 Bilingual = dict[str, str]
@@ -174,3 +175,8 @@ class DemandLink(TableModel, table=True):
     reason: str
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_by: str = Field(max_length=100)
+
+
+# what research's generic recommendation links may name on this side (tracker/links.py)
+link_target("demand", table=Demand.__tablename__, column="key", label="Demand")
+link_target("action", table=DemandAction.__tablename__, column="id", label="Maßnahme", integer=True)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +22,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
-import openpyxl  # type: ignore[import-untyped]
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker import importing
+from tracker import importing, tabular
 from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
@@ -54,7 +51,6 @@ from tracker.importing import (
     ImportResult,
     ProgressFn,
     RowError,
-    check_text,
     describe,
 )
 from tracker.maturity import pairs, queries, rules
@@ -71,16 +67,11 @@ COLUMNS = (
     "status", "status_comment", "status_changed_at", "status_changed_by", "corrects",
 )  # fmt: skip
 REQUIRED = ("external_id", "ars", "dimension")
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = tabular.XLSX_MEDIA_TYPE
 CHUNK = 5000
 OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
 UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
 EVIDENCE_DEPTH = 2  # a list of flat objects
-# An XLSX upload's bounds, checked before its rows are read: columns of the sheet, and the
-# workbook's size unpacked (a zip bomb is small packed).
-MAX_XLSX_COLUMNS = 100
-OPERATOR_XLSX_BYTES = 4 * 1024**3  # the CLI's bound; an upload's is a setting
-SIZELESS_SHEET_BYTES = 4 * 1024 * 1024
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -227,108 +218,11 @@ def xlsx_rows(
     source: str,
     *,
     max_rows: int | None = None,
-    max_unpacked_bytes: int = OPERATOR_XLSX_BYTES,
+    max_unpacked_bytes: int = tabular.OPERATOR_XLSX_BYTES,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """The first sheet's rows. Refused before any row is read: a workbook that unpacks to more
-    than `max_unpacked_bytes`, a sheet whose dimension claims more than `max_rows` rows or
-    MAX_XLSX_COLUMNS columns."""
-    unpacked = unpacked_size(handle, source, sizeless=max_rows is None)
-    if unpacked > max_unpacked_bytes:
-        raise ImportRejected([RowError(source, 1, (
-            f"the workbook unpacks to {unpacked} bytes, more than the {max_unpacked_bytes} "
-            "taken; split the file"
-        ))])  # fmt: skip
-    try:
-        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
-    try:
-        if max_rows is not None and (sheet.max_row or 0) > max_rows + 1:
-            raise ImportRejected([RowError(source, 1, (
-                f"the sheet has {sheet.max_row - 1} rows, more than {max_rows}; split the file"
-            ))])  # fmt: skip
-        if (sheet.max_column or 0) > MAX_XLSX_COLUMNS:
-            raise ImportRejected([RowError(source, 1, (
-                f"the sheet has {sheet.max_column} columns, more than {MAX_XLSX_COLUMNS}"
-            ))])  # fmt: skip
-        # Read the rows that are there: openpyxl stops at a dimension that claims too few.
-        sheet.reset_dimensions()
-        lines = sheet_rows(sheet, source)
-        header = [str(cell or "").strip() for cell in next(lines, ())]
-        missing = [name for name in REQUIRED if name not in header]
-        if missing:
-            raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
-        for number, cells in enumerate(lines, start=2):
-            values = [cell_text(cell) for cell in cells]
-            check_text(source, number, values)
-            if any(values):
-                yield number, dict(zip(header, values, strict=False))
-    finally:
-        book.close()
-
-
-def sheet_rows(sheet: Any, source: str) -> Iterator[tuple[Any, ...]]:
-    """The sheet's rows; XML that breaks off or is malformed rejects the file at its row."""
-    lines = sheet.iter_rows(values_only=True)
-    number = 1
-    while True:
-        try:
-            cells = next(lines)
-        except StopIteration:
-            return
-        except Exception as exc:  # the XML parser's and openpyxl's many kinds
-            raise ImportRejected(
-                [RowError(source, number, f"not readable as XLSX ({exc})")]
-            ) from None
-        yield cells
-        number += 1
-
-
-def unpacked_size(handle: io.BytesIO | Path, source: str, *, sizeless: bool = True) -> int:
-    """The members' sizes as the archive states them (zipfile reads no more than stated).
-
-    A sheet without a `<dimension>` makes openpyxl parse all of it before the first row, just
-    to size it: unless `sizeless`, such a sheet is taken only up to SIZELESS_SHEET_BYTES."""
-    try:
-        with zipfile.ZipFile(handle) as archive:
-            size = sum(info.file_size for info in archive.infolist())
-            for info in archive.infolist():
-                if sizeless or not info.filename.startswith("xl/worksheets/"):
-                    continue
-                if not sized(archive, info):
-                    raise ImportRejected([RowError(source, 1, (
-                        f"the sheet states no dimension and unpacks to {info.file_size} bytes, "
-                        f"more than the {SIZELESS_SHEET_BYTES} taken so; save it again with "
-                        "a spreadsheet program"
-                    ))])  # fmt: skip
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportRejected([RowError(source, 1, f"not an XLSX workbook ({exc})")]) from None
-    if isinstance(handle, io.BytesIO):
-        handle.seek(0)
-    return size
-
-
-def sized(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Whether a small sheet, or one whose `<dimension>` comes before its rows (as Excel,
-    LibreOffice and openpyxl write it)."""
-    if info.file_size <= SIZELESS_SHEET_BYTES or not info.filename.endswith(".xml"):
-        return True
-    with archive.open(info) as member:
-        head = member.read(65_536)
-    data = head.find(b"<sheetData")
-    found = re.search(rb"<(\w+:)?dimension\b", head)
-    return found is not None and (data < 0 or found.start() < data)
-
-
-def cell_text(cell: Any) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime):
-        return (cell if cell.tzinfo else cell.replace(tzinfo=UTC)).isoformat()
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell)
+    return tabular.xlsx_rows(
+        handle, source, REQUIRED, max_rows=max_rows, max_unpacked_bytes=max_unpacked_bytes
+    )
 
 
 @dataclass

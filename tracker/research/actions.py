@@ -20,6 +20,7 @@ from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import compare_and_set, expected_version
 from tracker.db import run
 from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.links import check_link_target
 from tracker.regions import queries as regions_queries
 from tracker.research import queries
 from tracker.research.models import (
@@ -38,7 +39,7 @@ from tracker.research.models import (
     Subject,
     SubjectKind,
 )
-from tracker.research.redaction import find_personal_data, redact
+from tracker.research.redaction import Redacted, find_personal_data, redact
 from tracker.research.schemas import (
     FindingCreate,
     FindingPatch,
@@ -62,6 +63,14 @@ ERASED_FIELDS: dict[str, Any] = {
     "text": None, "metric_value": None, "metric_unit": None, "media_uri": None,
     "media_timecode": None, "tags": [], "search_text": "",
 }  # fmt: skip
+
+
+# what a participant's consent must cover for each kind of observation (a metric is a note)
+CONSENT_FOR: dict[str, str] = {
+    ObservationKind.NOTE: "notes", ObservationKind.METRIC: "notes",
+    ObservationKind.QUOTE: "quotes", ObservationKind.MEDIA: "recordings",
+}  # fmt: skip
+CONSENT_WORDS = {"notes": "Notizen", "quotes": "Zitate", "recordings": "Aufnahmen"}
 
 
 def _now() -> datetime:
@@ -140,17 +149,10 @@ async def _set_subjects(
     leistungen: Sequence[str],
 ) -> None:  # fmt: skip
     rows = [
-        *({"owner": owner, "owner_id": owner_id, "kind": SubjectKind.GEMEINDE.value, "key": k}
-          for k in sorted(set(gemeinden))),
-        *({"owner": owner, "owner_id": owner_id, "kind": SubjectKind.LEISTUNG.value, "key": k}
-          for k in sorted(set(leistungen))),
+        *({"kind": SubjectKind.GEMEINDE.value, "key": k} for k in sorted(set(gemeinden))),
+        *({"kind": SubjectKind.LEISTUNG.value, "key": k} for k in sorted(set(leistungen))),
     ]  # fmt: skip
-    connection = await session.connection()
-    await connection.execute(
-        delete(Subject).where(col(Subject.owner) == owner, col(Subject.owner_id) == owner_id)
-    )
-    if rows:
-        await connection.execute(insert(Subject), rows)
+    await _replace_rows(session, Subject, {"owner": owner, "owner_id": owner_id}, rows)
 
 
 async def _event(
@@ -179,6 +181,51 @@ def _sent(data: Any, required: Iterable[str] = ()) -> dict[str, Any]:
         if name in values and values[name] is None:
             raise InvalidInput(f"{name} cannot be null.")
     return {name: getattr(value, "value", value) for name, value in values.items()}
+
+
+def _plain_changes(changed: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {name: [_plain(old), _plain(new)] for name, (old, new) in changed.items()}
+
+
+async def _apply(
+    session: AsyncSession, row: Any, version: int, values: dict[str, Any], *, entity: str,
+    entity_id: int, actor: Actor, audited: Any = _plain_changes,
+) -> None:  # fmt: skip
+    """Write the values that differ (compare-and-set on the version) with an audit row of what
+    `audited` makes of the changes; nothing when nothing differs."""
+    changed = _changed(row, values)
+    if not changed:
+        return
+    await compare_and_set(session, row, version, values)
+    await access_actions.record_audit(
+        session, actor=actor, entity=entity, entity_id=entity_id, action="update",
+        changes=audited(changed),
+    )  # fmt: skip
+
+
+async def _record(
+    session: AsyncSession, entity: str, entity_id: int, kind: str, changes: dict[str, Any],
+    *, private: str, actor: Actor,
+) -> None:  # fmt: skip
+    """A finding's or recommendation's history event and its audit row; the audit row leaves
+    out the `private` text, which only the history keeps."""
+    await _event(session, entity, entity_id, kind, changes, actor=actor)
+    await access_actions.record_audit(
+        session, actor=actor, entity=f"research_{entity}", entity_id=entity_id, action=kind,
+        changes={k: [_plain(o), _plain(n)] for k, (o, n) in changes.items() if k != private},
+    )  # fmt: skip
+
+
+async def _replace_rows(
+    session: AsyncSession, table: Any, owner: dict[str, Any], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Replace the owner's rows of a link table (delete, then insert in bulk)."""
+    connection = await session.connection()
+    await connection.execute(
+        delete(table).where(*(getattr(table, name) == value for name, value in owner.items()))
+    )
+    if rows:
+        await connection.execute(insert(table), [{**owner, **row} for row in rows])
 
 
 # --- studies -------------------------------------------------------------------------------------
@@ -213,18 +260,17 @@ async def update_study(
     study = await study_in_reach(session, study_id, actor)
     version = expected_version(if_match, current=study.version)
     values = _sent(data, ("title", "question", "method", "status", "team", "names_to_redact"))
-    changed = _changed(study, values)
-    if not changed:
-        return study
-    await compare_and_set(session, study, version, values)
-    # the names to redact are themselves personal data: the audit notes only that they changed
-    audited = {k: (["(list)", "(changed)"] if k == "names_to_redact" else [_plain(o), _plain(n)])
-               for k, (o, n) in changed.items()}  # fmt: skip
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_study", entity_id=study_id, action="update",
-        changes=audited,
+    await _apply(
+        session, study, version, values, entity="research_study", entity_id=study_id,
+        actor=actor, audited=_study_changes,
     )  # fmt: skip
     return study
+
+
+def _study_changes(changed: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    # the names to redact are themselves personal data: the audit notes only that they changed
+    return {k: (["(list)", "(changed)"] if k == "names_to_redact" else [_plain(o), _plain(n)])
+            for k, (o, n) in changed.items()}  # fmt: skip
 
 
 # --- participants --------------------------------------------------------------------------------
@@ -288,11 +334,16 @@ async def participant_in_reach(
     session: AsyncSession, participant_id: int, actor: Actor
 ) -> Participant:
     participant = await queries.get_participant(session, participant_id)
-    try:
-        await study_in_reach(session, participant.study_id, actor)
-    except NotFound:
-        raise NotFound(f"Participant {participant_id} does not exist.") from None
+    await _study_of_in_reach(session, participant.study_id, actor, f"Participant {participant_id}")
     return participant
+
+
+async def _study_of_in_reach(session: AsyncSession, study_id: int, actor: Actor, what: str) -> None:
+    """A participant's or observation's study is in reach; else the row itself is a 404."""
+    try:
+        await study_in_reach(session, study_id, actor)
+    except NotFound:
+        raise NotFound(f"{what} does not exist.") from None
 
 
 async def update_participant(
@@ -316,15 +367,60 @@ async def update_participant(
             "consent_publication": data.consent.publication,
         }  # fmt: skip
     del consent
-    changed = _changed(participant, values)
-    if not changed:
-        return participant
-    await compare_and_set(session, participant, version, values)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_participant", entity_id=participant_id,
-        action="update", changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items()},
+    await _honour_narrowed_consent(session, participant, values, actor=actor)
+    await _apply(
+        session, participant, version, values, entity="research_participant",
+        entity_id=participant_id, actor=actor,
     )  # fmt: skip
     return participant
+
+
+async def _honour_narrowed_consent(
+    session: AsyncSession, participant: Participant, values: dict[str, Any], *, actor: Actor
+) -> None:
+    """Consent taken back in part: the observations it no longer covers are erased (as on a
+    withdrawal); then, or without consent to publication, what was published on their
+    evidence is withdrawn from the public until a reviewer publishes it again."""
+    assert participant.id is not None  # noqa: S101  (stored)
+    narrowed = {
+        name.removeprefix("consent_") for name, value in values.items()
+        if name.startswith("consent_") and value is False and getattr(participant, name)
+    }  # fmt: skip
+    kinds = [kind for kind, covers in CONSENT_FOR.items() if covers in narrowed]
+    statement = select(Observation).where(
+        col(Observation.participant_id) == participant.id,
+        col(Observation.kind).in_(kinds), col(Observation.erased_at).is_(None),
+    )  # fmt: skip
+    observations = list((await run(session, statement)).scalars()) if kinds else []
+    if "publication" in narrowed or observations:
+        await _unpublish_resting_on(session, participant.id, "consent", actor=actor)
+    if observations:
+        await erase_observations(session, observations, "consent", actor=actor)
+
+
+async def _unpublish_resting_on(
+    session: AsyncSession, participant_id: int, reason: str, *, actor: Actor
+) -> None:
+    findings, recommendations = await queries.published_resting_on(session, participant_id)
+    for finding_id in findings:
+        finding = await queries.get_finding(session, finding_id)
+        finding.public_statement, finding.redactions, finding.public_search_text = None, None, ""
+        await _unpublished(session, finding, "finding", reason, actor=actor)
+    for recommendation_id in recommendations:
+        recommendation = await queries.get_recommendation(session, recommendation_id)
+        recommendation.public_text, recommendation.public_search_text = None, ""
+        await _unpublished(session, recommendation, "recommendation", reason, actor=actor)
+
+
+async def _unpublished(
+    session: AsyncSession, row: Finding | Recommendation, entity: str, reason: str,
+    *, actor: Actor,
+) -> None:  # fmt: skip
+    assert row.id is not None  # noqa: S101  (stored)
+    row.published_at, row.published_by = None, None
+    row.version += 1
+    changes = {"published": [True, False], "reason": [None, reason]}
+    await _record(session, entity, row.id, "unpublish", changes, private="", actor=actor)
 
 
 async def erase_observations(
@@ -366,6 +462,8 @@ async def withdraw_consent(
 ) -> tuple[Participant, int, list[int]]:
     """DSGVO Art. 17: the participant's observations lose their content; idempotent."""
     participant = await participant_in_reach(session, participant_id, actor)
+    # what was published on their evidence leaves the public before the evidence goes
+    await _unpublish_resting_on(session, participant_id, "consent", actor=actor)
     statement = select(Observation).where(col(Observation.participant_id) == participant_id)
     observations = list((await run(session, statement)).scalars())
     erased = sum(1 for o in observations if o.erased_at is None)
@@ -427,9 +525,18 @@ async def record_observation(
         if participant is None or participant.study_id != data.study_id:
             raise InvalidInput(f"Study {data.study_id} has no participant {data.participant_id}.")
         if participant.withdrawn_at is not None:
-            raise InvalidInput(f"Participant {participant.code} withdrew consent.")
-        if data.kind == ObservationKind.QUOTE and not participant.consent_quotes:
-            raise InvalidInput(f"Participant {participant.code} did not consent to quotes.")
+            raise InvalidInput(
+                f"Participant {participant.code} withdrew consent.",
+                extra={"field": "participant_id"},
+                german=f"{participant.code} hat die Einwilligung widerrufen.",
+            )  # fmt: skip
+        covers = CONSENT_FOR[data.kind.value]
+        if not getattr(participant, f"consent_{covers}"):
+            raise InvalidInput(
+                f"Participant {participant.code} did not consent to {covers}.",
+                extra={"field": "participant_id", "participant": participant.code},
+                german=f"{participant.code} hat nicht in {CONSENT_WORDS[covers]} eingewilligt.",
+            )  # fmt: skip
     values = data.model_dump()
     _check_observation_shape(data.kind.value, values)
     if data.external_id is not None and (
@@ -458,10 +565,7 @@ async def observation_in_reach(
     session: AsyncSession, observation_id: int, actor: Actor
 ) -> Observation:
     observation = await queries.get_observation(session, observation_id)
-    try:
-        await study_in_reach(session, observation.study_id, actor)
-    except NotFound:
-        raise NotFound(f"Observation {observation_id} does not exist.") from None
+    await _study_of_in_reach(session, observation.study_id, actor, f"Observation {observation_id}")
     return observation
 
 
@@ -477,13 +581,10 @@ async def update_observation(
     _check_observation_shape(observation.kind, {**observation.model_dump(), **values})
     if "text" in values:
         values["search_text"] = search_key(values["text"] or "")
-    changed = _changed(observation, values)
-    if not changed:
-        return observation
-    await compare_and_set(session, observation, version, values)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_observation", entity_id=observation_id,
-        action="update", changes={name: ["(content)", "(changed)"] for name in changed},
+    await _apply(
+        session, observation, version, values, entity="research_observation",
+        entity_id=observation_id, actor=actor,
+        audited=lambda changed: {name: ["(content)", "(changed)"] for name in changed},
     )  # fmt: skip
     return observation
 
@@ -506,14 +607,8 @@ async def _check_support(
 
 
 async def _set_support(session: AsyncSession, finding_id: int, ids: Sequence[int]) -> None:
-    connection = await session.connection()
-    await connection.execute(
-        delete(FindingObservation).where(col(FindingObservation.finding_id) == finding_id)
-    )
-    await connection.execute(
-        insert(FindingObservation),
-        [{"finding_id": finding_id, "observation_id": i} for i in ids],
-    )
+    rows = [{"observation_id": i} for i in ids]
+    await _replace_rows(session, FindingObservation, {"finding_id": finding_id}, rows)
 
 
 async def _check_replacement(
@@ -555,11 +650,8 @@ async def create_finding(session: AsyncSession, data: FindingCreate, *, actor: A
         "confidence": [None, finding.confidence], "status": [None, finding.status],
         "observations": [None, support],
     }  # fmt: skip
-    await _event(session, "finding", finding.id, "create", changes, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_finding", entity_id=finding.id, action="create",
-        changes={k: v for k, v in changes.items() if k != "statement"},
-    )  # fmt: skip
+    await _record(session, "finding", finding.id, "create", changes, private="statement",
+                  actor=actor)  # fmt: skip
     return finding
 
 
@@ -595,19 +687,55 @@ async def update_finding(
                    "published_by": None, "public_search_text": ""}  # fmt: skip
         changed["published"] = [True, False]
     await compare_and_set(session, finding, version, values)
-    await _event(session, "finding", finding_id, "update", changed, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_finding", entity_id=finding_id, action="update",
-        changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items() if k != "statement"},
-    )  # fmt: skip
+    await _record(session, "finding", finding_id, "update", changed, private="statement",
+                  actor=actor)  # fmt: skip
     return finding
 
 
-async def names_to_redact(session: AsyncSession, finding_id: int) -> list[str]:
+async def names_to_redact(session: AsyncSession, finding_ids: Sequence[int]) -> list[str]:
+    """The names on the "names to redact" lists of the studies behind the findings."""
     return sorted(
-        {name for study in await queries.studies_of_findings(session, [finding_id])
+        {name for study in await queries.studies_of_findings(session, finding_ids)
          for name in study.names_to_redact}
     )  # fmt: skip
+
+
+async def _ensure_publication_consent(
+    session: AsyncSession, finding_ids: Sequence[int], what: str
+) -> None:
+    """409 naming the participants whose evidence the text rests on without their consent to
+    publication."""
+    codes = await queries.unconsented_participants(session, finding_ids)
+    if codes:
+        raise Conflict(
+            f"{what} rests on evidence of participants without consent to publication: "
+            f"{', '.join(codes)}.",
+            extra={"participants": codes},
+            german=f"Ohne Einwilligung in die Veröffentlichung: {', '.join(codes)}.",
+        )  # fmt: skip
+
+
+async def _publish(
+    session: AsyncSession, row: Finding | Recommendation, version: int, *, entity: str,
+    text: str, field: str, names: Sequence[str], actor: Actor,
+) -> Redacted:  # fmt: skip
+    """Make the redacted text public (compare-and-set on the version): `field` holds it, the
+    history and the audit log note the publication and how much was removed."""
+    assert row.id is not None  # noqa: S101  (stored)
+    redacted = redact(text, names)
+    values: dict[str, Any] = {
+        field: redacted.text, "published_at": _now(), "published_by": _label(actor),
+        "public_search_text": search_key(redacted.text),
+    }  # fmt: skip
+    if isinstance(row, Finding):  # the list of removals is kept for the record
+        values["redactions"] = [
+            {"kind": r.kind, "reason": r.reason, "start": r.start, "end": r.end}
+            for r in redacted.removals
+        ]
+    await compare_and_set(session, row, version, values)
+    changes = {"published": [False, True], "removals": [None, len(redacted.removals)]}
+    await _record(session, entity, row.id, "publish", changes, private=field, actor=actor)
+    return redacted
 
 
 def _ensure_reviews(actor: Actor, gemeinden: Iterable[str], author: str, what: str) -> None:
@@ -632,21 +760,10 @@ async def publish_finding(
     version = expected_version(if_match, current=finding.version)
     if finding.needs_review:
         raise Conflict(f"Finding {finding_id} has no supporting evidence left; review it first.")
-    redacted = redact(finding.statement, await names_to_redact(session, finding_id))
-    removals = [
-        {"kind": r.kind, "reason": r.reason, "start": r.start, "end": r.end}
-        for r in redacted.removals
-    ]
-    values = {
-        "public_statement": redacted.text, "redactions": removals, "published_at": _now(),
-        "published_by": _label(actor), "public_search_text": search_key(redacted.text),
-    }  # fmt: skip
-    await compare_and_set(session, finding, version, values)
-    changes = {"published": [False, True], "removals": [None, len(removals)]}
-    await _event(session, "finding", finding_id, "publish", changes, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_finding", entity_id=finding_id, action="publish",
-        changes=changes,
+    await _ensure_publication_consent(session, [finding_id], f"Finding {finding_id}")
+    redacted = await _publish(
+        session, finding, version, entity="finding", text=finding.statement,
+        field="public_statement", names=await names_to_redact(session, [finding_id]), actor=actor,
     )  # fmt: skip
     # subscribers learn of it per Gemeinde it is about, through the public text only
     event = {"finding_id": finding_id, "statement": redacted.text, "severity": finding.severity}
@@ -680,30 +797,22 @@ async def _set_links(
     actor: Actor,
 ) -> list[str]:
     keys = sorted({f"{link.kind}:{link.key}" for link in links})
-    connection = await session.connection()
-    await connection.execute(delete(Link).where(col(Link.recommendation_id) == recommendation_id))
+    for link in links:
+        await check_link_target(session, link.kind, link.key)
     now = _now()
-    if keys:
-        await connection.execute(
-            insert(Link),
-            [{"recommendation_id": recommendation_id, "kind": key.split(":", 1)[0],
-              "key": key.split(":", 1)[1], "created_at": now, "created_by": _label(actor)}
-             for key in keys],
-        )  # fmt: skip
+    rows = [
+        {"kind": key.split(":", 1)[0], "key": key.split(":", 1)[1], "created_at": now,
+         "created_by": _label(actor)}
+        for key in keys
+    ]  # fmt: skip
+    await _replace_rows(session, Link, {"recommendation_id": recommendation_id}, rows)
     return keys
 
 
 async def _set_answered(session: AsyncSession, recommendation_id: int, ids: Sequence[int]) -> None:
-    connection = await session.connection()
-    await connection.execute(
-        delete(RecommendationFinding).where(
-            col(RecommendationFinding.recommendation_id) == recommendation_id
-        )
-    )
-    await connection.execute(
-        insert(RecommendationFinding),
-        [{"recommendation_id": recommendation_id, "finding_id": i} for i in ids],
-    )
+    rows = [{"finding_id": i} for i in ids]
+    owner = {"recommendation_id": recommendation_id}
+    await _replace_rows(session, RecommendationFinding, owner, rows)
 
 
 async def create_recommendation(
@@ -721,11 +830,8 @@ async def create_recommendation(
     links = await _set_links(session, recommendation.id, data.links, actor=actor)
     changes = {"text": [None, data.text], "responsible_level": [None, data.responsible_level],
                "findings": [None, findings], "links": [None, links]}  # fmt: skip
-    await _event(session, "recommendation", recommendation.id, "create", changes, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_recommendation", entity_id=recommendation.id,
-        action="create", changes={k: v for k, v in changes.items() if k != "text"},
-    )  # fmt: skip
+    await _record(session, "recommendation", recommendation.id, "create", changes,
+                  private="text", actor=actor)  # fmt: skip
     return recommendation
 
 
@@ -775,11 +881,8 @@ async def update_recommendation(
                    "public_search_text": ""}  # fmt: skip
         changed["published"] = [True, False]
     await compare_and_set(session, recommendation, version, values)
-    await _event(session, "recommendation", recommendation_id, "update", changed, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_recommendation", entity_id=recommendation_id,
-        action="update", changes={k: v for k, v in changed.items() if k != "text"},
-    )  # fmt: skip
+    await _record(session, "recommendation", recommendation_id, "update", changed,
+                  private="text", actor=actor)  # fmt: skip
     return recommendation
 
 
@@ -795,36 +898,61 @@ async def publish_recommendation(
     }
     _ensure_reviews(actor, sorted(gemeinden), recommendation.created_by, "recommendation")
     version = expected_version(if_match, current=recommendation.version)
-    names = sorted(
-        {name for study in await queries.studies_of_findings(session, findings)
-         for name in study.names_to_redact}
-    )  # fmt: skip
-    redacted = redact(recommendation.text, names)
-    await compare_and_set(
-        session, recommendation, version,
-        {"public_text": redacted.text, "published_at": _now(), "published_by": _label(actor),
-         "public_search_text": search_key(redacted.text)},
-    )  # fmt: skip
-    changes = {"published": [False, True], "removals": [None, len(redacted.removals)]}
-    await _event(session, "recommendation", recommendation_id, "publish", changes, actor=actor)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_recommendation", entity_id=recommendation_id,
-        action="publish", changes=changes,
+    await _ensure_publication_consent(session, findings, f"Recommendation {recommendation_id}")
+    await _publish(
+        session, recommendation, version, entity="recommendation", text=recommendation.text,
+        field="public_text", names=await names_to_redact(session, findings), actor=actor,
     )  # fmt: skip
     return recommendation
+
+
+# --- review --------------------------------------------------------------------------------------
+
+
+async def reject(
+    session: AsyncSession, entity: str, row_id: int, reason: str, *, if_match: str | None,
+    actor: Actor,
+) -> Finding | Recommendation:  # fmt: skip
+    """A reviewer (not the author) sends a finding or recommendation back with the reason: it
+    leaves the review queue until its author changes it (If-Match)."""
+    row: Finding | Recommendation
+    if entity == "finding":
+        row = await finding_in_reach(session, row_id, actor)
+        gemeinden = await _gemeinden_of(session, "finding", row_id)
+    else:
+        row = await recommendation_in_reach(session, row_id, actor)
+        answered = (await queries.findings_of(session, [row_id]))[row_id]
+        gemeinden = sorted(
+            {ars for f in answered for ars in await _gemeinden_of(session, "finding", f)}
+        )
+    _ensure_reviews(actor, gemeinden, row.created_by, entity)
+    expected_version(if_match, current=row.version)
+    if row.published_at is not None:
+        raise Conflict(f"The {entity} {row_id} is published; change it to withdraw it.")
+    if not reason.strip():
+        raise InvalidInput("A rejection names its reason.", extra={"field": "reason"},
+                           german="Nennen Sie den Grund der Zurückweisung.")  # fmt: skip
+    # the reason may quote the text: it stays in the history, out of the audit log
+    changes = {"rejected": [None, True], "reason": [None, reason.strip()]}
+    await _record(session, entity, row_id, "reject", changes, private="reason", actor=actor)
+    return row
 
 
 # --- KPIs ----------------------------------------------------------------------------------------
 
 
+async def _check_cited_study(session: AsyncSession, study_id: int | None, actor: Actor) -> None:
+    if study_id is not None:
+        try:
+            await study_in_reach(session, study_id, actor)
+        except NotFound:
+            raise InvalidInput(f"Study {study_id} does not exist.") from None
+
+
 async def record_kpi(session: AsyncSession, data: KpiCreate, *, actor: Actor) -> Kpi:
     ensure_researches(actor, [data.ars], "a KPI")
     await _check_subjects(session, [data.ars], [data.ozg_id])
-    if data.study_id is not None:
-        try:
-            await study_in_reach(session, data.study_id, actor)
-        except NotFound:
-            raise InvalidInput(f"Study {data.study_id} does not exist.") from None
+    await _check_cited_study(session, data.study_id, actor)
     kpi = Kpi(
         ozg_id=data.ozg_id, ars=data.ars, kind=data.kind.value, value=data.value,
         unit=data.unit, measured_on=data.measured_on, source=data.source,
@@ -846,19 +974,10 @@ async def update_kpi(
     ensure_researches(actor, [kpi.ars], "the KPI")
     version = expected_version(if_match, current=kpi.version)
     values = _sent(data, ("value", "measured_on", "source"))
-    if values.get("study_id") is not None:
-        try:
-            await study_in_reach(session, values["study_id"], actor)
-        except NotFound:
-            raise InvalidInput(f"Study {values['study_id']} does not exist.") from None
-    changed = _changed(kpi, values)
-    if not changed:
-        return kpi
-    await compare_and_set(session, kpi, version, values)
-    await access_actions.record_audit(
-        session, actor=actor, entity="research_kpi", entity_id=kpi_id, action="update",
-        changes={k: [_plain(o), _plain(n)] for k, (o, n) in changed.items()},
-    )  # fmt: skip
+    await _check_cited_study(session, values.get("study_id"), actor)
+    await _apply(
+        session, kpi, version, values, entity="research_kpi", entity_id=kpi_id, actor=actor
+    )
     return kpi
 
 

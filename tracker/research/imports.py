@@ -1,15 +1,17 @@
-"""Bulk import of observations from a survey or interview-notes CSV, in one schema:
+"""Bulk import of observations from a survey or interview-notes CSV or XLSX (its first sheet),
+in one schema:
 
     external_id, participant, kind, text, metric_value, metric_unit, media_uri,
     media_timecode, journey_step, tags, recorded_on
 
 `external_id` is required and makes the import idempotent (a row whose id is stored is
 unchanged); `participant` is a participant's code in the study; `tags` are separated by `;`;
-`recorded_on` is YYYY-MM-DD (default today). Any bad row rejects the whole file, with
-`file:line: why` for each; nothing is written then."""
+`recorded_on` is YYYY-MM-DD (default today; in XLSX a date cell too). Any bad row rejects the
+whole file, with `file:row: why` for each; nothing is written then."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -27,6 +29,8 @@ COLUMNS = (
     "media_timecode", "journey_step", "tags", "recorded_on",
 )  # fmt: skip
 REQUIRED = ("external_id", "kind")
+# a workbook's date cell, as the XLSX reader gives it: the day at midnight
+_MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})T00:00:00(\+00:00)?$")
 
 
 def _fields(row: dict[str, str], study_id: int, participant_id: int | None) -> dict[str, Any]:
@@ -38,6 +42,8 @@ def _fields(row: dict[str, str], study_id: int, participant_id: int | None) -> d
         if key in cells
     }  # fmt: skip
     fields |= {"study_id": study_id, "participant_id": participant_id}
+    if "recorded_on" in fields and (day := _MIDNIGHT.match(fields["recorded_on"])):
+        fields["recorded_on"] = day.group(1)
     if "metric_value" in cells:
         try:
             fields["metric_value"] = float(cells["metric_value"].replace(",", "."))

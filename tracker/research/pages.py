@@ -1,7 +1,8 @@
 """German pages of research (English switch): the public findings with search, and a finding
 with its chain evidence → finding → recommendation. Anyone sees published findings by their
 redacted text and the counts of their evidence; a researcher in scope also sees the supporting
-observations (erased ones as tombstones)."""
+observations (erased ones as tombstones). Reviewers publish or reject what waits, on
+`/freigabe`, with the redaction preview beside each text."""
 
 from __future__ import annotations
 
@@ -9,20 +10,33 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from tracker.access.guards import principal_of, researcher
+from tracker.access.guards import principal_of, research_reviewer, researcher
 from tracker.access.models import Role
+from tracker.concurrency import etag
 from tracker.db import DbSession
 from tracker.errors import NotFound, TrackerError
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
-from tracker.i18n import render
+from tracker.i18n import language, render
 from tracker.importing import describe
 from tracker.research import actions, queries
-from tracker.research.models import Finding, Observation, ObservationKind, SubjectKind
-from tracker.research.schemas import SEVERITY_NAMES, FindingCreate, ObservationCreate
+from tracker.research.models import (
+    Finding,
+    Observation,
+    ObservationKind,
+    Recommendation,
+    SubjectKind,
+)
+from tracker.research.redaction import Redacted, redact
+from tracker.research.schemas import (
+    SEVERITY_NAMES,
+    FindingCreate,
+    ObservationCreate,
+    ParticipantCreate,
+)
 from tracker.settings import Settings
 
 PAGE_SIZE = 100
@@ -104,7 +118,7 @@ async def study_view(
         request, "research/studie.html", study=study, about=about, error=error,
         participants=[row.Participant for row in participants],
         observations=[(row.Observation, row.code) for row in observations],
-        kinds=[kind.value for kind in ObservationKind],
+        kinds=[kind.value for kind in ObservationKind], user_groups=USER_GROUPS,
     )  # fmt: skip
     if error is not None:
         page.status_code = 422
@@ -141,6 +155,40 @@ async def observation_from_form(
     return Redirect(f"/studien/{study_id}#beobachtungen", status_code=303)
 
 
+USER_GROUPS = ("Bürger:in", "Unternehmen", "Sachbearbeitung", "Menschen mit Behinderung",
+               "ältere Menschen")  # fmt: skip
+CONSENTS = ("notes", "quotes", "recordings", "publication")
+
+
+@post("/studien/{study_id:int}/teilnehmende", guards=[researcher], status_code=303)
+async def participant_from_form(
+    request: Request[Any, Any, Any], study_id: RowId, session: DbSession, state: State
+) -> Template | Redirect:
+    """The study page's form: a participant by pseudonymous code, with the consent given
+    (CSRF); what looks like personal data is refused, naming the field."""
+    form = await request.form()
+    settings: Settings = state.settings
+    text = {name: str(form.get(name, "")).strip() for name in
+            ("code", "user_group", "age_band", "digital_experience", "given_on")}  # fmt: skip
+    try:
+        data = ParticipantCreate.model_validate({
+            "code": text["code"], "user_group": text["user_group"],
+            "age_band": text["age_band"] or None,
+            "digital_experience": text["digital_experience"] or None,
+            "consent": {"given_on": text["given_on"] or settings.today().isoformat(),
+                        **{name: form.get(name) == "on" for name in CONSENTS}},
+        })  # fmt: skip
+        async with session.begin_nested():
+            await actions.add_participant(session, study_id, data, actor=principal_of(request))
+    except ValidationError as exc:
+        return await study_view(request, session, study_id, error=describe(exc))
+    except TrackerError as exc:
+        return await study_view(
+            request, session, study_id, error=exc.in_language(language(request))
+        )
+    return Redirect(f"/studien/{study_id}#teilnehmende", status_code=303)
+
+
 @post("/studien/{study_id:int}/erkenntnisse", guards=[researcher], status_code=303)
 async def finding_from_form(
     request: Request[Any, Any, Any], study_id: RowId, session: DbSession
@@ -170,10 +218,88 @@ async def finding_from_form(
     return Redirect(f"/studien/{study_id}#erkenntnis-{finding.id}", status_code=303)
 
 
+# --- review --------------------------------------------------------------------------------------
+
+
+@get("/freigabe", guards=[research_reviewer])
+async def review_page(request: Request[Any, Any, Any], session: DbSession) -> Template:
+    """What waits for a reviewer in scope: unpublished findings and recommendations, each with
+    the redaction preview (the public text and every removal) and the publish or reject form."""
+    return await review_view(request, session, error=None)
+
+
+async def review_view(
+    request: Request[Any, Any, Any], session: DbSession, *, error: str | None,
+    status_code: int = 200,
+) -> Template:  # fmt: skip
+    principal = principal_of(request)
+    findings, recommendations = await queries.awaiting_review(
+        session, actions.reader_scopes(principal), limit=PAGE_SIZE
+    )
+    waiting: list[tuple[str, Finding | Recommendation, str, Redacted]] = []
+    for finding in findings:
+        assert finding.id is not None  # noqa: S101  (stored)
+        names = await actions.names_to_redact(session, [finding.id])
+        waiting.append(
+            ("erkenntnisse", finding, finding.statement, redact(finding.statement, names))
+        )
+    answered = await queries.findings_of(session, [r.id for r in recommendations if r.id])
+    for recommendation in recommendations:
+        assert recommendation.id is not None  # noqa: S101  (stored)
+        names = await actions.names_to_redact(session, answered[recommendation.id])
+        waiting.append(("empfehlungen", recommendation, recommendation.text,
+                        redact(recommendation.text, names)))  # fmt: skip
+    page = render(
+        request, "research/freigabe.html", waiting=waiting, error=error,
+        severity_names=SEVERITY_NAMES, me=principal.actor.split("/", 1)[0],
+    )  # fmt: skip
+    page.status_code = status_code
+    return page
+
+
+REVIEWED = {"erkenntnisse": "finding", "empfehlungen": "recommendation"}
+
+
+@post("/freigabe/{kind:str}/{row_id:int}", guards=[research_reviewer], status_code=303)
+async def review_decision(
+    request: Request[Any, Any, Any],
+    kind: Annotated[str, PathParameter(pattern="^(erkenntnisse|empfehlungen)$")],
+    row_id: RowId,
+    session: DbSession,
+) -> Template | Redirect:
+    """Publish (the redacted text) or reject (with the reason) one waiting finding or
+    recommendation (CSRF); the version read guards against a change in between."""
+    entity = REVIEWED[kind]
+    form = await request.form()
+    version = str(form.get("version", ""))
+    if_match = etag(int(version)) if version.isdigit() and len(version) < 10 else None
+    actor = principal_of(request)
+    try:
+        async with session.begin_nested():
+            if form.get("decision") == "publish" and entity == "finding":
+                await actions.publish_finding(session, row_id, if_match=if_match, actor=actor)
+            elif form.get("decision") == "publish":
+                await actions.publish_recommendation(
+                    session, row_id, if_match=if_match, actor=actor
+                )
+            else:
+                reason = str(form.get("reason", ""))[:2000]
+                await actions.reject(
+                    session, entity, row_id, reason, if_match=if_match, actor=actor
+                )
+    except TrackerError as exc:
+        return await review_view(
+            request, session, error=exc.in_language(language(request)),
+            status_code=exc.status if exc.status < 500 else 422,
+        )  # fmt: skip
+    return Redirect("/freigabe", status_code=303)
+
+
 router = Router(
     "/",
     route_handlers=[
         findings_page, finding_page, study_page, observation_from_form, finding_from_form,
+        participant_from_form, review_page, review_decision,
     ],
     include_in_schema=False,
 )  # fmt: skip

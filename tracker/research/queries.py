@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,11 +26,12 @@ from sqlalchemy import (
 from sqlalchemy import (
     table as table_clause,
 )
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import OzgLeistung
-from tracker.db import run, tuples
+from tracker.db import TableModel, json_list_has, run, tuples
 from tracker.errors import NotFound
 from tracker.listing import fetch_page
 from tracker.research.models import (
@@ -110,14 +111,22 @@ async def subjects(
     return found
 
 
+R = TypeVar("R", bound=TableModel)
+
+
+async def _get(session: AsyncSession, table: type[R], row_id: int, label: str) -> R:
+    """The row, or 404 naming it ("Study 7 does not exist.")."""
+    found = await session.get(table, row_id)
+    if found is None:
+        raise NotFound(f"{label} {row_id} does not exist.")
+    return found
+
+
 # --- studies -------------------------------------------------------------------------------------
 
 
 async def get_study(session: AsyncSession, study_id: int) -> Study:
-    study = await session.get(Study, study_id)
-    if study is None:
-        raise NotFound(f"Study {study_id} does not exist.")
-    return study
+    return await _get(session, Study, study_id, "Study")
 
 
 async def list_studies(
@@ -164,10 +173,7 @@ async def study_figures(session: AsyncSession, study_id: int) -> StudyFigures:
 
 
 async def get_participant(session: AsyncSession, participant_id: int) -> Participant:
-    found = await session.get(Participant, participant_id)
-    if found is None:
-        raise NotFound(f"Participant {participant_id} does not exist.")
-    return found
+    return await _get(session, Participant, participant_id, "Participant")
 
 
 async def find_participant(session: AsyncSession, study_id: int, code: str) -> Participant | None:
@@ -188,15 +194,17 @@ async def list_participants(
 
 
 async def get_observation(session: AsyncSession, observation_id: int) -> Observation:
-    found = await session.get(Observation, observation_id)
-    if found is None:
-        raise NotFound(f"Observation {observation_id} does not exist.")
-    return found
+    return await _get(session, Observation, observation_id, "Observation")
 
 
 async def observation_by_external_id(session: AsyncSession, external_id: str) -> Observation | None:
     statement = select(Observation).where(col(Observation.external_id) == external_id)
     return (await run(session, statement)).scalars().first()
+
+
+def _equal(*pairs: tuple[Any, Any]) -> list[Any]:
+    """`column = value` for each filter that was given."""
+    return [col(column) == value for column, value in pairs if value is not None]
 
 
 @dataclass(frozen=True)
@@ -221,17 +229,11 @@ async def list_observations(
         .outerjoin(Participant, col(Participant.id) == col(Observation.participant_id))
         .where(in_scope("study", Observation.study_id, scopes))
     )
-    conditions: list[Any] = []
-    if where.study_id is not None:
-        conditions.append(col(Observation.study_id) == where.study_id)
-    if where.participant_id is not None:
-        conditions.append(col(Observation.participant_id) == where.participant_id)
-    if where.kind is not None:
-        conditions.append(col(Observation.kind) == where.kind)
-    if where.journey_step is not None:
-        conditions.append(col(Observation.journey_step) == where.journey_step)
-    if where.user_group is not None:
-        conditions.append(col(Participant.user_group) == where.user_group)
+    conditions = _equal(
+        (Observation.study_id, where.study_id), (Observation.participant_id, where.participant_id),
+        (Observation.kind, where.kind), (Observation.journey_step, where.journey_step),
+        (Participant.user_group, where.user_group),
+    )  # fmt: skip
     if where.since is not None:
         conditions.append(col(Observation.recorded_on) >= where.since)
     if where.until is not None:
@@ -243,21 +245,10 @@ async def list_observations(
                 col(Observation.text), where.text,
             )
         )  # fmt: skip
-    statement = statement.where(*conditions)
-    page = await fetch_page(session, statement, [col(Observation.id)], limit=None, cursor=None)
-    rows = page[0]
     if where.tag is not None:
-        rows = [row for row in rows if where.tag in row.Observation.tags]
-    return _slice(rows, limit, cursor)
-
-
-def _slice(rows: list[Row[Any]], limit: int | None, cursor: str | None) -> Page:
-    """Keyset paging by id over rows filtered in Python (tags are JSON lists)."""
-    start = int(cursor) if cursor is not None else None
-    kept = [row for row in rows if start is None or row[-1] > start]
-    if limit is None or len(kept) <= limit:
-        return kept, None
-    return kept[:limit], str(kept[limit - 1][-1])
+        conditions.append(json_list_has(col(Observation.tags), where.tag))
+    statement = statement.where(*conditions)
+    return await fetch_page(session, statement, [col(Observation.id)], limit=limit, cursor=cursor)
 
 
 def _text_match(dialect: str, table: str, key_column: Any, raw_column: Any, text: str) -> Any:
@@ -290,10 +281,7 @@ async def dialect_of(session: AsyncSession) -> str:
 
 
 async def get_finding(session: AsyncSession, finding_id: int) -> Finding:
-    found = await session.get(Finding, finding_id)
-    if found is None:
-        raise NotFound(f"Finding {finding_id} does not exist.")
-    return found
+    return await _get(session, Finding, finding_id, "Finding")
 
 
 @dataclass(frozen=True)
@@ -321,14 +309,10 @@ def _finding_conditions(where: FindingFilter) -> list[Any]:
         conditions.append(
             _about("finding", Finding.id, SubjectKind.GEMEINDE, where.gemeinde, prefix=True)
         )
-    if where.severity is not None:
-        conditions.append(col(Finding.severity) == where.severity)
-    if where.status is not None:
-        conditions.append(col(Finding.status) == where.status)
-    if where.confidence is not None:
-        conditions.append(col(Finding.confidence) == where.confidence)
-    if where.journey_step is not None:
-        conditions.append(col(Finding.journey_step) == where.journey_step)
+    conditions += _equal(
+        (Finding.severity, where.severity), (Finding.status, where.status),
+        (Finding.confidence, where.confidence), (Finding.journey_step, where.journey_step),
+    )  # fmt: skip
     if where.since is not None:  # from the day's first moment (UTC) …
         start = datetime.combine(where.since, time.min, UTC)
         conditions.append(col(Finding.created_at) >= start)
@@ -381,10 +365,9 @@ async def list_findings(
                 await dialect_of(session), "research_finding", key_column, raw_column, where.text
             )
         )
-    rows, _ = await fetch_page(session, statement, [col(Finding.id)], limit=None, cursor=None)
     if where.tag is not None:
-        rows = [row for row in rows if where.tag in row.Finding.tags]
-    return _slice(rows, limit, cursor)
+        statement = statement.where(json_list_has(col(Finding.tags), where.tag))
+    return await fetch_page(session, statement, [col(Finding.id)], limit=limit, cursor=cursor)
 
 
 async def supporting(session: AsyncSession, finding_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -445,6 +428,61 @@ async def findings_supported_by(session: AsyncSession, observation_ids: Iterable
     return list((await run(session, statement)).scalars())
 
 
+async def unconsented_participants(session: AsyncSession, finding_ids: Iterable[int]) -> list[str]:
+    """The codes of participants whose evidence (not erased) supports the findings without
+    their consent to publication, or after they withdrew it."""
+    statement = (
+        select(col(Participant.code))
+        .join(Observation, col(Observation.participant_id) == col(Participant.id))
+        .join(FindingObservation, col(FindingObservation.observation_id) == col(Observation.id))
+        .where(
+            col(FindingObservation.finding_id).in_(list(finding_ids)),
+            col(Observation.erased_at).is_(None),
+            or_(
+                col(Participant.consent_publication).is_(False),
+                col(Participant.withdrawn_at).is_not(None),
+            ),
+        )
+        .distinct()
+        .order_by(col(Participant.code))
+    )
+    return list((await run(session, statement)).scalars())
+
+
+async def published_resting_on(
+    session: AsyncSession, participant_id: int
+) -> tuple[list[int], list[int]]:
+    """The published findings that the participant's evidence (not erased) supports, and the
+    published recommendations answering them."""
+    findings = (
+        select(col(FindingObservation.finding_id))
+        .join(Observation, col(Observation.id) == col(FindingObservation.observation_id))
+        .join(Finding, col(Finding.id) == col(FindingObservation.finding_id))
+        .where(
+            col(Observation.participant_id) == participant_id,
+            col(Observation.erased_at).is_(None),
+            col(Finding.published_at).is_not(None),
+        )
+        .distinct()
+        .order_by(col(FindingObservation.finding_id))
+    )
+    finding_ids = list((await run(session, findings)).scalars())
+    recommendations = (
+        select(col(RecommendationFinding.recommendation_id))
+        .join(
+            Recommendation,
+            col(Recommendation.id) == col(RecommendationFinding.recommendation_id),
+        )
+        .where(
+            col(RecommendationFinding.finding_id).in_(finding_ids),
+            col(Recommendation.published_at).is_not(None),
+        )
+        .distinct()
+        .order_by(col(RecommendationFinding.recommendation_id))
+    )
+    return finding_ids, list((await run(session, recommendations)).scalars())
+
+
 async def studies_of_findings(session: AsyncSession, finding_ids: Iterable[int]) -> list[Study]:
     ids = (
         select(col(Observation.study_id))
@@ -468,10 +506,7 @@ async def history(
 
 
 async def get_recommendation(session: AsyncSession, recommendation_id: int) -> Recommendation:
-    found = await session.get(Recommendation, recommendation_id)
-    if found is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return found
+    return await _get(session, Recommendation, recommendation_id, "Recommendation")
 
 
 async def findings_of(
@@ -564,10 +599,7 @@ async def published_recommendations(
 
 
 async def get_kpi(session: AsyncSession, kpi_id: int) -> Kpi:
-    found = await session.get(Kpi, kpi_id)
-    if found is None:
-        raise NotFound(f"KPI measurement {kpi_id} does not exist.")
-    return found
+    return await _get(session, Kpi, kpi_id, "KPI measurement")
 
 
 async def list_kpis(
@@ -645,6 +677,54 @@ async def public_findings(session: AsyncSession, findings: list[Finding]) -> lis
             published_at=finding.published_at,
         ))  # fmt: skip
     return reads
+
+
+# --- review --------------------------------------------------------------------------------------
+
+
+def _not_rejected(entity: str, entity_id: Any) -> Any:
+    """The entity's newest history event is no rejection: rejected, it waits for its author,
+    whose next change (a new event) puts it back before the reviewers."""
+    later = aliased(ResearchEvent)
+    newest = (
+        select(func.max(col(later.id)))
+        .where(col(later.entity) == entity, col(later.entity_id) == entity_id)
+        .correlate_except(later)
+        .scalar_subquery()
+    )
+    rejected = select(col(ResearchEvent.id)).where(
+        col(ResearchEvent.id) == newest, col(ResearchEvent.kind) == "reject"
+    )
+    return ~exists(rejected)
+
+
+async def awaiting_review(
+    session: AsyncSession, scopes: Sequence[str], *, limit: int
+) -> tuple[list[Finding], list[Recommendation]]:
+    """Unpublished findings (not superseded) and recommendations in `scopes` that no reviewer
+    has rejected since their last change, oldest first."""
+    findings = (
+        select(Finding)
+        .where(
+            in_scope("finding", Finding.id, scopes), col(Finding.published_at).is_(None),
+            col(Finding.status) != "superseded", _not_rejected("finding", Finding.id),
+        )
+        .order_by(col(Finding.id))
+        .limit(limit)
+    )  # fmt: skip
+    recommendations = (
+        select(Recommendation)
+        .where(
+            _recommendation_in_scope(scopes), col(Recommendation.published_at).is_(None),
+            _not_rejected("recommendation", Recommendation.id),
+        )
+        .order_by(col(Recommendation.id))
+        .limit(limit)
+    )  # fmt: skip
+    return (
+        list((await run(session, findings)).scalars()),
+        list((await run(session, recommendations)).scalars()),
+    )
 
 
 # --- findings about many Gemeinden (reports) -----------------------------------------------------

@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,10 +79,10 @@ from tracker.research.schemas import (
     WithdrawalRead,
 )
 from tracker.settings import Settings
-from tracker.tabular import csv_bytes, write_xlsx
+from tracker.tabular import XLSX_MEDIA_TYPE, csv_bytes, write_xlsx, xlsx_rows
 
 AnyRequest = Request[Any, Any, Any]
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+B = TypeVar("B")
 WRITES = (401, 403, 404, 409, 415, 422)
 UPDATES = (*WRITES, 412, 428)
 READS = (401, 403)
@@ -114,6 +123,21 @@ def today(state: State) -> date:
 # --- reads ---------------------------------------------------------------------------------------
 
 
+def versioned(body: B, version: int, *, status_code: int = 200) -> Response[B]:
+    """The body with the ETag of the row's version (for If-Match)."""
+    return Response(body, status_code=status_code, headers={"ETag": etag(version)})
+
+
+async def history_page(
+    session: AsyncSession, entity: str, entity_id: int, limit: int, cursor: str | None
+) -> Page[HistoryRead]:
+    rows, next_cursor = await queries.history(
+        session, entity, entity_id, limit=limit, cursor=cursor
+    )
+    return Page(items=[HistoryRead.model_validate(r.ResearchEvent) for r in rows],
+                next_cursor=next_cursor)  # fmt: skip
+
+
 async def study_read(session: AsyncSession, study: Study) -> StudyRead:
     assert study.id is not None  # noqa: S101  (stored)
     about = (await queries.subjects(session, "study", [study.id]))[study.id]
@@ -147,10 +171,8 @@ async def observation_response(
     code = None
     if observation.participant_id is not None:
         code = (await queries.get_participant(session, observation.participant_id)).code
-    return Response(
-        observation_read(observation, code), status_code=status_code,
-        headers={"ETag": etag(observation.version)},
-    )  # fmt: skip
+    return versioned(observation_read(observation, code), observation.version,
+                     status_code=status_code)  # fmt: skip
 
 
 async def finding_reads(session: AsyncSession, findings: list[Finding]) -> list[FindingRead]:
@@ -177,7 +199,7 @@ async def finding_response(
     session: AsyncSession, finding: Finding, *, status_code: int = 200
 ) -> Response[FindingRead]:
     (body,) = await finding_reads(session, [finding])
-    return Response(body, status_code=status_code, headers={"ETag": etag(finding.version)})
+    return versioned(body, finding.version, status_code=status_code)
 
 
 async def recommendation_reads(
@@ -200,13 +222,11 @@ async def recommendation_response(
     session: AsyncSession, recommendation: Recommendation, *, status_code: int = 200
 ) -> Response[RecommendationRead]:
     (body,) = await recommendation_reads(session, [recommendation])
-    return Response(body, status_code=status_code, headers={"ETag": etag(recommendation.version)})
+    return versioned(body, recommendation.version, status_code=status_code)
 
 
 def kpi_response(kpi: Kpi, *, status_code: int = 200) -> Response[KpiRead]:
-    return Response(
-        KpiRead.model_validate(kpi), status_code=status_code, headers={"ETag": etag(kpi.version)}
-    )
+    return versioned(KpiRead.model_validate(kpi), kpi.version, status_code=status_code)
 
 
 # --- studies -------------------------------------------------------------------------------------
@@ -235,8 +255,7 @@ async def create_study(
     request: AnyRequest, data: JSONBody[StudyCreate], session: DbSession
 ) -> Response[StudyRead]:
     study = await actions.create_study(session, data, actor=principal_of(request))
-    body = await study_read(session, study)
-    return Response(body, status_code=201, headers={"ETag": etag(study.version)})
+    return versioned(await study_read(session, study), study.version, status_code=201)
 
 
 @get("/studies/{study_id:int}", guards=[researcher], responses=problem_responses(*READS, 404))
@@ -244,7 +263,7 @@ async def get_study(
     request: AnyRequest, study_id: RowId, session: DbSession
 ) -> Response[StudyRead]:
     study = await actions.study_in_reach(session, study_id, principal_of(request))
-    return Response(await study_read(session, study), headers={"ETag": etag(study.version)})
+    return versioned(await study_read(session, study), study.version)
 
 
 @patch("/studies/{study_id:int}", guards=[researcher], responses=problem_responses(*UPDATES))
@@ -255,7 +274,7 @@ async def update_study(
     study = await actions.update_study(
         session, study_id, data, if_match=if_match, actor=principal_of(request)
     )
-    return Response(await study_read(session, study), headers={"ETag": etag(study.version)})
+    return versioned(await study_read(session, study), study.version)
 
 
 # --- participants --------------------------------------------------------------------------------
@@ -289,7 +308,7 @@ async def add_participant(
     """Refuses (422, naming the field) values that look like names, e-mail addresses, phone
     numbers or other identifiers."""
     found = await actions.add_participant(session, study_id, data, actor=principal_of(request))
-    return Response(participant_read(found), status_code=201, headers={"ETag": etag(found.version)})
+    return versioned(participant_read(found), found.version, status_code=201)
 
 
 @get(
@@ -301,7 +320,7 @@ async def get_participant(
     request: AnyRequest, participant_id: RowId, session: DbSession
 ) -> Response[ParticipantRead]:
     found = await actions.participant_in_reach(session, participant_id, principal_of(request))
-    return Response(participant_read(found), headers={"ETag": etag(found.version)})
+    return versioned(participant_read(found), found.version)
 
 
 @patch(
@@ -316,7 +335,7 @@ async def update_participant(
     found = await actions.update_participant(
         session, participant_id, data, if_match=if_match, actor=principal_of(request)
     )
-    return Response(participant_read(found), headers={"ETag": etag(found.version)})
+    return versioned(participant_read(found), found.version)
 
 
 @post(
@@ -403,24 +422,50 @@ async def update_observation(
     return await observation_response(session, found)
 
 
+@dataclass
+class ObservationUpload(Operation):
+    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, description="The observation schema as UTF-8 CSV.")
+        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
+                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+            },
+        )
+
+
 @post(
     "/studies/{study_id:int}/observations/import",
     guards=[researcher],
     status_code=200,
     responses=problem_responses(401, 403, 404, 415, 422),
+    operation_class=ObservationUpload,
 )
 async def import_observations(
     request: AnyRequest, study_id: RowId, session: DbSession, state: State
 ) -> ImportReportRead:
-    """Observations from a `text/csv` body (UTF-8) in the documented schema (external_id,
-    participant, kind, text, metric_value, metric_unit, media_uri, media_timecode,
-    journey_step, tags, recorded_on): all or nothing, idempotent on external_id; a bad row
-    rejects the file (422, `file:line: why` in `errors`)."""
-    if request.content_type[0] != CSV_MEDIA_TYPE:
-        raise UnsupportedMediaType("Send text/csv.")
-    name = "upload.csv"
+    """Observations from a `text/csv` body (UTF-8) or an XLSX workbook (its first sheet) in
+    the documented schema (external_id, participant, kind, text, metric_value, metric_unit,
+    media_uri, media_timecode, journey_step, tags, recorded_on): all or nothing, idempotent on
+    external_id; a bad row rejects the file (422, `file:row: why` in `errors`)."""
+    settings: Settings = state.settings
+    body = io.BytesIO(await request.body())
+    media_type = request.content_type[0]
+    if media_type not in (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE):
+        raise UnsupportedMediaType(f"Send text/csv or {XLSX_MEDIA_TYPE}.")
+    name = "upload.csv" if media_type == CSV_MEDIA_TYPE else "upload.xlsx"
     try:
-        rows = csv_rows(io.BytesIO(await request.body()), name, imports.REQUIRED)
+        if media_type == CSV_MEDIA_TYPE:
+            rows = csv_rows(body, name, imports.REQUIRED)
+        else:
+            rows = xlsx_rows(
+                body, name, imports.REQUIRED, max_rows=settings.max_upload_rows,
+                max_unpacked_bytes=settings.max_upload_xlsx_bytes,
+            )  # fmt: skip
         result = await imports.import_observations(
             session, rows, name, study_id=study_id, actor=principal_of(request),
             today=today(state),
@@ -581,11 +626,7 @@ async def finding_history(
 ) -> Page[HistoryRead]:  # fmt: skip
     """Every change of the finding, oldest first: who, when, old → new."""
     await actions.finding_in_reach(session, finding_id, principal_of(request))
-    rows, next_cursor = await queries.history(
-        session, "finding", finding_id, limit=limit, cursor=cursor
-    )
-    return Page(items=[HistoryRead.model_validate(r.ResearchEvent) for r in rows],
-                next_cursor=next_cursor)  # fmt: skip
+    return await history_page(session, "finding", finding_id, limit, cursor)
 
 
 @get(
@@ -598,7 +639,7 @@ async def preview_redaction(
 ) -> RedactionPreview:
     """What publishing would make public, and each removal (kind, reason, span)."""
     finding = await actions.finding_in_reach(session, finding_id, principal_of(request))
-    redacted = redact(finding.statement, await actions.names_to_redact(session, finding_id))
+    redacted = redact(finding.statement, await actions.names_to_redact(session, [finding_id]))
     return RedactionPreview(
         text=redacted.text,
         removals=[RemovalRead(kind=r.kind, reason=r.reason, start=r.start, end=r.end)
@@ -687,11 +728,7 @@ async def recommendation_history(
     cursor: IdCursor = None,
 ) -> Page[HistoryRead]:  # fmt: skip
     await actions.recommendation_in_reach(session, recommendation_id, principal_of(request))
-    rows, next_cursor = await queries.history(
-        session, "recommendation", recommendation_id, limit=limit, cursor=cursor
-    )
-    return Page(items=[HistoryRead.model_validate(r.ResearchEvent) for r in rows],
-                next_cursor=next_cursor)  # fmt: skip
+    return await history_page(session, "recommendation", recommendation_id, limit, cursor)
 
 
 @post(

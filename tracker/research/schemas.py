@@ -218,7 +218,9 @@ class ObservationRead(BaseModel):
 
 
 class ResearchLinkCreate(_Write):
-    kind: LinkKindText = Field(description="e.g. demand (its key) or action (a Maßnahme's id).")
+    kind: LinkKindText = Field(
+        description="demand (its key) or action (a Maßnahme's id): what exists (else 422)."
+    )
     key: LinkKey
 
 
