@@ -96,6 +96,18 @@ EN = {
     "Status ändern": "Change status",
     "Vorgabe": "default",
     "Speichern": "Save",
+    "Wählen Sie einen Status aus der Liste.": "Choose a status from the list.",
+    "Der Fortschritt ist eine ganze Zahl von 0 bis 100 (leer: die Vorgabe des Status).": (
+        "Progress is a whole number from 0 to 100 (empty: the status's default)."
+    ),
+    "Der Kommentar hat höchstens 2000 Zeichen und keine Steuerzeichen.": (
+        "The comment has at most 2000 characters and no control characters."
+    ),
+    "Inzwischen hat jemand anderes diese Maßnahme geändert; oben steht ihr aktueller Stand. "
+    "Ihre Eingabe ist erhalten: prüfen Sie sie und speichern Sie erneut.": (
+        "Someone else has changed this action meanwhile; its current state is shown above. "
+        "What you typed is kept: check it and save again."
+    ),
     "Gemeinde oder Leistung suchen": "Search a Gemeinde or Leistung",
     "Katalog": "Catalogue",
     "Register": "Register",

@@ -24,6 +24,9 @@ async def test_the_catalogue_and_a_demand_page_show_progress_milestones_and_hist
     english = (await client.get("/forderungen", params={"lang": "en"})).text
     assert "Central IT for central tasks" in english
     assert "Progress" in english
+    assert "progress is set by hand, else the mean progress" in english
+    assert "Der Fortschritt einer Maßnahme ist von Hand gesetzt" in page.text
+    assert "set by hand" not in page.text
 
     df3 = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
     assert "Initiative „(Neu)Start KfZ“" in df3
@@ -66,4 +69,27 @@ async def test_a_manager_changes_a_status_with_a_comment_on_the_page(
     assert '<progress value="15.0" max="100">' in after
     stale = await client.post(url, data={**form, "_csrf_token": csrf_token(after)})
     assert stale.status_code == 422  # the version the form was made with is gone
-    assert 'role="alert">The resource has changed' in stale.text
+    assert "Inzwischen hat jemand anderes diese Maßnahme geändert" in stale.text
+    assert 'class="error-summary" role="alert"' in stale.text
+    assert 'name="comment" size="50" value="KBA prüft"' in stale.text  # what was typed is kept
+    assert "The resource has changed" not in stale.text
+    fresh = {**form, "_csrf_token": csrf_token(after), "version": str(kfz["version"] + 1)}
+    too_much = await client.post(url, data={**fresh, "progress": "150", "comment": "zu viel"})
+    assert too_much.status_code == 422
+    assert "Der Fortschritt ist eine ganze Zahl von 0 bis 100" in too_much.text
+    assert f'href="#progress-{kfz["id"]}"' in too_much.text
+    assert 'value="150"' in too_much.text
+    assert 'value="zu viel"' in too_much.text
+    unknown = await client.post(url, data={**fresh, "status": "vergessen"})
+    assert unknown.status_code == 422
+    assert "Wählen Sie einen Status aus der Liste." in unknown.text
+    assert "String should" not in unknown.text
+    english = await client.post(f"{url}?lang=en", data={**fresh, "progress": "x"})
+    assert "Progress is a whole number from 0 to 100" in english.text
+    client.cookies.clear()
+    await sign_in(client, "dm@leipzig.de")
+    foreign = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
+    crafted = await client.post(url, data={**fresh, "_csrf_token": csrf_token(foreign),
+                                           "progress": "150"})  # fmt: skip
+    assert crafted.status_code == 403  # the scope before the form's content
+    assert "Sie verwalten den Katalog dresdner-forderungen-2021" in crafted.text

@@ -72,9 +72,13 @@ def may_manage(actor: Actor, scope_ars: str) -> bool:
 
 def ensure_manages(actor: Actor, catalogue: DemandCatalogue) -> None:
     where = f"Gemeinden {catalogue.scope_ars}…" if catalogue.scope_ars else "all of Germany"
+    german_where = (
+        f"Gemeinden {catalogue.scope_ars}…" if catalogue.scope_ars else "ganz Deutschland"
+    )
     ensure(
         may_manage(actor, catalogue.scope_ars),
         f"You are no demand manager of the catalogue {catalogue.key} ({where}).",
+        german=f"Sie verwalten den Katalog {catalogue.key} ({german_where}) nicht.",
     )
 
 
@@ -89,15 +93,9 @@ def ensure_takes_up(actor: Actor, catalogue: DemandCatalogue, ars: str) -> None:
     )
 
 
-async def _catalogue_of_action(session: AsyncSession, action: DemandAction) -> DemandCatalogue:
-    demand = await session.get(Demand, action.demand_id)
-    assert demand is not None  # noqa: S101  (a foreign key)
-    return await queries.catalogue_by_id(session, demand.catalogue_id)
-
-
 async def _managed_action(session: AsyncSession, action_id: int, actor: Actor) -> DemandAction:
     action = await queries.get_action(session, action_id)
-    ensure_manages(actor, await _catalogue_of_action(session, action))
+    ensure_manages(actor, await queries.catalogue_of(session, action))
     return action
 
 
@@ -421,7 +419,7 @@ async def change_action_status(
     await _write_action(
         session, action, version, values, kind="status", comment=data.comment, actor=actor
     )
-    catalogue = await _catalogue_of_action(session, action)
+    catalogue = await queries.catalogue_of(session, action)
     await webhooks_actions.emit(
         session, "demand.status_changed", catalogue.scope_ars, {
             "action_id": action_id, "catalogue": catalogue.key, "status": [old_status, status.key],
@@ -446,7 +444,7 @@ async def set_uptake(
     """A Gemeinde takes the action up (no If-Match needed) or reports on it (If-Match); True
     when created."""
     action = await queries.get_action(session, action_id)
-    ensure_takes_up(actor, await _catalogue_of_action(session, action), ars)
+    ensure_takes_up(actor, await queries.catalogue_of(session, action), ars)
     await regions_queries.get_gemeinde(session, ars)
     status = await _status(session, data.status)
     found = await queries.get_uptake(session, action_id, ars)

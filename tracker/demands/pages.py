@@ -4,6 +4,7 @@ demand with its Maßnahmen, milestones and history."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
@@ -20,12 +21,12 @@ from tracker.demands.schemas import (
     LEISTUNGEN_RULE,
     LEISTUNGEN_RULE_DE,
     ROLLUP_RULE,
+    ROLLUP_RULE_DE,
     StatusWrite,
 )
-from tracker.errors import TrackerError
+from tracker.errors import PreconditionFailed, TrackerError
 from tracker.fields import RowId
-from tracker.i18n import language, render
-from tracker.importing import describe
+from tracker.i18n import language, render, translator
 from tracker.settings import Settings
 
 STATUS_FORM = "/forderungen/massnahmen/{action_id:int}/status"
@@ -37,6 +38,32 @@ LEVELS = {
     "other": "andere",
 }  # fmt: skip
 VERIFICATION = {"V": "belegt", "P": "teilweise belegt", "U": "nicht belegt"}
+COMMENT_CHARACTERS = 2000
+# the status form's fields and what is wrong when pydantic refuses one (German; i18n.EN)
+FIELD_ERRORS = {
+    "status": "Wählen Sie einen Status aus der Liste.",
+    "progress": "Der Fortschritt ist eine ganze Zahl von 0 bis 100 (leer: die Vorgabe des Status).",
+    "comment": "Der Kommentar hat höchstens 2000 Zeichen und keine Steuerzeichen.",
+}
+STALE = (
+    "Inzwischen hat jemand anderes diese Maßnahme geändert; oben steht ihr aktueller Stand. "
+    "Ihre Eingabe ist erhalten: prüfen Sie sie und speichern Sie erneut."
+)
+
+
+@dataclass
+class FormError:
+    """A refused status form: for which Maßnahme, what was typed, and what is wrong (a
+    sentence for the form, and one per field id)."""
+
+    action_id: int
+    values: dict[str, str]
+    message: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def rollup_rule(lang: str) -> str:
+    return ROLLUP_RULE_DE if lang == "de" else ROLLUP_RULE
 
 
 def picker(lang: str) -> Callable[[dict[str, str] | None], str]:
@@ -68,7 +95,8 @@ async def demands_page(
         catalogues.append({"catalogue": catalogue, "roots": tree.roots})
     return render(
         request, "demands/forderungen.html", catalogues=catalogues, on=on,
-        statuses=await labels(session), pick=picker(language(request)), rule=ROLLUP_RULE,
+        statuses=await labels(session), pick=picker(language(request)),
+        rule=rollup_rule(language(request)),
     )  # fmt: skip
 
 
@@ -90,7 +118,7 @@ async def demand_view(
     state: State,
     key: str,
     *,
-    error: tuple[int, str] | None,
+    error: FormError | None,
 ) -> Template:
     settings: Settings = state.settings
     on = settings.today()
@@ -137,7 +165,7 @@ async def demand_view(
         parent=parent, actions=found_actions, history=history, titles=titles, on=on,
         timeline=timeline, levels=LEVELS, verification=VERIFICATION, manages=manages,
         error=error, statuses=await labels(session), pick=picker(language(request)),
-        rule=ROLLUP_RULE, leistungen=leistungen, leistungen_rule=(
+        rule=rollup_rule(language(request)), leistungen=leistungen, leistungen_rule=(
             LEISTUNGEN_RULE_DE if language(request) == "de" else LEISTUNGEN_RULE
         ),
     )  # fmt: skip
@@ -151,27 +179,46 @@ async def status_from_form(
     request: Request[Any, Any, Any], action_id: RowId, session: DbSession, state: State
 ) -> Template | Redirect:
     """The demand page's form: a new status with a comment (CSRF; If-Match from the version
-    the form was rendered with)."""
-    form = {name: str(value) for name, value in (await request.form()).items()}
+    the form was rendered with). The catalogue's scope is checked before the form is read (a
+    foreign one is a 403); a refused form comes back in the page's language with what was
+    typed."""
     action = await queries.get_action(session, action_id)
+    principal = principal_of(request)
+    actions.ensure_manages(principal, await queries.catalogue_of(session, action))
     key = await queries.demand_key_of(session, action)
-    try:
-        data = StatusWrite.model_validate({
-            "status": form.get("status", ""), "comment": form.get("comment") or None,
-            "progress": int(form["progress"]) if form.get("progress", "").strip() else None,
-        })  # fmt: skip
-        async with session.begin_nested():
-            await actions.change_action_status(
-                session, action_id, data, if_match=f'"v{form.get("version", "")}"',
-                actor=principal_of(request),
-            )  # fmt: skip
-    except ValidationError as exc:
-        return await demand_view(request, session, state, key, error=(action_id, describe(exc)))
-    except ValueError:
-        return await demand_view(request, session, state, key, error=(action_id, "progress: 0-100"))
-    except TrackerError as exc:
-        return await demand_view(request, session, state, key, error=(action_id, exc.detail))
-    return Redirect(f"/forderungen/{key}#massnahme-{action_id}", status_code=303)
+    form = {name: str(value) for name, value in (await request.form()).items()}
+    values = {name: form.get(name, "") for name in ("status", "progress", "comment")}
+    _ = translator(language(request))
+    refused = FormError(action_id, values)
+    if values["status"] not in await queries.status_map(session):
+        refused.fields["status"] = _(FIELD_ERRORS["status"])
+    progress = values["progress"].strip()
+    if progress and not (progress.isascii() and progress.isdigit() and int(progress) <= 100):
+        refused.fields["progress"] = _(FIELD_ERRORS["progress"])
+    if len(values["comment"]) > COMMENT_CHARACTERS:
+        refused.fields["comment"] = _(FIELD_ERRORS["comment"])
+    if not refused.fields:
+        try:
+            data = StatusWrite.model_validate({
+                "status": values["status"], "comment": values["comment"] or None,
+                "progress": int(progress) if progress else None,
+            })  # fmt: skip
+            async with session.begin_nested():
+                await actions.change_action_status(
+                    session, action_id, data, if_match=f'"v{form.get("version", "")}"',
+                    actor=principal,
+                )  # fmt: skip
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                name = str(error["loc"][0]) if error["loc"] else "status"
+                refused.fields[name] = _(FIELD_ERRORS.get(name, FIELD_ERRORS["status"]))
+        except PreconditionFailed:
+            refused.message = _(STALE)
+        except TrackerError as exc:
+            refused.message = exc.in_language(language(request))
+        else:
+            return Redirect(f"/forderungen/{key}#massnahme-{action_id}", status_code=303)
+    return await demand_view(request, session, state, key, error=refused)
 
 
 router = Router(

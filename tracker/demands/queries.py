@@ -110,6 +110,12 @@ async def demand_key_of(session: AsyncSession, action: DemandAction) -> str:
     return demand.key
 
 
+async def catalogue_of(session: AsyncSession, action: DemandAction) -> DemandCatalogue:
+    demand = await session.get(Demand, action.demand_id)
+    assert demand is not None  # noqa: S101  (a foreign key)
+    return await catalogue_by_id(session, demand.catalogue_id)
+
+
 # --- figures: the one progress rule --------------------------------------------------------------
 
 

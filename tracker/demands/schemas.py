@@ -194,6 +194,15 @@ ROLLUP_RULE = (
     "date lies before the day of the request."
 )
 
+ROLLUP_RULE_DE = (
+    "Der Fortschritt einer Maßnahme ist von Hand gesetzt, sonst der mittlere Fortschritt der "
+    "mitzählenden Übernahmen durch Gemeinden, sonst ihr gespeicherter Fortschritt. Der "
+    "Fortschritt einer Forderung ist der nach Gewicht gemittelte Fortschritt ihrer "
+    "mitzählenden Maßnahmen und der Unterforderungen, die einen Fortschritt haben (mit deren "
+    "eigenem Gewicht); Maßnahmen mit einem nicht mitzählenden Status (verworfen) bleiben "
+    "außen vor, und eine Forderung, in der nichts mitzählt, hat keinen. Ein Meilenstein ist "
+    "überfällig, wenn er nicht erledigt ist und sein Datum vor dem Tag der Anfrage liegt."
+)
 
 LEISTUNGEN_RULE = (
     "Per linked OZG-Leistung, over the inhabited Gemeinden where it applies: online = current "
