@@ -97,6 +97,12 @@ EN = {
     "Vorgabe": "default",
     "Speichern": "Save",
     "Wählen Sie einen Status aus der Liste.": "Choose a status from the list.",
+    "von Hand gesetzt": "set by hand",
+    "Verantwortliche Gemeinde": "Owning Gemeinde",
+    "Meilenstein": "Milestone",
+    "Import": "Import",
+    "Kommandozeile": "command line",
+    "ein Nutzerkonto": "a user account",
     "Der Fortschritt ist eine ganze Zahl von 0 bis 100 (leer: die Vorgabe des Status).": (
         "Progress is a whole number from 0 to 100 (empty: the status's default)."
     ),

@@ -66,6 +66,13 @@ async def test_a_manager_changes_a_status_with_a_comment_on_the_page(
     assert done.headers["location"] == f"/forderungen/DF-3#massnahme-{kfz['id']}"
     after = (await client.get("/forderungen/DF-3")).text
     assert "KBA prüft" in after
+    # the history speaks German and names the author to the signed-in
+    assert "Status: vorgeschlagen → in Arbeit; Fortschritt: 0 % → 15 %" in after
+    assert "Fällig: – → 31.12.2030" in after
+    assert "von Hand gesetzt: nein → ja" in after
+    assert "progress_manual" not in after
+    assert "<td data-author>dm</td>" in after
+    assert "user:" not in after
     assert '<progress value="15.0" max="100">' in after
     stale = await client.post(url, data={**form, "_csrf_token": csrf_token(after)})
     assert stale.status_code == 422  # the version the form was made with is gone
@@ -87,6 +94,9 @@ async def test_a_manager_changes_a_status_with_a_comment_on_the_page(
     english = await client.post(f"{url}?lang=en", data={**fresh, "progress": "x"})
     assert "Progress is a whole number from 0 to 100" in english.text
     client.cookies.clear()
+    anonymous = (await client.get("/forderungen/DF-3")).text
+    assert "<td data-author>ein Nutzerkonto</td>" in anonymous  # no name to anonymous readers
+    assert "<td data-author>Import</td>" in anonymous
     await sign_in(client, "dm@leipzig.de")
     foreign = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
     crafted = await client.post(url, data={**fresh, "_csrf_token": csrf_token(foreign),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
@@ -13,9 +14,11 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
+from tracker.access import queries as access_queries
 from tracker.access.guards import demand_manager, principal_of
 from tracker.db import DbSession
 from tracker.demands import actions, queries
+from tracker.demands.models import DemandEvent
 from tracker.demands.schemas import (
     KEY_PATTERN,
     LEISTUNGEN_RULE,
@@ -26,7 +29,7 @@ from tracker.demands.schemas import (
 )
 from tracker.errors import PreconditionFailed, TrackerError
 from tracker.fields import RowId
-from tracker.i18n import language, render, translator
+from tracker.i18n import day, language, render, translator
 from tracker.settings import Settings
 
 STATUS_FORM = "/forderungen/massnahmen/{action_id:int}/status"
@@ -60,6 +63,16 @@ class FormError:
     values: dict[str, str]
     message: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+
+
+# what the history calls a field of an event (German; i18n.EN)
+CHANGE_LABELS = {
+    "status": "Status", "progress": "Fortschritt", "progress_manual": "von Hand gesetzt",
+    "owner_ars": "Verantwortliche Gemeinde", "owner_body": "Verantwortlich",
+    "due_date": "Fällig", "milestone": "Meilenstein", "done_at": "erledigt am",
+}  # fmt: skip
+# authors that are no person: the importer and the command line
+AUTHOR_LABELS = {"import": "Import", "cli": "Kommandozeile"}
 
 
 def rollup_rule(lang: str) -> str:
@@ -153,7 +166,12 @@ async def demand_view(
         ),
         key=lambda entry: (entry["milestone"].due_date, entry["milestone"].id or 0),
     )
-    history = await queries.recent_events(session, ids, limit=HISTORY_ENTRIES)
+    events = await queries.recent_events(session, ids, limit=HISTORY_ENTRIES)
+    history = await history_rows(
+        session, events, lang=language(request), statuses=await labels(session),
+        milestones={m.id: m.title for item in found_actions for m in item["milestones"]},
+        names=principal_of(request).authenticated,
+    )  # fmt: skip
     leistungen = await queries.linked_leistungen(
         session, await queries.actions_under(session, demand)
     )
@@ -172,6 +190,63 @@ async def demand_view(
     if error is not None:
         page.status_code = 422
     return page
+
+
+async def history_rows(
+    session: DbSession,
+    events: list[DemandEvent],
+    *,
+    lang: str,
+    statuses: dict[str, dict[str, str]],
+    milestones: dict[int | None, dict[str, str]],
+    names: bool,
+) -> list[dict[str, Any]]:
+    """The history as the page shows it: each change as label, old → new in the page's
+    language, and the author by name to the signed-in (anonymous readers see no person's
+    name, as on the Reifegrad pages)."""
+    _, pick = translator(lang), picker(lang)
+    known = await access_queries.display_names(
+        session, [n for e in events if (n := access_queries.user_id_of(e.author)) is not None]
+    )
+
+    def shown(name: str, value: Any) -> str:
+        if value is None:
+            return "–"
+        if name == "status":
+            return pick(statuses.get(value)) or str(value)
+        if name == "progress":
+            return f"{value} %"
+        if name == "progress_manual":
+            return _("ja") if value else _("nein")
+        if name in ("due_date", "done_at"):
+            return day(date.fromisoformat(str(value)), lang)
+        if name == "milestone":
+            return pick(milestones.get(value)) or f"#{value}"
+        return str(value)
+
+    def author(actor: str) -> str:
+        number = access_queries.user_id_of(actor)
+        if number is None:
+            return _(AUTHOR_LABELS.get(actor.split(":", 1)[0], actor))
+        return known.get(number, _("ein Nutzerkonto")) if names else _("ein Nutzerkonto")
+
+    def order(item: tuple[str, Any]) -> int:
+        return list(CHANGE_LABELS).index(item[0]) if item[0] in CHANGE_LABELS else 99
+
+    rows = []
+    for event in events:
+        changes = [
+            {"label": _(CHANGE_LABELS.get(name, name)), "old": shown(name, old),
+             "new": shown(name, new)}
+            for name, (old, new) in sorted(event.changes.items(), key=order)
+            if not (name == "milestone" and old == new)  # the milestone changed is named once
+            and not (old is None and new is None)
+        ]  # fmt: skip
+        if "milestone" in event.changes and event.changes["milestone"][0] is not None:
+            target = pick(milestones.get(event.changes["milestone"][1]))
+            changes.insert(0, {"label": _("Meilenstein"), "old": target, "new": target})
+        rows.append({"event": event, "changes": changes, "author": author(event.author)})
+    return rows
 
 
 @post(STATUS_FORM, guards=[demand_manager], status_code=303)
