@@ -358,12 +358,15 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
                                    headers=who["dst"])  # fmt: skip
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"] == detail
+        assert answer.json()["field"] == "target"
+        assert answer.json()["invalid-params"] == [{"name": "target", "reason": detail}]
     owner = await client.post("/api/v1/demands/DF-3/actions", headers=who["dst"], json={
         "title": {"de": "X"}, "responsible_level": "land", "owner_ars": "059999999999",
     })  # fmt: skip
-    assert (owner.status_code, owner.json()["detail"]) == (
+    assert (owner.status_code, owner.json()["detail"], owner.json()["field"]) == (
         422,
         "Gemeinde 059999999999 does not exist.",
+        "owner_ars",
     )
     kfz = await client.post(url, json={"kind": "leistung", "target": "10000", "reason": "DF-3"},
                             headers=who["dst"])  # fmt: skip
@@ -393,3 +396,27 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     removed = await client.delete(f"{url}/{links[0]['id']}", headers=who["dst"])
     assert removed.status_code == 204
     assert [link["target"] for link in (await client.get(url)).json()] == [LEIPZIG]
+
+
+async def test_options_lists_every_method_and_the_spec_requires_if_match(client: Client) -> None:
+    """A path served by separate handlers lists all their methods (not the first one's alone);
+    updates that answer 428 without If-Match document it as required."""
+    for path, allowed in (
+        ("/api/v1/actions/1", "GET, OPTIONS, PATCH"),
+        ("/api/v1/demands/DF-1", "GET, OPTIONS, PATCH"),
+        ("/api/v1/demands/DF-1/actions", "GET, OPTIONS, POST"),
+        ("/api/v1/actions/1/gemeinden/147130000000", "GET, OPTIONS, PUT"),
+    ):
+        answer = await client.options(path)
+        assert (answer.status_code, answer.headers["allow"]) == (204, allowed), path
+    spec = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path, method in (
+        ("/api/v1/actions/{action_id}", "patch"),
+        ("/api/v1/actions/{action_id}/status", "post"),
+        ("/api/v1/demands/{key}", "patch"),
+        ("/api/v1/milestones/{milestone_id}", "patch"),
+    ):
+        (header,) = [p for p in spec[path][method]["parameters"] if p["name"] == "If-Match"]
+        assert header["required"] is True, path
+    uptake = spec["/api/v1/actions/{action_id}/gemeinden/{ars}"]["put"]["parameters"]
+    assert [p["required"] for p in uptake if p["name"] == "If-Match"] == [False]  # creation
