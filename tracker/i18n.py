@@ -98,6 +98,8 @@ EN = {
     "Speichern": "Save",
     "Wählen Sie einen Status aus der Liste.": "Choose a status from the list.",
     "von Hand gesetzt": "set by hand",
+    "verknüpft von": "linked by",
+    "über LeiKa": "through LeiKa",
     "Verantwortliche Gemeinde": "Owning Gemeinde",
     "Meilenstein": "Milestone",
     "Import": "Import",

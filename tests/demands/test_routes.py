@@ -380,6 +380,12 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     assert answer.status_code == 200, answer.text
     leistung = {item["ozg_id"]: item for item in answer.json()["leistungen"]}["10000"]
     assert action["id"] in leistung["actions"]
+    (link,) = [link for link in leistung["links"] if link["action"] == action["id"]]
+    assert link == {"action": action["id"], "action_title": action["title"], "demand": "DF-3",
+                    "kind": "leistung", "target": "10000", "reason": "DF-3"}  # fmt: skip
+    page = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
+    assert (f'verknüpft von <a href="/forderungen/DF-3#massnahme-{action["id"]}">'
+            f'{action["title"]["de"]}</a>: <q>DF-3</q>') in page  # fmt: skip
     online = leistung["online"]
     assert online["gemeinden"] > 0
     assert online["ozg_konform"] <= online["online"] <= online["assessed"] <= online["gemeinden"]

@@ -490,19 +490,29 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
     current maturity across the inhabited Gemeinden where it applies (online and OZG-konform
     as the maturity rules count them, the mean back-office level) and the open published
     findings about it by severity: why the Maßnahmen matter, in numbers."""
-    statement = select(
-        col(DemandLink.kind), col(DemandLink.target), col(DemandLink.action_id)
-    ).where(
-        col(DemandLink.action_id).in_(action_ids),
-        col(DemandLink.kind).in_([LinkKind.LEISTUNG.value, LinkKind.LEIKA.value]),
+    statement = (
+        select(DemandLink, col(DemandAction.title), col(Demand.key))
+        .join(DemandAction, col(DemandAction.id) == col(DemandLink.action_id))
+        .join(Demand, col(Demand.id) == col(DemandAction.demand_id))
+        .where(
+            col(DemandLink.action_id).in_(action_ids),
+            col(DemandLink.kind).in_([LinkKind.LEISTUNG.value, LinkKind.LEIKA.value]),
+        )
+        .order_by(col(DemandLink.action_id), col(DemandLink.id))
     )
     by_leistung: dict[str, set[int]] = defaultdict(set)
-    for kind, target, action_id in await tuples(session, statement):
-        ozg_id = target
-        if kind == LinkKind.LEIKA.value:
-            ozg_id = (await catalog_queries.get_leika(session, target)).ozg_id
+    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for link, title, demand_key in await tuples(session, statement):
+        ozg_id: str | None = link.target
+        if link.kind == LinkKind.LEIKA.value:
+            ozg_id = (await catalog_queries.get_leika(session, link.target)).ozg_id
         if ozg_id is not None:
-            by_leistung[ozg_id].add(action_id)
+            by_leistung[ozg_id].add(link.action_id)
+            links[ozg_id].append({
+                "action": link.action_id, "action_title": title, "demand": demand_key,
+                "kind": link.kind,
+                "target": link.target, "reason": link.reason,
+            })  # fmt: skip
     found = []
     for ozg_id in sorted(by_leistung):
         leistung = await catalog_queries.get_leistung(session, ozg_id)
@@ -531,6 +541,7 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
             by_severity[str(finding.severity)] += 1
         found.append({
             "ozg_id": ozg_id, "name": leistung.name, "actions": sorted(by_leistung[ozg_id]),
+            "links": links[ozg_id],
             "online": online.as_dict(),
             "mean_backoffice": round(sum(backoffice) / len(backoffice), 2) if backoffice else None,
             "backoffice_assessed": len(backoffice),

@@ -226,10 +226,22 @@ class LinkedFinding(BaseModel):
     statement: str | None = Field(description="The published (redacted) text.")
 
 
+class LeistungLink(BaseModel):
+    """Which Maßnahme links the Leistung, how and why."""
+
+    action: int
+    action_title: dict[str, str]
+    demand: str = Field(description="The demand the Maßnahme is under.")
+    kind: LinkKind = Field(description="leistung (its OZG-ID) or leika (one of its LeiKa keys).")
+    target: str
+    reason: str
+
+
 class LinkedLeistung(BaseModel):
     ozg_id: str
     name: str
     actions: list[int] = Field(description="The Maßnahmen that link it (directly or by LeiKa).")
+    links: list[LeistungLink] = Field(description="Each link to it, with its reason.")
     online: dict[str, Any] = Field(
         description="Inhabited Gemeinden where it applies: assessed, online (level ≥ 2), "
         "OZG-konform (≥ 3), share online, flächendeckend, in mindestens einer Kommune."
