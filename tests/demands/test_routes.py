@@ -14,6 +14,7 @@ from tests.demands.conftest import TODAY
 from tracker.access.models import AuditEntry
 from tracker.db import run
 from tracker.demands import imports
+from tracker.demands import queries as demand_queries
 
 LEIPZIG = "147130000000"
 DRESDEN = "146120000000"
@@ -78,6 +79,13 @@ async def test_roll_up_weights_dropped_empty_and_nested_demands(
     assert "dropped" in body["rule"]
     hf1, hf2 = body["demands"]
     z1, z2 = hf1["children"]
+    # the Maßnahmen under a demand come from the tree the roll-up is made of
+    handlungsfeld = await demand_queries.get_demand(session, "HF-1")
+    built = await demand_queries.demand_tree(session, handlungsfeld.catalogue_id, on=TODAY)
+    nodes = {node.demand.key: node for node in built.by_id.values()}
+    assert len(nodes["HF-1"].actions_under()) == 4
+    assert len(nodes["Z-1"].actions_under()) == 3
+    assert nodes["Z-2"].actions_under() == nodes["HF-2"].actions_under() == []
     assert z1["rollup"] == {
         "progress": 65.0, "weight": 4.0, "actions": 3,  # (20·1 + 80·3) / 4; dropped out
         "by_status": {"proposed": 2, "dropped": 1}, "overdue_milestones": 0,

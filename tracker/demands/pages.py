@@ -172,9 +172,7 @@ async def demand_view(
         milestones={m.id: m.title for item in found_actions for m in item["milestones"]},
         names=principal_of(request).authenticated,
     )  # fmt: skip
-    leistungen = await queries.linked_leistungen(
-        session, await queries.actions_under(session, demand)
-    )
+    leistungen = await queries.linked_leistungen(session, node.actions_under())
     parent = None if demand.parent_id is None else tree.by_id[demand.parent_id].demand
     principal = principal_of(request)
     manages = principal.authenticated and actions.may_manage(principal, catalogue.scope_ars)

@@ -216,6 +216,14 @@ class Node:
     actions: int
     by_status: dict[str, int]
     overdue: int
+    action_ids: list[int] = field(default_factory=list)  # its own Maßnahmen, not those below
+
+    def actions_under(self) -> list[int]:
+        """The ids of its Maßnahmen and of those of every demand below it."""
+        found = list(self.action_ids)
+        for child in self.children:
+            found += child.actions_under()
+        return sorted(found)
 
 
 @dataclass
@@ -321,7 +329,10 @@ async def demand_tree(
                 parts.append((node.demand.weight, node.progress))
         weight = sum(w for w, _ in parts)
         progress = sum(w * p for w, p in parts) / weight if weight > 0 else None
-        node = Node(demand, nodes, progress, weight, count, dict(by_status), overdue)
+        node = Node(
+            demand, nodes, progress, weight, count, dict(by_status), overdue,
+            [action.id for action in by_demand[demand.id]],
+        )  # fmt: skip
         by_id[demand.id] = node
         return node
 
@@ -469,22 +480,6 @@ OPEN_FINDINGS = (FindingStatus.OPEN.value, FindingStatus.CONFIRMED.value)
 FINDINGS_SHOWN = 3
 
 
-async def actions_under(session: AsyncSession, demand: Demand) -> list[int]:
-    """The ids of the Maßnahmen of a demand and of every demand below it."""
-    demands = await demands_of(session, demand.catalogue_id)
-    below: dict[int | None, list[int]] = defaultdict(list)
-    for other in demands:
-        if other.id is not None:
-            below[other.parent_id].append(other.id)
-    wanted, todo = [], [demand.id]
-    while todo:
-        current = todo.pop()
-        wanted.append(current)
-        todo += below[current]
-    statement = select(col(DemandAction.id)).where(col(DemandAction.demand_id).in_(wanted))
-    return sorted((await run(session, statement)).scalars())
-
-
 async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> list[dict[str, Any]]:
     """The OZG-Leistungen these Maßnahmen link (directly or by a LeiKa key), each with its
     current maturity across the inhabited Gemeinden where it applies (online and OZG-konform
@@ -531,14 +526,9 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
             )
             if row.ars in where
         ]
-        findings = [
-            finding
-            for finding in (await research_queries.leistung_findings(session, ozg_id)).findings
-            if finding.status in OPEN_FINDINGS
-        ]
-        by_severity = {str(severity): 0 for severity in range(4, 0, -1)}
-        for finding in findings:
-            by_severity[str(finding.severity)] += 1
+        research = await research_queries.leistung_findings(session, ozg_id, statuses=OPEN_FINDINGS)
+        findings = research.findings
+        by_severity = {str(severity): count for severity, count in research.by_severity.items()}
         found.append({
             "ozg_id": ozg_id, "name": leistung.name, "actions": sorted(by_leistung[ozg_id]),
             "links": links[ozg_id],

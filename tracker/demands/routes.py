@@ -218,11 +218,13 @@ async def get_demand(
 
 
 @get("/demands/{key:str}/leistungen", responses=problem_responses(404))
-async def demand_leistungen(key: DemandKey, session: DbSession) -> DemandLeistungen:
+async def demand_leistungen(key: DemandKey, session: DbSession, state: State) -> DemandLeistungen:
     """Why a demand matters, in numbers: the Leistungen its Maßnahmen link, with their current
     maturity and the open findings about them."""
     demand = await queries.get_demand(session, key)
-    found = await queries.linked_leistungen(session, await queries.actions_under(session, demand))
+    tree = await queries.demand_tree(session, demand.catalogue_id, on=today(state))
+    assert demand.id is not None  # noqa: S101  (stored)
+    found = await queries.linked_leistungen(session, tree.by_id[demand.id].actions_under())
     return DemandLeistungen(demand=key, rule=LEISTUNGEN_RULE, leistungen=found)
 
 

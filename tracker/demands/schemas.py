@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,7 +16,7 @@ from pydantic import (
 )
 
 from tracker.demands.models import LinkKind
-from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, UtcDatetime
+from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, PlanDate, UtcDatetime
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
 STATUS_PATTERN = r"^[a-z][a-z_]{0,19}$"
@@ -373,16 +372,6 @@ class EventRead(_Read):
 
 
 # --- writes ------------------------------------------------------------------------------------
-
-
-# a day of a plan: from the E-Government-Gesetz's time to the end of the century
-def _plan_day(value: date) -> date:
-    if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
-        raise ValueError("a day of a plan lies between 1990-01-01 and 2100-12-31")
-    return value
-
-
-PlanDate = Annotated[IsoDate, AfterValidator(_plan_day)]
 
 
 class ActionCreate(BaseModel):
