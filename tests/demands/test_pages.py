@@ -28,6 +28,24 @@ async def test_the_catalogue_and_a_demand_page_show_progress_milestones_and_hist
     assert "Der Fortschritt einer Maßnahme ist von Hand gesetzt" in page.text
     assert "set by hand" not in page.text
 
+    # the board: a column per status, a card per Maßnahme, filters
+    assert page.text.count('<section class="column" data-status=') == 6
+    assert page.text.count('<article class="action-card') == 5
+    board = page.text[page.text.index('data-status="proposed"') :]
+    assert board.index("(Neu)Start KfZ") < board.index('data-status="accepted"')
+    assert "Fällig 31.12.2030" in page.text
+    for params, cards in (
+        ({"ebene": "bund"}, 1), ({"forderung": "DF-4"}, 2), ({"forderung": "DF-3"}, 3),
+        ({"ueberfaellig": "true"}, 0), ({"katalog": "dresdner-forderungen-2021"}, 5),
+    ):  # fmt: skip
+        found = await client.get("/forderungen", params=params)
+        assert found.status_code == 200
+        assert found.text.count('<article class="action-card') == cards, params
+    assert 'value="bund" selected' in (await client.get("/forderungen?ebene=bund")).text
+    nothing = await client.get("/forderungen", params={"forderung": "DF-9", "lang": "de"})
+    assert "Keine Forderung passt zum Filter." in nothing.text
+    assert (await client.get("/forderungen", params={"ebene": "mond"})).status_code == 400
+
     df3 = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
     assert "Initiative „(Neu)Start KfZ“" in df3
     assert "Deutscher Städtetag" in df3

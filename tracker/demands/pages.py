@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ from tracker.demands.schemas import (
     LEISTUNGEN_RULE_DE,
     ROLLUP_RULE,
     ROLLUP_RULE_DE,
+    ResponsibleLevel,
     StatusWrite,
 )
 from tracker.errors import PreconditionFailed, TrackerError
@@ -94,22 +95,66 @@ async def labels(session: DbSession) -> dict[str, dict[str, str]]:
     return {status.key: status.label for status in await queries.list_statuses(session)}
 
 
+# the filter form sends every field: an empty one filters nothing
+FilterKey = Annotated[str | None, QueryParameter(pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,59})?$")]
+FilterLevel = Annotated[
+    str | None,
+    QueryParameter(pattern="^(" + "|".join(level.value for level in ResponsibleLevel) + ")?$"),
+]
+
+
 @get("/forderungen")
 async def demands_page(
-    request: Request[Any, Any, Any], session: DbSession, state: State
+    request: Request[Any, Any, Any],
+    session: DbSession,
+    state: State,
+    katalog: FilterKey = None,
+    forderung: FilterKey = None,
+    ebene: FilterLevel = None,
+    ueberfaellig: Annotated[bool, QueryParameter()] = False,
 ) -> Template:
-    """Every catalogue with its demand tree and each demand's progress."""
+    """Every catalogue as a board (a column per status, a card per Maßnahme), filtered by
+    catalogue, demand (with those below it), responsible level and overdue; and its demand
+    tree with each demand's progress."""
     settings: Settings = state.settings
     on = settings.today()
+    katalog, forderung, ebene = katalog or None, forderung or None, ebene or None
+    statuses = await queries.list_statuses(session)
     catalogues = []
     for catalogue in await queries.list_catalogues(session):
+        if katalog is not None and catalogue.key != katalog:
+            continue
         assert catalogue.id is not None  # noqa: S101  (stored)
         tree = await queries.demand_tree(session, catalogue.id, on=on)
-        catalogues.append({"catalogue": catalogue, "roots": tree.roots})
+        keys = {node.demand.key: demand_id for demand_id, node in tree.by_id.items()}
+        if forderung is not None and forderung not in keys:
+            continue
+        cards = [
+            card
+            for card in await queries.board(session, tree, on=on, under=keys.get(forderung or ""))
+            if (ebene is None or card.action.responsible_level == ebene)
+            and (not ueberfaellig or card.overdue or card.overdue_milestones)
+        ]
+        columns = [
+            {"status": status, "cards": [c for c in cards if c.action.status == status.key]}
+            for status in statuses
+        ]
+        catalogues.append(
+            {"catalogue": catalogue, "roots": tree.roots, "columns": columns, "shown": len(cards)}
+        )
+    every = [
+        (catalogue, await queries.demands_of(session, catalogue.id))
+        for catalogue in await queries.list_catalogues(session)
+        if catalogue.id is not None
+    ]
     return render(
         request, "demands/forderungen.html", catalogues=catalogues, on=on,
-        statuses=await labels(session), pick=picker(language(request)),
-        rule=rollup_rule(language(request)),
+        statuses={status.key: status.label for status in statuses},
+        pick=picker(language(request)), rule=rollup_rule(language(request)), levels=LEVELS,
+        every=every, filters={
+            "katalog": katalog, "forderung": forderung, "ebene": ebene,
+            "ueberfaellig": ueberfaellig,
+        },
     )  # fmt: skip
 
 

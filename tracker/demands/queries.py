@@ -339,6 +339,48 @@ async def demand_tree(
     return Tree([build(root) for root in children[None]], by_id)
 
 
+@dataclass
+class Card:
+    """A Maßnahme on a catalogue's board: what it shows and what the filters read."""
+
+    action: DemandAction
+    demand: Demand
+    progress: float
+    counted: bool
+    overdue_milestones: int
+    overdue: bool  # its due day has passed while it counts and is not complete
+
+
+async def board(
+    session: AsyncSession, tree: Tree, *, on: date, under: int | None = None
+) -> list[Card]:
+    """The cards of a catalogue's board (its tree), or of one demand and those below it;
+    oldest due day first, undated last."""
+    wanted = (
+        tree.by_id[under].actions_under()
+        if under is not None
+        else sorted(i for node in tree.by_id.values() for i in node.action_ids)
+    )
+    if not wanted:
+        return []
+    statement = select(DemandAction).where(col(DemandAction.id).in_(wanted))
+    found = list((await run(session, statement)).scalars())
+    figures = await action_figures(session, wanted, on=on)
+    statuses = await status_map(session)
+    cards = []
+    for action in found:
+        assert action.id is not None  # noqa: S101  (stored)
+        progress = effective_progress(action, figures[action.id])
+        counted = statuses[action.status].counted
+        late = action.due_date is not None and action.due_date < on and progress < 100
+        cards.append(
+            Card(action, tree.by_id[action.demand_id].demand, progress, counted,
+                 figures[action.id].overdue, counted and late)
+        )  # fmt: skip
+    cards.sort(key=lambda card: (card.action.due_date or date.max, card.action.id or 0))
+    return cards
+
+
 # --- lists --------------------------------------------------------------------------------------
 
 
