@@ -52,7 +52,7 @@ from tracker.db import Sessionmaker, create_engine, create_sessionmaker, provide
 from tracker.demands import pages as demands_pages
 from tracker.demands import routes as demands_routes
 from tracker.errors import exception_handlers
-from tracker.headers import add_security_headers
+from tracker.headers import add_security_headers, list_allowed_methods
 from tracker.jobs import routes as jobs_routes
 from tracker.jobs.workers import EmbeddedWorker
 from tracker.maturity import pages as maturity_pages
@@ -308,7 +308,7 @@ def create_app(
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
-        before_send=[add_security_headers],  # every response, error pages included
+        before_send=[add_security_headers, list_allowed_methods],  # every response, errors too
         template_config=TemplateConfig(
             directory=i18n.TEMPLATES, engine=Jinja, engine_callback=configure_templates
         ),

@@ -26,6 +26,15 @@ IfMatch = Annotated[
     ),
 ]
 
+# the same header for updates that cannot go without it: documented as required (a client
+# generated from the spec sends it), still answered 428, not 400, when it is missing
+RequiredIfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match", required=True, description="ETag of the version read (428 without it)."
+    ),
+]
+
 
 def etag(version: int) -> str:
     return f'"v{version}"'

@@ -57,6 +57,18 @@ def _date_text(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_date_text)]
 
 
+def _plan_day(value: date) -> date:
+    if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
+        raise ValueError("a day of a plan lies between 1990-01-01 and 2100-12-31")
+    return value
+
+
+# a day of a plan (a Maßnahme's start or due day, a milestone, a study's period): from the
+# E-Government-Gesetz's time to the end of the century. A validator, not a bound: a date bound
+# would become an OpenAPI `maximum` that is no number.
+PlanDate = Annotated[IsoDate, AfterValidator(_plan_day)]
+
+
 def ascii_digits(text: str) -> bool:
     """Only 0-9: `str.isdigit` and `\\d` also take Arabic-Indic and other Unicode digits."""
     return text.isascii() and text.isdigit()

@@ -8,6 +8,7 @@ as the app's `before_send` hook on every response start, so those get them too.
 from __future__ import annotations
 
 from litestar.datastructures import ResponseHeader
+from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
 SECURITY_HEADERS = [
@@ -57,3 +58,26 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     missing = [(name, value) for name, value in wanted if name not in present]
     if missing:
         message["headers"] = [*headers, *missing]
+
+
+async def list_allowed_methods(message: Message, scope: Scope) -> None:
+    """`OPTIONS` answers with every method of the path. Litestar 2 builds the OPTIONS handler
+    with the first handler's methods, so a path served by separate GET and PATCH handlers
+    would list GET alone (litestar-org/litestar#4169, fixed in 3.0); the app's route of the
+    path has them all. OPTIONS is rare: the routes are searched each time."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    template = scope.get("path_template")
+    methods = next(
+        (
+            route.methods
+            for route in scope["app"].routes
+            if isinstance(route, HTTPRoute) and route.path_format == template
+        ),
+        None,
+    )
+    if not methods:
+        return
+    allowed = ", ".join(sorted(methods)).encode()
+    headers = [(n, v) for n, v in message.get("headers") or [] if bytes(n).lower() != b"allow"]
+    message["headers"] = [*headers, (b"allow", allowed)]

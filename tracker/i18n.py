@@ -129,6 +129,33 @@ EN = {
     "Status ändern": "Change status",
     "Vorgabe": "default",
     "Speichern": "Save",
+    "Wählen Sie einen Status aus der Liste.": "Choose a status from the list.",
+    "von Hand gesetzt": "set by hand",
+    "verknüpft von": "linked by",
+    "alle": "all",
+    "nur überfällige": "overdue only",
+    "Filtern": "Filter",
+    "Filter zurücksetzen": "Reset filters",
+    "Maßnahmen nach Status": "Actions by status",
+    "Forderungen im Überblick": "Demands at a glance",
+    "Keine Forderung passt zum Filter.": "No demand matches the filter.",
+    "über LeiKa": "through LeiKa",
+    "Verantwortliche Gemeinde": "Owning Gemeinde",
+    "Meilenstein": "Milestone",
+    "Import": "Import",
+    "Kommandozeile": "command line",
+    "ein Nutzerkonto": "a user account",
+    "Der Fortschritt ist eine ganze Zahl von 0 bis 100 (leer: die Vorgabe des Status).": (
+        "Progress is a whole number from 0 to 100 (empty: the status's default)."
+    ),
+    "Der Kommentar hat höchstens 2000 Zeichen und keine Steuerzeichen.": (
+        "The comment has at most 2000 characters and no control characters."
+    ),
+    "Inzwischen hat jemand anderes diese Maßnahme geändert; oben steht ihr aktueller Stand. "
+    "Ihre Eingabe ist erhalten: prüfen Sie sie und speichern Sie erneut.": (
+        "Someone else has changed this action meanwhile; its current state is shown above. "
+        "What you typed is kept: check it and save again."
+    ),
     "Gemeinde oder Leistung suchen": "Search a Gemeinde or Leistung",
     "Katalog": "Catalogue",
     "Register": "Register",

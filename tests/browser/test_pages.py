@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,11 +18,23 @@ import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import and_
+from sqlalchemy import and_, delete, func, select
 from sqlmodel import col
 
 from tests.builders import remove_assessments
-from tracker.db import create_engine, create_sessionmaker
+from tracker.access.models import AuditEntry
+from tracker.db import create_engine, create_sessionmaker, run
+from tracker.demands import imports
+from tracker.demands import queries as demand_queries
+from tracker.demands.models import (
+    ActionMilestone,
+    ActionUptake,
+    Demand,
+    DemandAction,
+    DemandCatalogue,
+    DemandEvent,
+    DemandLink,
+)
 from tracker.maturity.models import Assessment
 
 CHROMIUM = "/usr/bin/chromium"
@@ -407,3 +420,117 @@ def walk(
     expect(page.locator("#account-name")).to_contain_text("Rita Reviewer")
     assert serious_violations(page) == []
     context.close()
+
+
+def seed_demands(database_url: str) -> bool:
+    """The shipped Dresdner Forderungen with the seeded positions in the run's database;
+    False when they were there already (then they stay)."""
+
+    async def seed() -> bool:
+        engine = create_engine(database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                catalogue = imports.CATALOGUES / "dresdner-forderungen-2021.json"
+                if await demand_queries.find_catalogue(session, DF_CATALOGUE) is not None:
+                    return False
+                await imports.import_catalogue(session, catalogue)
+                (positions,) = imports.position_files()
+                await imports.import_positions(session, positions)
+                return True
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return bool(pool.submit(asyncio.run, seed()).result())
+
+
+def undo_demands(database_url: str, audit_after: int) -> None:
+    """Take the catalogue, its Maßnahmen, milestones, history and audit rows back out."""
+
+    async def undo() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                catalogue = await demand_queries.get_catalogue(session, DF_CATALOGUE)
+                demands = select(col(Demand.id)).where(col(Demand.catalogue_id) == catalogue.id)
+                found = select(col(DemandAction.id)).where(col(DemandAction.demand_id).in_(demands))
+                for table in (DemandEvent, ActionMilestone, DemandLink, ActionUptake):
+                    await session.exec(delete(table).where(col(table.action_id).in_(found)))
+                await session.exec(delete(DemandAction).where(col(DemandAction.id).in_(found)))
+                await session.exec(delete(Demand).where(col(Demand.catalogue_id) == catalogue.id))
+                await session.exec(
+                    delete(DemandCatalogue).where(col(DemandCatalogue.id) == catalogue.id)
+                )
+                await session.exec(delete(AuditEntry).where(col(AuditEntry.id) > audit_after))
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, undo()).result()
+
+
+def newest_audit(database_url: str) -> int:
+    async def read() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                newest = (await run(session, select(func.max(col(AuditEntry.id))))).scalar()
+                return int(newest or 0)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return int(pool.submit(asyncio.run, read()).result())
+
+
+DF_CATALOGUE = "dresdner-forderungen-2021"
+# every progress bar and its figure lie within the card that holds it
+BARS_INSIDE = """selector => [...document.querySelectorAll(selector)].every(card => {
+    const c = card.getBoundingClientRect();
+    return [...card.querySelectorAll('progress, [data-progress]')].every(bar => {
+        const b = bar.getBoundingClientRect();
+        return b.left >= c.left && b.right <= c.right;
+    });
+})"""
+
+
+def test_the_demands_board_in_columns_at_1280_and_stacked_at_390(
+    browser: Browser, server: str, database_url: str, tmp_path: Path
+) -> None:
+    """/forderungen as a board: a column per status side by side at 1280 px, stacked at 390
+    px without sideways scrolling, every progress bar inside its card; the filter by level
+    leaves the one federal Maßnahme; axe-core finds nothing serious."""
+    audit_after = newest_audit(database_url)
+    seeded = seed_demands(database_url)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    try:
+        page.goto(server + "/forderungen?lang=de")
+        board = page.locator(f"#board-{DF_CATALOGUE}")
+        columns = board.locator("section.column")
+        expect(columns).to_have_count(6)
+        tops = {round(box["y"]) for box in (c.bounding_box() for c in columns.all()) if box}
+        assert len(tops) == 1, tops  # side by side
+        page.screenshot(path=tmp_path / "board-1280.png", full_page=True)
+        assert serious_violations(page) == []
+        page.set_viewport_size({"width": 390, "height": 900})
+        lefts = {round(box["x"]) for box in (c.bounding_box() for c in columns.all()) if box}
+        assert len(lefts) == 1, lefts  # stacked
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate(BARS_INSIDE, ".action-card")
+        page.screenshot(path=tmp_path / "board-390.png", full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.select_option("#f-ebene", "bund")
+        page.get_by_role("button", name="Filtern").click()
+        expect(page).to_have_url(re.compile(r"ebene=bund"))
+        expect(board.locator("article.action-card")).to_have_count(1)
+        expect(board.locator("article.action-card")).to_contain_text("(Neu)Start KfZ")
+        page.goto(server + "/forderungen/DF-3")
+        page.set_viewport_size({"width": 390, "height": 900})
+        assert page.evaluate(BARS_INSIDE, ".card")  # the demand's own progress card
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+        if seeded:
+            undo_demands(database_url, audit_after)

@@ -14,6 +14,7 @@ from tests.demands.conftest import TODAY
 from tracker.access.models import AuditEntry
 from tracker.db import run
 from tracker.demands import imports
+from tracker.demands import queries as demand_queries
 
 LEIPZIG = "147130000000"
 DRESDEN = "146120000000"
@@ -78,6 +79,13 @@ async def test_roll_up_weights_dropped_empty_and_nested_demands(
     assert "dropped" in body["rule"]
     hf1, hf2 = body["demands"]
     z1, z2 = hf1["children"]
+    # the Maßnahmen under a demand come from the tree the roll-up is made of
+    handlungsfeld = await demand_queries.get_demand(session, "HF-1")
+    built = await demand_queries.demand_tree(session, handlungsfeld.catalogue_id, on=TODAY)
+    nodes = {node.demand.key: node for node in built.by_id.values()}
+    assert len(nodes["HF-1"].actions_under()) == 4
+    assert len(nodes["Z-1"].actions_under()) == 3
+    assert nodes["Z-2"].actions_under() == nodes["HF-2"].actions_under() == []
     assert z1["rollup"] == {
         "progress": 65.0, "weight": 4.0, "actions": 3,  # (20·1 + 80·3) / 4; dropped out
         "by_status": {"proposed": 2, "dropped": 1}, "overdue_milestones": 0,
@@ -358,12 +366,15 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
                                    headers=who["dst"])  # fmt: skip
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"] == detail
+        assert answer.json()["field"] == "target"
+        assert answer.json()["invalid-params"] == [{"name": "target", "reason": detail}]
     owner = await client.post("/api/v1/demands/DF-3/actions", headers=who["dst"], json={
         "title": {"de": "X"}, "responsible_level": "land", "owner_ars": "059999999999",
     })  # fmt: skip
-    assert (owner.status_code, owner.json()["detail"]) == (
+    assert (owner.status_code, owner.json()["detail"], owner.json()["field"]) == (
         422,
         "Gemeinde 059999999999 does not exist.",
+        "owner_ars",
     )
     kfz = await client.post(url, json={"kind": "leistung", "target": "10000", "reason": "DF-3"},
                             headers=who["dst"])  # fmt: skip
@@ -377,6 +388,12 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     assert answer.status_code == 200, answer.text
     leistung = {item["ozg_id"]: item for item in answer.json()["leistungen"]}["10000"]
     assert action["id"] in leistung["actions"]
+    (link,) = [link for link in leistung["links"] if link["action"] == action["id"]]
+    assert link == {"action": action["id"], "action_title": action["title"], "demand": "DF-3",
+                    "kind": "leistung", "target": "10000", "reason": "DF-3"}  # fmt: skip
+    page = (await client.get("/forderungen/DF-3", params={"lang": "de"})).text
+    assert (f'verknüpft von <a href="/forderungen/DF-3#massnahme-{action["id"]}">'
+            f'{action["title"]["de"]}</a>: <q>DF-3</q>') in page  # fmt: skip
     online = leistung["online"]
     assert online["gemeinden"] > 0
     assert online["ozg_konform"] <= online["online"] <= online["assessed"] <= online["gemeinden"]
@@ -393,3 +410,27 @@ async def test_links_to_what_does_not_exist_are_422_naming_it(
     removed = await client.delete(f"{url}/{links[0]['id']}", headers=who["dst"])
     assert removed.status_code == 204
     assert [link["target"] for link in (await client.get(url)).json()] == [LEIPZIG]
+
+
+async def test_options_lists_every_method_and_the_spec_requires_if_match(client: Client) -> None:
+    """A path served by separate handlers lists all their methods (not the first one's alone);
+    updates that answer 428 without If-Match document it as required."""
+    for path, allowed in (
+        ("/api/v1/actions/1", "GET, OPTIONS, PATCH"),
+        ("/api/v1/demands/DF-1", "GET, OPTIONS, PATCH"),
+        ("/api/v1/demands/DF-1/actions", "GET, OPTIONS, POST"),
+        ("/api/v1/actions/1/gemeinden/147130000000", "GET, OPTIONS, PUT"),
+    ):
+        answer = await client.options(path)
+        assert (answer.status_code, answer.headers["allow"]) == (204, allowed), path
+    spec = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path, method in (
+        ("/api/v1/actions/{action_id}", "patch"),
+        ("/api/v1/actions/{action_id}/status", "post"),
+        ("/api/v1/demands/{key}", "patch"),
+        ("/api/v1/milestones/{milestone_id}", "patch"),
+    ):
+        (header,) = [p for p in spec[path][method]["parameters"] if p["name"] == "If-Match"]
+        assert header["required"] is True, path
+    uptake = spec["/api/v1/actions/{action_id}/gemeinden/{ars}"]["put"]["parameters"]
+    assert [p["required"] for p in uptake if p["name"] == "If-Match"] == [False]  # creation

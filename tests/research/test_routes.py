@@ -22,7 +22,7 @@ from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
 from tracker.cli import main
 from tracker.db import run
-from tracker.research import actions
+from tracker.research import actions, queries
 from tracker.tabular import XLSX_MEDIA_TYPE
 
 LEIPZIG = "147130000000"
@@ -362,6 +362,11 @@ async def test_a_leistung_lists_published_findings_from_every_gemeinde(
         "Nachweise hochladen": {"4": 1, "3": 0, "2": 1, "1": 0},
     }
     assert [f["id"] for f in answer["findings"]] == [ids[0], ids[2], ids[1]]
+    # with a status filter, only findings in those statuses are listed and counted
+    still_open = await queries.leistung_findings(session, "10000", statuses=["open", "confirmed"])
+    assert [f.id for f in still_open.findings] == [ids[0], ids[2], ids[1]]
+    resolved = await queries.leistung_findings(session, "10000", statuses=["resolved"])
+    assert (resolved.findings, resolved.by_severity) == ([], {4: 0, 3: 0, 2: 0, 1: 0})
     assert (await client.get("/api/v1/leistungen/99999x/findings")).status_code == 404
     page = await client.get("/leistungen/10000")
     assert page.status_code == 200

@@ -56,6 +56,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def invalid(name: str, detail: str, *, german: str | None = None) -> InvalidInput:
+    """A 422 naming the field: `field`, as elsewhere in the API, and RFC 9457's
+    `invalid-params`."""
+    return InvalidInput(
+        detail, german=german,
+        extra={"field": name, "invalid-params": [{"name": name, "reason": detail}]},
+    )  # fmt: skip
+
+
 def _label(actor: Actor) -> str:
     return actor if isinstance(actor, str) else actor.actor
 
@@ -72,9 +81,13 @@ def may_manage(actor: Actor, scope_ars: str) -> bool:
 
 def ensure_manages(actor: Actor, catalogue: DemandCatalogue) -> None:
     where = f"Gemeinden {catalogue.scope_ars}…" if catalogue.scope_ars else "all of Germany"
+    german_where = (
+        f"Gemeinden {catalogue.scope_ars}…" if catalogue.scope_ars else "ganz Deutschland"
+    )
     ensure(
         may_manage(actor, catalogue.scope_ars),
         f"You are no demand manager of the catalogue {catalogue.key} ({where}).",
+        german=f"Sie verwalten den Katalog {catalogue.key} ({german_where}) nicht.",
     )
 
 
@@ -89,15 +102,9 @@ def ensure_takes_up(actor: Actor, catalogue: DemandCatalogue, ars: str) -> None:
     )
 
 
-async def _catalogue_of_action(session: AsyncSession, action: DemandAction) -> DemandCatalogue:
-    demand = await session.get(Demand, action.demand_id)
-    assert demand is not None  # noqa: S101  (a foreign key)
-    return await queries.catalogue_by_id(session, demand.catalogue_id)
-
-
 async def _managed_action(session: AsyncSession, action_id: int, actor: Actor) -> DemandAction:
     action = await queries.get_action(session, action_id)
-    ensure_manages(actor, await _catalogue_of_action(session, action))
+    ensure_manages(actor, await queries.catalogue_of(session, action))
     return action
 
 
@@ -105,7 +112,7 @@ async def _status(session: AsyncSession, key: str) -> ActionStatus:
     found = await session.get(ActionStatus, key)
     if found is None:
         known = ", ".join(status.key for status in await queries.list_statuses(session))
-        raise InvalidInput(f"Status {key} is not in the vocabulary ({known}).")
+        raise invalid("status", f"Status {key} is not in the vocabulary ({known}).")
     return found
 
 
@@ -113,18 +120,18 @@ async def _check_owner(
     session: AsyncSession, owner_ars: str | None, owner_body: str | None
 ) -> None:
     if owner_ars is not None and owner_body is not None:
-        raise InvalidInput("Give the owner as owner_ars or as owner_body, not both.")
+        raise invalid("owner_ars", "Give the owner as owner_ars or as owner_body, not both.")
     if owner_ars is not None:
-        await _existing_gemeinde(session, owner_ars)
+        await _existing_gemeinde(session, owner_ars, "owner_ars")
 
 
-async def _existing_gemeinde(session: AsyncSession, ars: str) -> None:
+async def _existing_gemeinde(session: AsyncSession, ars: str, name: str) -> None:
     if len(ars) != ARS_LENGTH or not ascii_digits(ars):
-        raise InvalidInput(f"{ars} is no ARS (12 digits).")
+        raise invalid(name, f"{ars} is no ARS (12 digits).")
     try:
         await regions_queries.get_gemeinde(session, ars)
     except NotFound:
-        raise InvalidInput(f"Gemeinde {ars} does not exist.") from None
+        raise invalid(name, f"Gemeinde {ars} does not exist.") from None
 
 
 def _plain(value: Any) -> Any:
@@ -253,7 +260,7 @@ async def update_demand(
     for name in data.model_fields_set:
         value = getattr(data, name)
         if value is None and name in ("title", "weight"):
-            raise InvalidInput(f"{name} cannot be null.")
+            raise invalid(name, f"{name} cannot be null.")
         values[name] = _dump(value) if name in ("title", "summary") else value
     changed = {
         name: [_plain(getattr(demand, name)), _plain(value)]
@@ -275,7 +282,8 @@ async def update_demand(
 def _check_span(start: date | None, due: date | None) -> None:
     """A Maßnahme is due on or after its start."""
     if start is not None and due is not None and due < start:
-        raise InvalidInput(
+        raise invalid(
+            "due_date",
             f"due_date: {due.isoformat()} lies before start_date {start.isoformat()}.",
             german=f"Das Fälligkeitsdatum {due:%d.%m.%Y} liegt vor dem Beginn {start:%d.%m.%Y}.",
         )
@@ -284,7 +292,8 @@ def _check_span(start: date | None, due: date | None) -> None:
 def _check_done(done_at: date | None) -> None:
     """A milestone is done on a day that has come (a day of tolerance for time zones)."""
     if done_at is not None and done_at > datetime.now(UTC).date() + timedelta(days=1):
-        raise InvalidInput(
+        raise invalid(
+            "done_at",
             f"done_at: {done_at.isoformat()} lies in the future; a milestone is done when it is.",
             german=f"Erledigt am {done_at:%d.%m.%Y} liegt in der Zukunft.",
         )
@@ -371,18 +380,18 @@ async def update_action(
     values: dict[str, Any] = {}
     for name in sent & {"start_date", "due_date", "weight"}:
         if name == "weight" and data.weight is None:
-            raise InvalidInput("weight cannot be null.")
+            raise invalid("weight", "weight cannot be null.")
         values[name] = getattr(data, name)
     _check_span(
         values.get("start_date", action.start_date), values.get("due_date", action.due_date)
     )
     for name in sent & {"title", "description"}:
         if name == "title" and data.title is None:
-            raise InvalidInput("title cannot be null.")
+            raise invalid("title", "title cannot be null.")
         values[name] = _dump(getattr(data, name))
     if "responsible_level" in sent:
         if data.responsible_level is None:
-            raise InvalidInput("responsible_level cannot be null.")
+            raise invalid("responsible_level", "responsible_level cannot be null.")
         values["responsible_level"] = data.responsible_level.value
     if sent & {"owner_ars", "owner_body"}:
         owner_ars = data.owner_ars if "owner_ars" in sent else None
@@ -421,7 +430,7 @@ async def change_action_status(
     await _write_action(
         session, action, version, values, kind="status", comment=data.comment, actor=actor
     )
-    catalogue = await _catalogue_of_action(session, action)
+    catalogue = await queries.catalogue_of(session, action)
     await webhooks_actions.emit(
         session, "demand.status_changed", catalogue.scope_ars, {
             "action_id": action_id, "catalogue": catalogue.key, "status": [old_status, status.key],
@@ -446,7 +455,7 @@ async def set_uptake(
     """A Gemeinde takes the action up (no If-Match needed) or reports on it (If-Match); True
     when created."""
     action = await queries.get_action(session, action_id)
-    ensure_takes_up(actor, await _catalogue_of_action(session, action), ars)
+    ensure_takes_up(actor, await queries.catalogue_of(session, action), ars)
     await regions_queries.get_gemeinde(session, ars)
     status = await _status(session, data.status)
     found = await queries.get_uptake(session, action_id, ars)
@@ -537,11 +546,11 @@ async def update_milestone(
     values: dict[str, Any] = {}
     if "due_date" in sent:
         if data.due_date is None:
-            raise InvalidInput("due_date cannot be null.")
+            raise invalid("due_date", "due_date cannot be null.")
         values["due_date"] = data.due_date
     if "title" in sent:
         if data.title is None:
-            raise InvalidInput("title cannot be null.")
+            raise invalid("title", "title cannot be null.")
         values["title"] = _dump(data.title)
     if "done_at" in sent:
         _check_done(data.done_at)
@@ -579,9 +588,9 @@ async def _check_target(session: AsyncSession, kind: LinkKind, target: str) -> N
             await catalog_queries.get_leika(session, target)
     except NotFound:
         what = "OZG-Leistung" if kind is LinkKind.LEISTUNG else "LeiKa-Leistung"
-        raise InvalidInput(f"{what} {target} does not exist.") from None
+        raise invalid("target", f"{what} {target} does not exist.") from None
     if kind is LinkKind.GEMEINDE:
-        await _existing_gemeinde(session, target)
+        await _existing_gemeinde(session, target, "target")
     elif kind in (LinkKind.FINDING, LinkKind.RECOMMENDATION):
         get = (
             research_queries.get_finding
@@ -593,7 +602,7 @@ async def _check_target(session: AsyncSession, kind: LinkKind, target: str) -> N
                 raise NotFound(target)
             await get(session, int(target))
         except NotFound:
-            raise InvalidInput(f"Research {kind.value} {target} does not exist.") from None
+            raise invalid("target", f"Research {kind.value} {target} does not exist.") from None
 
 
 async def add_link(

@@ -110,6 +110,12 @@ async def demand_key_of(session: AsyncSession, action: DemandAction) -> str:
     return demand.key
 
 
+async def catalogue_of(session: AsyncSession, action: DemandAction) -> DemandCatalogue:
+    demand = await session.get(Demand, action.demand_id)
+    assert demand is not None  # noqa: S101  (a foreign key)
+    return await catalogue_by_id(session, demand.catalogue_id)
+
+
 # --- figures: the one progress rule --------------------------------------------------------------
 
 
@@ -210,6 +216,14 @@ class Node:
     actions: int
     by_status: dict[str, int]
     overdue: int
+    action_ids: list[int] = field(default_factory=list)  # its own Maßnahmen, not those below
+
+    def actions_under(self) -> list[int]:
+        """The ids of its Maßnahmen and of those of every demand below it."""
+        found = list(self.action_ids)
+        for child in self.children:
+            found += child.actions_under()
+        return sorted(found)
 
 
 @dataclass
@@ -315,11 +329,56 @@ async def demand_tree(
                 parts.append((node.demand.weight, node.progress))
         weight = sum(w for w, _ in parts)
         progress = sum(w * p for w, p in parts) / weight if weight > 0 else None
-        node = Node(demand, nodes, progress, weight, count, dict(by_status), overdue)
+        node = Node(
+            demand, nodes, progress, weight, count, dict(by_status), overdue,
+            [action.id for action in by_demand[demand.id]],
+        )  # fmt: skip
         by_id[demand.id] = node
         return node
 
     return Tree([build(root) for root in children[None]], by_id)
+
+
+@dataclass
+class Card:
+    """A Maßnahme on a catalogue's board: what it shows and what the filters read."""
+
+    action: DemandAction
+    demand: Demand
+    progress: float
+    counted: bool
+    overdue_milestones: int
+    overdue: bool  # its due day has passed while it counts and is not complete
+
+
+async def board(
+    session: AsyncSession, tree: Tree, *, on: date, under: int | None = None
+) -> list[Card]:
+    """The cards of a catalogue's board (its tree), or of one demand and those below it;
+    oldest due day first, undated last."""
+    wanted = (
+        tree.by_id[under].actions_under()
+        if under is not None
+        else sorted(i for node in tree.by_id.values() for i in node.action_ids)
+    )
+    if not wanted:
+        return []
+    statement = select(DemandAction).where(col(DemandAction.id).in_(wanted))
+    found = list((await run(session, statement)).scalars())
+    figures = await action_figures(session, wanted, on=on)
+    statuses = await status_map(session)
+    cards = []
+    for action in found:
+        assert action.id is not None  # noqa: S101  (stored)
+        progress = effective_progress(action, figures[action.id])
+        counted = statuses[action.status].counted
+        late = action.due_date is not None and action.due_date < on and progress < 100
+        cards.append(
+            Card(action, tree.by_id[action.demand_id].demand, progress, counted,
+                 figures[action.id].overdue, counted and late)
+        )  # fmt: skip
+    cards.sort(key=lambda card: (card.action.due_date or date.max, card.action.id or 0))
+    return cards
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -463,40 +522,34 @@ OPEN_FINDINGS = (FindingStatus.OPEN.value, FindingStatus.CONFIRMED.value)
 FINDINGS_SHOWN = 3
 
 
-async def actions_under(session: AsyncSession, demand: Demand) -> list[int]:
-    """The ids of the Maßnahmen of a demand and of every demand below it."""
-    demands = await demands_of(session, demand.catalogue_id)
-    below: dict[int | None, list[int]] = defaultdict(list)
-    for other in demands:
-        if other.id is not None:
-            below[other.parent_id].append(other.id)
-    wanted, todo = [], [demand.id]
-    while todo:
-        current = todo.pop()
-        wanted.append(current)
-        todo += below[current]
-    statement = select(col(DemandAction.id)).where(col(DemandAction.demand_id).in_(wanted))
-    return sorted((await run(session, statement)).scalars())
-
-
 async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> list[dict[str, Any]]:
     """The OZG-Leistungen these Maßnahmen link (directly or by a LeiKa key), each with its
     current maturity across the inhabited Gemeinden where it applies (online and OZG-konform
     as the maturity rules count them, the mean back-office level) and the open published
     findings about it by severity: why the Maßnahmen matter, in numbers."""
-    statement = select(
-        col(DemandLink.kind), col(DemandLink.target), col(DemandLink.action_id)
-    ).where(
-        col(DemandLink.action_id).in_(action_ids),
-        col(DemandLink.kind).in_([LinkKind.LEISTUNG.value, LinkKind.LEIKA.value]),
+    statement = (
+        select(DemandLink, col(DemandAction.title), col(Demand.key))
+        .join(DemandAction, col(DemandAction.id) == col(DemandLink.action_id))
+        .join(Demand, col(Demand.id) == col(DemandAction.demand_id))
+        .where(
+            col(DemandLink.action_id).in_(action_ids),
+            col(DemandLink.kind).in_([LinkKind.LEISTUNG.value, LinkKind.LEIKA.value]),
+        )
+        .order_by(col(DemandLink.action_id), col(DemandLink.id))
     )
     by_leistung: dict[str, set[int]] = defaultdict(set)
-    for kind, target, action_id in await tuples(session, statement):
-        ozg_id = target
-        if kind == LinkKind.LEIKA.value:
-            ozg_id = (await catalog_queries.get_leika(session, target)).ozg_id
+    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for link, title, demand_key in await tuples(session, statement):
+        ozg_id: str | None = link.target
+        if link.kind == LinkKind.LEIKA.value:
+            ozg_id = (await catalog_queries.get_leika(session, link.target)).ozg_id
         if ozg_id is not None:
-            by_leistung[ozg_id].add(action_id)
+            by_leistung[ozg_id].add(link.action_id)
+            links[ozg_id].append({
+                "action": link.action_id, "action_title": title, "demand": demand_key,
+                "kind": link.kind,
+                "target": link.target, "reason": link.reason,
+            })  # fmt: skip
     found = []
     for ozg_id in sorted(by_leistung):
         leistung = await catalog_queries.get_leistung(session, ozg_id)
@@ -515,16 +568,12 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
             )
             if row.ars in where
         ]
-        findings = [
-            finding
-            for finding in (await research_queries.leistung_findings(session, ozg_id)).findings
-            if finding.status in OPEN_FINDINGS
-        ]
-        by_severity = {str(severity): 0 for severity in range(4, 0, -1)}
-        for finding in findings:
-            by_severity[str(finding.severity)] += 1
+        research = await research_queries.leistung_findings(session, ozg_id, statuses=OPEN_FINDINGS)
+        findings = research.findings
+        by_severity = {str(severity): count for severity, count in research.by_severity.items()}
         found.append({
             "ozg_id": ozg_id, "name": leistung.name, "actions": sorted(by_leistung[ozg_id]),
+            "links": links[ozg_id],
             "online": online.as_dict(),
             "mean_backoffice": round(sum(backoffice) / len(backoffice), 2) if backoffice else None,
             "backoffice_assessed": len(backoffice),

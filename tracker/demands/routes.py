@@ -14,7 +14,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.guards import demand_contributor, demand_manager, principal_of
-from tracker.concurrency import IfMatch, etag, tagged
+from tracker.concurrency import IfMatch, RequiredIfMatch, etag, tagged
 from tracker.db import DbSession
 from tracker.demands import actions, queries
 from tracker.demands.models import ActionMilestone, DemandAction
@@ -218,11 +218,13 @@ async def get_demand(
 
 
 @get("/demands/{key:str}/leistungen", responses=problem_responses(404))
-async def demand_leistungen(key: DemandKey, session: DbSession) -> DemandLeistungen:
+async def demand_leistungen(key: DemandKey, session: DbSession, state: State) -> DemandLeistungen:
     """Why a demand matters, in numbers: the Leistungen its Maßnahmen link, with their current
     maturity and the open findings about them."""
     demand = await queries.get_demand(session, key)
-    found = await queries.linked_leistungen(session, await queries.actions_under(session, demand))
+    tree = await queries.demand_tree(session, demand.catalogue_id, on=today(state))
+    assert demand.id is not None  # noqa: S101  (stored)
+    found = await queries.linked_leistungen(session, tree.by_id[demand.id].actions_under())
     return DemandLeistungen(demand=key, rule=LEISTUNGEN_RULE, leistungen=found)
 
 
@@ -235,7 +237,7 @@ async def update_demand(
     data: JSONBody[DemandPatch],
     session: DbSession,
     state: State,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
 ) -> Response[DemandRead]:
     """Change a demand's texts, source or weight (If-Match): its catalogue's managers."""
     await actions.update_demand(session, key, data, if_match=if_match, actor=principal_of(request))
@@ -286,7 +288,7 @@ async def update_action(
     data: JSONBody[ActionPatch],
     session: DbSession,
     state: State,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
 ) -> Response[ActionRead]:
     """Change what was sent (If-Match); owner, progress and due date changes enter the
     history with the comment."""
@@ -308,7 +310,7 @@ async def change_status(
     data: JSONBody[StatusWrite],
     session: DbSession,
     state: State,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
 ) -> Response[ActionRead]:
     """A new status (If-Match) with a comment; its default progress unless one is given."""
     action = await actions.change_action_status(
@@ -368,7 +370,7 @@ async def update_milestone(
     data: JSONBody[MilestonePatch],
     session: DbSession,
     state: State,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
 ) -> Response[MilestoneRead]:
     """Mark done (`done_at`), reopen (`done_at: null`), move or retitle (If-Match)."""
     milestone = await actions.update_milestone(

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,7 +16,7 @@ from pydantic import (
 )
 
 from tracker.demands.models import LinkKind
-from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, UtcDatetime
+from tracker.fields import NO_NUL, Ars, IsoDate, JsonFloat, JsonInt, PlanDate, UtcDatetime
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$"
 STATUS_PATTERN = r"^[a-z][a-z_]{0,19}$"
@@ -194,6 +193,15 @@ ROLLUP_RULE = (
     "date lies before the day of the request."
 )
 
+ROLLUP_RULE_DE = (
+    "Der Fortschritt einer Maßnahme ist von Hand gesetzt, sonst der mittlere Fortschritt der "
+    "mitzählenden Übernahmen durch Gemeinden, sonst ihr gespeicherter Fortschritt. Der "
+    "Fortschritt einer Forderung ist der nach Gewicht gemittelte Fortschritt ihrer "
+    "mitzählenden Maßnahmen und der Unterforderungen, die einen Fortschritt haben (mit deren "
+    "eigenem Gewicht); Maßnahmen mit einem nicht mitzählenden Status (verworfen) bleiben "
+    "außen vor, und eine Forderung, in der nichts mitzählt, hat keinen. Ein Meilenstein ist "
+    "überfällig, wenn er nicht erledigt ist und sein Datum vor dem Tag der Anfrage liegt."
+)
 
 LEISTUNGEN_RULE = (
     "Per linked OZG-Leistung, over the inhabited Gemeinden where it applies: online = current "
@@ -217,10 +225,22 @@ class LinkedFinding(BaseModel):
     statement: str | None = Field(description="The published (redacted) text.")
 
 
+class LeistungLink(BaseModel):
+    """Which Maßnahme links the Leistung, how and why."""
+
+    action: int
+    action_title: dict[str, str]
+    demand: str = Field(description="The demand the Maßnahme is under.")
+    kind: LinkKind = Field(description="leistung (its OZG-ID) or leika (one of its LeiKa keys).")
+    target: str
+    reason: str
+
+
 class LinkedLeistung(BaseModel):
     ozg_id: str
     name: str
     actions: list[int] = Field(description="The Maßnahmen that link it (directly or by LeiKa).")
+    links: list[LeistungLink] = Field(description="Each link to it, with its reason.")
     online: dict[str, Any] = Field(
         description="Inhabited Gemeinden where it applies: assessed, online (level ≥ 2), "
         "OZG-konform (≥ 3), share online, flächendeckend, in mindestens einer Kommune."
@@ -352,16 +372,6 @@ class EventRead(_Read):
 
 
 # --- writes ------------------------------------------------------------------------------------
-
-
-# a day of a plan: from the E-Government-Gesetz's time to the end of the century
-def _plan_day(value: date) -> date:
-    if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
-        raise ValueError("a day of a plan lies between 1990-01-01 and 2100-12-31")
-    return value
-
-
-PlanDate = Annotated[IsoDate, AfterValidator(_plan_day)]
 
 
 class ActionCreate(BaseModel):

@@ -625,7 +625,10 @@ class LeistungFindings:
     by_journey_step: dict[str, dict[int, int]]  # step ('' none) → severity → count
 
 
-async def leistung_findings(session: AsyncSession, ozg_id: str) -> LeistungFindings:
+async def leistung_findings(
+    session: AsyncSession, ozg_id: str, *, statuses: Iterable[str] | None = None
+) -> LeistungFindings:
+    """Most severe first; with `statuses`, only findings in one of them (and counted so)."""
     statement = (
         select(Finding)
         .where(
@@ -634,6 +637,8 @@ async def leistung_findings(session: AsyncSession, ozg_id: str) -> LeistungFindi
         )
         .order_by(col(Finding.severity).desc(), col(Finding.id))
     )
+    if statuses is not None:
+        statement = statement.where(col(Finding.status).in_(list(statuses)))
     found = list((await run(session, statement)).scalars())
     by_severity = dict.fromkeys(range(4, 0, -1), 0)
     steps: dict[str, dict[int, int]] = {}
