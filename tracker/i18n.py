@@ -162,6 +162,10 @@ EN = {
     "Sprache": "Language",
     "Bewertung erfassen": "Record an assessment",
     "Back-Office": "Back office",
+    # the back-office scale's flags (`level_flag` names, data)
+    "digital bearbeitet": "digitally processed",
+    "Once-Only": "once-only",
+    "vollautomatisch (§ 35a VwVfG)": "fully automated (§ 35a VwVfG)",
     "nicht amtlich bestätigt": "not officially confirmed",
     "Der Reifegrad ist das niedrigste bewertete Kriterium; „nicht erforderlich“ zählt nicht mit; "
     "nicht bewertete Pflichtkriterien machen ihn vorläufig.": (

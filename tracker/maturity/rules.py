@@ -18,6 +18,25 @@ ONLINE_FROM = 2
 OZG_KONFORM_FROM = 3
 
 
+# A flag a scale defines from a level on (`level_flag`, data): (key, name, from level).
+ScaleFlag = tuple[str, str, int]
+
+
+def flags_reached(flags: Iterable[ScaleFlag], level: int) -> list[str]:
+    """The keys of the flags a level reaches on its scale (B4: digital bearbeitet, Once-Only)."""
+    return [key for key, _, from_level in flags if level >= from_level]
+
+
+def flags_counted(flags: Iterable[ScaleFlag], at_least: Mapping[int, int]) -> dict[str, int]:
+    """Per flag the pairs that reach it, from the pairs at each level or above."""
+    return {key: at_least.get(from_level, 0) for key, _, from_level in flags}
+
+
+def flag_levels(flags: Mapping[str, Iterable[ScaleFlag]]) -> list[int]:
+    """Every level some flag starts at: the `at_least` counts a roll-up needs for them."""
+    return sorted({from_level for listed in flags.values() for _, _, from_level in listed})
+
+
 def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
     """A LeiKa service applies to Gemeinden when one of its types is executed by Länder or
     Kommunen; an unknown (empty) type applies, so that nothing silently leaves a denominator."""
