@@ -512,6 +512,10 @@ EN = {
     "keine amtliche Definition hinterlegt": "no official definition stored",
     "leer: heute": "empty: today",
     "nicht vorläufig": "not provisional",
+    "Noch kein Kriterium bewertet: bewerten Sie mindestens eines.": (
+        "No criterion rated yet: rate at least one."
+    ),
+    "Ergebnis nach den gewählten Bewertungen": "Result of the ratings chosen",
     "zählt über die Zuordnung zur Standardskala": "counts through its mapping to the default scale",
 }
 

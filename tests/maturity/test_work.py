@@ -3,12 +3,14 @@ the account, recording, the work lists, submitting, and a second person's review
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
 from tests.builders import Client, add_user
+from tracker.maturity import queries, rules
 
 KOELN = "053150000000"
 LEIPZIG = "147130000000"
@@ -137,6 +139,16 @@ async def test_the_form_catches_mistakes_before_saving(
     assert "Kriterium 7 (Name ungeprüft)" not in form
     assert "Die Beantragung der Leistung kann einschließlich aller Nachweise online" in form
     assert "ozg-rgm-2.0" in form  # RGM 2.0 can be chosen
+    # the live preview's table is the rule's own data, and its script is served from here
+    table = json.loads(form.split('id="scoring-table">', 1)[1].split("</script>", 1)[0])
+    assert table == rules.scoring_table(
+        (await queries.model_for(session, "online", None)).criteria,
+        (await queries.model_for(session, "online", None)).level_names,
+    )
+    assert {c["key"]: c["optional"] for c in table["criteria"]}["bezahlprozess"] is True
+    script = await client.get("/assets/erfassen.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
     # the ID wins no more over the name
     wrong = await post_form(client, FORM, form, leistung="10000 Meldebescheinigung",
                             action="draft", comment="Stand März", **RATED)  # fmt: skip

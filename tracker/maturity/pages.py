@@ -199,6 +199,7 @@ async def form_page(
         not_required=NOT_REQUIRED, error=error,
         errors=checked.errors if checked else {}, warnings=checked.warnings if checked else [],
         preview=preview, level_names=loaded.level_names,
+        scoring=rules.scoring_table(loaded.criteria, loaded.level_names),
         readonly=not principal.may(Role.EDITOR, gemeinde.ars),
         today=datetime.now(UTC).date().isoformat(),
     )  # fmt: skip

@@ -92,6 +92,25 @@ def score(
     return Scoring(level=min(rated), provisional=bool(missing), missing=missing)
 
 
+def scoring_table(
+    criteria: Sequence[ModelCriterion], levels: Mapping[int, str]
+) -> dict[str, object]:
+    """What `score` reads, as data for the form's live preview (`static/erfassen.js` applies
+    this rule to it: the lowest rated level; a required criterion unrated leaves it
+    provisional; „nicht erforderlich“ and unrated optional ones do not count). Criteria with a
+    stand-in name are in it (a required one still leaves the level open) but not named."""
+    ordered = sorted(criteria, key=lambda criterion: criterion.position)
+    return {
+        "not_required": NOT_REQUIRED,
+        "levels": [{"level": level, "name": name} for level, name in sorted(levels.items())],
+        "criteria": [
+            {"key": criterion.key, "optional": criterion.optional,
+             "name": criterion.key if criterion.placeholder else criterion.name}
+            for criterion in ordered
+        ],
+    }  # fmt: skip
+
+
 @dataclass
 class Coverage:
     """One Leistung in one area (Bund, Land, Kreis): its inhabited Gemeinden by level."""
