@@ -458,11 +458,12 @@ EN = {
     ),
     "Die Anfrage ist zu groß.": "The request is too large.",
     "Die Eingabe verstößt gegen eine Regel.": "The input breaks a rule.",
-    "Die Kriterien dieses Modells sind noch nicht amtlich benannt; bis eine Administratorin oder "
-    "ein Administrator sie benennt (tracker model name-criterion), lässt es sich hier nicht "
-    "erfassen.": (
-        "The criteria of this model have no official names yet; until an administrator names them"
-        " (tracker model name-criterion), it cannot be recorded here."
+    "Noch nicht erfassbar": "Cannot be recorded yet",
+    "noch nicht erfassbar: Kriterien nicht benannt": "cannot be recorded yet: criteria unnamed",
+    "Keine Kriterien zum Bewerten: siehe oben.": "No criteria to rate: see above.",
+    "Zum Standardmodell": "To the default model",
+    "Nicht benannte Pflichtkriterien lassen den Reifegrad vorläufig, bis sie benannt sind": (
+        "Unnamed required criteria leave the level provisional until they are named"
     ),
     "Die Änderung widerspricht bereits gespeicherten Daten.": (
         "The change conflicts with data already stored."

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
 from tests.builders import Client, add_user
-from tracker.maturity import queries, rules
+from tracker.maturity import actions, queries, rules
 
 KOELN = "053150000000"
 LEIPZIG = "147130000000"
@@ -159,8 +159,6 @@ async def test_the_form_catches_mistakes_before_saving(
     assert 'value="4" title="Die Leistung kann vollständig digital' in wrong.text  # type: ignore[attr-defined]
     nothing = await post_form(client, FORM, form, leistung="10000", action="draft")
     assert '<a href="#criteria">Bewerten Sie mindestens ein Kriterium.</a>' in nothing.text  # type: ignore[attr-defined]
-    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
-    assert 'id="no-criteria"' in rgm2  # its 13 criteria have no official names yet
     # a preview saves nothing and says the level
     rated = {"c_leistungsbeschreibung": "4", "c_antragsprozess": "3"}
     preview = await post_form(client, FORM, form, leistung="10000", action="preview", **rated)
@@ -186,3 +184,44 @@ async def test_the_form_catches_mistakes_before_saving(
     essen = (await client.get("/gemeinden/051130000000/reifegrad/erfassen")).text
     assert 'id="readonly-note"' in essen
     assert "<fieldset disabled>" in essen
+
+
+async def test_rgm_2_is_said_unrecordable_up_front_until_its_criteria_are_named(
+    client: Client, session: AsyncSession
+) -> None:
+    """RGM 2.0 can be chosen; while none of its 13 criteria has an official name the form says
+    so first (which, and who names them) and offers no saving; named, it records."""
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    default = (await client.get(FORM)).text
+    assert "noch nicht erfassbar: Kriterien nicht benannt" in default  # beside its link
+    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
+    note = rgm2.split('id="unnamed-model"', 1)[1].split("</div>", 1)[0]
+    assert "keines seiner 13 Kriterien (kriterium_1, kriterium_2" in note
+    assert "tracker model name-criterion ozg-rgm-2.0 SCHLÜSSEL NAME" in note
+    assert "Administrator" in note
+    assert 'value="draft"' not in rgm2  # nothing to fail on
+    assert 'value="submit"' not in rgm2
+    english = (await client.get(FORM, params={"model": "ozg-rgm-2.0", "lang": "en"})).text
+    assert "cannot be recorded yet: none of its 13 criteria" in english
+    url = f"{FORM}?model=ozg-rgm-2.0&lang=de"
+    posted = await post_form(client, url, rgm2, leistung="10000", action="draft")
+    assert posted.status_code == 422  # type: ignore[attr-defined]
+    assert "lässt sich noch nicht erfassen" in posted.text  # type: ignore[attr-defined]
+    # named (what `tracker model name-criterion` does), the criterion is on the form and rated
+    await actions.name_criterion(
+        session, "ozg-rgm-2.0", "kriterium_1", name="Information", description=None,
+        actor="cli",
+    )  # fmt: skip
+    await session.commit()
+    named = (await client.get(url)).text
+    assert 'id="unnamed-model"' not in named
+    assert '<label for="c_kriterium_1">Information</label>' in named
+    assert "lassen den Reifegrad vorläufig, bis sie benannt sind: kriterium_2" in named
+    saved = await post_form(client, url, named, leistung="10000", action="draft", c_kriterium_1="5")
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    [number] = assessment_ids((await client.get("/arbeit/entwuerfe")).text, "drafts")
+    read = (await client.get(f"/api/v1/assessments/{number}")).json()
+    assert (read["model"], read["level"], read["provisional"]) == ("ozg-rgm-2.0", 5, True)
+    assert read["missing_criteria"][:2] == ["kriterium_2", "kriterium_3"]

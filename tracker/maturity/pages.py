@@ -63,6 +63,31 @@ def criteria_of(loaded: queries.LoadedModel, values: dict[str, str]) -> list[dic
     ]  # fmt: skip
 
 
+def unnamed_note(loaded: queries.LoadedModel, lang: str = "de") -> str | None:
+    """Why a model cannot be recorded yet, said up front: none of its criteria has an
+    official name (RGM 2.0), which ones, and who names them. None where it can be."""
+    if any(not criterion.placeholder for criterion in loaded.criteria):
+        return None
+    keys = ", ".join(criterion.key for criterion in loaded.criteria)
+    if lang == "en":
+        return (
+            f"{loaded.model.name} {loaded.model.version} cannot be recorded yet: none of its "
+            f"{len(loaded.criteria)} criteria ({keys}) has an official name, and nobody rates "
+            "unchecked stand-ins here. An administrator of the server names them from the "
+            "official source, one by one with "
+            f"“tracker model name-criterion {loaded.model.key} KEY NAME” (audited); then they "
+            "appear here. Until then, please record with the default model."
+        )
+    return (
+        f"{loaded.model.name} {loaded.model.version} lässt sich noch nicht erfassen: keines "
+        f"seiner {len(loaded.criteria)} Kriterien ({keys}) hat einen amtlichen Namen, und "
+        "ungeprüfte Platzhalter bewertet hier niemand. Benennen kann sie eine Administratorin "
+        "oder ein Administrator des Servers aus der amtlichen Quelle, je Kriterium mit "
+        f"„tracker model name-criterion {loaded.model.key} SCHLÜSSEL NAME“ (protokolliert); "
+        "danach erscheinen sie hier. Bis dahin erfassen Sie bitte mit dem Standardmodell."
+    )
+
+
 def ratings_of(form: dict[str, str], loaded: queries.LoadedModel) -> dict[str, int | str]:
     shown = {criterion.key for criterion in loaded.criteria if not criterion.placeholder}
     ratings: dict[str, int | str] = {}
@@ -140,8 +165,12 @@ async def check_form(
     if len(comment) > MAX_TEXT or "\x00" in comment:
         errors["comment"] = f"Der Kommentar hat höchstens {MAX_TEXT} Zeichen."
     ratings = ratings_of(form, loaded)
+    unnamed = unnamed_note(loaded)
     try:
-        rules.score(loaded.criteria, loaded.level_list, ratings)
+        if unnamed is not None:  # said on the form already; a stale or scripted post
+            errors["criteria"] = unnamed
+        else:
+            rules.score(loaded.criteria, loaded.level_list, ratings)
     except TrackerError as exc:
         # at the first rated criterion, else at the table of criteria
         first = next(iter(ratings), None)
@@ -189,10 +218,14 @@ async def form_page(
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
     loaded = await queries.model_for(session, dimension.value, model_key)
     principal = principal_of(request)
-    models = [item.model for item in await queries.list_models(session)]
+    listed = [item for item in await queries.list_models(session)
+              if item.model.dimension == dimension.value]  # fmt: skip
     page = render(
         request, "maturity/erfassen.html", gemeinde=gemeinde, dimension=dimension.value,
-        model=loaded.model, models=[m for m in models if m.dimension == dimension.value],
+        model=loaded.model, models=[item.model for item in listed],
+        unrecordable={item.model.key for item in listed if unnamed_note(item) is not None},
+        unnamed=unnamed_note(loaded, language(request)),
+        hidden_required=[c.key for c in loaded.criteria if c.placeholder and not c.optional],
         levels=loaded.levels, criteria=criteria_of(loaded, values),
         hidden=[c for c in loaded.criteria if c.placeholder], values=values,
         leistungen=await applicability.applicable_in(session, gemeinde.ars),
