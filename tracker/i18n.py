@@ -462,6 +462,11 @@ EN = {
     "noch nicht erfassbar: Kriterien nicht benannt": "cannot be recorded yet: criteria unnamed",
     "Keine Kriterien zum Bewerten: siehe oben.": "No criteria to rate: see above.",
     "Zum Standardmodell": "To the default model",
+    "Die LeiKa-Leistungen (14-stelliger Schlüssel) erscheinen unter ihrer OZG-Leistung, wenn Sie "
+    "deren Namen oder Nummer tippen; ohne JavaScript nach „Vorschau“.": (
+        "The LeiKa services (14-digit key) appear under their OZG-Leistung as you type its name "
+        "or number; without JavaScript after “Preview”."
+    ),
     "Nicht benannte Pflichtkriterien lassen den Reifegrad vorläufig, bis sie benannt sind": (
         "Unnamed required criteria leave the level provisional until they are named"
     ),

@@ -212,8 +212,9 @@ def test_record_an_assessment_criterion_by_criterion(
 def test_the_form_previews_the_level_live_and_works_without_script(
     browser: Browser, server: str, database_url: str
 ) -> None:
-    """As criteria change, the form says the level and whether it is provisional, as the
-    server's „Vorschau“ does for the same choice; without JavaScript the form is as before."""
+    """The LeiKa picker fills the list as one types; as criteria change, the form says the
+    level and whether it is provisional, as the server's „Vorschau“ does for the same choice;
+    without JavaScript the form is as before."""
     email = f"live-{os.getpid()}@bonn.de"
     bonn = "053140000000"
     add_people(database_url, (email, "Lena Live", "editor", bonn))
@@ -223,6 +224,14 @@ def test_the_form_previews_the_level_live_and_works_without_script(
     sign_in_as(page, email)
     live = page.locator("#live-preview")
     expect(live).to_contain_text("Noch kein Kriterium bewertet")
+    # the LeiKa picker: typed names bring the counted LeiKa services, under their OZG-Leistung
+    page.fill("#leistung", "")
+    page.locator("#leistung").press_sequentially("Melderegister")
+    picked = page.locator("#leistungen option.leika[value^='99115004000000']")
+    expect(picked).to_have_count(1)
+    parent = "o => { let p = o.previousElementSibling; while (p.className) p = p.previousElementSibling; return p.value; }"  # noqa: E501
+    assert picked.evaluate(parent).startswith("10559 ")
+    page.fill("#leistung", "99115004000000 Melderegisterauskunft")
     page.select_option("#c_leistungsbeschreibung", "4")
     expect(live).to_contain_text("Reifegrad 4 – Online-Transaktion · vorläufig")
     expect(live).to_contain_text("nicht bewertet: Antragsprozesse")

@@ -135,7 +135,7 @@ async def test_the_form_catches_mistakes_before_saving(
     await sign_in(client, "eva@koeln.de")
     form = (await client.get(FORM, params={"leistung": "10000"})).text
     assert 'value="10000 Elterngeld"' in form  # the Reifegrad page's erfassen link
-    assert '<option value="10000 Elterngeld">' in form
+    assert '<option value="10000 Elterngeld" data-ozg="10000">' in form
     assert "Kriterium 7 (Name ungeprüft)" not in form
     assert "Die Beantragung der Leistung kann einschließlich aller Nachweise online" in form
     assert "ozg-rgm-2.0" in form  # RGM 2.0 can be chosen
@@ -225,3 +225,46 @@ async def test_rgm_2_is_said_unrecordable_up_front_until_its_criteria_are_named(
     read = (await client.get(f"/api/v1/assessments/{number}")).json()
     assert (read["model"], read["level"], read["provisional"]) == ("ozg-rgm-2.0", 5, True)
     assert read["missing_criteria"][:2] == ["kriterium_2", "kriterium_3"]
+
+
+async def test_the_leika_picker_offers_counted_services_under_their_leistung(
+    client: Client, session: AsyncSession
+) -> None:
+    """The list also offers the Gemeinde's counted LeiKa services (key and name), found by
+    name or key and grouped under their OZG-Leistung; with or without JavaScript; a key whose
+    name does not match is refused as an OZG-ID is."""
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    picker = f"{FORM}/leika"
+    found = (await client.get(picker, params={"q": "melderegisterauskunft"})).json()["items"]
+    assert {"leika_key": "99115004000000", "name": "Melderegisterauskunft", "ozg_id": "10559",
+            "ozg_name": "Meldebescheinigung und -registerauskunft"} in found  # fmt: skip
+    by_key = (await client.get(picker, params={"q": "9904100601"})).json()["items"]
+    assert {item["leika_key"] for item in by_key} == {"99041006013000", "99041006017000"}
+    of_one = (await client.get(picker, params={"ozg_id": "10000"})).json()["items"]
+    assert {item["ozg_id"] for item in of_one} == {"10000"}
+    assert len(of_one) == 4
+    # a LeiKa service of Typ 1 never counts in a Gemeinde: not offered
+    assert (await client.get(picker, params={"q": "Förderdarlehen der Rentenbank"})).json() == {
+        "items": []
+    }
+    assert (await client.get("/gemeinden/059999999999/reifegrad/erfassen/leika")).status_code == 404
+    # without JavaScript: the chosen OZG-Leistung's services stand under it in the list
+    form = (await client.get(FORM, params={"leistung": "10000"})).text
+    listed = form.split('<datalist id="leistungen">', 1)[1].split("</datalist>", 1)[0]
+    parent = listed.index('<option value="10000 Elterngeld" data-ozg="10000">')
+    child = listed.index('<option class="leika" value="99041006017000 Elterngeld Bewilligung"')
+    assert parent < child < listed.index('<option value="', parent + 1)  # before the next
+    typed = await post_form(client, FORM, form, leistung="Melderegisterauskunft", action="preview",
+                            c_leistungsbeschreibung="3")  # fmt: skip
+    assert typed.status_code == 422  # type: ignore[attr-defined]
+    assert "ist keine OZG-ID und kein LeiKa-Schlüssel" in typed.text  # type: ignore[attr-defined]
+    assert 'value="99115004000000 Melderegisterauskunft"' in typed.text  # type: ignore[attr-defined]
+    wrong = await post_form(client, FORM, form, leistung="99115004000000 Witwenrente",
+                            action="preview", c_leistungsbeschreibung="3")  # fmt: skip
+    assert "ist „Melderegisterauskunft“, nicht „Witwenrente“" in wrong.text  # type: ignore[attr-defined]
+    right = await post_form(client, FORM, form, leistung="99115004000000 Melderegisterauskunft",
+                            action="preview", c_leistungsbeschreibung="3")  # fmt: skip
+    assert right.status_code == 200  # type: ignore[attr-defined]
+    assert "Reifegrad 3" in right.text  # type: ignore[attr-defined]

@@ -56,3 +56,52 @@
   });
   show();
 })();
+
+// The LeiKa picker: as a name or number is typed, the Gemeinde's counted LeiKa services that
+// match (or those of the OZG-Leistung chosen) join the list, each under its OZG-Leistung.
+(function () {
+  "use strict";
+  var input = document.getElementById("leistung");
+  var list = document.getElementById("leistungen");
+  if (!input || !list || !input.dataset.leikaUrl || !window.fetch) return;
+  var timer = null;
+  var asked = "";
+
+  function parentOf(ozgId) {
+    return list.querySelector('option[data-ozg="' + ozgId + '"]');
+  }
+
+  function fill(items) {
+    list.querySelectorAll("option.leika").forEach(function (option) { option.remove(); });
+    var after = {};
+    items.forEach(function (item) {
+      var option = document.createElement("option");
+      option.className = "leika";
+      option.value = item.leika_key + " " + item.name;
+      option.label = "LeiKa · " + item.ozg_id + " " + item.ozg_name;
+      var anchor = after[item.ozg_id] || parentOf(item.ozg_id);
+      if (anchor) anchor.after(option); else list.appendChild(option);
+      after[item.ozg_id] = option;
+    });
+    input.dataset.leikaShown = String(items.length);
+  }
+
+  function ask() {
+    var text = input.value.trim();
+    var key = text.split(" ")[0];
+    if (/^[0-9]{14}$/.test(key)) return;  // a LeiKa service chosen: keep the list
+    var query = parentOf(key) ? "ozg_id=" + encodeURIComponent(key)
+                              : "q=" + encodeURIComponent(text);
+    if (text.length < 3 || query === asked) return;
+    asked = query;
+    fetch(input.dataset.leikaUrl + "?" + query, { headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : { items: [] }; })
+      .then(function (found) { if (asked === query) fill(found.items); })
+      .catch(function () { /* the list stays as the server made it */ });
+  }
+
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(ask, 250);
+  });
+})();
