@@ -150,6 +150,11 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
     assert twice.returncode == 1
     assert "revoked already" in twice.stderr
     assert run("token", "create", "nobody@x.de", "--name", "x", env=env).returncode == 1
+    # a criterion with a stand-in name gets its official one (then the form offers it)
+    named = run("model", "name-criterion", "ozg-rgm-2.0", "kriterium_1", "Information", env=env)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout == "ozg-rgm-2.0 kriterium_1: Information\n"
+    assert run("model", "name-criterion", "ozg-rgm-2.0", "nope", "X", env=env).returncode == 1
 
 
 def test_forwarded_for_is_believed_only_from_configured_proxies() -> None:

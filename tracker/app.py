@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -72,6 +73,7 @@ from tracker.webhooks import routes as webhooks_routes
 
 COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
 SCHEMA_ASSETS = "/schema-assets"
+ASSETS = "/assets"  # the pages' own scripts (tracker/static)
 
 
 class ApiCompression(CompressionMiddleware):
@@ -284,6 +286,12 @@ def create_app(
             demands_pages.router,
             research_pages.router,
             access_pages.router,
+            create_static_files_router(
+                path=ASSETS,
+                directories=[Path(__file__).parent / "static"],
+                include_in_schema=False,
+                opt={"public": "the pages' scripts (progressive enhancement)"},
+            ),
             create_static_files_router(
                 path=SCHEMA_ASSETS,
                 directories=[swagger_ui_bundle.swagger_ui_path],

@@ -222,6 +222,10 @@ EN = {
     "Sprache": "Language",
     "Bewertung erfassen": "Record an assessment",
     "Back-Office": "Back office",
+    # the back-office scale's flags (`level_flag` names, data)
+    "digital bearbeitet": "digitally processed",
+    "Once-Only": "once-only",
+    "vollautomatisch (§ 35a VwVfG)": "fully automated (§ 35a VwVfG)",
     "nicht amtlich bestätigt": "not officially confirmed",
     "Der Reifegrad ist das niedrigste bewertete Kriterium; „nicht erforderlich“ zählt nicht mit; "
     "nicht bewertete Pflichtkriterien machen ihn vorläufig.": (
@@ -523,11 +527,17 @@ EN = {
     ),
     "Die Anfrage ist zu groß.": "The request is too large.",
     "Die Eingabe verstößt gegen eine Regel.": "The input breaks a rule.",
-    "Die Kriterien dieses Modells sind noch nicht amtlich benannt; bis eine Administratorin oder "
-    "ein Administrator sie benennt (tracker model name-criterion), lässt es sich hier nicht "
-    "erfassen.": (
-        "The criteria of this model have no official names yet; until an administrator names them"
-        " (tracker model name-criterion), it cannot be recorded here."
+    "Noch nicht erfassbar": "Cannot be recorded yet",
+    "noch nicht erfassbar: Kriterien nicht benannt": "cannot be recorded yet: criteria unnamed",
+    "Keine Kriterien zum Bewerten: siehe oben.": "No criteria to rate: see above.",
+    "Zum Standardmodell": "To the default model",
+    "Die LeiKa-Leistungen (14-stelliger Schlüssel) erscheinen unter ihrer OZG-Leistung, wenn Sie "
+    "deren Namen oder Nummer tippen; ohne JavaScript nach „Vorschau“.": (
+        "The LeiKa services (14-digit key) appear under their OZG-Leistung as you type its name "
+        "or number; without JavaScript after “Preview”."
+    ),
+    "Nicht benannte Pflichtkriterien lassen den Reifegrad vorläufig, bis sie benannt sind": (
+        "Unnamed required criteria leave the level provisional until they are named"
     ),
     "Die Änderung widerspricht bereits gespeicherten Daten.": (
         "The change conflicts with data already stored."
@@ -577,6 +587,10 @@ EN = {
     "keine amtliche Definition hinterlegt": "no official definition stored",
     "leer: heute": "empty: today",
     "nicht vorläufig": "not provisional",
+    "Noch kein Kriterium bewertet: bewerten Sie mindestens eines.": (
+        "No criterion rated yet: rate at least one."
+    ),
+    "Ergebnis nach den gewählten Bewertungen": "Result of the ratings chosen",
     "zählt über die Zuordnung zur Standardskala": "counts through its mapping to the default scale",
 }
 

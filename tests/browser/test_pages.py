@@ -222,6 +222,55 @@ def test_record_an_assessment_criterion_by_criterion(
     assert found.status_code == 404  # submitted, not validated: not public yet
 
 
+def test_the_form_previews_the_level_live_and_works_without_script(
+    browser: Browser, server: str, database_url: str
+) -> None:
+    """The LeiKa picker fills the list as one types; as criteria change, the form says the
+    level and whether it is provisional, as the server's „Vorschau“ does for the same choice;
+    without JavaScript the form is as before."""
+    email = f"live-{os.getpid()}@bonn.de"
+    bonn = "053140000000"
+    add_people(database_url, (email, "Lena Live", "editor", bonn))
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.goto(server + f"/gemeinden/{bonn}/reifegrad/erfassen?leistung=10000")
+    sign_in_as(page, email)
+    live = page.locator("#live-preview")
+    expect(live).to_contain_text("Noch kein Kriterium bewertet")
+    # the LeiKa picker: typed names bring the counted LeiKa services, under their OZG-Leistung
+    page.fill("#leistung", "")
+    page.locator("#leistung").press_sequentially("Melderegister")
+    picked = page.locator("#leistungen option.leika[value^='99115004000000']")
+    expect(picked).to_have_count(1)
+    parent = "o => { let p = o.previousElementSibling; while (p.className) p = p.previousElementSibling; return p.value; }"  # noqa: E501
+    assert picked.evaluate(parent).startswith("10559 ")
+    page.fill("#leistung", "99115004000000 Melderegisterauskunft")
+    page.select_option("#c_leistungsbeschreibung", "4")
+    expect(live).to_contain_text("Reifegrad 4 – Online-Transaktion · vorläufig")
+    expect(live).to_contain_text("nicht bewertet: Antragsprozesse")
+    for key in ("antragsprozess", "nutzerkonto", "authentifizierung", "nachweise"):
+        page.select_option(f"#c_{key}", "4")
+    page.select_option("#c_antragsprozess", "2")
+    expect(live).to_contain_text("Reifegrad 2 – Formular-Assistent · nicht vorläufig")
+    page.select_option("#c_bezahlprozess", "n/a")  # falls erforderlich: moves nothing
+    expect(live).to_have_attribute("data-result", "2")
+    page.get_by_role("button", name="Vorschau").click()  # the server says the same
+    expect(page.locator("#preview")).to_contain_text(
+        "Reifegrad 2 – Formular-Assistent · nicht vorläufig"
+    )
+    expect(live).to_have_attribute("data-result", "2")  # the kept choice, previewed at once
+    assert serious_violations(page) == []
+    context.close()
+    bare = browser.new_context(locale="de-DE", java_script_enabled=False)
+    page = bare.new_page()
+    page.goto(server + f"/gemeinden/{bonn}/reifegrad/erfassen")
+    sign_in_as(page, email)
+    expect(page.locator("h1")).to_contain_text("Bewertung erfassen")
+    expect(page.locator("#live-preview")).to_be_hidden()
+    expect(page.get_by_role("button", name="Vorschau")).to_be_visible()
+    bare.close()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_comparison_report_and_dashboard_by_keyboard_with_no_serious_violations(
     browser: Browser, server: str, tmp_path: Path, width: int

@@ -3,12 +3,14 @@ the account, recording, the work lists, submitting, and a second person's review
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
 from tests.builders import Client, add_user
+from tracker.maturity import actions, queries, rules
 
 KOELN = "053150000000"
 LEIPZIG = "147130000000"
@@ -133,10 +135,20 @@ async def test_the_form_catches_mistakes_before_saving(
     await sign_in(client, "eva@koeln.de")
     form = (await client.get(FORM, params={"leistung": "10000"})).text
     assert 'value="10000 Elterngeld"' in form  # the Reifegrad page's erfassen link
-    assert '<option value="10000 Elterngeld">' in form
+    assert '<option value="10000 Elterngeld" data-ozg="10000">' in form
     assert "Kriterium 7 (Name ungeprüft)" not in form
     assert "Die Beantragung der Leistung kann einschließlich aller Nachweise online" in form
     assert "ozg-rgm-2.0" in form  # RGM 2.0 can be chosen
+    # the live preview's table is the rule's own data, and its script is served from here
+    table = json.loads(form.split('id="scoring-table">', 1)[1].split("</script>", 1)[0])
+    assert table == rules.scoring_table(
+        (await queries.model_for(session, "online", None)).criteria,
+        (await queries.model_for(session, "online", None)).level_names,
+    )
+    assert {c["key"]: c["optional"] for c in table["criteria"]}["bezahlprozess"] is True
+    script = await client.get("/assets/erfassen.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
     # the ID wins no more over the name
     wrong = await post_form(client, FORM, form, leistung="10000 Meldebescheinigung",
                             action="draft", comment="Stand März", **RATED)  # fmt: skip
@@ -147,8 +159,6 @@ async def test_the_form_catches_mistakes_before_saving(
     assert 'value="4" title="Die Leistung kann vollständig digital' in wrong.text  # type: ignore[attr-defined]
     nothing = await post_form(client, FORM, form, leistung="10000", action="draft")
     assert '<a href="#criteria">Bewerten Sie mindestens ein Kriterium.</a>' in nothing.text  # type: ignore[attr-defined]
-    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
-    assert 'id="no-criteria"' in rgm2  # its 13 criteria have no official names yet
     # a preview saves nothing and says the level
     rated = {"c_leistungsbeschreibung": "4", "c_antragsprozess": "3"}
     preview = await post_form(client, FORM, form, leistung="10000", action="preview", **rated)
@@ -174,3 +184,87 @@ async def test_the_form_catches_mistakes_before_saving(
     essen = (await client.get("/gemeinden/051130000000/reifegrad/erfassen")).text
     assert 'id="readonly-note"' in essen
     assert "<fieldset disabled>" in essen
+
+
+async def test_rgm_2_is_said_unrecordable_up_front_until_its_criteria_are_named(
+    client: Client, session: AsyncSession
+) -> None:
+    """RGM 2.0 can be chosen; while none of its 13 criteria has an official name the form says
+    so first (which, and who names them) and offers no saving; named, it records."""
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    default = (await client.get(FORM)).text
+    assert "noch nicht erfassbar: Kriterien nicht benannt" in default  # beside its link
+    rgm2 = (await client.get(FORM, params={"model": "ozg-rgm-2.0"})).text
+    note = rgm2.split('id="unnamed-model"', 1)[1].split("</div>", 1)[0]
+    assert "keines seiner 13 Kriterien (kriterium_1, kriterium_2" in note
+    assert "tracker model name-criterion ozg-rgm-2.0 SCHLÜSSEL NAME" in note
+    assert "Administrator" in note
+    assert 'value="draft"' not in rgm2  # nothing to fail on
+    assert 'value="submit"' not in rgm2
+    english = (await client.get(FORM, params={"model": "ozg-rgm-2.0", "lang": "en"})).text
+    assert "cannot be recorded yet: none of its 13 criteria" in english
+    url = f"{FORM}?model=ozg-rgm-2.0&lang=de"
+    posted = await post_form(client, url, rgm2, leistung="10000", action="draft")
+    assert posted.status_code == 422  # type: ignore[attr-defined]
+    assert "lässt sich noch nicht erfassen" in posted.text  # type: ignore[attr-defined]
+    # named (what `tracker model name-criterion` does), the criterion is on the form and rated
+    await actions.name_criterion(
+        session, "ozg-rgm-2.0", "kriterium_1", name="Information", description=None,
+        actor="cli",
+    )  # fmt: skip
+    await session.commit()
+    named = (await client.get(url)).text
+    assert 'id="unnamed-model"' not in named
+    assert '<label for="c_kriterium_1">Information</label>' in named
+    assert "lassen den Reifegrad vorläufig, bis sie benannt sind: kriterium_2" in named
+    saved = await post_form(client, url, named, leistung="10000", action="draft", c_kriterium_1="5")
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    [number] = assessment_ids((await client.get("/arbeit/entwuerfe")).text, "drafts")
+    read = (await client.get(f"/api/v1/assessments/{number}")).json()
+    assert (read["model"], read["level"], read["provisional"]) == ("ozg-rgm-2.0", 5, True)
+    assert read["missing_criteria"][:2] == ["kriterium_2", "kriterium_3"]
+
+
+async def test_the_leika_picker_offers_counted_services_under_their_leistung(
+    client: Client, session: AsyncSession
+) -> None:
+    """The list also offers the Gemeinde's counted LeiKa services (key and name), found by
+    name or key and grouped under their OZG-Leistung; with or without JavaScript; a key whose
+    name does not match is refused as an OZG-ID is."""
+    await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "eva@koeln.de")
+    picker = f"{FORM}/leika"
+    found = (await client.get(picker, params={"q": "melderegisterauskunft"})).json()["items"]
+    assert {"leika_key": "99115004000000", "name": "Melderegisterauskunft", "ozg_id": "10559",
+            "ozg_name": "Meldebescheinigung und -registerauskunft"} in found  # fmt: skip
+    by_key = (await client.get(picker, params={"q": "9904100601"})).json()["items"]
+    assert {item["leika_key"] for item in by_key} == {"99041006013000", "99041006017000"}
+    of_one = (await client.get(picker, params={"ozg_id": "10000"})).json()["items"]
+    assert {item["ozg_id"] for item in of_one} == {"10000"}
+    assert len(of_one) == 4
+    # a LeiKa service of Typ 1 never counts in a Gemeinde: not offered
+    assert (await client.get(picker, params={"q": "Förderdarlehen der Rentenbank"})).json() == {
+        "items": []
+    }
+    assert (await client.get("/gemeinden/059999999999/reifegrad/erfassen/leika")).status_code == 404
+    # without JavaScript: the chosen OZG-Leistung's services stand under it in the list
+    form = (await client.get(FORM, params={"leistung": "10000"})).text
+    listed = form.split('<datalist id="leistungen">', 1)[1].split("</datalist>", 1)[0]
+    parent = listed.index('<option value="10000 Elterngeld" data-ozg="10000">')
+    child = listed.index('<option class="leika" value="99041006017000 Elterngeld Bewilligung"')
+    assert parent < child < listed.index('<option value="', parent + 1)  # before the next
+    typed = await post_form(client, FORM, form, leistung="Melderegisterauskunft", action="preview",
+                            c_leistungsbeschreibung="3")  # fmt: skip
+    assert typed.status_code == 422  # type: ignore[attr-defined]
+    assert "ist keine OZG-ID und kein LeiKa-Schlüssel" in typed.text  # type: ignore[attr-defined]
+    assert 'value="99115004000000 Melderegisterauskunft"' in typed.text  # type: ignore[attr-defined]
+    wrong = await post_form(client, FORM, form, leistung="99115004000000 Witwenrente",
+                            action="preview", c_leistungsbeschreibung="3")  # fmt: skip
+    assert "ist „Melderegisterauskunft“, nicht „Witwenrente“" in wrong.text  # type: ignore[attr-defined]
+    right = await post_form(client, FORM, form, leistung="99115004000000 Melderegisterauskunft",
+                            action="preview", c_leistungsbeschreibung="3")  # fmt: skip
+    assert right.status_code == 200  # type: ignore[attr-defined]
+    assert "Reifegrad 3" in right.text  # type: ignore[attr-defined]

@@ -408,3 +408,57 @@ async def test_findings_and_massnahmen_appear_when_their_data_does(
     assert (
         "Die Gebühr wird nicht erklärt" in (await client.get(f"/gemeinden/{KOELN}/dashboard")).text
     )
+
+
+async def test_back_office_flags_of_their_own_scale_in_summary_and_comparison(
+    client: Client, session: AsyncSession
+) -> None:
+    """The Land summary and the comparison report count digital bearbeitet (B3), Once-Only (B4)
+    and vollautomatisch (B6) from the scale's flags (data), as the Gemeinde roll-up does."""
+    koeln = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad")).json()
+    x, y = [item["ozg_id"] for item in koeln["leistungen"]][:2]
+    rows = [(KOELN, x, 4), (KOELN, y, 2), (ESSEN, x, 3)]
+    lines = [
+        (number, {"external_id": f"flag-{number}", "ars": ars, "ozg_id": ozg_id,
+                  "dimension": "backoffice", "level": str(level), "assessed_at": "2025-06-01"})
+        for number, (ars, ozg_id, level) in enumerate(rows, start=2)
+    ]  # fmt: skip
+    await import_assessments(session, lines, "flags.csv")
+    await session.commit()
+    rollup = (await client.get(f"/api/v1/gemeinden/{KOELN}/reifegrad?fields=summary")).json()
+    own = rollup["summary"]["backoffice"]["flags"]
+    assert own == {"digital_bearbeitet": 1, "once_only": 1, "vollautomatisch": 0}
+    found = await client.get("/api/v1/reifegrad/summary", params={"group_by": "land"})
+    by_land = found.json()
+    nrw = next(g for g in by_land["groups"] if (g["code"], g["dimension"]) == ("05", "backoffice"))
+    assert nrw["flags"] == {"digital_bearbeitet": 2, "once_only": 1, "vollautomatisch": 0}
+    assert nrw["share_flags"]["once_only"] == round(1 / nrw["applicable"], 4)
+    online = next(g for g in by_land["groups"] if (g["code"], g["dimension"]) == ("05", "online"))
+    assert set(online["flags"]) == {"online", "ozg_konform"}
+    assert [f["key"] for f in by_land["flags"]["backoffice"]] == list(own)
+    for grouping in ("kreis", "gemeindetyp"):  # from the counts, and from the pairs
+        found = await client.get(
+            "/api/v1/reifegrad/summary",
+            params={"group_by": grouping, "area": KOELN[:5], "dimension": "backoffice"},
+        )
+        assert [g["flags"] for g in found.json()["groups"]] == [own], grouping
+    result = await report(client, set="land:05;kreisfrei")
+    assert member(result, KOELN)["flags"]["backoffice"] == own
+    assert member(result, ESSEN)["share_flags"]["backoffice"]["once_only"] == 0
+    assert member(result, DORTMUND)["share_flags"]["backoffice"]["once_only"] is None  # no data
+    assert [f["key"] for f in result["flags"]["backoffice"]] == list(own)
+    plain = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "csv"})
+    table = list(csv.DictReader(io.StringIO(plain.content.decode())))
+    line = next(row for row in table if row["ARS"] == KOELN)
+    assert line["Back-Office: Once-Only (ab B4)"] == "1"
+    assert float(line["Anteil Back-Office: Once-Only (ab B4)"]) == round(
+        1 / member(result, KOELN)["applicable"], 4
+    )
+    page = await client.get("/vergleich", params={"set": "land:05;kreisfrei"})
+    assert "Back-Office: Once-Only (ab B4)" in page.text
+    english = await client.get(
+        "/vergleich",
+        params={"set": "land:05;kreisfrei", "lang": "en", "sort": "flag_backoffice_once_only"},
+    )
+    assert english.status_code == 200, english.text
+    assert "Back office: once-only (from B4)" in english.text

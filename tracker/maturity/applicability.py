@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.access.models import AuditEntry
 from tracker.catalog import queries as catalog_queries
-from tracker.catalog.models import OzgLeistung
+from tracker.catalog.models import LeikaLeistung, OzgLeistung
 from tracker.db import run, tuples
 from tracker.listing import fetch_page
 from tracker.maturity import rules
@@ -30,6 +30,7 @@ from tracker.maturity.models import (
     MunicipalLeikaType,
 )
 from tracker.regions import queries as regions_queries
+from tracker.search import like_pattern
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,50 @@ async def applicable_in(session: AsyncSession, ars: str) -> list[tuple[str, str]
         for ozg_id, name, _ in cached.leistungen
         if cached.known.applies_in(ozg_id, own.get(ozg_id))
     ]
+
+
+@dataclass(frozen=True)
+class LeikaChoice:
+    """A LeiKa service a Gemeinde's level would count for, under its OZG-Leistung."""
+
+    leika_key: str
+    name: str
+    ozg_id: str
+    ozg_name: str
+
+
+async def leika_choices(
+    session: AsyncSession, ars: str, *, q: str | None = None, ozg_id: str | None = None,
+    limit: int = 50,
+) -> list[LeikaChoice]:  # fmt: skip
+    """The Gemeinde's counted LeiKa services (with a key) matching a name or key (folded as
+    every search) or of one OZG-Leistung, grouped under their OZG-Leistung in catalogue order."""
+    cached = await reference(session)
+    own = await overrides_in(session, ars)
+    statement = (
+        select(
+            col(LeikaLeistung.id), col(LeikaLeistung.leika_key), col(LeikaLeistung.name),
+            col(LeikaLeistung.ozg_id),
+        )
+        .where(col(LeikaLeistung.leika_key).is_not(None))
+        .where(col(LeikaLeistung.ozg_id).is_not(None))
+    )  # fmt: skip
+    if ozg_id is not None:
+        statement = statement.where(col(LeikaLeistung.ozg_id) == ozg_id)
+    if q is not None and q.strip():
+        statement = statement.where(
+            col(LeikaLeistung.search_name).like(like_pattern(q), escape="\\")
+            | col(LeikaLeistung.leika_key).startswith(q.strip())
+        )
+    position = {key: index for index, (key, _, _) in enumerate(cached.leistungen)}
+    names = {key: name for key, name, _ in cached.leistungen}
+    found = [
+        LeikaChoice(str(key), str(name), str(parent), names.get(parent, ""))
+        for number, key, name, parent in await tuples(session, statement)
+        if number in cached.known.counted_leika(parent, own.get(parent))
+    ]
+    found.sort(key=lambda choice: (position.get(choice.ozg_id, 1 << 30), choice.name))
+    return found[:limit]
 
 
 async def counts_in(session: AsyncSession, ars: str, ozg_id: str, leika_id: int | None) -> bool:

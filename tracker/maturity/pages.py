@@ -24,7 +24,7 @@ from tracker.access.pages import to_login
 from tracker.catalog import queries as catalog_queries
 from tracker.db import DbSession
 from tracker.errors import NotFound, TrackerError
-from tracker.fields import GemeindeArs, ascii_digits, check_moment
+from tracker.fields import OZG_ID_PATTERN, GemeindeArs, ascii_digits, check_moment
 from tracker.i18n import language, render
 from tracker.maturity import actions, applicability, queries, rules
 from tracker.maturity.models import NOT_REQUIRED, Dimension
@@ -38,6 +38,9 @@ UNRATED = ""
 MAX_TEXT = 2000
 ModelKey = Annotated[str | None, QueryParameter(pattern=r"^[a-z0-9.\-]{1,40}$")]
 Prefill = Annotated[str | None, QueryParameter(pattern=r"^[0-9A-Za-z]{1,20}$")]
+Search = Annotated[str | None, QueryParameter(max_length=100, pattern=r"^[^\x00]*$")]
+OzgId = Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)]
+LEIKA_PATH = FORM_PATH + "/leika"
 
 
 @dataclass
@@ -61,6 +64,31 @@ def criteria_of(loaded: queries.LoadedModel, values: dict[str, str]) -> list[dic
         for criterion in loaded.criteria
         if not criterion.placeholder
     ]  # fmt: skip
+
+
+def unnamed_note(loaded: queries.LoadedModel, lang: str = "de") -> str | None:
+    """Why a model cannot be recorded yet, said up front: none of its criteria has an
+    official name (RGM 2.0), which ones, and who names them. None where it can be."""
+    if any(not criterion.placeholder for criterion in loaded.criteria):
+        return None
+    keys = ", ".join(criterion.key for criterion in loaded.criteria)
+    if lang == "en":
+        return (
+            f"{loaded.model.name} {loaded.model.version} cannot be recorded yet: none of its "
+            f"{len(loaded.criteria)} criteria ({keys}) has an official name, and nobody rates "
+            "unchecked stand-ins here. An administrator of the server names them from the "
+            "official source, one by one with "
+            f"“tracker model name-criterion {loaded.model.key} KEY NAME” (audited); then they "
+            "appear here. Until then, please record with the default model."
+        )
+    return (
+        f"{loaded.model.name} {loaded.model.version} lässt sich noch nicht erfassen: keines "
+        f"seiner {len(loaded.criteria)} Kriterien ({keys}) hat einen amtlichen Namen, und "
+        "ungeprüfte Platzhalter bewertet hier niemand. Benennen kann sie eine Administratorin "
+        "oder ein Administrator des Servers aus der amtlichen Quelle, je Kriterium mit "
+        f"„tracker model name-criterion {loaded.model.key} SCHLÜSSEL NAME“ (protokolliert); "
+        "danach erscheinen sie hier. Bis dahin erfassen Sie bitte mit dem Standardmodell."
+    )
 
 
 def ratings_of(form: dict[str, str], loaded: queries.LoadedModel) -> dict[str, int | str]:
@@ -112,7 +140,12 @@ async def check_form(
         try:
             name = (await catalog_queries.get_leistung(session, key)).name
         except NotFound:
-            errors["leistung"] = f"Die OZG-Leistung {key} gibt es nicht."
+            errors["leistung"] = (
+                f"Die OZG-Leistung {key} gibt es nicht."
+                if ascii_digits(key)
+                else f"„{chosen}“ ist keine OZG-ID und kein LeiKa-Schlüssel. Wählen Sie aus der "
+                "Liste: passende LeiKa-Leistungen stehen jetzt darin, unter ihrer OZG-Leistung."
+            )
         else:
             ozg_id = key
             if typed_name and not _same_name(typed_name, name):
@@ -140,8 +173,12 @@ async def check_form(
     if len(comment) > MAX_TEXT or "\x00" in comment:
         errors["comment"] = f"Der Kommentar hat höchstens {MAX_TEXT} Zeichen."
     ratings = ratings_of(form, loaded)
+    unnamed = unnamed_note(loaded)
     try:
-        rules.score(loaded.criteria, loaded.level_list, ratings)
+        if unnamed is not None:  # said on the form already; a stale or scripted post
+            errors["criteria"] = unnamed
+        else:
+            rules.score(loaded.criteria, loaded.level_list, ratings)
     except TrackerError as exc:
         # at the first rated criterion, else at the table of criteria
         first = next(iter(ratings), None)
@@ -188,22 +225,60 @@ async def form_page(
 ) -> Template:
     gemeinde = (await regions_queries.get_gemeinde(session, ars)).Gemeinde
     loaded = await queries.model_for(session, dimension.value, model_key)
+    leistungen = await applicability.applicable_in(session, gemeinde.ars)
     principal = principal_of(request)
-    models = [item.model for item in await queries.list_models(session)]
+    listed = [item for item in await queries.list_models(session)
+              if item.model.dimension == dimension.value]  # fmt: skip
     page = render(
         request, "maturity/erfassen.html", gemeinde=gemeinde, dimension=dimension.value,
-        model=loaded.model, models=[m for m in models if m.dimension == dimension.value],
+        model=loaded.model, models=[item.model for item in listed],
+        unrecordable={item.model.key for item in listed if unnamed_note(item) is not None},
+        unnamed=unnamed_note(loaded, language(request)),
+        hidden_required=[c.key for c in loaded.criteria if c.placeholder and not c.optional],
         levels=loaded.levels, criteria=criteria_of(loaded, values),
         hidden=[c for c in loaded.criteria if c.placeholder], values=values,
-        leistungen=await applicability.applicable_in(session, gemeinde.ars),
+        leistungen=leistungen,
+        leika_of=await leika_listed(session, gemeinde.ars, values.get("leistung", ""), leistungen),
         not_required=NOT_REQUIRED, error=error,
         errors=checked.errors if checked else {}, warnings=checked.warnings if checked else [],
         preview=preview, level_names=loaded.level_names,
+        scoring=rules.scoring_table(loaded.criteria, loaded.level_names),
         readonly=not principal.may(Role.EDITOR, gemeinde.ars),
         today=datetime.now(UTC).date().isoformat(),
     )  # fmt: skip
     page.status_code = status_code
     return page
+
+
+async def leika_listed(
+    session: AsyncSession, ars: str, chosen: str, leistungen: list[tuple[str, str]]
+) -> dict[str, list[applicability.LeikaChoice]]:
+    """The LeiKa services the page's list offers under their OZG-Leistung without JavaScript:
+    those of the OZG-Leistung chosen, or those matching a name typed instead of a choice."""
+    key = chosen.strip().partition(" ")[0]
+    if not key or (ascii_digits(key) and len(key) == LEIKA_KEY_LENGTH):
+        return {}
+    if key in dict(leistungen):
+        found = await applicability.leika_choices(session, ars, ozg_id=key)
+    elif not ascii_digits(key):
+        found = await applicability.leika_choices(session, ars, q=chosen)
+    else:
+        return {}
+    grouped: dict[str, list[applicability.LeikaChoice]] = {}
+    for choice in found:
+        grouped.setdefault(choice.ozg_id, []).append(choice)
+    return grouped
+
+
+@get(LEIKA_PATH)
+async def leika_search(
+    ars: GemeindeArs, session: DbSession, q: Search = None, ozg_id: OzgId = None
+) -> dict[str, Any]:
+    """The form's LeiKa picker: the Gemeinde's counted LeiKa services matching `q` (name or
+    key) or of one OZG-Leistung, under their OZG-Leistung (at most 50; catalogue data only)."""
+    await regions_queries.get_gemeinde(session, ars)
+    found = await applicability.leika_choices(session, ars, q=q, ozg_id=ozg_id)
+    return {"items": [vars(choice) for choice in found]}
 
 
 @get(FORM_PATH)
@@ -260,4 +335,6 @@ async def record_from_form(
     return Redirect(f"/gemeinden/{ars}/reifegrad?erfasst={made.id}", status_code=303)
 
 
-router = Router("/", route_handlers=[assessment_form, record_from_form], include_in_schema=False)
+router = Router(
+    "/", route_handlers=[assessment_form, record_from_form, leika_search], include_in_schema=False
+)

@@ -27,6 +27,7 @@ from tracker.maturity.models import (
     ModelLevel,
     Status,
 )
+from tracker.maturity.rules import ScaleFlag
 from tracker.regions.models import Gemeinde
 
 
@@ -339,7 +340,7 @@ async def names_of(session: AsyncSession, assessments: list[Assessment]) -> dict
     }
 
 
-async def flags_by_dimension(session: AsyncSession) -> dict[str, list[tuple[str, str, int]]]:
+async def flags_by_dimension(session: AsyncSession) -> dict[str, list[ScaleFlag]]:
     """Per dimension the flags its default model's scale defines: (key, name, from level)."""
     statement = (
         select(
@@ -350,7 +351,7 @@ async def flags_by_dimension(session: AsyncSession) -> dict[str, list[tuple[str,
         .where(col(MaturityModel.is_default))
         .order_by(col(LevelFlag.from_level), col(LevelFlag.id))
     )  # fmt: skip
-    found: dict[str, list[tuple[str, str, int]]] = {}
+    found: dict[str, list[ScaleFlag]] = {}
     for dimension, key, name, level in await tuples(session, statement):
         found.setdefault(str(dimension), []).append((str(key), str(name), int(level)))
     return found

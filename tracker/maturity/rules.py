@@ -18,6 +18,25 @@ ONLINE_FROM = 2
 OZG_KONFORM_FROM = 3
 
 
+# A flag a scale defines from a level on (`level_flag`, data): (key, name, from level).
+ScaleFlag = tuple[str, str, int]
+
+
+def flags_reached(flags: Iterable[ScaleFlag], level: int) -> list[str]:
+    """The keys of the flags a level reaches on its scale (B4: digital bearbeitet, Once-Only)."""
+    return [key for key, _, from_level in flags if level >= from_level]
+
+
+def flags_counted(flags: Iterable[ScaleFlag], at_least: Mapping[int, int]) -> dict[str, int]:
+    """Per flag the pairs that reach it, from the pairs at each level or above."""
+    return {key: at_least.get(from_level, 0) for key, _, from_level in flags}
+
+
+def flag_levels(flags: Mapping[str, Iterable[ScaleFlag]]) -> list[int]:
+    """Every level some flag starts at: the `at_least` counts a roll-up needs for them."""
+    return sorted({from_level for listed in flags.values() for _, _, from_level in listed})
+
+
 def applies(leika_typ: Iterable[str], municipal_types: frozenset[str]) -> bool:
     """A LeiKa service applies to Gemeinden when one of its types is executed by Länder or
     Kommunen; an unknown (empty) type applies, so that nothing silently leaves a denominator."""
@@ -71,6 +90,25 @@ def score(
         if criterion.key not in ratings and not criterion.optional
     ]
     return Scoring(level=min(rated), provisional=bool(missing), missing=missing)
+
+
+def scoring_table(
+    criteria: Sequence[ModelCriterion], levels: Mapping[int, str]
+) -> dict[str, object]:
+    """What `score` reads, as data for the form's live preview (`static/erfassen.js` applies
+    this rule to it: the lowest rated level; a required criterion unrated leaves it
+    provisional; „nicht erforderlich“ and unrated optional ones do not count). Criteria with a
+    stand-in name are in it (a required one still leaves the level open) but not named."""
+    ordered = sorted(criteria, key=lambda criterion: criterion.position)
+    return {
+        "not_required": NOT_REQUIRED,
+        "levels": [{"level": level, "name": name} for level, name in sorted(levels.items())],
+        "criteria": [
+            {"key": criterion.key, "optional": criterion.optional,
+             "name": criterion.key if criterion.placeholder else criterion.name}
+            for criterion in ordered
+        ],
+    }  # fmt: skip
 
 
 @dataclass

@@ -26,6 +26,7 @@ from tracker.db import as_utc, run, tuples
 from tracker.errors import BadRequest, InvalidInput
 from tracker.fields import ISO_MOMENT_PATTERN, parse_moment
 from tracker.maturity import counts, pairs
+from tracker.maturity import queries as maturity_queries
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
     SOURCE_NAMES,
@@ -33,11 +34,17 @@ from tracker.maturity.models import (
     Dimension,
     MaturityModel,
 )
-from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
+from tracker.maturity.rules import (
+    ONLINE_FROM,
+    OZG_KONFORM_FROM,
+    ScaleFlag,
+    flag_levels,
+    flags_counted,
+)
 from tracker.regions.models import GEMEINDE_TYPEN, Gemeinde
 from tracker.regions.queries import inhabited
 from tracker.reports import figures, queries, related, sets
-from tracker.reports.summary import median_of
+from tracker.reports.summary import flag_definitions, median_of
 from tracker.settings import Settings
 
 ONLINE, BACKOFFICE = Dimension.ONLINE.value, Dimension.BACKOFFICE.value
@@ -76,6 +83,11 @@ RULES = {
         f"of at most {HEATMAP_MAX} Gemeinden"
     ),
     "freshness": "stale pairs of all assessed pairs of the set (both dimensions)",
+    "flags": (
+        "pairs reaching each flag its dimension's own scale defines from a level on (`flags`: "
+        "digital bearbeitet, Once-Only, vollautomatisch on the back-office scale); shares of "
+        "the Gemeinde's applicable OZG-Leistungen, none without an assessed pair of the dimension"
+    ),
     **related.RULES,
 }
 RULES_DE = {
@@ -112,6 +124,11 @@ RULES_DE = {
         f"Vergleichsgruppen bis {HEATMAP_MAX} Gemeinden"
     ),
     "freshness": "veraltete Paare von allen bewerteten Paaren der Gruppe (beide Dimensionen)",
+    "flags": (
+        "Paare, die eine Marke der eigenen Skala ihrer Dimension erreichen (`flags`: digital "
+        "bearbeitet, Once-Only, vollautomatisch auf der Back-Office-Skala); Anteile an den "
+        "anwendbaren OZG-Leistungen der Gemeinde, keiner ohne ein bewertetes Paar der Dimension"
+    ),
     **related.RULES_DE,
 }
 
@@ -178,6 +195,7 @@ class Tally:
     ozg_konform: int = 0
     provisional: int = 0
     stale: int = 0
+    at_least: dict[int, int] = field(default_factory=dict)  # pairs at a flag's level or above
 
     # the order of the columns `_tallies` selects, which `add` reads
     COUNTED = ("assessed", "level_sum", "online", "ozg_konform", "provisional", "stale")
@@ -207,12 +225,28 @@ class Member:
     def share(self, count: int) -> float | None:
         return round(count / self.applicable, 4) if self.applicable else None
 
-    def figures(self, moment: dict[str, Tally]) -> dict[str, Any]:
-        """The figures at one moment; no share without an assessed online pair (`RULES`)."""
+    def figures(
+        self, moment: dict[str, Tally], flags: dict[str, list[ScaleFlag]] | None = None
+    ) -> dict[str, Any]:
+        """The figures at one moment; no share without an assessed online pair (`RULES`), no
+        flag's share without an assessed pair of its dimension."""
         online = moment.get(ONLINE, Tally())
         backoffice = moment.get(BACKOFFICE, Tally())
         data = online.assessed > 0
+        reached = {
+            dimension: flags_counted(listed, moment.get(dimension, Tally()).at_least)
+            for dimension, listed in (flags or {}).items()
+        }
+        shares = {
+            dimension: {
+                key: self.share(count) if moment.get(dimension, Tally()).assessed else None
+                for key, count in found.items()
+            }
+            for dimension, found in reached.items()
+        }
         return {
+            "flags": reached,
+            "share_flags": shares,
             "assessed_online": online.assessed,
             "online": online.online,
             "ozg_konform": online.ozg_konform,
@@ -323,9 +357,11 @@ async def _tallies(
     chosen: sets.GemeindeSet,
     stale_before: datetime | None,
     credits: dict[str, Credit] | None = None,
+    levels: Sequence[int] = (),
 ) -> dict[tuple[str, str], Tally]:
     """Per Gemeinde × dimension of the set: pairs by the thresholds, from `source` (pairs); with
-    `credits`, in the same pass, the pairs per source of their assessments (filled in)."""
+    `credits`, in the same pass, the pairs per source of their assessments (filled in); the
+    pairs at each of `levels` or above (where flags start, `rules.flag_levels`)."""
     level = source.c.level
     counted = {
         "assessed": func.count(), "level_sum": func.sum(level),
@@ -336,6 +372,7 @@ async def _tallies(
         if stale_before is not None else literal(0),
     }  # fmt: skip
     columns: list[Any] = [counted[name] for name in Tally.COUNTED]
+    columns += [func.sum(case((level >= n, 1), else_=0)) for n in levels]
     group = [source.c.ars, source.c.dimension]
     if credits is not None:
         group.append(source.c.source)
@@ -349,7 +386,11 @@ async def _tallies(
     found: dict[tuple[str, str], Tally] = {}
     for row in await tuples(session, statement):
         values = row[len(group) : len(group) + len(Tally.COUNTED)]
-        found.setdefault((row[0], row[1]), Tally()).add(values)
+        tally = found.setdefault((row[0], row[1]), Tally())
+        tally.add(values)
+        start = len(group) + len(Tally.COUNTED)
+        for n, count in zip(levels, row[start : start + len(levels)], strict=True):
+            tally.at_least[n] = tally.at_least.get(n, 0) + int(count or 0)
         if credits is not None:
             credits.setdefault(row[2], Credit()).add(
                 int(values[0] or 0), as_utc(row[-2]), as_utc(row[-1])
@@ -510,16 +551,18 @@ async def comparison(
     source = _source(ref, moment, area, members)
     stale_before = (at or now) - timedelta(days=settings.stale_after_days)
     by_ars = {member.ars: member for member in members}
+    flags = await maturity_queries.flags_by_dimension(session)
+    levels = flag_levels(flags)
     step("Paare")
     credits: dict[str, Credit] = {}
-    now_tallies = await _tallies(session, source, chosen, stale_before, credits)
+    now_tallies = await _tallies(session, source, chosen, stale_before, credits, levels)
     for (ars, dimension), tally in now_tallies.items():
         by_ars[ars].now[dimension] = tally
     step("Vergleichsdatum")
     then, then_from = await _then(session, ref, since, chosen, area, members)
     for (ars, dimension), tally in then.items():
         by_ars[ars].then[dimension] = tally
-    rows = _rows(members, known_bands)
+    rows = _rows(members, known_bands, flags)
     rank_now = ranks({row["ars"]: row["share_online"] for row in rows})
     rank_change = ranks({row["ars"]: row["change"]["share_online"] for row in rows})
     for row in rows:
@@ -544,7 +587,7 @@ async def comparison(
                 "gemeinden": len(members), "focus": chosen.focus,
                 "with_data": sum(1 for row in rows if row["share_online"] is not None)},
         "at": moment, "since": since, "since_from": then_from, "computed_at": now,
-        "rules": RULES, "models": await _models(session),
+        "rules": RULES, "models": await _models(session), "flags": flag_definitions(flags),
         "sources": {"population": await sets.population_sources(session),
                     "assessments": _credited(credits),
                     "bands": [{"key": b.key, "label": b.label("de"), "lowest": b.lowest,
@@ -566,10 +609,13 @@ async def comparison(
     }  # fmt: skip
 
 
-def _rows(members: list[Member], known_bands: list[sets.Band]) -> list[dict[str, Any]]:
+def _rows(
+    members: list[Member], known_bands: list[sets.Band], flags: dict[str, list[ScaleFlag]]
+) -> list[dict[str, Any]]:
     rows = []
     for member in members:
-        now, then = member.figures(member.now), member.figures(member.then)
+        # the flags are figures of the report date (`then` keeps only CHANGED)
+        now, then = member.figures(member.now, flags), member.figures(member.then)
         band = sets.band_of(member.population, known_bands)
         tallies = member.now.values()
         rows.append({
@@ -588,6 +634,26 @@ def _rows(members: list[Member], known_bands: list[sets.Band]) -> list[dict[str,
 
 
 CHANGED = ("share_online", "share_ozg_konform", "mean_backoffice")
+# the flags that have columns of their own (online, share_online, …): the others get added ones
+OWN_COLUMNS = {(ONLINE, "online"), (ONLINE, "ozg_konform")}
+
+
+def added_flags(result: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(dimension, key, name, from level) of every flag a table adds columns for: the
+    back-office scale's (digital bearbeitet …), read from the report's `flags`."""
+    return [
+        (dimension, flag["key"], flag["name"], flag["from_level"])
+        for dimension, listed in sorted(result["flags"].items())
+        for flag in listed
+        if (dimension, flag["key"]) not in OWN_COLUMNS
+    ]
+
+
+def flag_label(dimension: str, name: str, from_level: int) -> str:
+    """„Back-Office: digital bearbeitet (ab B3)“: a flag as a column names it."""
+    if dimension == BACKOFFICE:
+        return f"Back-Office: {name} (ab B{from_level})"
+    return f"{name} (ab {from_level})"
 
 
 async def _coverage(

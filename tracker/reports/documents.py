@@ -36,6 +36,8 @@ COLUMNS = [
     ("rank_change", "Rang Veränderung", True),
 ]
 SORTS = [key for key, _, _ in COLUMNS]
+# an added flag's column sorts by `flag_<dimension>_<key>` (`comparison.added_flags`)
+FLAG_SORT = r"flag_[a-z]+_[a-z0-9_]+"
 # a column's first click: ranks and names from the top, figures largest first
 FIRST_ORDER = {"rank": "asc", "rank_change": "asc", "name": "asc", "typ": "asc"}
 DIMENSION_NAMES = {"online": "Online-Zugang", "backoffice": "Back-Office"}
@@ -47,6 +49,9 @@ def _sort_value(row: dict[str, Any], key: str) -> Any:
         "assessed": row["assessed_online"] + row["assessed_backoffice"],
         "change": row["change"]["share_online"],
     }.get(key, row.get(key))
+    if key.startswith("flag_"):
+        dimension, _, flag = key.removeprefix("flag_").partition("_")
+        value = row["share_flags"].get(dimension, {}).get(flag)
     return (value is None, value if value is not None else 0)
 
 
@@ -97,11 +102,20 @@ def context(
 ) -> dict[str, Any]:
     """What the report's templates read; `sort_link(key, order)` makes a header's link."""
     translate = i18n.translator(lang)
+    flags = [
+        {"sort": f"flag_{dimension}_{key}", "dimension": dimension, "key": key,
+         "label": f"{translate(DIMENSION_NAMES.get(dimension, dimension))}: {translate(name)} "
+                  f"({translate('ab')} {'B' if dimension == 'backoffice' else ''}{from_level})"}
+        for dimension, key, name, from_level in comparison.added_flags(result)
+    ]  # fmt: skip
+    cut = SORTS.index("mean_backoffice") + 1
+    columns = [*COLUMNS[:cut], *((flag["sort"], flag["label"], True) for flag in flags),
+               *COLUMNS[cut:]]  # fmt: skip
     sort_links = None
     if sort_link is not None:
         sort_links = {
             key: sort_link(key, _flipped(order) if key == sort else FIRST_ORDER.get(key, "desc"))
-            for key in SORTS
+            for key, _, _ in columns
         }
     return {
         "result": result,
@@ -110,7 +124,8 @@ def context(
         "members": ordered(result["members"], sort, order),
         "highlights": highlights(result["members"]),
         "names": {row["ars"]: row["name"] for row in result["members"]},
-        "columns": COLUMNS,
+        "columns": columns,
+        "flag_columns": flags,
         "sort": sort,
         "order": order,
         "sort_links": sort_links,

@@ -112,14 +112,30 @@ COLUMNS: list[tuple[str, str, str | None]] = [
 WIDTHS = {"name": 32, "ars": 15, "typ_name": 22, "band_name": 16}  # characters; else 12
 
 
+def columns(result: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """COLUMNS with, after the mean back-office level, a count and a share for every flag of
+    a scale that has no column of its own (`comparison.added_flags`)."""
+    added: list[tuple[str, str, str | None]] = []
+    for dimension, key, name, from_level in comparison.added_flags(result):
+        label = comparison.flag_label(dimension, name, from_level)
+        added.append((f"flags.{dimension}.{key}", label, COUNT))
+        added.append((f"share_flags.{dimension}.{key}", f"Anteil {label}", PERCENT))
+    cut = next(i for i, (key, _, _) in enumerate(COLUMNS) if key == "mean_backoffice") + 1
+    return [*COLUMNS[:cut], *added, *COLUMNS[cut:]]
+
+
 def _value(row: dict[str, Any], key: str) -> Any:
-    outer, _, inner = key.partition(".")
-    return row[outer][inner] if inner else row[outer]
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
-def member_rows(result: dict[str, Any]) -> Iterator[list[Any]]:
+def member_rows(
+    result: dict[str, Any], chosen: list[tuple[str, str, str | None]]
+) -> Iterator[list[Any]]:
     for row in sorted(result["members"], key=_order):
-        yield [_value(row, key) for key, _, _ in COLUMNS]
+        yield [_value(row, key) for key, _, _ in chosen]
 
 
 def _order(row: dict[str, Any]) -> tuple[int, str]:
@@ -127,7 +143,10 @@ def _order(row: dict[str, Any]) -> tuple[int, str]:
 
 
 def csv_file(result: dict[str, Any], *, german: bool) -> bytes:
-    return csv_bytes([header for _, header, _ in COLUMNS], member_rows(result), german=german)
+    chosen = columns(result)
+    return csv_bytes(
+        [header for _, header, _ in chosen], member_rows(result, chosen), german=german
+    )
 
 
 def about(result: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -242,14 +261,15 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
     book = workbook()
     data = book.active
     data.title = "Vergleich"
-    data.append([header for _, header, _ in COLUMNS])
+    chosen = columns(result)
+    data.append([header for _, header, _ in chosen])
     for cell in data[1]:
         cell.font = Font(bold=True)
     data.freeze_panes = "A2"
-    rows = list(member_rows(result))
+    rows = list(member_rows(result, chosen))
     for row in rows:
         data.append([xlsx_cell(data, value) for value in row])
-    for index, (key, _, number_format) in enumerate(COLUMNS, start=1):
+    for index, (key, _, number_format) in enumerate(chosen, start=1):
         letter = openpyxl.utils.get_column_letter(index)
         data.column_dimensions[letter].width = WIDTHS.get(key, 12)
         if number_format is None:
@@ -262,15 +282,15 @@ def xlsx_file(result: dict[str, Any]) -> bytes:
         chart.type = "bar"
         chart.title = "Anteil online"
         chart.y_axis.number_format = PERCENT
-        share = next(i for i, (key, _, _) in enumerate(COLUMNS, start=1) if key == "share_online")
-        name = next(i for i, (key, _, _) in enumerate(COLUMNS, start=1) if key == "name")
+        share = next(i for i, (key, _, _) in enumerate(chosen, start=1) if key == "share_online")
+        name = next(i for i, (key, _, _) in enumerate(chosen, start=1) if key == "name")
         chart.add_data(
             Reference(data, min_col=share, min_row=1, max_row=len(rows) + 1), titles_from_data=True
         )
         chart.set_categories(Reference(data, min_col=name, min_row=2, max_row=len(rows) + 1))
         chart.height = max(7.5, 0.5 * min(len(rows), 60))
         chart.legend = None
-        data.add_chart(chart, f"{openpyxl.utils.get_column_letter(len(COLUMNS) + 2)}2")
+        data.add_chart(chart, f"{openpyxl.utils.get_column_letter(len(chosen) + 2)}2")
     _statistics(book, result)
     _related(book, result)
     notes = book.create_sheet("Regeln und Quellen")

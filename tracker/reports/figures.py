@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from tracker.db import as_utc
 from tracker.maturity import pairs
-from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM, ScaleFlag, flags_reached
 
 RULES = {
     **pairs.RULES,
@@ -40,7 +40,7 @@ RULES_DE = {
 
 
 def figures(
-    pair: Any, now: datetime, stale_after_days: int, flags: Iterable[tuple[str, str, int]] = ()
+    pair: Any, now: datetime, stale_after_days: int, flags: Iterable[ScaleFlag] = ()
 ) -> dict[str, object] | None:
     """One dimension of one OZG-Leistung in one Gemeinde, from its pair (None: not assessed).
     `flags`: what the dimension's own scale defines from a level on (`level_flag`)."""
@@ -59,14 +59,14 @@ def figures(
         "stale": age_days > stale_after_days,
         "assessment_id": pair.assessment_id,
         "assessed_at": as_utc(pair.assessed_at),
-        "flags": [key for key, _, level in flags if pair.level >= level],
+        "flags": flags_reached(flags, pair.level),
     }
 
 
 def summarise(
     per_leistung: list[dict[str, object] | None],
     applicable: int,
-    flags: Iterable[tuple[str, str, int]] = (),
+    flags: Iterable[ScaleFlag] = (),
 ) -> dict[str, object]:
     assessed = [figures for figures in per_leistung if figures is not None]
     online = sum(1 for figures in assessed if figures["online"])

@@ -272,7 +272,9 @@ async def comparison_page(
     gruppe: FormText = None,
     peers: FormText = None,
     shown: Annotated[str | None, QueryParameter(max_length=14_000, pattern=r"^[^\x00]*$")] = None,
-    sort: Annotated[str, QueryParameter(pattern="^(" + "|".join(documents.SORTS) + ")$")] = "rank",
+    sort: Annotated[
+        str, QueryParameter(pattern="^(" + "|".join([*documents.SORTS, documents.FLAG_SORT]) + ")$")
+    ] = "rank",
     order: Annotated[str, QueryParameter(pattern="^(asc|desc)$")] = "asc",
 ) -> Template | Redirect:
     """The comparison report as a page: the form chooses the set, the URL holds the whole

@@ -139,6 +139,11 @@ class GroupFigures(BaseModel):
     median_level: float | None
     leistungen_flaechendeckend: int
     leistungen_mindestens_eine_kommune: int
+    flags: dict[str, int] = Field(
+        description="Pairs reaching each flag of the dimension's own scale (`flags` of the "
+        "answer). On the back-office scale `online` and `ozg_konform` mean nothing: read these."
+    )
+    share_flags: dict[str, float | None] = Field(description="The same, of applicable pairs.")
 
 
 class ReifegradSummary(BaseModel):
@@ -148,6 +153,9 @@ class ReifegradSummary(BaseModel):
     at: UtcDatetime | None
     rules: dict[str, str]
     groups: list[GroupFigures]
+    flags: dict[Dimension, list[LevelFlagRead]] = Field(
+        description="Per dimension the flags its default scale defines from a level on (data)."
+    )
 
 
 class Change(BaseModel):
@@ -220,6 +228,14 @@ class ComparedGemeinde(BaseModel):
     mean_online: float | None
     assessed_backoffice: int
     mean_backoffice: float | None
+    flags: dict[Dimension, dict[str, int]] = Field(
+        description="Per dimension the pairs reaching each flag of its own scale (`flags` of "
+        "the report): digital_bearbeitet, once_only, vollautomatisch on the back-office scale."
+    )
+    share_flags: dict[Dimension, dict[str, float | None]] = Field(
+        description="The same, of the applicable OZG-Leistungen; null without an assessed pair "
+        "of the dimension."
+    )
     stale: int = Field(description="Assessed pairs (both dimensions) older than the stale age.")
     provisional: int = Field(description="Pairs whose level is only provisional.")
     then: ComparedFigures = Field(description="The same figures at the comparison date.")
@@ -362,6 +378,9 @@ class Comparison(BaseModel):
     computed_at: UtcDatetime
     rules: dict[str, str]
     models: list[ModelVersion]
+    flags: dict[Dimension, list[LevelFlagRead]] = Field(
+        description="Per dimension the flags its default scale defines from a level on (data)."
+    )
     sources: Sources
     freshness: Freshness
     members: list[ComparedGemeinde]

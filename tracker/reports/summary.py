@@ -24,9 +24,10 @@ from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
 from tracker.errors import InvalidInput
 from tracker.maturity import counts, pairs
+from tracker.maturity import queries as maturity_queries
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
-from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
+from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM, ScaleFlag, flags_counted
 from tracker.regions.models import GEMEINDE_TYPEN, KREIS_TYPEN, Gemeinde, Kreis, Land
 from tracker.regions.queries import inhabited
 
@@ -56,6 +57,11 @@ RULES = {
     ),
     "mindestens_eine_kommune": "Leistungen online in at least one Gemeinde of the group",
     "change": "difference to the previous period's figures (shares in points of 1)",
+    "flags": (
+        "pairs reaching each flag its dimension's own scale defines from a level on (`flags`: "
+        "online and OZG-konform on the OZG-Reifegradmodell, digital bearbeitet, Once-Only and "
+        "vollautomatisch on the back-office scale); shares are of applicable pairs"
+    ),
 }
 
 
@@ -129,13 +135,14 @@ class Tally:
         ]
         return median_of(exact, self.assessed)
 
-    def as_dict(self, top: int) -> dict[str, Any]:
+    def as_dict(self, top: int, flags: Iterable[ScaleFlag] = ()) -> dict[str, Any]:
         def share(count: int) -> float | None:
             return round(count / self.applicable, 4) if self.applicable else None
 
         at_least = {str(level): self.at_least.get(level, 0) for level in range(top + 1)}
         online = self.at_least.get(ONLINE_FROM, 0)
         konform = self.at_least.get(OZG_KONFORM_FROM, 0)
+        reached = flags_counted(flags, self.at_least)
         return {
             "gemeinden": self.gemeinden,
             "leistungen": self.leistungen,
@@ -151,6 +158,8 @@ class Tally:
             "median_level": self.median(top),
             "leistungen_flaechendeckend": self.flaechendeckend,
             "leistungen_mindestens_eine_kommune": self.mindestens_eine,
+            "flags": reached,
+            "share_flags": {key: share(count) for key, count in reached.items()},
         }
 
 
@@ -178,6 +187,8 @@ class Frame:
     population: dict[Any, int]  # inhabitants of the group's inhabited Gemeinden
     # applicable pairs per (group, OZG-ID), where they differ from the default
     adjust: dict[tuple[Any, str], int]
+    # per dimension the flags its default scale defines (`level_flag`)
+    flags: dict[str, list[ScaleFlag]] = field(default_factory=dict)
 
     @property
     def known(self) -> Catalogue:
@@ -269,7 +280,8 @@ async def frame(
         if group_by is GroupBy.THEMENFELD:
             group = known.themenfeld.get(ozg_id)
         adjust[(group, ozg_id)] += 1 if applicable else -1
-    return Frame(group_by, area, dimensions, cached, gemeinden, population, dict(adjust))
+    flags = await maturity_queries.flags_by_dimension(session)
+    return Frame(group_by, area, dimensions, cached, gemeinden, population, dict(adjust), flags)
 
 
 # Groups the counts answer: they hold Gemeinden and Kreise, not Themenfelder or Gemeindetypen
@@ -471,7 +483,9 @@ def described(
             "typ": (types or {}).get(group),
             "population": setting.population.get("*" if everywhere else group, 0),
             "dimension": dimension,
-            **tallies[(group, dimension)].as_dict(setting.scale.top[dimension]),
+            **tallies[(group, dimension)].as_dict(
+                setting.scale.top[dimension], setting.flags.get(dimension, ())
+            ),
         }
         for group in setting.groups()
         for dimension in setting.dimensions
@@ -490,7 +504,18 @@ async def summary(
     tallies = await tally(session, setting, at)
     names = await group_names(session, group_by)
     types = await group_types(session, group_by)
-    return {"rules": RULES, "groups": described(setting, tallies, names, types)}
+    return {
+        "rules": RULES, "groups": described(setting, tallies, names, types),
+        "flags": flag_definitions(setting.flags),
+    }  # fmt: skip
+
+
+def flag_definitions(flags: dict[str, list[ScaleFlag]]) -> dict[str, list[dict[str, Any]]]:
+    """Per dimension the flags of its scale, as the answers state them."""
+    return {
+        dimension: [{"key": key, "name": name, "from_level": level} for key, name, level in listed]
+        for dimension, listed in flags.items()
+    }
 
 
 def period_start(moment: datetime, period: Period) -> datetime:
