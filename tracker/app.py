@@ -220,9 +220,10 @@ def create_app(
         if settings.embedded_worker and settings.database_url.startswith("sqlite"):
             worker = EmbeddedWorker(
                 app.state.sessionmaker, tasks.TASKS, tasks.periodic(settings), settings=settings,
-                http_client=app.state.http_client,
+                http_client=app.state.http_client, watch=app.state.watch,
             )  # fmt: skip
             await worker.start()
+        app.state.worker = worker
         try:
             yield
         finally:
