@@ -57,6 +57,8 @@ from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.maturity import work as maturity_work
 from tracker.outbound import build_http_client
+from tracker.probes import pages as probes_pages
+from tracker.probes import queries as probes_queries
 from tracker.probes import routes as probes_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
@@ -70,6 +72,7 @@ from tracker.webhooks import routes as webhooks_routes
 
 COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
 SCHEMA_ASSETS = "/schema-assets"
+GEMEINDE_SECTIONS = regions_pages.GemeindeSections((probes_pages.broken_evidence,))
 
 
 class ApiCompression(CompressionMiddleware):
@@ -289,7 +292,12 @@ def create_app(
         before_request=require_json_body,
         compression_config=compression,
         plugins=[ClosedModelSchemas()],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={
+            "session": Provide(provide_session),
+            # extension points of lower features, filled from the layers above them
+            "evidence_reviewer": Provide(lambda: probes_queries.REVIEWER, sync_to_thread=False),
+            "gemeinde_sections": Provide(lambda: GEMEINDE_SECTIONS, sync_to_thread=False),
+        },
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         before_send=[add_security_headers],  # every response, error pages included
