@@ -62,10 +62,9 @@ async def test_a_cached_answer_runs_no_statement_until_a_commit_elsewhere(
     async with create_sessionmaker(engine).begin() as session:
         await add_gemeinde(session)
     await engine.dispose()
-    # no in-process worker: its polls would be work of this process between the requests
-    app = create_app(
-        Settings(database_url=empty_database_url, data_dir=data_dir, embedded_worker=False)
-    )
+    # on SQLite with its in-process worker polling fast: an idle worker's poll runs nothing
+    settings = Settings(database_url=empty_database_url, data_dir=data_dir, job_poll_seconds=0.01)
+    app = create_app(settings)
     async with app.lifespan(), client_for(app) as client:
         statements: list[str] = []
         served = app.state.sessionmaker.kw["bind"].sync_engine
@@ -74,6 +73,13 @@ async def test_a_cached_answer_runs_no_statement_until_a_commit_elsewhere(
             if app.state.watch.version() is not None:
                 break
             await asyncio.sleep(0.05)
+        worker = app.state.worker
+        assert (worker is not None) == empty_database_url.startswith("sqlite")
+        if worker is not None:  # it queued the periodic jobs, then found nothing due
+            await asyncio.wait_for(worker.idle.wait(), 10)
+            statements.clear()
+            await asyncio.sleep(0.1)
+            assert statements == []
         first = await client.get(ROLLUP)
         assert (first.status_code, first.json()["name"]) == (200, "Essen")
         statements.clear()

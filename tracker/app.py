@@ -60,6 +60,8 @@ from tracker.maturity import pages as maturity_pages
 from tracker.maturity import routes as maturity_routes
 from tracker.maturity import work as maturity_work
 from tracker.outbound import build_http_client
+from tracker.probes import pages as probes_pages
+from tracker.probes import queries as probes_queries
 from tracker.probes import routes as probes_routes
 from tracker.regions import pages as regions_pages
 from tracker.regions import routes as regions_routes
@@ -74,6 +76,7 @@ from tracker.webhooks import routes as webhooks_routes
 COMPRESSED_PATHS = ("/api/", "/schema/openapi", "/schema-assets/")
 SCHEMA_ASSETS = "/schema-assets"
 ASSETS = "/assets"  # the pages' own scripts (tracker/static)
+GEMEINDE_SECTIONS = regions_pages.GemeindeSections((probes_pages.broken_evidence,))
 
 
 class ApiCompression(CompressionMiddleware):
@@ -239,9 +242,10 @@ def create_app(
         if settings.embedded_worker and settings.database_url.startswith("sqlite"):
             worker = EmbeddedWorker(
                 app.state.sessionmaker, tasks.TASKS, tasks.periodic(settings), settings=settings,
-                http_client=app.state.http_client,
+                http_client=app.state.http_client, watch=app.state.watch,
             )  # fmt: skip
             await worker.start()
+        app.state.worker = worker
         try:
             yield
         finally:
@@ -313,7 +317,12 @@ def create_app(
         before_request=require_json_body,
         compression_config=compression,
         plugins=[ClosedModelSchemas()],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={
+            "session": Provide(provide_session),
+            # extension points of lower features, filled from the layers above them
+            "evidence_reviewer": Provide(lambda: probes_queries.REVIEWER, sync_to_thread=False),
+            "gemeinde_sections": Provide(lambda: GEMEINDE_SECTIONS, sync_to_thread=False),
+        },
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         before_send=[add_security_headers, list_allowed_methods],  # every response, errors too

@@ -36,8 +36,11 @@ RequiredIfMatch = Annotated[
 ]
 
 
-def etag(version: int) -> str:
-    return f'"v{version}"'
+def etag(version: int, variant: str | None = None) -> str:
+    """`"v7"`; with a `variant`, `"v7.<variant>"`: the same version shown with derived state
+    that changes without a write (an assessment's broken evidence), so that a cache does not
+    keep it. If-Match compares the version alone."""
+    return f'"v{version}"' if variant is None else f'"v{version}.{variant}"'
 
 
 def expected_version(if_match: str | None, *, current: int) -> int:
@@ -48,7 +51,8 @@ def expected_version(if_match: str | None, *, current: int) -> int:
             german="Die gelesene Fassung fehlt; laden Sie die Seite neu.",
         )
     tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" in tags or etag(current) in tags:
+    versions = {tag.split(".", 1)[0].removesuffix('"') + '"' for tag in tags}
+    if "*" in tags or etag(current) in versions:
         return current
     raise PreconditionFailed(
         f"The resource has changed; its current ETag is {etag(current)}.",

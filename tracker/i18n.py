@@ -380,6 +380,14 @@ EN = {
     "Online": "Online",
     "Nachweis": "Evidence",
     "nicht erreichbar seit": "unreachable since",
+    "Nicht erreichbare Nachweise": "Unreachable evidence",
+    "Diese Nachweise der aktuellen Bewertungen waren bei der Link-Prüfung wiederholt nicht "
+    "erreichbar. Die Bewertungen sind zur Prüfung markiert; ihre Stufe bleibt, die angezeigte "
+    "Sicherheit sinkt.": (
+        "The link probes repeatedly failed to reach this evidence of current assessments. The "
+        "assessments are flagged for review; their level stays, the confidence shown drops."
+    ),
+    "Sicherheit": "Confidence",
     "zur Prüfung: Nachweis nicht erreichbar, Angabe unsicher": (
         "to review: evidence unreachable, rating uncertain"
     ),

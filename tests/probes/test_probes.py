@@ -121,12 +121,25 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
         assert metadata["last"]["error_class"] == "unsafe"
         assert ("GET", "/privat/antrag") not in service.seen  # robots.txt obeyed
         assert service.seen.count(("GET", "/robots.txt")) == 4  # once per run and host
-        # the level stays; the page flags the evidence
+        # the level stays; the API flags it and shows a lower confidence, the pages the evidence
         kept = await client.get(f"/api/v1/assessments/{assessment_id}")
-        assert kept.json()["level"] == 3
+        flag = {
+            "evidence_broken": True,
+            "broken_evidence": [{"url": SERVICE, "broken_since": "2026-12-02T09:00:00Z"}],
+            "shown_confidence": 0.8333,  # one of three cited URLs broken: 1 − 0.5 × 1/3
+        }
+        assert {key: kept.json()[key] for key in ("level", *flag)} == {"level": 3, **flag}
+        version = kept.json()["version"]
+        assert kept.headers["ETag"].startswith(f'"v{version}.b')  # not the unflagged one's
+        listed = (await client.get("/api/v1/assessments", params={"ars": KOELN})).json()["items"]
+        assert [{key: item[key] for key in flag} for item in listed] == [flag]
         page = await client.get(f"/gemeinden/{KOELN}/reifegrad")
         assert "nicht erreichbar seit" in page.text
         assert "zur Prüfung: Nachweis nicht erreichbar" in page.text
+        gemeinde = await client.get(f"/gemeinden/{KOELN}")
+        assert 'id="broken-evidence"' in gemeinde.text
+        assert f'<a href="{SERVICE}" rel="noopener">' in gemeinde.text
+        assert "83,3 %" in gemeinde.text
 
         service.up = True
         assert (await probe_run(day_one + timedelta(days=2)))[SERVICE] == "ok"
@@ -134,6 +147,15 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
         assert recovered["last"]["content_type"] == "text/html; charset=utf-8"
         assert recovered["broken_since"] is None
         assert "zur Prüfung" not in (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
+        assert 'id="broken-evidence"' not in (await client.get(f"/gemeinden/{KOELN}")).text
+        cleared = await client.get(
+            f"/api/v1/assessments/{assessment_id}", headers={"If-None-Match": kept.headers["ETag"]}
+        )
+        assert cleared.status_code == 200  # the flagged answer a cache holds is stale
+        assert cleared.headers["ETag"] == f'"v{version}"'
+        assert {key: cleared.json()[key] for key in flag} == {
+            "evidence_broken": False, "broken_evidence": [], "shown_confidence": 1.0,
+        }  # fmt: skip
     assert (await client.get("/api/v1/probes", params={"area": "x"})).status_code == 400
 
 
@@ -232,3 +254,11 @@ async def test_real_sockets_redirects_timeouts_refusals_and_tls(
         f"http://127.0.0.1:{plain}/here"
     )
     assert unsafe.error_class == "unsafe"
+
+
+def test_broken_evidence_lowers_the_shown_confidence_by_half_its_share() -> None:
+    from tracker.probes.queries import shown_confidence
+
+    assert [
+        shown_confidence(cited, broken) for cited, broken in ((0, 0), (2, 0), (2, 1), (1, 1))
+    ] == [1.0, 1.0, 0.75, 0.5]

@@ -21,7 +21,7 @@ from sqlalchemy import Table, and_, func, or_, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import Sessionmaker, insert_new, run
+from tracker.db import Sessionmaker, insert_new, run, tuples
 from tracker.jobs.models import Job, JobStatus
 from tracker.settings import Settings
 
@@ -271,6 +271,28 @@ async def claimable_ids(session: AsyncSession, now: datetime, *, limit: int = 50
     return [int(i) for i in (await run(session, statement)).scalars()]
 
 
+async def _periodic_due(
+    session: AsyncSession, periodic: Mapping[str, float]
+) -> dict[str, datetime | None]:
+    """Per periodic kind, when it is next to be queued: None for a kind never queued (it is
+    queued at once, for one interval ahead), else its newest job's creation plus the interval."""
+    statement = (
+        select(col(Job.kind), func.max(Job.created_at))
+        .where(col(Job.kind).in_(list(periodic)))
+        .group_by(col(Job.kind))
+    )
+    newest: dict[str, datetime] = {kind: at for kind, at in await tuples(session, statement)}
+    due: dict[str, datetime | None] = {}
+    for kind, every_seconds in periodic.items():
+        created = newest.get(kind)
+        if created is None:
+            due[kind] = None
+        else:
+            created = created if created.tzinfo else created.replace(tzinfo=UTC)
+            due[kind] = created + timedelta(seconds=every_seconds)
+    return due
+
+
 async def enqueue_periodic(
     session: AsyncSession, periodic: Mapping[str, float], now: datetime
 ) -> list[int]:
@@ -278,18 +300,37 @@ async def enqueue_periodic(
     never queued before is queued for one interval from now: a new installation (or a test
     server) does not start by calling out (`tracker probe run` does it at once)."""
     queued = []
-    for kind, every_seconds in periodic.items():
-        newest = (
-            await run(session, select(func.max(Job.created_at)).where(col(Job.kind) == kind))
-        ).scalar_one_or_none()
-        run_at = now
-        if newest is None:
-            run_at = now + timedelta(seconds=every_seconds)
-        else:
-            newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
-            if newest > now - timedelta(seconds=every_seconds):
-                continue
+    for kind, due in (await _periodic_due(session, periodic)).items():
+        if due is not None and due > now:
+            continue
+        run_at = now + timedelta(seconds=periodic[kind]) if due is None else now
         job_id = await enqueue(session, kind, key=kind, run_at=run_at)
         if job_id is not None:
             queued.append(job_id)
     return queued
+
+
+async def next_due_at(
+    session: AsyncSession, periodic: Mapping[str, float], now: datetime
+) -> datetime | None:
+    """When a poll next has something to do, read without writing: the earliest queued job's
+    `run_at`, running job's lapsing lease or periodic kind to queue (`now` or earlier when
+    something is due already; None when nothing ever will be without a new job)."""
+    moments: list[datetime] = [
+        now if due is None else due for due in (await _periodic_due(session, periodic)).values()
+    ]
+    ((queued, leased),) = await tuples(
+        session,
+        select(
+            select(func.min(Job.run_at))
+            .where(col(Job.status) == JobStatus.QUEUED)
+            .scalar_subquery(),
+            select(func.min(Job.locked_until))
+            .where(col(Job.status) == JobStatus.RUNNING)
+            .scalar_subquery(),
+        ),
+    )
+    for moment in (queued, leased):
+        if moment is not None:
+            moments.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(moments, default=None)

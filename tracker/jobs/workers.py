@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from tracker.db import Sessionmaker, run
 from tracker.jobs import actions
 from tracker.jobs.actions import Tasks
 from tracker.settings import Settings
+from tracker.watch import Watch, watch_for
 
 PROCRASTINATE_SCHEMA = "procrastinate"
 
@@ -29,7 +31,13 @@ def worker_name() -> str:
 
 
 class EmbeddedWorker:
-    """The SQLite server's worker: an asyncio task polling every `job_poll_seconds`."""
+    """The SQLite server's worker: an asyncio task polling every `job_poll_seconds`.
+
+    A poll writes nothing unless something is due: it first reads, in a transaction that is
+    rolled back, when the next job is due (`actions.next_due_at`), and only then claims and
+    commits. With a `watch` that knows of every commit (SQLite's `PRAGMA data_version`), a
+    poll before that moment and with no commit since the last read runs no statement at all,
+    so an idle server neither invalidates nor misses the data-stamp-keyed caches."""
 
     def __init__(
         self,
@@ -39,10 +47,16 @@ class EmbeddedWorker:
         *,
         settings: Settings,
         http_client: httpx.AsyncClient | None,
+        watch: Watch | None = None,
     ) -> None:
         self.sessionmaker, self.tasks, self.periodic = sessionmaker, tasks, periodic
         self.settings, self.http_client = settings, http_client
+        self.watch = watch or Watch()
+        self.name = worker_name()
         self._task: asyncio.Task[None] | None = None
+        self._seen: Hashable | None = None  # the watch's version at the last read
+        self._next_at: datetime | None = None  # what that read found next due
+        self.idle = asyncio.Event()  # set while polls skip: nothing due, nothing committed
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -53,18 +67,38 @@ class EmbeddedWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def poll(self) -> bool:
+        """One poll; True when it ran anything."""
+        version = self.watch.version()  # before the read: a commit meanwhile makes a new one
+        now = actions.utc_now()
+        if (
+            version is not None
+            and version == self._seen
+            and (self._next_at is None or now < self._next_at)
+        ):
+            self.idle.set()
+            return False
+        self.idle.clear()
+        async with self.sessionmaker() as session:  # read only, rolled back on close
+            next_at = await actions.next_due_at(session, self.periodic, now)
+        if next_at is None or next_at > now:
+            self._seen, self._next_at = version, next_at
+            return False
+        self._seen = self._next_at = None  # what runs now commits: read again next time
+        async with self.sessionmaker.begin() as session:
+            await actions.enqueue_periodic(session, self.periodic, now)
+        done = await actions.run_due(
+            self.sessionmaker, self.tasks, settings=self.settings,
+            http_client=self.http_client, worker=self.name,
+        )  # fmt: skip
+        return bool(done)
+
     async def _loop(self) -> None:
-        name = worker_name()
         while True:
             try:
-                async with self.sessionmaker.begin() as session:
-                    await actions.enqueue_periodic(session, self.periodic, actions.utc_now())
-                await actions.run_due(
-                    self.sessionmaker, self.tasks, settings=self.settings,
-                    http_client=self.http_client, worker=name,
-                )  # fmt: skip
-            except Exception:  # noqa: S110  (the database may be away; poll again)
-                pass
+                await self.poll()
+            except Exception:  # the database may be away: read again at the next poll
+                self._seen = self._next_at = None
             await asyncio.sleep(self.settings.job_poll_seconds)
 
 
@@ -147,11 +181,17 @@ async def run_worker(
                 worker=worker_name(),
             )  # fmt: skip
             return
+        watch = watch_for(sessionmaker.kw["bind"])
+        await watch.start()
         worker = EmbeddedWorker(
-            sessionmaker, tasks, periodic, settings=settings, http_client=http_client
+            sessionmaker, tasks, periodic, settings=settings, http_client=http_client, watch=watch
         )
         await worker.start()
-        await asyncio.Event().wait()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await worker.stop()
+            await watch.stop()
     app = procrastinate_app(
         sessionmaker, tasks, periodic, settings=settings, http_client=http_client
     )

@@ -3,6 +3,7 @@ pair levels (`pairs`: the one rule of what is current and counted)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -25,6 +26,7 @@ from tracker.maturity.models import (
     MaturityModel,
     ModelCriterion,
     ModelLevel,
+    PairLevel,
     Status,
 )
 from tracker.maturity.rules import ScaleFlag
@@ -186,6 +188,35 @@ def evidence_href(source: str, ref: str) -> str | None:
         return ref
     portal = PORTALS.get(source)  # a StrEnum key is found by its text
     return urljoin(portal + "/", ref) if portal and ref.startswith("/") else None
+
+
+@dataclass(frozen=True)
+class EvidenceReviewer:
+    """The extension point by which a layer above (the link probes) reviews assessments'
+    evidence for maturity's API: `app.py` hands it to the routes (maturity imports no probes).
+    `review` maps assessment ids to what it found; an id left out has nothing to say."""
+
+    review: Callable[[AsyncSession, Sequence[Assessment]], Awaitable[Mapping[int, Any]]]
+
+
+async def _nothing_to_say(
+    _session: AsyncSession, _assessments: Sequence[Assessment]
+) -> Mapping[int, Any]:
+    return {}
+
+
+NO_REVIEWER = EvidenceReviewer(_nothing_to_say)
+
+
+async def current_assessment_ids(session: AsyncSession, ars: str) -> list[int]:
+    """The assessments that give the Gemeinde's pairs their current levels (what its Reifegrad
+    page shows), both dimensions."""
+    statement = (
+        select(col(PairLevel.assessment_id))
+        .where(col(PairLevel.ars) == ars)
+        .order_by(col(PairLevel.ozg_id), col(PairLevel.dimension))
+    )
+    return [int(number) for number in (await run(session, statement)).scalars()]
 
 
 async def provenance(session: AsyncSession, ids: list[int]) -> dict[int, Provenance]:

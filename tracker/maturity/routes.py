@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIFormat,
@@ -67,15 +70,35 @@ At = Annotated[
 ]
 
 
-def assessment_read(row: Any) -> AssessmentRead:
+# The link probes' review of evidence, from a layer above: `app.py` provides it.
+EvidenceReviewers: TypeAlias = NamedDependency[queries.EvidenceReviewer]
+
+
+def assessment_read(row: Any, reviewed: Mapping[int, Any] | None = None) -> AssessmentRead:
+    review = (reviewed or {}).get(row.Assessment.id)
     return AssessmentRead.model_validate(
         {
             **row.Assessment.model_dump(),
             "leika_key": row.leika_key,
             "model": row.model_key,
             "level_name": row.level_name,
+            **({} if review is None else review.model_dump()),
         }
     )
+
+
+async def reviewed_read(
+    session: DbSession, reviewer: queries.EvidenceReviewer, assessment_id: int
+) -> tuple[AssessmentRead, str]:
+    """One assessment as the API shows it, with its ETag: its version, and a variant while its
+    evidence is broken (that changes without a write, and a cache must not keep it)."""
+    row = await queries.get_assessment(session, assessment_id)
+    body = assessment_read(row, await reviewer.review(session, [row.Assessment]))
+    variant = None
+    if body.evidence_broken:
+        digest = hashlib.sha256(body.model_dump_json(include={"broken_evidence"}).encode())
+        variant = "b" + digest.hexdigest()[:12]
+    return body, etag(row.Assessment.version, variant)
 
 
 @get("/maturity-models", responses=problem_responses())
@@ -92,6 +115,7 @@ async def list_models(session: DbSession) -> list[MaturityModelRead]:
 async def list_assessments(
     request: AnyRequest,
     session: DbSession,
+    evidence_reviewer: EvidenceReviewers,
     ars: Annotated[str | None, QueryParameter(pattern=ARS_PATTERN)] = None,
     leika: Annotated[str | None, QueryParameter(pattern=LEIKA_KEY_PATTERN)] = None,
     ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
@@ -122,7 +146,8 @@ async def list_assessments(
             headers={"Content-Disposition": 'attachment; filename="bewertungen.xlsx"'},
         )  # fmt: skip
     rows, next_cursor = await queries.list_assessments(session, where, limit=limit, cursor=cursor)
-    return Page(items=[assessment_read(row) for row in rows], next_cursor=next_cursor)
+    reviewed = await evidence_reviewer.review(session, [row.Assessment for row in rows])
+    return Page(items=[assessment_read(row, reviewed) for row in rows], next_cursor=next_cursor)
 
 
 @dataclass
@@ -202,26 +227,29 @@ async def import_assessments(
 
 @post("/assessments", guards=[editor], responses=problem_responses(401, 403, 404, 409, 415, 422))
 async def create_assessment(
-    request: AnyRequest, data: JSONBody[AssessmentCreate], session: DbSession
+    request: AnyRequest,
+    data: JSONBody[AssessmentCreate],
+    session: DbSession,
+    evidence_reviewer: EvidenceReviewers,
 ) -> Response[AssessmentRead]:
     assessment = await actions.record_assessment(session, data, actor=principal_of(request))
     assert assessment.id is not None  # noqa: S101  (flushed)
-    body = assessment_read(await queries.get_assessment(session, assessment.id))
-    return Response(body, status_code=201, headers={"ETag": etag(assessment.version)})
+    body, tag = await reviewed_read(session, evidence_reviewer, assessment.id)
+    return Response(body, status_code=201, headers={"ETag": tag})
 
 
 @get("/assessments/{assessment_id:int}", responses=problem_responses(404))
 async def get_assessment(
-    request: AnyRequest, assessment_id: RowId, session: DbSession
+    request: AnyRequest,
+    assessment_id: RowId,
+    session: DbSession,
+    evidence_reviewer: EvidenceReviewers,
 ) -> Response[AssessmentRead]:
-    row = await queries.get_assessment(session, assessment_id)
-    assessment = row.Assessment
+    body, tag = await reviewed_read(session, evidence_reviewer, assessment_id)
     scopes = principal_of(request).scopes(Role.EDITOR, Role.REVIEWER)
-    if assessment.status != Status.VALIDATED and not any(
-        assessment.ars.startswith(s) for s in scopes
-    ):
+    if body.status != Status.VALIDATED and not any(body.ars.startswith(s) for s in scopes):
         raise NotFound(f"Assessment {assessment_id} does not exist.")
-    return tagged(request, assessment_read(row), etag(assessment.version))
+    return tagged(request, body, tag)
 
 
 @post(
@@ -238,14 +266,15 @@ async def change_status(
     ],
     data: JSONBody[StatusChange],
     session: DbSession,
+    evidence_reviewer: EvidenceReviewers,
     if_match: IfMatch = None,
 ) -> Response[AssessmentRead]:
-    assessment = await actions.change_status(
+    await actions.change_status(
         session, assessment_id, step.value, comment=data.comment, if_match=if_match,
         actor=principal_of(request),
     )  # fmt: skip
-    body = assessment_read(await queries.get_assessment(session, assessment_id))
-    return Response(body, headers={"ETag": etag(assessment.version)})
+    body, tag = await reviewed_read(session, evidence_reviewer, assessment_id)
+    return Response(body, headers={"ETag": tag})
 
 
 Area = Annotated[

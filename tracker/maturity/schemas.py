@@ -105,7 +105,28 @@ class StatusChange(BaseModel):
     comment: Note | None = None
 
 
-class AssessmentRead(_Read):
+class BrokenEvidence(BaseModel):
+    url: str
+    broken_since: UtcDatetime | None = Field(description="Broken since this probe.")
+
+
+class EvidenceReview(BaseModel):
+    """What the link probes say of an assessment's evidence: shown, never changing its level."""
+
+    evidence_broken: bool = Field(
+        default=False,
+        description="A URL it cites failed its link probes (broken): flagged for review; "
+        "the level stays as it is.",
+    )
+    broken_evidence: list[BrokenEvidence] = Field(default_factory=list)
+    shown_confidence: float = Field(
+        default=1.0,
+        description="0–1: 1, lowered by broken evidence to 1 − 0.5 × (broken URLs / cited "
+        "URLs), so at least 0.5. A figure to show beside the level, which it never changes.",
+    )
+
+
+class AssessmentRead(EvidenceReview, _Read):
     id: int
     ars: str
     leika_key: str | None

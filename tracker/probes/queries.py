@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import run, tuples
+from tracker.db import as_utc, run, tuples
+from tracker.maturity import queries as maturity_queries
+from tracker.maturity.models import Assessment
+from tracker.maturity.schemas import BrokenEvidence, EvidenceReview
 from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 
 
@@ -88,16 +93,85 @@ class Flag:
     broken_since: datetime | None
 
 
+# How much broken evidence lowers the confidence shown beside a level: all of it, by half.
+BROKEN_EVIDENCE_WEIGHT = 0.5
+URL_CHUNK = 500  # URLs per statement: bounds its bound parameters
+
+
+def shown_confidence(cited: int, broken: int) -> float:
+    """The one rule of the confidence shown with an assessment: 1, lowered by half the share of
+    the URLs it cites that are broken (every one broken: 0.5; nothing cited: 1). It is shown
+    only: a level never changes by a probe."""
+    if cited <= 0 or broken <= 0:
+        return 1.0
+    return round(1.0 - BROKEN_EVIDENCE_WEIGHT * min(broken, cited) / cited, 4)
+
+
+def cited_urls(source: str, evidence: list[dict[str, Any]] | None) -> list[str]:
+    """The http(s) URLs an assessment cites, each once, as the probes see them."""
+    found = (
+        maturity_queries.evidence_href(source, str(item.get("ref", ""))) for item in evidence or []
+    )
+    return list(dict.fromkeys(href for href in found if href is not None))
+
+
+async def broken_urls(session: AsyncSession, urls: Collection[str]) -> dict[str, datetime | None]:
+    """Which of these URLs are broken, and since when."""
+    wanted, found = sorted(set(urls)), {}
+    for start in range(0, len(wanted), URL_CHUNK):
+        statement = select(col(ProbeUrl.url), col(ProbeUrl.broken_since)).where(
+            col(ProbeUrl.url).in_(wanted[start : start + URL_CHUNK]), col(ProbeUrl.broken)
+        )
+        found.update(
+            {
+                url: as_utc(since) if since else None
+                for url, since in await tuples(session, statement)
+            }
+        )
+    return found
+
+
+async def _flags_of(session: AsyncSession, cited: Mapping[int, list[str]]) -> dict[int, list[Flag]]:
+    broken = await broken_urls(session, {url for urls in cited.values() for url in urls})
+    found: dict[int, list[Flag]] = {}
+    for number, urls in cited.items():
+        flags = [Flag(url, broken[url]) for url in sorted(urls) if url in broken]
+        if flags:
+            found[number] = flags
+    return found
+
+
 async def flagged(session: AsyncSession, assessment_ids: list[int]) -> dict[int, list[Flag]]:
+    """Per assessment with broken evidence, its broken URLs: read by URL, so that an assessment
+    recorded since the last run that cites a broken URL is flagged too."""
     if not assessment_ids:
         return {}
-    statement = (
-        select(col(ProbeLink.assessment_id), col(ProbeUrl.url), col(ProbeUrl.broken_since))
-        .join(ProbeUrl, col(ProbeUrl.id) == col(ProbeLink.url_id))
-        .where(col(ProbeLink.assessment_id).in_(assessment_ids), col(ProbeUrl.broken))
-        .order_by(col(ProbeUrl.url))
+    statement = select(col(Assessment.id), col(Assessment.source), col(Assessment.evidence)).where(
+        col(Assessment.id).in_(sorted(set(assessment_ids)))
     )
-    found: dict[int, list[Flag]] = {}
-    for assessment_id, url, since in await tuples(session, statement):
-        found.setdefault(assessment_id, []).append(Flag(url, since))
+    cited = {
+        number: cited_urls(source, evidence)
+        for number, source, evidence in await tuples(session, statement)
+    }
+    return await _flags_of(session, cited)
+
+
+async def review(
+    session: AsyncSession, assessments: Sequence[Assessment]
+) -> dict[int, EvidenceReview]:
+    """maturity's `EvidenceReviewer`: the flag, the broken URLs and the shown confidence of
+    each assessment with broken evidence (the others keep the defaults)."""
+    cited = {
+        row.id: cited_urls(row.source, row.evidence) for row in assessments if row.id is not None
+    }
+    found = {}
+    for number, flags in (await _flags_of(session, cited)).items():
+        found[number] = EvidenceReview(
+            evidence_broken=True,
+            broken_evidence=[BrokenEvidence(url=f.url, broken_since=f.broken_since) for f in flags],
+            shown_confidence=shown_confidence(len(cited[number]), len(flags)),
+        )
     return found
+
+
+REVIEWER = maturity_queries.EvidenceReviewer(review)
