@@ -69,7 +69,16 @@ from tracker.bodies import json_depth
 from tracker.catalog.models import LeikaLeistung, OzgLeistung
 from tracker.db import as_utc, fill_temporary, lock_until_commit
 from tracker.errors import BadRequest, TrackerError
-from tracker.fields import Ars, LeikaKey, Text, ascii_digits, check_moment, parse_moment
+from tracker.fields import (
+    CLOCK_SKEW,
+    EARLIEST_MOMENT,
+    Ars,
+    LeikaKey,
+    Text,
+    ascii_digits,
+    check_moment,
+    parse_moment,
+)
 from tracker.importing import (
     MAX_ERRORS_LISTED,
     ErrorLog,
@@ -393,27 +402,29 @@ _LEVEL = re.compile(r"0|[1-9][0-9]?")
 DIMENSIONS = frozenset(item.value for item in Dimension)
 SOURCES = frozenset(item.value for item in Source)
 STATUSES = frozenset(item.value for item in Status)
+SELF = Source.SELF.value
 # Cells the fast path reads; a row with any other (ratings, evidence, a flag) goes through
 # BulkRow. `provisional` is written by the export and never read.
 QUICK_CELLS = frozenset(COLUMNS) - {"ratings", "evidence", "land_wide_portal"}
 
 
-def quick_row(raw: dict[str, str]) -> Parsed | None:
+def quick_row(raw: dict[str, str], latest: datetime) -> Parsed | None:
     """The row read without pydantic when every cell is plainly valid (as the exports and the
     benchmark write them); None when BulkRow must decide (and word any error). Accepts nothing
-    that BulkRow refuses and reads every cell as it does."""
+    that BulkRow refuses and reads every cell as it does; `latest` is the plausible moments'
+    bound (`fields.check_moment`), taken once per file."""
     if not QUICK_CELLS.issuperset(raw):
         return None
+    for value in raw.values():
+        if value != value.strip():
+            return None
     get = raw.get
     external_id, ars, dimension = get("external_id"), get("ars"), get("dimension")
     assessed = get("assessed_at")
     if external_id is None or ars is None or dimension is None or assessed is None:
         return None
-    for value in raw.values():
-        if value != value.strip():
-            return None
     leika_key, ozg_id, model, level = get("leika_key"), get("ozg_id"), get("model"), get("level")
-    source, status = get("source", Source.SELF.value), get("status")
+    source, status = get("source", SELF), get("status")
     comment, changed = get("status_comment"), get("status_changed_at")
     assessed_by, changed_by, corrects = (
         get("assessed_by"), get("status_changed_by"), get("corrects")
@@ -429,18 +440,28 @@ def quick_row(raw: dict[str, str]) -> Parsed | None:
         or (level is not None and not _LEVEL.fullmatch(level))
         or (status is not None and status not in STATUSES)
         or (comment is not None and len(comment) > 2000)
-        or any(len(name) > 100 for name in (assessed_by, changed_by, corrects) if name)
+        or (assessed_by is not None and len(assessed_by) > 100)
+        or (changed_by is not None and len(changed_by) > 100)
+        or (corrects is not None and len(corrects) > 100)
     ):
         return None
     try:
-        assessed_at = check_moment(read_moment(assessed))
-        changed_at = None if changed is None else check_moment(read_moment(changed))
+        assessed_at = datetime.fromisoformat(assessed)
+        changed_at = None if changed is None else datetime.fromisoformat(changed)
     except ValueError:
         return None
+    assessed_at = assessed_at if assessed_at.tzinfo else assessed_at.replace(tzinfo=UTC)
+    if not EARLIEST_MOMENT <= assessed_at <= latest:
+        return None
+    if changed_at is not None:
+        changed_at = changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=UTC)
+        if not EARLIEST_MOMENT <= changed_at <= latest:
+            return None
+        changed_at = changed_at.astimezone(UTC)
     return Parsed(
         external_id, ars, leika_key, ozg_id, dimension, model, {},
-        None if level is None else int(level), [], source, False, assessed_at, assessed_by,
-        status, comment, changed_at, changed_by, corrects,
+        None if level is None else int(level), [], source, False, assessed_at.astimezone(UTC),
+        assessed_by, status, comment, changed_at, changed_by, corrects,
     )  # fmt: skip
 
 
@@ -454,6 +475,7 @@ class Context:
     upload_by: Principal | None
     seen: dict[str, int] = field(default_factory=dict)
     unrated: dict[int, str] = field(default_factory=dict)  # model id → its criteria as JSON
+    latest: datetime = field(default_factory=lambda: datetime.now(UTC) + CLOCK_SKEW)
 
     @classmethod
     async def load(cls, session: AsyncSession, upload_by: Principal | None) -> Context:
@@ -509,7 +531,8 @@ def stage_record(
         line, row.external_id, row.ars, row.leika_key, row.ozg_id, row.dimension,
         row.model, None if loaded is None else loaded.model_id,
         None if loaded is None else loaded.model.key, row.level, bool(row.ratings), scored,
-        provisional, missing, json.dumps(row.ratings), json.dumps(row.evidence), row.source,
+        provisional, missing, json.dumps(row.ratings) if row.ratings else "{}",
+        json.dumps(row.evidence) if row.evidence else "[]", row.source,
         row.land_wide_portal, row.assessed_at, assessed_by, status, row.status_comment,
         changed_at, changed_by, row.corrects, problem, upload_problem,
     )  # fmt: skip
@@ -714,9 +737,24 @@ async def fill_stage(connection: AsyncConnection, records: list[tuple[Any, ...]]
         driver: Any = (await connection.get_raw_connection()).driver_connection
         await driver.copy_records_to_table(STAGE.name, records=records, columns=STAGE_NAMES)
         return
-    await connection.execute(
-        insert(STAGE), [dict(zip(STAGE_NAMES, record, strict=True)) for record in records]
-    )
+    # the driver's executemany with the values as SQLAlchemy's types store them (a moment as
+    # its UTC text): the Core insert's per-row parameter handling costs as much as the insert
+    dialect = connection.dialect
+    moments = [
+        (index, processor)
+        for index, column in enumerate(STAGE.columns)
+        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        and isinstance(column.type, DateTime)
+    ]
+    if moments:
+        rows = [list(record) for record in records]
+        for row in rows:
+            for index, processor in moments:
+                row[index] = processor(row[index])
+        records = [tuple(row) for row in rows]
+    compiled = insert(STAGE).compile(dialect=dialect)
+    assert compiled.positiontup == STAGE_NAMES  # noqa: S101  (the driver takes them in order)
+    await connection.exec_driver_sql(str(compiled), records)
 
 
 def as_json(connection: AsyncConnection, value: Any) -> Any:
@@ -812,13 +850,16 @@ def read_row(
     if "__extra__" in raw:
         errors.append(RowError(source, line, raw["__extra__"]))
         return None
-    cells = {key: read_cell(value) for key, value in raw.items() if value not in ("", None)}
-    given = str(cells.get("external_id", "")).strip()
+    # empty cells dropped (absent and empty are alike), the exports' quote taken off
+    cells = {
+        key: read_cell(value) if value[0] == "'" else value for key, value in raw.items() if value
+    }
+    given = cells.get("external_id", "").strip()
     first = context.seen.setdefault(given, line) if given else line
     if first != line:
         errors.append(RowError(source, line, f"external_id {given} already given on line {first}"))
         return None
-    parsed = quick_row(cells)
+    parsed = quick_row(cells, context.latest)
     if parsed is None:
         try:
             parsed = Parsed.of(BulkRow.model_validate(cells))
