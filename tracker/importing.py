@@ -188,17 +188,25 @@ def csv_rows(
         for reading, line in itertools.chain([first], text):  # noqa: B007
             yield line
 
-    reader = csv.DictReader(numbered(), delimiter=delimiter)
+    # csv.reader and a dict per row, as csv.DictReader reads (blank lines skipped, missing
+    # trailing fields None), without its per-row overhead
+    reader = csv.reader(numbered(), delimiter=delimiter)
     try:
-        names = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = names
+        names = [name.strip() for name in next(reader, [])]
         missing = [name for name in required if name not in names]
         if missing:
             raise ImportRejected([RowError(source, 1, f"missing columns: {', '.join(missing)}")])
-        for row in reader:
-            if None in row:
+        width = len(names)
+        for cells in reader:
+            if len(cells) == width:
+                yield reader.line_num, dict(zip(names, cells, strict=True))
+            elif not cells:
+                continue
+            elif len(cells) > width:
                 yield reader.line_num, {"__extra__": "more fields than the header names"}
             else:
+                row: dict[str, Any] = dict.fromkeys(names)
+                row.update(zip(names, cells, strict=False))
                 yield reader.line_num, row
     except csv.Error as exc:
         problem = too_long() if "field limit" in str(exc) else f"not readable as CSV ({exc})"

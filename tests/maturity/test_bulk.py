@@ -26,18 +26,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.builders import Client, client_for, remove_assessments
 from tests.maturity.test_routes import ELTERNGELD, ESSEN, FULL, people, record, step
 from tracker.app import create_app
+from tracker.catalog import queries as catalog_queries
 from tracker.cli import main
 from tracker.db import WRITE_OPTION, Sessionmaker, create_sessionmaker, run
 from tracker.importing import ImportRejected, ImportResult
+from tracker.maturity import queries
 from tracker.maturity.bulk import (
     COLUMNS,
     XLSX_MEDIA_TYPE,
-    BulkRow,
-    Context,
     csv_rows,
     import_assessments,
     import_file,
-    to_record,
 )
 from tracker.maturity.imports import insert_assessments
 from tracker.maturity.models import Assessment
@@ -402,9 +401,18 @@ async def test_row_stored_meanwhile_by_another_writer_counts_as_unchanged(
     line = row("race:1", ratings="", level="2")
     try:
         async with sessionmaker() as other, other.begin():
-            context = await Context.load(other, None)
-            record = to_record(BulkRow.model_validate(line), context, "race", datetime.now(UTC))
-            await insert_assessments(other, [record])
+            model = await queries.model_for(other, "online", None)
+            moment = datetime(2026, 3, 1, 10, tzinfo=UTC)
+            leika_id = (await catalog_queries.leika_ids(other))[ELTERNGELD]
+            await insert_assessments(other, [{
+                "external_id": "race:1", "ars": ESSEN, "leika_id": leika_id, "ozg_id": None,
+                "dimension": "online", "model_id": model.model_id, "ratings": {}, "level": 2,
+                "provisional": True, "missing_criteria": list(model.criterion_keys),
+                "evidence": [], "source": "self", "land_wide_portal": False,
+                "corrects_id": None, "assessed_at": moment, "assessed_by": "race",
+                "status": "validated", "status_comment": None, "status_changed_at": moment,
+                "status_changed_by": "race", "version": 1,
+            }])  # fmt: skip
 
             async def upload() -> ImportResult:
                 async with sessionmaker() as session, session.begin():

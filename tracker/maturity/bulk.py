@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -30,9 +30,32 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    not_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy import Text as SqlText
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker import importing, tabular
@@ -40,12 +63,21 @@ from tracker.access import actions as access_actions
 from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.bodies import json_depth
-from tracker.catalog import queries as catalog_queries
-from tracker.catalog.models import OzgLeistung
-from tracker.db import as_utc, insert_new, lock_until_commit, run
+from tracker.catalog.models import LeikaLeistung, OzgLeistung
+from tracker.db import as_utc, fill_temporary, lock_until_commit
 from tracker.errors import BadRequest, TrackerError
-from tracker.fields import Ars, LeikaKey, Text, ascii_digits, check_moment, parse_moment
+from tracker.fields import (
+    CLOCK_SKEW,
+    EARLIEST_MOMENT,
+    Ars,
+    LeikaKey,
+    Text,
+    ascii_digits,
+    check_moment,
+    parse_moment,
+)
 from tracker.importing import (
+    MAX_ERRORS_LISTED,
     ErrorLog,
     ImportRejected,
     ImportResult,
@@ -54,8 +86,8 @@ from tracker.importing import (
     describe,
 )
 from tracker.maturity import pairs, queries, rules
-from tracker.maturity.imports import ASSESSMENT_TABLE, insert_assessments
-from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, Source, Status
+from tracker.maturity.imports import ASSESSMENT_TABLE
+from tracker.maturity.models import NOT_REQUIRED, Assessment, Dimension, ModelLevel, Source, Status
 from tracker.maturity.schemas import MAX_EVIDENCE, Evidence, OzgId
 from tracker.regions.models import Gemeinde
 from tracker.tabular import read_cell, write_xlsx
@@ -70,7 +102,7 @@ REQUIRED = ("external_id", "ars", "dimension")
 XLSX_MEDIA_TYPE = tabular.XLSX_MEDIA_TYPE
 CHUNK = 5000
 OWN_PREFIX = "tracker:"  # external ids given to assessments recorded here
-UPLOAD_SOURCES = {Source.SELF, Source.PROBE, Source.AUDIT}
+UPLOAD_SOURCES = frozenset(item.value for item in (Source.SELF, Source.PROBE, Source.AUDIT))
 EVIDENCE_DEPTH = 2  # a list of flat objects
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
@@ -166,17 +198,7 @@ class BulkRow(BaseModel):
     @field_validator("assessed_at", "status_changed_at", mode="before")
     @classmethod
     def _moment(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:  # the common ISO forms fast, the rest (and the errors) by the strict parser
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-        try:
-            return parse_moment(value)
-        except BadRequest as exc:
-            raise ValueError(exc.detail) from None
+        return read_moment(value) if isinstance(value, str) else value
 
     @field_validator("assessed_at", "status_changed_at")
     @classmethod
@@ -184,17 +206,26 @@ class BulkRow(BaseModel):
         return None if value is None else check_moment(value)
 
 
+def read_moment(value: str) -> datetime:
+    """An ISO 8601 moment (naive: UTC): the common forms fast, the rest (and the errors) by the
+    strict parser; ValueError saying what is wrong."""
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = parse_moment(value)
+    except BadRequest as exc:
+        raise ValueError(exc.detail) from None
+    assert parsed is not None  # noqa: S101  (a value was given)
+    return parsed
+
+
 def batched(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def read_cells(rows: Iterable[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Drop empty cells, so that absent and empty are alike, and take off the quote that the
-    tracker's exports put before text a spreadsheet would run (`tabular.read_cell`)."""
-    for line, row in rows:
-        yield line, {key: read_cell(value) for key, value in row.items() if value not in ("", None)}
 
 
 def csv_rows(lines: Iterable[bytes], source: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -225,96 +256,511 @@ def xlsx_rows(
     )
 
 
+class Parsed(NamedTuple):
+    """A row's fields as read (BulkRow's, without its per-row validation cost)."""
+
+    external_id: str
+    ars: str
+    leika_key: str | None
+    ozg_id: str | None
+    dimension: str
+    model: str | None
+    ratings: dict[str, int | str]
+    level: int | None
+    evidence: list[dict[str, Any]]
+    source: str
+    land_wide_portal: bool
+    assessed_at: datetime
+    assessed_by: str | None
+    status: str | None
+    status_comment: str | None
+    status_changed_at: datetime | None
+    status_changed_by: str | None
+    corrects: str | None
+
+    @classmethod
+    def of(cls, row: BulkRow) -> Parsed:
+        return cls(
+            row.external_id, row.ars, row.leika_key, row.ozg_id, row.dimension.value, row.model,
+            row.ratings, row.level, row.evidence, row.source.value, row.land_wide_portal,
+            row.assessed_at, row.assessed_by, None if row.status is None else row.status.value,
+            row.status_comment, row.status_changed_at, row.status_changed_by, row.corrects,
+        )  # fmt: skip
+
+
+_ARS = re.compile(r"[0-9]{12}")
+_LEIKA = re.compile(r"[0-9]{14}")
+_OZG = re.compile(r"[0-9A-Za-z]{1,20}")
+_MODEL = re.compile(r"[a-z0-9.\-]{1,40}")
+_LEVEL = re.compile(r"0|[1-9][0-9]?")
+DIMENSIONS = frozenset(item.value for item in Dimension)
+SOURCES = frozenset(item.value for item in Source)
+STATUSES = frozenset(item.value for item in Status)
+SELF = Source.SELF.value
+# Cells the fast path reads; a row with any other (ratings, evidence, a flag) goes through
+# BulkRow. `provisional` is written by the export and never read.
+QUICK_CELLS = frozenset(COLUMNS) - {"ratings", "evidence", "land_wide_portal"}
+
+
+def quick_row(raw: dict[str, str], latest: datetime) -> Parsed | None:
+    """The row read without pydantic when every cell is plainly valid (as the exports and the
+    benchmark write them); None when BulkRow must decide (and word any error). Accepts nothing
+    that BulkRow refuses and reads every cell as it does; `latest` is the plausible moments'
+    bound (`fields.check_moment`), taken once per file."""
+    if not QUICK_CELLS.issuperset(raw):
+        return None
+    for value in raw.values():
+        if value != value.strip():
+            return None
+    get = raw.get
+    external_id, ars, dimension = get("external_id"), get("ars"), get("dimension")
+    assessed = get("assessed_at")
+    if external_id is None or ars is None or dimension is None or assessed is None:
+        return None
+    leika_key, ozg_id, model, level = get("leika_key"), get("ozg_id"), get("model"), get("level")
+    source, status = get("source", SELF), get("status")
+    comment, changed = get("status_comment"), get("status_changed_at")
+    assessed_by, changed_by, corrects = (
+        get("assessed_by"), get("status_changed_by"), get("corrects")
+    )  # fmt: skip
+    if (
+        len(external_id) > 100
+        or not _ARS.fullmatch(ars)
+        or dimension not in DIMENSIONS
+        or source not in SOURCES
+        or (leika_key is not None and not _LEIKA.fullmatch(leika_key))
+        or (ozg_id is not None and not _OZG.fullmatch(ozg_id))
+        or (model is not None and not _MODEL.fullmatch(model))
+        or (level is not None and not _LEVEL.fullmatch(level))
+        or (status is not None and status not in STATUSES)
+        or (comment is not None and len(comment) > 2000)
+        or (assessed_by is not None and len(assessed_by) > 100)
+        or (changed_by is not None and len(changed_by) > 100)
+        or (corrects is not None and len(corrects) > 100)
+    ):
+        return None
+    try:
+        assessed_at = datetime.fromisoformat(assessed)
+        changed_at = None if changed is None else datetime.fromisoformat(changed)
+    except ValueError:
+        return None
+    assessed_at = assessed_at if assessed_at.tzinfo else assessed_at.replace(tzinfo=UTC)
+    if not EARLIEST_MOMENT <= assessed_at <= latest:
+        return None
+    if changed_at is not None:
+        changed_at = changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=UTC)
+        if not EARLIEST_MOMENT <= changed_at <= latest:
+            return None
+        changed_at = changed_at.astimezone(UTC)
+    return Parsed(
+        external_id, ars, leika_key, ozg_id, dimension, model, {},
+        None if level is None else int(level), [], source, False, assessed_at.astimezone(UTC),
+        assessed_by, status, comment, changed_at, changed_by, corrects,
+    )  # fmt: skip
+
+
 @dataclass
 class Context:
-    """What every row is checked against, loaded once per file."""
+    """What a file's rows are read with in Python: the models (to score ratings by the rule),
+    the uploader, the external ids seen. The Gemeinden, the catalogue and the stored rows are
+    checked in the database (`stage_problems`)."""
 
-    gemeinden: set[str]
-    leika: dict[str, int]
-    leistungen: set[str]
     models: dict[tuple[str, str | None], queries.LoadedModel]
     upload_by: Principal | None
     seen: dict[str, int] = field(default_factory=dict)
+    unrated: dict[int, str] = field(default_factory=dict)  # model id → its criteria as JSON
+    latest: datetime = field(default_factory=lambda: datetime.now(UTC) + CLOCK_SKEW)
 
     @classmethod
     async def load(cls, session: AsyncSession, upload_by: Principal | None) -> Context:
-        gemeinden = set((await run(session, select(col(Gemeinde.ars)))).scalars())
-        leika = await catalog_queries.leika_ids(session)
-        leistungen = set((await run(session, select(col(OzgLeistung.ozg_id)))).scalars())
         models: dict[tuple[str, str | None], queries.LoadedModel] = {}
         for loaded in await queries.list_models(session):
             models[(loaded.model.dimension, loaded.model.key)] = loaded
             if loaded.model.is_default:
                 models[(loaded.model.dimension, None)] = loaded
-        return cls(gemeinden, leika, leistungen, models, upload_by)
+        unrated = {
+            loaded.model_id: json.dumps(list(loaded.criterion_keys)) for loaded in models.values()
+        }
+        return cls(models, upload_by, unrated=unrated)
 
 
-def to_record(row: BulkRow, context: Context, source: str, now: datetime) -> dict[str, Any]:
-    """The stored columns of a checked row; raises ValueError with what is wrong."""
-    if (row.leika_key is None) == (row.ozg_id is None):
-        raise ValueError("give exactly one of leika_key and ozg_id")
-    if row.ars not in context.gemeinden:
-        raise ValueError(f"ars: Gemeinde {row.ars} does not exist")
-    if row.leika_key is not None and row.leika_key not in context.leika:
-        raise ValueError(f"leika_key: {row.leika_key} is not in the catalogue")
-    if row.ozg_id is not None and row.ozg_id not in context.leistungen:
-        raise ValueError(f"ozg_id: {row.ozg_id} is not in the catalogue")
-    loaded = context.models.get((row.dimension.value, row.model))
-    if loaded is None:
-        raise ValueError(f"model: {row.model} is no model of the dimension {row.dimension.value}")
-    if row.ratings:
+def stage_record(
+    line: int, row: Parsed, context: Context, source: str, now: datetime
+) -> tuple[Any, ...]:
+    """A staging row (STAGE's columns): what the file says, the ratings scored by the rule, and
+    the problems only Python can word (ratings, an upload's limits) for `stage_problems` to
+    place among the others."""
+    loaded = context.models.get((row.dimension, row.model))
+    scored = problem = None
+    provisional = True
+    missing = "[]" if loaded is None else context.unrated[loaded.model_id]
+    if row.ratings and loaded is not None:
         try:
             scoring = rules.score(loaded.criteria, loaded.level_list, row.ratings)
         except TrackerError as exc:
-            raise ValueError(f"ratings: {exc.detail}") from None
-        if row.level is not None and row.level != scoring.level:
-            raise ValueError(f"level: {row.level} given, the ratings give {scoring.level}")
-        level, provisional, missing = scoring.level, scoring.provisional, scoring.missing
-    elif row.level is None:
-        raise ValueError("give ratings, or a level where the source rates no criteria")
-    elif row.level not in loaded.level_list:
-        raise ValueError(f"level: {row.level} is not a level of {loaded.model.key}")
-    else:
-        level, provisional = row.level, True
-        missing = list(loaded.criterion_keys)
+            problem = f"ratings: {exc.detail}"
+        else:
+            scored, provisional = scoring.level, scoring.provisional
+            missing = json.dumps(scoring.missing)
     upload = context.upload_by
+    upload_problem = None
     if upload is not None:
         if not upload.may(Role.EDITOR, row.ars):
-            raise ValueError(f"ars: you are no editor for Gemeinde {row.ars}")
-        if row.assessed_by not in (None, upload.actor):
-            raise ValueError(f"assessed_by: an upload is assessed by you ({upload.actor})")
-        if row.source not in UPLOAD_SOURCES:
-            raise ValueError(f"source: {row.source.value} is only for the importers")
-        if row.status not in (None, Status.DRAFT, Status.SUBMITTED):
-            raise ValueError("status: an upload is reviewed by a second person (draft/submitted)")
-        status = (row.status or Status.SUBMITTED).value
+            upload_problem = f"ars: you are no editor for Gemeinde {row.ars}"
+        elif row.assessed_by not in (None, upload.actor):
+            upload_problem = f"assessed_by: an upload is assessed by you ({upload.actor})"
+        elif row.source not in UPLOAD_SOURCES:
+            upload_problem = f"source: {row.source} is only for the importers"
+        elif row.status not in (None, Status.DRAFT, Status.SUBMITTED):
+            upload_problem = "status: an upload is reviewed by a second person (draft/submitted)"
+        status = row.status or Status.SUBMITTED.value
         assessed_by = changed_by = upload.actor
         changed_at = now
     else:
-        status = (row.status or Status.VALIDATED).value
+        status = row.status or Status.VALIDATED.value
         assessed_by = row.assessed_by or source
         changed_by = row.status_changed_by or assessed_by
         changed_at = row.status_changed_at or row.assessed_at
-    return {
-        "external_id": row.external_id, "ars": row.ars,
-        "leika_id": None if row.leika_key is None else context.leika[row.leika_key],
-        "ozg_id": row.ozg_id, "dimension": row.dimension.value, "model_id": loaded.model_id,
-        "ratings": dict(row.ratings), "level": level, "provisional": provisional,
-        "missing_criteria": missing, "evidence": row.evidence, "source": row.source.value,
-        "land_wide_portal": row.land_wide_portal, "corrects_id": None,
-        "assessed_at": row.assessed_at, "assessed_by": assessed_by, "status": status,
-        "status_comment": row.status_comment, "status_changed_at": changed_at,
-        "status_changed_by": changed_by, "version": 1,
+    return (
+        line, row.external_id, row.ars, row.leika_key, row.ozg_id, row.dimension,
+        row.model, None if loaded is None else loaded.model_id,
+        None if loaded is None else loaded.model.key, row.level, bool(row.ratings), scored,
+        provisional, missing, json.dumps(row.ratings) if row.ratings else "{}",
+        json.dumps(row.evidence) if row.evidence else "[]", row.source,
+        row.land_wide_portal, row.assessed_at, assessed_by, status, row.status_comment,
+        changed_at, changed_by, row.corrects, problem, upload_problem,
+    )  # fmt: skip
+
+
+# The staging table of a file's rows (one per transaction, dropped at its end).
+STAGE = Table(
+    "bulk_stage", MetaData(),
+    Column("line", Integer), Column("external_id", String), Column("ars", String),
+    Column("leika_key", String), Column("ozg_id", String), Column("dimension", String),
+    Column("model", String), Column("model_id", Integer), Column("model_key", String),
+    Column("level", Integer), Column("rated", Boolean), Column("scored", Integer),
+    Column("provisional", Boolean), Column("missing", SqlText), Column("ratings", SqlText),
+    Column("evidence", SqlText), Column("source", String), Column("land_wide_portal", Boolean),
+    Column("assessed_at", DateTime(timezone=True)), Column("assessed_by", String),
+    Column("status", String), Column("status_comment", SqlText),
+    Column("status_changed_at", DateTime(timezone=True)), Column("status_changed_by", String),
+    Column("corrects", String), Column("ratings_problem", SqlText),
+    Column("upload_problem", SqlText),
+    prefixes=["TEMPORARY"],
+)  # fmt: skip
+STAGE_NAMES = [column.name for column in STAGE.columns]
+# The staged rows as checked: with the LeiKa row's id, the level that counts, the stored row of
+# the external id (and whether it has the same content), and the first problem (None: fine).
+CHECKED = Table(
+    "bulk_checked", MetaData(),
+    *(Column(column.name, column.type) for column in STAGE.columns),
+    Column("leika_id", Integer), Column("final_level", Integer), Column("stored_id", Integer),
+    Column("same", Boolean), Column("problem", SqlText),
+    prefixes=["TEMPORARY"],
+)  # fmt: skip
+ID_CHUNK = 1000  # external ids per statement
+COLLISIONS = 2  # inserts retried after colliding with a concurrent writer's rows
+GEMEINDE_TABLE: Table = Gemeinde.__table__  # type: ignore[attr-defined]
+LEIKA_TABLE: Table = LeikaLeistung.__table__  # type: ignore[attr-defined]
+OZG_TABLE: Table = OzgLeistung.__table__  # type: ignore[attr-defined]
+LEVEL_TABLE: Table = ModelLevel.__table__  # type: ignore[attr-defined]
+STORED_CONTENT = ("ars", "leika_id", "ozg_id", "dimension", "model_id", "level", "assessed_at")
+
+
+def _text(value: Any) -> Any:
+    return cast(value, String)
+
+
+def stage_problems() -> Select[Any]:
+    """Per staged row, the checks in the order a reader fixes them: the Leistung named once,
+    the Gemeinde and the Leistung known, the model and level, the ratings, an upload's limits,
+    then against what is stored (same content under a known external id; no invented
+    `tracker:` id). The correction a row names is checked after (`check_corrections`)."""
+    s, a = STAGE.c, ASSESSMENT_TABLE.c
+    gemeinde, leika, leistung = GEMEINDE_TABLE.c, LEIKA_TABLE.c, OZG_TABLE.c
+    scale = LEVEL_TABLE.c
+    final_level = case((s.rated, s.scored), else_=s.level)
+    same = and_(
+        a.ars == s.ars, a.leika_id.is_not_distinct_from(leika.id),
+        a.ozg_id.is_not_distinct_from(s.ozg_id), a.dimension == s.dimension,
+        a.model_id == s.model_id, a.level.is_not_distinct_from(final_level),
+        a.assessed_at == s.assessed_at,
+    )  # fmt: skip
+    problem = case(
+        (
+            (s.leika_key.is_(None)) == (s.ozg_id.is_(None)),
+            literal("give exactly one of leika_key and ozg_id"),
+        ),
+        (gemeinde.ars.is_(None), "ars: Gemeinde " + s.ars + " does not exist"),
+        (
+            and_(s.leika_key.is_not(None), leika.id.is_(None)),
+            "leika_key: " + s.leika_key + " is not in the catalogue",
+        ),
+        (
+            and_(s.ozg_id.is_not(None), leistung.ozg_id.is_(None)),
+            "ozg_id: " + s.ozg_id + " is not in the catalogue",
+        ),
+        (
+            s.model_id.is_(None),
+            "model: " + func.coalesce(s.model, "None") + " is no model of the dimension "
+            + s.dimension,
+        ),
+        (and_(s.rated, s.ratings_problem.is_not(None)), s.ratings_problem),
+        (
+            and_(s.rated, s.level.is_not(None), s.level != s.scored),
+            "level: " + _text(s.level) + " given, the ratings give " + _text(s.scored),
+        ),
+        (
+            and_(not_(s.rated), s.level.is_(None)),
+            literal("give ratings, or a level where the source rates no criteria"),
+        ),
+        (
+            and_(not_(s.rated), scale.level.is_(None)),
+            "level: " + _text(s.level) + " is not a level of " + s.model_key,
+        ),
+        (s.upload_problem.is_not(None), s.upload_problem),
+        (
+            and_(a.id.is_not(None), not_(same)),
+            "external_id " + s.external_id + " is stored with other content; a correction "
+            "needs its own external_id and corrects naming this one",
+        ),
+        (
+            and_(a.id.is_(None), func.substr(s.external_id, 1, len(OWN_PREFIX)) == OWN_PREFIX),
+            f"external_id: {OWN_PREFIX}… names assessments stored here; " + s.external_id
+            + " is not one",
+        ),
+        else_=None,
+    )  # fmt: skip
+    return (
+        select(*STAGE.columns, leika.id, final_level, a.id, same, problem)
+        .select_from(STAGE)
+        .outerjoin(GEMEINDE_TABLE, gemeinde.ars == s.ars)
+        .outerjoin(LEIKA_TABLE, leika.leika_key == s.leika_key)
+        .outerjoin(OZG_TABLE, leistung.ozg_id == s.ozg_id)
+        .outerjoin(LEVEL_TABLE, and_(scale.model_id == s.model_id, scale.level == s.level))
+        .outerjoin(ASSESSMENT_TABLE, a.external_id == s.external_id)
+    )
+
+
+async def check_json_content(connection: AsyncConnection) -> None:
+    """A stored row whose ratings or evidence read differently as text (keys in another order)
+    is compared as data; only a real difference is a problem."""
+    k, a = CHECKED.c, ASSESSMENT_TABLE.c
+    text_same = and_(_text(a.ratings) == k.ratings, _text(a.evidence) == k.evidence)
+    statement = (
+        select(k.line, k.external_id, k.ratings, k.evidence, a.ratings, a.evidence)
+        .join(ASSESSMENT_TABLE, a.id == k.stored_id)
+        .where(k.problem.is_(None), k.same, not_(text_same))
+    )
+    differing = [
+        {"failed_line": line, "problem": (
+            f"external_id {external_id} is stored with other content; a correction needs "
+            "its own external_id and corrects naming this one"
+        )}
+        for line, external_id, ratings, evidence, stored_ratings, stored_evidence in (
+            await connection.execute(statement)
+        )
+        if (json.loads(ratings), json.loads(evidence)) != (stored_ratings, stored_evidence)
+    ]  # fmt: skip
+    if differing:
+        await connection.execute(
+            update(CHECKED).where(k.line == bindparam("failed_line")), differing
+        )
+
+
+async def check_corrections(connection: AsyncConnection) -> None:
+    """A new row's `corrects` names a stored assessment, or a fine new row on an earlier line,
+    about the same Gemeinde, Leistung and dimension. Repeated until no more rows fail, since a
+    row that fails takes those correcting it along."""
+    k, target = CHECKED.c, ASSESSMENT_TABLE.alias("target")
+    earlier = CHECKED.alias("earlier")
+    key = (k.ars, k.leika_id, k.ozg_id, k.dimension)
+    pending = select(k.line, k.corrects, *key).where(
+        k.problem.is_(None), k.stored_id.is_(None), k.corrects.is_not(None)
+    )
+    while candidates := (await connection.execute(pending)).all():
+        names = sorted({candidate.corrects for candidate in candidates})
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(names), ID_CHUNK):
+            chunk = names[start : start + ID_CHUNK]
+            stored = select(
+                target.c.external_id, literal(0), target.c.ars, target.c.leika_id,
+                target.c.ozg_id, target.c.dimension,
+            ).where(target.c.external_id.in_(chunk))  # fmt: skip
+            staged = select(
+                earlier.c.external_id, earlier.c.line, earlier.c.ars, earlier.c.leika_id,
+                earlier.c.ozg_id, earlier.c.dimension,
+            ).where(
+                earlier.c.external_id.in_(chunk), earlier.c.problem.is_(None),
+                earlier.c.stored_id.is_(None),
+            )  # fmt: skip
+            for statement in (stored, staged):
+                for name, line, *identity in await connection.execute(statement):
+                    found.setdefault(name, (line, *identity))
+        failed: list[tuple[int, str]] = []
+        for line, corrects, *identity in candidates:
+            hit = found.get(corrects)
+            if hit is None or hit[0] >= line:
+                failed.append((line, f"corrects: no assessment has the external_id {corrects}"))
+            elif tuple(hit[1:]) != tuple(identity):
+                failed.append(
+                    (line, f"corrects: {corrects} is about another Gemeinde, Leistung or dimension")
+                )
+        if not failed:
+            return
+        await connection.execute(
+            update(CHECKED).where(k.line == bindparam("failed_line")),
+            [{"failed_line": line, "problem": problem} for line, problem in failed],
+        )
+
+
+async def check_staged(connection: AsyncConnection) -> None:
+    """Every check of the staged rows, into CHECKED (anew: after a concurrent writer's rows
+    collided with the insert, they are stored rows now)."""
+    await connection.execute(delete(CHECKED))
+    await fill_temporary(connection, CHECKED, stage_problems())
+    await check_json_content(connection)
+    await check_corrections(connection)
+
+
+async def fill_stage(connection: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
+    """Staged rows in bulk: PostgreSQL's COPY, else one executemany."""
+    if not records:
+        return
+    if connection.dialect.name == "postgresql":
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        await driver.copy_records_to_table(STAGE.name, records=records, columns=STAGE_NAMES)
+        return
+    # the driver's executemany with the values as SQLAlchemy's types store them (a moment as
+    # its UTC text): the Core insert's per-row parameter handling costs as much as the insert
+    dialect = connection.dialect
+    moments = [
+        (index, processor)
+        for index, column in enumerate(STAGE.columns)
+        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        and isinstance(column.type, DateTime)
+    ]
+    if moments:
+        rows = [list(record) for record in records]
+        for row in rows:
+            for index, processor in moments:
+                row[index] = processor(row[index])
+        records = [tuple(row) for row in rows]
+    compiled = insert(STAGE).compile(dialect=dialect)
+    assert compiled.positiontup == STAGE_NAMES  # noqa: S101  (the driver takes them in order)
+    await connection.exec_driver_sql(str(compiled), records)
+
+
+def as_json(connection: AsyncConnection, value: Any) -> Any:
+    """JSON text as a JSON column's value: a cast on PostgreSQL; SQLite keeps JSON as text (and
+    a CAST to JSON there would read it as a number)."""
+    if connection.dialect.name == "postgresql":
+        return cast(value, JSON)
+    return type_coerce(value, JSON)
+
+
+FINE_NEW = (CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_(None))
+
+
+def new_rows(connection: AsyncConnection) -> Select[Any]:
+    """The checked new rows in the assessment table's columns, in file order."""
+    k = CHECKED.c
+    values = {
+        "external_id": k.external_id, "ars": k.ars, "leika_id": k.leika_id,
+        "ozg_id": k.ozg_id, "dimension": k.dimension, "model_id": k.model_id,
+        "ratings": as_json(connection, k.ratings), "level": k.final_level,
+        "provisional": k.provisional, "missing_criteria": as_json(connection, k.missing),
+        "evidence": as_json(connection, k.evidence), "source": k.source,
+        "land_wide_portal": k.land_wide_portal, "assessed_at": k.assessed_at,
+        "assessed_by": k.assessed_by, "status": k.status, "status_comment": k.status_comment,
+        "status_changed_at": k.status_changed_at, "status_changed_by": k.status_changed_by,
+        "version": literal(1),
     }  # fmt: skip
+    return (
+        select(*(value.label(name) for name, value in values.items()))
+        .where(*FINE_NEW)
+        .order_by(k.line)
+    )
 
 
-SAME = ("ars", "leika_id", "ozg_id", "dimension", "model_id", "ratings", "level", "evidence")
+async def insert_checked(session: AsyncSession) -> int:
+    """Insert the checked new rows and link their corrections; returns how many."""
+    connection = await session.connection()
+    k, a = CHECKED.c, ASSESSMENT_TABLE.c
+    count = (await connection.execute(select(func.count()).where(*FINE_NEW))).scalar_one()
+    if not count:
+        return 0
+    statement = new_rows(connection)
+    await connection.execute(
+        insert(ASSESSMENT_TABLE).from_select(list(statement.selected_columns.keys()), statement)
+    )
+    target = ASSESSMENT_TABLE.alias("target")
+    corrects = (
+        select(k.corrects)
+        .where(k.external_id == a.external_id)
+        .correlate(ASSESSMENT_TABLE)
+        .scalar_subquery()
+    )
+    correcting = select(k.external_id).where(*FINE_NEW, k.corrects.is_not(None))
+    await connection.execute(
+        update(ASSESSMENT_TABLE)
+        .where(a.external_id.in_(correcting))
+        .values(
+            corrects_id=select(target.c.id).where(target.c.external_id == corrects)
+            .scalar_subquery()
+        )
+    )  # fmt: skip
+    return int(count)
 
 
-def same_content(stored: Assessment, record: dict[str, Any]) -> bool:
-    return all(getattr(stored, name) == record[name] for name in SAME) and as_utc(
-        stored.assessed_at
-    ) == as_utc(record["assessed_at"])
+async def log_problems(connection: AsyncConnection, source: str, errors: ErrorLog) -> None:
+    """The first problems the checks found, and the count of all."""
+    k = CHECKED.c
+    failing = select(k.line, k.problem).where(k.problem.is_not(None))
+    counted = int(
+        (await connection.execute(select(func.count()).where(k.problem.is_not(None)))).scalar_one()
+    )
+    listed = (await connection.execute(failing.order_by(k.line).limit(MAX_ERRORS_LISTED))).all()
+    for line, problem in listed:
+        errors.append(RowError(source, line, problem))
+    errors.total += counted - len(listed)
+
+
+def new_ids() -> Select[Any]:
+    """The ids of the assessments the file inserted (while its staging tables exist)."""
+    k = CHECKED.c
+    return (
+        select(ASSESSMENT_TABLE.c.id)
+        .join(CHECKED, k.external_id == ASSESSMENT_TABLE.c.external_id)
+        .where(*FINE_NEW)
+    )
+
+
+def read_row(
+    line: int, raw: dict[str, str], context: Context, source: str, now: datetime,
+    errors: ErrorLog,
+) -> tuple[Any, ...] | None:  # fmt: skip
+    """A row's staging record, or None with its error logged."""
+    if "__extra__" in raw:
+        errors.append(RowError(source, line, raw["__extra__"]))
+        return None
+    # empty cells dropped (absent and empty are alike), the exports' quote taken off
+    cells = {
+        key: read_cell(value) if value[0] == "'" else value for key, value in raw.items() if value
+    }
+    given = cells.get("external_id", "").strip()
+    first = context.seen.setdefault(given, line) if given else line
+    if first != line:
+        errors.append(RowError(source, line, f"external_id {given} already given on line {first}"))
+        return None
+    parsed = quick_row(cells, context.latest)
+    if parsed is None:
+        try:
+            parsed = Parsed.of(BulkRow.model_validate(cells))
+        except ValidationError as exc:
+            errors.append(RowError(source, line, describe(exc)))
+            return None
+    return stage_record(line, parsed, context, source, now)
 
 
 async def import_assessments(
@@ -330,44 +776,64 @@ async def import_assessments(
     """Check and store the rows; with `max_rows` (an upload) a longer file is refused. Errors
     are listed up to MAX_ERRORS_LISTED and counted beyond.
 
+    Python reads each row's shape and scores its ratings (`rules.score`); the rows are staged
+    in bulk (COPY on PostgreSQL), checked against the Gemeinden, the catalogue, the scales and
+    the stored rows in a few set-based statements, inserted in one, and the pairs they move
+    refreshed once for the file (`pairs.refresh_inserted`).
+
     Bulk imports run one at a time: files sharing external ids in crossing orders would
     otherwise wait on each other's new rows (a deadlock on PostgreSQL); in turn, each finds the
-    rows of the one before stored and counts them unchanged."""
+    rows of the one before stored and counts them unchanged. A row that another writer (the
+    JSON API) stored meanwhile makes the insert collide: the checks run again, and find it
+    stored."""
     await lock_until_commit(session, "tracker.maturity.bulk")
     context = await Context.load(session, upload_by)
-    moved = await pairs.touched(session)
     result = ImportResult(source)
     errors = ErrorLog()
     now = datetime.now(UTC)
-    for chunk in batched(read_cells(capped(rows, source, max_rows)), CHUNK):
-        records: list[tuple[int, dict[str, Any], str | None]] = []
-        for line, raw in chunk:
-            if "__extra__" in raw:
-                errors.append(RowError(source, line, raw["__extra__"]))
-                continue
-            given = str(raw.get("external_id", "")).strip()
-            first = context.seen.setdefault(given, line) if given else line
-            if first != line:
-                errors.append(
-                    RowError(source, line, f"external_id {given} already given on line {first}")
-                )
-                continue
+    connection = await session.connection()
+    await connection.run_sync(STAGE.create)
+    await connection.run_sync(CHECKED.create)
+    try:
+        for chunk in batched(capped(rows, source, max_rows), CHUNK):
+            records = [
+                record
+                for line, raw in chunk
+                if (record := read_row(line, raw, context, source, now, errors)) is not None
+            ]
+            await fill_stage(connection, records)
+            if progress is not None:
+                progress(len(chunk))
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(f"ANALYZE {STAGE.name}")
+        for attempt in range(COLLISIONS + 1):
+            await check_staged(connection)
+            if errors.total and not skip_invalid:
+                break
+            if not skip_invalid and (
+                await connection.execute(select(CHECKED.c.line).where(
+                    CHECKED.c.problem.is_not(None)).limit(1))
+            ).first():  # fmt: skip
+                break
             try:
-                row = BulkRow.model_validate(raw)
-                record = to_record(row, context, source, now)
-            except ValidationError as exc:
-                errors.append(RowError(source, line, describe(exc)))
-                continue
-            except ValueError as exc:
-                errors.append(RowError(source, line, str(exc)))
-                continue
-            records.append((line, record, row.corrects))
-        moved.add(await write_chunk(session, records, result, errors))
-        if progress is not None:
-            progress(len(chunk))
-    result.rejected = errors.settle(skip_invalid=skip_invalid)
-    result.rejected_unlisted = errors.total - len(result.rejected)
-    await moved.refresh(session)
+                async with session.begin_nested():
+                    result.inserted = await insert_checked(session)
+                break
+            except IntegrityError:
+                if attempt == COLLISIONS:
+                    raise
+        await log_problems(connection, source, errors)
+        result.rejected = errors.settle(skip_invalid=skip_invalid)
+        result.rejected_unlisted = errors.total - len(result.rejected)
+        unchanged = select(func.count()).where(
+            CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_not(None)
+        )
+        result.unchanged = int((await connection.execute(unchanged)).scalar_one())
+        if result.inserted:
+            await pairs.refresh_inserted(session, new_ids())
+    finally:
+        await connection.run_sync(CHECKED.drop)
+        await connection.run_sync(STAGE.drop)
     if upload_by is not None:  # an upload (the CLI emits for every file it imports)
         await webhooks_actions.emit(session, "import.finished", None, {
             "source": source, "inserted": result.inserted, "updated": result.updated,
@@ -375,103 +841,6 @@ async def import_assessments(
             "uploaded_by": upload_by.actor,
         })  # fmt: skip
     return result
-
-
-async def write_chunk(
-    session: AsyncSession,
-    records: list[tuple[int, dict[str, Any], str | None]],
-    result: ImportResult,
-    errors: ErrorLog,
-) -> list[dict[str, Any]]:
-    """Store the new rows of a chunk, compare the stored ones; returns the rows inserted."""
-    wanted = [record["external_id"] for _, record, _ in records]
-    stored = {
-        found.external_id: found
-        for found in (
-            await run(session, select(Assessment).where(col(Assessment.external_id).in_(wanted)))
-        ).scalars()
-    }
-    fresh: list[tuple[int, dict[str, Any]]] = []
-    inserted: list[dict[str, Any]] = []
-    for line, record, corrects in records:
-        known = stored.get(record["external_id"])
-        if known is None and record["external_id"].startswith(OWN_PREFIX):
-            errors.append(RowError(result.source, line, (
-                f"external_id: {OWN_PREFIX}… names assessments stored here; "
-                f"{record['external_id']} is not one"
-            )))  # fmt: skip
-            continue
-        if known is not None:
-            compare(known, line, record, result, errors)
-            continue
-        if corrects is not None:
-            if any(pending["external_id"] == corrects for _, pending in fresh):
-                inserted += await insert_rows(session, fresh, result, errors)
-                fresh = []
-            problem = await link_correction(session, record, corrects)
-            if problem:
-                errors.append(RowError(result.source, line, problem))
-                continue
-        fresh.append((line, record))
-    return inserted + await insert_rows(session, fresh, result, errors)
-
-
-def compare(
-    known: Assessment, line: int, record: dict[str, Any], result: ImportResult, errors: ErrorLog
-) -> None:
-    """A row whose external id is stored: unchanged with the same content, else an error."""
-    if same_content(known, record):
-        result.unchanged += 1
-    else:
-        errors.append(RowError(result.source, line, (
-            f"external_id {record['external_id']} is stored with other content; a "
-            "correction needs its own external_id and corrects naming this one"
-        )))  # fmt: skip
-
-
-async def insert_rows(
-    session: AsyncSession,
-    rows: list[tuple[int, dict[str, Any]]],
-    result: ImportResult,
-    errors: ErrorLog,
-) -> list[dict[str, Any]]:
-    """Insert new rows and return those inserted; one that a concurrent transaction stored
-    first (the JSON API with the same external id) is compared like any stored row, instead of
-    failing the file.
-
-    Bulk imports run one at a time, so that is rare: the plain insert is tried first (in a
-    savepoint), and only if it collides are the rows inserted again skipping conflicts, which
-    with RETURNING costs a fifth more."""
-    records = [record for _, record in rows]
-    try:
-        async with session.begin_nested():
-            await insert_assessments(session, records)
-        inserted = {record["external_id"] for record in records}
-    except IntegrityError:
-        connection = await session.connection()
-        inserted = await insert_new(connection, ASSESSMENT_TABLE, records, "external_id")
-    result.inserted += len(inserted)
-    raced = [(line, record) for line, record in rows if record["external_id"] not in inserted]
-    if raced:
-        wanted = [record["external_id"] for _, record in raced]
-        statement = select(Assessment).where(col(Assessment.external_id).in_(wanted))
-        stored = {found.external_id: found for found in (await run(session, statement)).scalars()}
-        for line, record in raced:
-            compare(stored[record["external_id"]], line, record, result, errors)
-    return [record for record in records if record["external_id"] in inserted]
-
-
-async def link_correction(
-    session: AsyncSession, record: dict[str, Any], corrects: str
-) -> str | None:
-    corrected = await queries.by_external_id(session, corrects)
-    if corrected is None:
-        return f"corrects: no assessment has the external_id {corrects}"
-    same = (corrected.ars, corrected.leika_id, corrected.ozg_id, corrected.dimension)
-    if same != (record["ars"], record["leika_id"], record["ozg_id"], record["dimension"]):
-        return f"corrects: {corrects} is about another Gemeinde, Leistung or dimension"
-    record["corrects_id"] = corrected.id
-    return None
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -253,9 +254,15 @@ async def recount_laender(
     laender = None if kreise is None else sorted({code[:LAND_DIGITS] for code in kreise})
     kreis = LEISTUNG_TABLE.c
     land = land_of(kreis.kreis)
-    narrowed = [kreis.period_end.in_(list(periods))]
+    narrowed: list[ColumnElement[bool]] = [kreis.period_end.in_(list(periods))]
     if laender is not None:
-        narrowed.append(land.in_(laender))
+        # a range of Kreis codes per Land, which the primary key's index reads (a substr would
+        # read every Kreis of these periods); codes are digits, alike in every collation
+        narrowed.append(or_(*(
+            kreis.kreis.between(code + "0" * (KREIS_DIGITS - LAND_DIGITS),
+                                code + "9" * (KREIS_DIGITS - LAND_DIGITS))
+            for code in laender
+        )))  # fmt: skip
     if ozg_ids is not None:
         narrowed.append(kreis.ozg_id.in_(sorted(ozg_ids)))
     summed = (

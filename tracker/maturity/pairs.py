@@ -462,6 +462,25 @@ async def refresh_assessed(session: AsyncSession, rows: Iterable[dict[str, Any]]
     await found.refresh(session)
 
 
+async def refresh_inserted(session: AsyncSession, ids: Select[Any]) -> None:
+    """Refresh the pairs that newly inserted assessments (a query of their ids) can move: what
+    `Touched` reads from rows in Python, read set-based for a bulk import's many rows."""
+    leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
+    counted = (
+        select(col(Assessment.ars).label("ars"), leistung.label("ozg_id"),
+               visible_from().label("visible"))
+        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
+        .where(col(Assessment.id).in_(ids), *published(None), leistung.is_not(None))
+        .subquery("counted")
+    )  # fmt: skip
+    gemeinden = set((await run(session, select(counted.c.ars).distinct())).scalars())
+    if not gemeinden:
+        return
+    leistungen = set((await run(session, select(counted.c.ozg_id).distinct())).scalars())
+    since = (await run(session, select(func.min(counted.c.visible)))).scalar_one()
+    await refresh(session, ars=gemeinden, ozg_ids=leistungen, since=as_utc(since))
+
+
 async def refresh_assessment(session: AsyncSession, assessment: Assessment) -> None:
     """Refresh the one pair an assessment belongs to (after its validation)."""
     await refresh_assessed(session, [assessment.model_dump()])
