@@ -17,9 +17,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, insert, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import tabular
 from tracker.changes import diff
 from tracker.db import TableModel, run
-from tracker.tabular import read_cell
 
 RowT = TypeVar("RowT", bound=BaseModel)
 T = TypeVar("T")
@@ -211,7 +211,7 @@ def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str
     export re-imports as it was (`tabular.read_cell`)."""
     with path.open("rb") as handle:
         for line, row in csv_rows(handle, path.name, columns):
-            yield line, {key: read_cell(value) for key, value in row.items()}
+            yield line, {key: tabular.read_cell(value) for key, value in row.items()}
 
 
 def describe(exc: ValidationError) -> str:
