@@ -4,12 +4,21 @@ manager (the uptake also a Gemeinde's editor), whose scope the actions check."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -191,9 +200,26 @@ async def export_backlog(
     )  # fmt: skip
 
 
+@dataclass
+class BacklogUpload(Operation):
+    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, description="The backlog's columns as UTF-8 CSV.")
+        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "text/csv": OpenAPIMediaType(schema=text),
+                tabular.XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+            },
+        )
+
+
 @post(
     "/demand-catalogues/{key:str}/backlog",
     guards=[demand_contributor],
+    operation_class=BacklogUpload,
     status_code=200,
     responses=problem_responses(401, 403, 404, 413, 415, 422),
 )
