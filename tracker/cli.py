@@ -37,6 +37,7 @@ from tracker.access.models import Role
 from tracker.access.schemas import GrantCreate, TokenCreate, UserCreate
 from tracker.catalog.imports import CATALOG_FILES
 from tracker.db import as_utc, create_engine, create_sessionmaker
+from tracker.demands import backlog as demands_backlog
 from tracker.demands import imports as demands_imports
 from tracker.errors import TrackerError
 from tracker.importing import (
@@ -326,6 +327,16 @@ def import_demands(paths: tuple[Path, ...], with_positions: bool) -> None:
     """Demand catalogues as JSON (default: the Dresdner Forderungen shipped with tracker),
     idempotent on their keys; each file all-or-nothing."""
     _import(demands_steps(paths, with_positions=with_positions), skip_invalid=False)
+
+
+@import_group.command("backlog")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+def import_backlog(paths: tuple[Path, ...]) -> None:
+    """Maßnahmen, uptake and milestones from backlog exports (CSV, German Excel CSV or XLSX,
+    as GET /demand-catalogues/{key}/backlog writes them), as the operator: each file all or
+    nothing, idempotent on the external ids."""
+    _import([(path.name, 1, demands_backlog.import_file, path) for path in paths], False)
 
 
 @import_group.command("all")

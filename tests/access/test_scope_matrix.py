@@ -115,6 +115,12 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             "key": "leipzig-2030", "version": "1", "title": {"de": "Leipzig 2030"},
             "scope_ars": LEIPZIG, "demands": [{"key": "LE2030-1", "title": {"de": "Feld 1"}}],
         }}),
+        ("POST", "/api/v1/demand-catalogues/{key:str}/backlog"): (
+            "/api/v1/demand-catalogues/leipzig-digital/backlog",
+            {"content": b"record,action,demand,title_de,responsible_level\r\n"
+                        b"action,le-backlog-1,LE-1,Terminbuchung,kommune\r\n",
+             "headers": {"Content-Type": "text/csv"}},
+        ),
         ("PATCH", "/api/v1/demands/{key:str}"): (
             "/api/v1/demands/LE-1", {"json": {"weight": 2}, "headers": ANY}
         ),

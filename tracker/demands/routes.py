@@ -4,19 +4,29 @@ manager (the uptake also a Gemeinde's editor), whose scope the actions check."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import tabular
 from tracker.access.guards import demand_contributor, demand_manager, principal_of
 from tracker.concurrency import IfMatch, RequiredIfMatch, etag, tagged
 from tracker.db import DbSession
-from tracker.demands import actions, queries
+from tracker.demands import actions, backlog, queries
 from tracker.demands.models import ActionMilestone, DemandAction
 from tracker.demands.schemas import (
     KEY_PATTERN,
@@ -25,6 +35,7 @@ from tracker.demands.schemas import (
     ActionCreate,
     ActionPatch,
     ActionRead,
+    BacklogImportRead,
     CatalogueDefinition,
     CatalogueRead,
     DemandLeistungen,
@@ -44,8 +55,9 @@ from tracker.demands.schemas import (
     UptakeRead,
     UptakeWrite,
 )
-from tracker.errors import NotFound, problem_responses
+from tracker.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from tracker.fields import ISO_MOMENT_PATTERN, GemeindeArs, RowId, parse_moment
+from tracker.importing import ImportRejected
 from tracker.listing import IdCursor, Limit, Page
 from tracker.settings import GERMAN_TIME, Settings
 
@@ -154,6 +166,98 @@ async def create_catalogue(
     '' needs a global demand manager; an ARS prefix a manager of that scope."""
     await actions.create_catalogue(session, data, actor=principal_of(request))
     return Response(await tree_read(session, data.key, today(state)), status_code=201)
+
+
+BACKLOG_FORMATS = {"csv": "text/csv", "csv-de": "text/csv", "xlsx": tabular.XLSX_MEDIA_TYPE}
+
+
+@get(
+    "/demand-catalogues/{key:str}/backlog",
+    responses=problem_responses(404),
+    media_type="application/octet-stream",
+)
+async def export_backlog(
+    key: DemandKey,
+    session: DbSession,
+    state: State,
+    format: Annotated[
+        str,
+        QueryParameter(pattern="^(csv|csv-de|xlsx)$", description="csv, csv-de (Excel-DE), xlsx"),
+    ] = "csv",
+) -> Response[bytes]:
+    """The catalogue's backlog as one table (`record`: demand, action, uptake, milestone), in
+    the columns `POST` reads back; cells a spreadsheet would run are neutralised."""
+    catalogue = await queries.get_catalogue(session, key)
+    lines = await backlog.backlog_rows(session, catalogue, on=today(state))
+    if format == "xlsx":
+        body = tabular.write_xlsx("backlog", backlog.COLUMNS, lines)
+    else:
+        body = tabular.csv_bytes(backlog.COLUMNS, lines, german=format == "csv-de")
+    name = f"{key}-backlog.{'xlsx' if format == 'xlsx' else 'csv'}"
+    return Response(
+        body, media_type=BACKLOG_FORMATS[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+@dataclass
+class BacklogUpload(Operation):
+    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING, description="The backlog's columns as UTF-8 CSV.")
+        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "text/csv": OpenAPIMediaType(schema=text),
+                tabular.XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+            },
+        )
+
+
+@post(
+    "/demand-catalogues/{key:str}/backlog",
+    guards=[demand_contributor],
+    operation_class=BacklogUpload,
+    status_code=200,
+    responses=problem_responses(401, 403, 404, 413, 415, 422),
+)
+async def import_backlog(
+    request: AnyRequest, key: DemandKey, session: DbSession, state: State
+) -> BacklogImportRead:
+    """Maßnahmen, uptake and milestones of this catalogue from a `text/csv` (`,` or `;`,
+    decimal comma) or XLSX body in the export's columns: all or nothing, idempotent on the
+    external ids; a bad row rejects the file (422, `file:line: why` in `errors`), a row
+    outside your scope with 403 naming its line. Demand rows are skipped."""
+    media = request.content_type[0]
+    if media not in ("text/csv", tabular.XLSX_MEDIA_TYPE):
+        raise UnsupportedMediaType("Send text/csv or an XLSX workbook.")
+    catalogue = await queries.get_catalogue(session, key)
+    settings: Settings = state.settings
+    name = "upload.xlsx" if media == tabular.XLSX_MEDIA_TYPE else "upload.csv"
+    body = await request.body()
+    if (media == tabular.XLSX_MEDIA_TYPE) != body.startswith(b"PK\x03\x04"):
+        raise InvalidInput(
+            f"The body is not {'an XLSX workbook' if media != 'text/csv' else 'CSV'}."
+        )
+    try:
+        rows = backlog.rows_of(
+            body, name, max_rows=settings.max_upload_rows,
+            max_unpacked_bytes=settings.max_upload_xlsx_bytes,
+        )  # fmt: skip
+        result = await backlog.import_backlog(
+            session, rows, name, actor=principal_of(request), catalogue=catalogue
+        )
+    except ImportRejected as rejected:
+        raise InvalidInput(
+            "The file was not imported; nothing was written.",
+            extra={"errors": [str(e) for e in rejected.errors], "error_count": rejected.total},
+        ) from None
+    return BacklogImportRead(
+        source=name, inserted=result.inserted, updated=result.updated,
+        unchanged=result.unchanged, skipped=[str(skip) for skip in result.skipped],
+    )  # fmt: skip
 
 
 @get("/demands", responses=problem_responses(404))
@@ -462,8 +566,8 @@ async def remove_link(
 router = Router(
     "/api/v1",
     route_handlers=[
-        list_statuses, list_catalogues, create_catalogue, get_tree, list_events, get_demand,
-        demand_leistungen,
+        list_statuses, list_catalogues, create_catalogue, export_backlog, import_backlog,
+        get_tree, list_events, get_demand, demand_leistungen,
         update_demand, list_actions, create_action, get_action, update_action, change_status,
         action_history, list_milestones, add_milestone, update_milestone, list_uptake,
         get_uptake, put_uptake, list_links, add_link, remove_link,

@@ -258,6 +258,14 @@ class DemandLeistungen(BaseModel):
     leistungen: list[LinkedLeistung]
 
 
+class BacklogImportRead(BaseModel):
+    source: str
+    inserted: int
+    updated: int
+    unchanged: int = Field(description="Rows whose record is stored as it is.")
+    skipped: list[str] = Field(description="Rows read but not imported (demands), with why.")
+
+
 class DemandNode(BaseModel):
     key: str
     kind: str
