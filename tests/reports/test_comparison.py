@@ -436,6 +436,11 @@ async def test_back_office_flags_of_their_own_scale_in_summary_and_comparison(
     online = next(g for g in by_land["groups"] if (g["code"], g["dimension"]) == ("05", "online"))
     assert set(online["flags"]) == {"online", "ozg_konform"}
     assert [f["key"] for f in by_land["flags"]["backoffice"]] == list(own)
+    series = await client.get(
+        "/api/v1/reifegrad/timeseries",
+        params={"group_by": "land", "area": "05", "dimension": "backoffice", "count": 2},
+    )
+    assert series.json()["series"][0]["points"][-1]["flags"] == nrw["flags"]  # now
     for grouping in ("kreis", "gemeindetyp"):  # from the counts, and from the pairs
         found = await client.get(
             "/api/v1/reifegrad/summary",

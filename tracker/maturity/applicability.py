@@ -255,7 +255,7 @@ async def leika_choices(
     if q is not None and q.strip():
         statement = statement.where(
             col(LeikaLeistung.search_name).like(like_pattern(q), escape="\\")
-            | col(LeikaLeistung.leika_key).startswith(q.strip())
+            | col(LeikaLeistung.leika_key).startswith(q.strip(), autoescape=True)
         )
     position = {key: index for index, (key, _, _) in enumerate(cached.leistungen)}
     names = {key: name for key, name, _ in cached.leistungen}

@@ -180,6 +180,10 @@ class SeriesPoint(BaseModel):
     share_ozg_konform: float | None
     mean_level: float | None
     median_level: float | None
+    flags: dict[str, int] = Field(
+        description="Pairs reaching each flag of the dimension's own scale (`flags`)."
+    )
+    share_flags: dict[str, float | None]
     change: Change = Field(description="Against the previous period.")
 
 
@@ -197,6 +201,9 @@ class ReifegradTimeseries(BaseModel):
     period: str
     rules: dict[str, str]
     series: list[Series]
+    flags: dict[Dimension, list[LevelFlagRead]] = Field(
+        description="Per dimension the flags its default scale defines from a level on (data)."
+    )
 
 
 # --- the comparison report -------------------------------------------------------------------

@@ -592,7 +592,8 @@ async def timeseries(
     for index, ((name, moment), tallies) in enumerate(zip(points, figures, strict=True)):
         for item in described(setting, tallies, names):
             key = (item["code"], item["dimension"])
-            point = {"period": name, "at": moment, **{k: item[k] for k in CHANGED}}
+            point = {"period": name, "at": moment, **{k: item[k] for k in CHANGED},
+                     "flags": item["flags"], "share_flags": item["share_flags"]}  # fmt: skip
             if index:
                 point["change"] = change(point, previous[key])
                 series.setdefault(key, {
@@ -600,4 +601,8 @@ async def timeseries(
                     "points": [],
                 })["points"].append(point)  # fmt: skip
             previous[key] = point
-    return {"rules": RULES, "series": list(series.values())}
+    return {
+        "rules": RULES,
+        "series": list(series.values()),
+        "flags": flag_definitions(setting.flags),
+    }
