@@ -153,14 +153,15 @@ _CONSTRAINTS = {
     "pattern": "pattern", "minLength": "min_length", "maxLength": "max_length",
     "minimum": "minimum", "maximum": "maximum", "ge": "minimum", "le": "maximum",
     "exclusiveMinimum": "exclusive_minimum", "exclusiveMaximum": "exclusive_maximum",
+    "minItems": "min_items", "maxItems": "max_items",
 }  # fmt: skip
 
 
 class ClosedModelSchemas(PydanticSchemaPlugin):
     """The spec says what the server does. Litestar leaves two gaps, closed here: a model that
     forbids extra fields gets `additionalProperties: false`, and the constraints inside an
-    optional field (`Note | None`: its pattern, bounds) are taken from Pydantic's own schema,
-    where Litestar drops them."""
+    optional field (`Note | None`: its pattern, bounds) or on a list's items are taken from
+    Pydantic's own schema, where Litestar drops them."""
 
     @classmethod
     def for_pydantic_model(cls, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
@@ -183,6 +184,9 @@ def _copy_constraints(prop: Any, source: dict[str, Any]) -> None:
         for key, attribute in _CONSTRAINTS.items():
             if key in theirs and getattr(ours, attribute) is None:
                 setattr(ours, attribute, theirs[key])
+        # a list of constrained items (list[Ars], list[Tag], list[PositiveId])
+        if isinstance(items := theirs.get("items"), dict) and isinstance(ours.items, Schema):
+            _copy_constraints(ours.items, items)
         # a mapping with constrained keys (dict[CriterionKey, Rating])
         if len(keyed := theirs.get("patternProperties", {})) == 1:
             ((pattern, values),) = keyed.items()
