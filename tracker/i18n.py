@@ -103,6 +103,7 @@ EN = {
     "Maßnahmen": "Actions (Maßnahmen)",
     "Maßnahme": "Action",
     "überfällige Meilensteine": "overdue milestones",
+    "überfälliger Meilenstein": "overdue milestone",
     "überfällig": "overdue",
     "noch kein Fortschritt": "no progress yet",
     "Noch kein Katalog geladen (tracker import demands).": (

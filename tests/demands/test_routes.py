@@ -166,6 +166,11 @@ async def test_progress_is_the_uptake_mean_unless_set_by_hand(
     assert (await client.get(url)).json()["progress"] == 70.0
     listed = (await client.get(f"{url}/gemeinden")).json()
     assert [u["ars"] for u in listed] == sorted([LEIPZIG, DRESDEN, ESSEN])
+    # done is done: the Maßnahme is at 100, set by hand, whatever its uptake's mean says
+    done = await client.post(
+        f"{url}/status", json={"status": "done"}, headers={**who["dst"], **ANY}
+    )
+    assert (done.json()["progress"], done.json()["progress_manual"]) == (100, True)
 
 
 async def test_status_changes_append_to_a_history_that_is_never_rewritten(

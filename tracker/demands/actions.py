@@ -50,6 +50,7 @@ Actor = Principal | str  # a user, or the CLI ("cli", "import")
 # the fields of an action whose every change is an event
 TRACKED = ("status", "progress", "progress_manual", "owner_ars", "owner_body", "due_date")
 ARS_LENGTH = 12
+DONE_PROGRESS = 100  # a status with this default progress ends a Maßnahme (done)
 
 
 def _now() -> datetime:
@@ -426,6 +427,8 @@ async def change_action_status(
         values |= {"progress": data.progress, "progress_manual": True}
     elif status.default_progress is not None:
         values["progress"] = status.default_progress
+        if status.default_progress == DONE_PROGRESS:  # done is done, whatever the uptake says
+            values["progress_manual"] = True
     old_status = action.status
     await _write_action(
         session, action, version, values, kind="status", comment=data.comment, actor=actor

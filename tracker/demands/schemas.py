@@ -185,7 +185,8 @@ class Rollup(BaseModel):
 
 
 ROLLUP_RULE = (
-    "A Maßnahme's progress is set by hand, else the mean progress of its counted uptake by "
+    "A Maßnahme's progress is set by hand (moving it to a status whose default progress is "
+    "100, done, sets 100 by hand), else the mean progress of its counted uptake by "
     "Gemeinden, else its stored progress. A demand's progress is the weight-averaged progress "
     "of its counted Maßnahmen and of its child demands that have one (weighted by their own "
     "weights); Maßnahmen with a status that is not counted (dropped) are left out, and a "
@@ -194,7 +195,8 @@ ROLLUP_RULE = (
 )
 
 ROLLUP_RULE_DE = (
-    "Der Fortschritt einer Maßnahme ist von Hand gesetzt, sonst der mittlere Fortschritt der "
+    "Der Fortschritt einer Maßnahme ist von Hand gesetzt (der Wechsel in einen Status mit "
+    "Standardfortschritt 100, erledigt, setzt 100 von Hand), sonst der mittlere Fortschritt der "
     "mitzählenden Übernahmen durch Gemeinden, sonst ihr gespeicherter Fortschritt. Der "
     "Fortschritt einer Forderung ist der nach Gewicht gemittelte Fortschritt ihrer "
     "mitzählenden Maßnahmen und der Unterforderungen, die einen Fortschritt haben (mit deren "
