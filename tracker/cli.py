@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -754,12 +755,26 @@ def probe() -> None:
 @probe.command("run")
 @click.option("--area", default="", help="ARS prefix, e.g. 05 (NRW).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="At most N URLs.")
-def probe_run(area: str, limit: int | None) -> None:
+@click.option(
+    "--since", default=None, metavar="MOMENT",
+    help="Resume an interrupted run: leave the URLs probed since its start (ISO 8601, printed "
+    "at the start of every run).",
+)  # fmt: skip
+def probe_run(area: str, limit: int | None, since: str | None) -> None:
     """Probe every URL that current assessments cite (in AREA), now, with a progress bar; the
+    results are committed per host in batches, so an interrupted run keeps what it did; the
     server's worker also runs this daily."""
     if area and not (area.isdigit() and len(area) <= 12):
         raise click.BadParameter("an ARS prefix of up to 12 digits", param_hint="--area")
+    resume = None
+    if since is not None:
+        try:
+            resume = as_utc(datetime.fromisoformat(since))
+        except ValueError:
+            raise click.BadParameter("an ISO 8601 moment", param_hint="--since") from None
     settings = Settings.from_env()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    click.echo(f"run started {started} (to resume it: --since {resume or started})", err=True)
 
     async def go() -> str:
         engine = create_engine(settings.database_url)
@@ -770,18 +785,20 @@ def probe_run(area: str, limit: int | None) -> None:
                 console=console, disable=not console.is_terminal,
             ) as bar:  # fmt: skip
                 task = bar.add_task("probes", total=None)
-                async with create_sessionmaker(engine).begin() as session:
-                    rows = await probes_actions.run_probes(
-                        session, client, settings, area=area, limit=limit,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
-                    )  # fmt: skip
+                report = await probes_actions.run_probes(
+                    create_sessionmaker(engine), client, settings, area=area, limit=limit,
+                    since=resume,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
         finally:
             await client.aclose()
             await engine.dispose()
+        rows = report.probed
         broken = sum(row.broken for row in rows)
         failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
         fine = len(rows) - broken - failing
-        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken"
+        left = f", {report.skipped} probed since {resume}" if resume else ""
+        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken{left}"
 
     click.echo(asyncio.run(go()))
 

@@ -3,12 +3,13 @@ imports the features whose work runs in the background), read by the server and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import col
 
 from tracker.db import run
+from tracker.jobs import actions as jobs_actions
 from tracker.jobs.actions import JobContext, Task
 from tracker.jobs.models import Job, JobStatus
 from tracker.probes import actions as probes_actions
@@ -28,12 +29,21 @@ async def prune_jobs(context: JobContext) -> None:
 
 
 async def run_probes(context: JobContext) -> None:
-    """The link probes of `area` (default: everywhere), at most `limit` URLs."""
-    if context.http_client is None:
-        raise RuntimeError("probes need the outbound client")
+    """The link probes of `area` (default: everywhere), at most `limit` URLs, committed in
+    batches. The first attempt stores its start in the job's arguments; a later one (after a
+    failure, or a worker killed midway) resumes: it leaves the URLs probed since."""
+    if context.http_client is None or context.sessionmaker is None:
+        raise RuntimeError("probes need the outbound client and a sessionmaker")
+    since = context.args.get("since")
+    if since is None:
+        since = context.now.isoformat()
+        await jobs_actions.remember(
+            context.sessionmaker, context.job_id, {**context.args, "since": since}
+        )
     await probes_actions.run_probes(
-        context.session, context.http_client, context.settings,
+        context.sessionmaker, context.http_client, context.settings,
         area=str(context.args.get("area", "")), limit=context.args.get("limit"),
+        since=datetime.fromisoformat(since),
     )  # fmt: skip
 
 

@@ -44,6 +44,8 @@ class JobContext:
     settings: Settings
     http_client: httpx.AsyncClient | None
     now: datetime
+    # for a job that commits as it goes (a probe run's batches) in transactions of its own
+    sessionmaker: Sessionmaker | None = None
     again_at: datetime | None = None
     note: list[str] = field(default_factory=list)
 
@@ -185,6 +187,7 @@ async def run_job(
             context = JobContext(
                 session=session, job_id=job.id, kind=job.kind, args=dict(job.args),
                 attempt=job.attempts, settings=settings, http_client=http_client, now=moment,
+                sessionmaker=sessionmaker,
             )  # fmt: skip
             await task(context)
             if context.again_at is not None:
@@ -204,6 +207,13 @@ async def run_job(
         keeper.cancel()
     async with sessionmaker() as session:
         return await session.get(Job, job.id)
+
+
+async def remember(sessionmaker: Sessionmaker, job_id: int, args: dict[str, Any]) -> None:
+    """Store a job's arguments at once, in a transaction of their own: what a later attempt of
+    the job reads to resume (a probe run's start)."""
+    async with sessionmaker.begin() as session:
+        await run(session, update(Job).where(col(Job.id) == job_id).values(args=args))
 
 
 async def _keep_lease(sessionmaker: Sessionmaker, job_id: int, lease_seconds: float) -> None:
