@@ -48,6 +48,7 @@ from tracker.importing import (
     describe,
     refresh_statistics,
 )
+from tracker.jobs import actions as jobs_actions
 from tracker.jobs import queries as jobs_queries
 from tracker.jobs.models import JobStatus
 from tracker.jobs.workers import run_worker
@@ -803,12 +804,16 @@ def probe_run(area: str, limit: int | None, since: str | None) -> None:
     click.echo(asyncio.run(go()))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None)
 @click.option("--kind", default=None, help="e.g. probes.run, webhooks.deliver")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-def jobs(status: str | None, kind: str | None, limit: int) -> None:
-    """List background jobs, newest first: status, attempts, the last error."""
+@click.pass_context
+def jobs(context: click.Context, status: str | None, kind: str | None, limit: int) -> None:
+    """List background jobs, newest first: status, attempts, the last error
+    (`tracker jobs retry ID` queues a dead one again)."""
+    if context.invoked_subcommand is not None:
+        return
 
     async def listing(session: AsyncSession) -> str:
         found = await jobs_queries.list_jobs(session, status=status, kind=kind, limit=limit)
@@ -823,6 +828,18 @@ def jobs(status: str | None, kind: str | None, limit: int) -> None:
         return "\n".join(lines)
 
     click.echo(_in_transaction(listing))
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=click.IntRange(1, 2_147_483_647))
+def jobs_retry(job_id: int) -> None:
+    """Queue the dead job JOB_ID again, now, with its attempts from nought (audited)."""
+
+    async def retrying(session: AsyncSession) -> str:
+        job = await jobs_actions.retry(session, job_id, actor=CLI_ACTOR)
+        return f"job {job_id} ({job.kind}) queued again"
+
+    click.echo(_in_transaction(retrying))
 
 
 @main.command()
