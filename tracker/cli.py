@@ -517,10 +517,22 @@ def verify() -> None:
 
 @verify.command("pairs")
 @click.option("--repair", is_flag=True, help="Rebuild the pair levels if they differ.")
-def verify_pairs(repair: bool) -> None:
+@click.option(
+    "--queue", is_flag=True,
+    help="Queue a rebuild of the pair levels and counts as a job (the worker runs it) instead.",
+)  # fmt: skip
+def verify_pairs(repair: bool, queue: bool) -> None:
     """Rebuild the pair levels from the append-only assessments into a scratch table, and their
     counts now and at the end of every closed month, and print every difference to the stored
     ones (exit 1 on any)."""
+    if queue:
+
+        async def queued(session: AsyncSession) -> str:
+            job_id = await jobs_actions.enqueue(session, "pairs.rebuild", key="pairs.rebuild")
+            return "a rebuild is already queued" if job_id is None else f"job {job_id} queued"
+
+        click.echo(_in_transaction(queued))
+        return
 
     unrepaired: list[Any] = []
 

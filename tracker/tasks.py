@@ -12,7 +12,9 @@ from tracker.db import run
 from tracker.jobs import actions as jobs_actions
 from tracker.jobs.actions import JobContext, Task
 from tracker.jobs.models import Job, JobStatus
+from tracker.maturity import pairs
 from tracker.probes import actions as probes_actions
+from tracker.reports import files as report_files
 from tracker.settings import Settings
 from tracker.webhooks import actions as webhooks_actions
 
@@ -20,7 +22,9 @@ KEEP_SUCCEEDED_DAYS = 30
 
 
 async def prune_jobs(context: JobContext) -> None:
-    """Succeeded jobs older than 30 days go; dead ones stay until someone has looked."""
+    """Succeeded jobs older than 30 days go; dead ones stay until someone has looked. Report
+    files made in the background go after a week."""
+    await report_files.prune(context.session, context.now)
     before = context.now - timedelta(days=KEEP_SUCCEEDED_DAYS)
     await run(
         context.session,
@@ -47,9 +51,17 @@ async def run_probes(context: JobContext) -> None:
     )  # fmt: skip
 
 
+async def rebuild_pairs(context: JobContext) -> None:
+    """The pair levels and their counts rebuilt from the assessments (`tracker verify pairs
+    --repair` in the background), in the job's one transaction."""
+    await pairs.rebuild(context.session)
+
+
 TASKS: dict[str, Task] = {
     "jobs.prune": prune_jobs,
+    "pairs.rebuild": rebuild_pairs,
     "probes.run": run_probes,
+    report_files.JOB: report_files.make,
     webhooks_actions.DELIVER_JOB: webhooks_actions.deliver,
 }
 
