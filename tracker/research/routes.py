@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
-from litestar.openapi.spec import (
-    OpenAPIFormat,
-    OpenAPIMediaType,
-    OpenAPIType,
-    Operation,
-    RequestBody,
-    Schema,
-)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +21,7 @@ from tracker.db import DbSession
 from tracker.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
 from tracker.importing import ImportRejected, csv_rows
-from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page
+from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, upload_operation
 from tracker.research import actions, imports, queries
 from tracker.research.models import (
     Confidence,
@@ -422,28 +413,12 @@ async def update_observation(
     return await observation_response(session, found)
 
 
-@dataclass
-class ObservationUpload(Operation):
-    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
-
-    def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING, description="The observation schema as UTF-8 CSV.")
-        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
-        self.request_body = RequestBody(
-            required=True,
-            content={
-                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
-            },
-        )
-
-
 @post(
     "/studies/{study_id:int}/observations/import",
     guards=[researcher],
     status_code=200,
     responses=problem_responses(401, 403, 404, 415, 422),
-    operation_class=ObservationUpload,
+    operation_class=upload_operation("The observation schema as UTF-8 CSV."),
 )
 async def import_observations(
     request: AnyRequest, study_id: RowId, session: DbSession, state: State
