@@ -478,6 +478,7 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
             .replace("{action_id:int}", str(target.action))
             .replace("{assessment_id:int}", str(target.assessment))
             .replace("{study_id:int}", str(target.study))
+            .replace("{kind:str}/{row_id:int}", f"erkenntnisse/{target.finding}")
         )
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before
