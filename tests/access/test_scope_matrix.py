@@ -185,6 +185,9 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/findings/{finding_id:int}"): (
             f"/api/v1/findings/{t.finding}", {"json": {"severity": 3}, "headers": ANY}
         ),
+        ("POST", "/api/v1/findings/{finding_id:int}/reject"): (
+            f"/api/v1/findings/{t.finding}/reject", {"json": {"reason": "Beleg?"}, "headers": ANY}
+        ),
         ("POST", "/api/v1/findings/{finding_id:int}/publish"): (
             f"/api/v1/findings/{t.finding}/publish", {"headers": ANY}
         ),
@@ -194,6 +197,10 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/recommendations/{recommendation_id:int}"): (
             f"/api/v1/recommendations/{t.recommendation}",
             {"json": {"responsible_level": "land"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/recommendations/{recommendation_id:int}/reject"): (
+            f"/api/v1/recommendations/{t.recommendation}/reject",
+            {"json": {"reason": "Zu vage"}, "headers": ANY},
         ),
         ("POST", "/api/v1/recommendations/{recommendation_id:int}/publish"): (
             f"/api/v1/recommendations/{t.recommendation}/publish", {"headers": ANY}

@@ -708,6 +708,18 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     assert published.status_code == 303, published.text
     assert "Frau [Name] rief an" in (await client.get("/erkenntnisse")).text
     assert "Nichts wartet auf Freigabe." in (await client.get("/freigabe")).text
+    # the same through the API: a reason is required, the author cannot reject
+    other = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    api = f"/api/v1/findings/{other['id']}/reject"
+    empty = await client.post(api, json={"reason": ""}, headers={**who["reviewer"], **ANY})
+    assert empty.status_code == 400
+    own = await client.post(api, json={"reason": "x"}, headers={**who["researcher"], **ANY})
+    assert own.status_code == 403
+    sent_back = await client.post(
+        api, json={"reason": "Beleg fehlt"}, headers={**who["reviewer"], **ANY}
+    )
+    assert (sent_back.status_code, sent_back.json()["published"]) == (200, False)
+    assert f"erkenntnisse-{other['id']}" not in (await client.get("/freigabe")).text
     english = await client.get("/freigabe?lang=en")
     assert "Review: findings and recommendations" in english.text
     assert (await client.post("/freigabe/andere/1", data=decision)).status_code == 400

@@ -62,6 +62,7 @@ from tracker.research.schemas import (
     RecommendationPatch,
     RecommendationRead,
     RedactionPreview,
+    RejectionWrite,
     RemovalRead,
     ResearchLinkRead,
     StudyCreate,
@@ -639,6 +640,26 @@ async def publish_finding(
     return await finding_response(session, finding)
 
 
+@post(
+    "/findings/{finding_id:int}/reject",
+    guards=[research_reviewer],
+    status_code=200,
+    responses=problem_responses(*UPDATES),
+)
+async def reject_finding(
+    request: AnyRequest, finding_id: RowId, data: JSONBody[RejectionWrite], session: DbSession,
+    if_match: IfMatch = None,
+) -> Response[FindingRead]:  # fmt: skip
+    """A reviewer who is not the author sends an unpublished finding back with the reason
+    (If-Match; kept in its history): it leaves the review queue until its author changes it."""
+    finding = await actions.reject(
+        session, "finding", finding_id, data.reason, if_match=if_match,
+        actor=principal_of(request),
+    )  # fmt: skip
+    assert isinstance(finding, Finding)  # noqa: S101  (the entity asked for)
+    return await finding_response(session, finding)
+
+
 # --- recommendations -----------------------------------------------------------------------------
 
 
@@ -719,6 +740,25 @@ async def publish_recommendation(
     found = await actions.publish_recommendation(
         session, recommendation_id, if_match=if_match, actor=principal_of(request)
     )
+    return await recommendation_response(session, found)
+
+
+@post(
+    "/recommendations/{recommendation_id:int}/reject",
+    guards=[research_reviewer],
+    status_code=200,
+    responses=problem_responses(*UPDATES),
+)
+async def reject_recommendation(
+    request: AnyRequest, recommendation_id: RowId, data: JSONBody[RejectionWrite],
+    session: DbSession, if_match: IfMatch = None,
+) -> Response[RecommendationRead]:  # fmt: skip
+    """As for a finding: back to its author with the reason (If-Match)."""
+    found = await actions.reject(
+        session, "recommendation", recommendation_id, data.reason, if_match=if_match,
+        actor=principal_of(request),
+    )  # fmt: skip
+    assert isinstance(found, Recommendation)  # noqa: S101  (the entity asked for)
     return await recommendation_response(session, found)
 
 
@@ -818,9 +858,10 @@ router = Router(
         add_participant, get_participant, update_participant, withdraw_consent,
         list_observations, record_observation, get_observation, update_observation,
         list_findings, create_finding, get_finding, update_finding, finding_history,
-        preview_redaction, publish_finding, list_recommendations, create_recommendation,
-        get_recommendation, update_recommendation, recommendation_history,
-        publish_recommendation, list_kpis, record_kpi, get_kpi, update_kpi,
+        preview_redaction, publish_finding, reject_finding, list_recommendations,
+        create_recommendation, get_recommendation, update_recommendation, recommendation_history,
+        publish_recommendation, reject_recommendation, list_kpis, record_kpi, get_kpi,
+        update_kpi,
         list_public_findings, get_public_finding, leistung_findings, import_observations,
         export_public_findings, export_kpis,
     ],
