@@ -194,6 +194,9 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/findings/{finding_id:int}"): (
             f"/api/v1/findings/{t.finding}", {"json": {"severity": 3}, "headers": ANY}
         ),
+        ("POST", "/api/v1/findings/{finding_id:int}/reject"): (
+            f"/api/v1/findings/{t.finding}/reject", {"json": {"reason": "Beleg?"}, "headers": ANY}
+        ),
         ("POST", "/api/v1/findings/{finding_id:int}/publish"): (
             f"/api/v1/findings/{t.finding}/publish", {"headers": ANY}
         ),
@@ -203,6 +206,10 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/recommendations/{recommendation_id:int}"): (
             f"/api/v1/recommendations/{t.recommendation}",
             {"json": {"responsible_level": "land"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/recommendations/{recommendation_id:int}/reject"): (
+            f"/api/v1/recommendations/{t.recommendation}/reject",
+            {"json": {"reason": "Zu vage"}, "headers": ANY},
         ),
         ("POST", "/api/v1/recommendations/{recommendation_id:int}/publish"): (
             f"/api/v1/recommendations/{t.recommendation}/publish", {"headers": ANY}
@@ -493,7 +500,7 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
             .replace("{action_id:int}", str(target.action))
             .replace("{assessment_id:int}", str(target.assessment))
             .replace("{study_id:int}", str(target.study))
-            .replace("{kind:str}/{row_id:int}", f"finding/{target.finding}")
+            .replace("{kind:str}/{row_id:int}", f"erkenntnisse/{target.finding}")
         )
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before
