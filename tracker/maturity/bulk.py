@@ -3,8 +3,9 @@
 Idempotent on `external_id` (required): a row whose external id is stored with the same content
 is unchanged; with other content it is an error (assessments are append-only: a correction is
 a new row with its own external id and `corrects` naming the old one). Rows stream through in
-chunks inside the caller's transaction; any error rejects the file and the transaction is
-rolled back, unless invalid rows are to be skipped.
+chunks into a temporary staging table inside the caller's transaction, are checked there in a
+few set-based statements, and inserted in one; any error rejects the file and the transaction
+is rolled back, unless invalid rows are to be skipped.
 
 Two trust levels: the operator (CLI) imports rows with the status and dates the file gives
 (default validated); an upload through the API records rows as the uploader's own, `submitted`
