@@ -68,7 +68,7 @@ from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.bodies import json_depth
 from tracker.catalog.models import LeikaLeistung, OzgLeistung
-from tracker.db import as_utc, fill_temporary, lock_until_commit
+from tracker.db import as_utc, lock_until_commit
 from tracker.errors import BadRequest, TrackerError
 from tracker.fields import (
     CLOCK_SKEW,
@@ -725,7 +725,9 @@ async def check_staged(connection: AsyncConnection) -> None:
     """Every check of the staged rows, into CHECKED (anew: after a concurrent writer's rows
     collided with the insert, they are stored rows now)."""
     await connection.execute(delete(CHECKED))
-    await fill_temporary(connection, CHECKED, stage_problems())
+    # no ANALYZE (as fill_temporary would): what reads it scans it whole or joins it once
+    names = [column.name for column in CHECKED.columns]
+    await connection.execute(insert(CHECKED).from_select(names, stage_problems()))
     await check_json_content(connection)
     await check_corrections(connection)
 
