@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,12 +111,65 @@ def write_synthetic(url: str, directory: Path, scale: float, seed: int) -> tuple
     return sorted(directory.glob("synthetic-land-*.csv")), rows
 
 
-def load(url: str, files: list[Path]) -> float:
+class ServerCpu:
+    """CPU seconds that PostgreSQL's backends spend on one database while it runs: each
+    backend's utime + stime read from /proc every 0.1 s, the last reading of each kept (a
+    backend ends with its connection). Nothing on SQLite, or where /proc does not show them
+    (a server on another machine)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seconds: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        if self.url.startswith("postgresql"):
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def sample(self) -> None:
+        admin = self.url.replace("+asyncpg", "").rsplit("/", 1)
+        query = "SELECT pid, datname FROM pg_stat_activity"
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.stop.wait(0.1):
+            listed = subprocess.run(
+                ["psql", f"{admin[0]}/postgres", "-AtF", " ", "-c", query],
+                capture_output=True, text=True,
+            ).stdout.splitlines()  # fmt: skip
+            for pid in (int(line.split()[0]) for line in listed if line.endswith(f" {admin[1]}")):
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                self.seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    @property
+    def total(self) -> float | None:
+        return sum(self.seconds.values()) if self.seconds else None
+
+
+def load(url: str, files: list[Path]) -> tuple[float, float, float | None]:
+    """(wall-clock seconds, CPU seconds of the import process, CPU seconds of PostgreSQL's
+    backends or None) of one `tracker import assessments` of the files. On a shared machine
+    the CPU seconds are the steadier figures; on SQLite the process's hold all the work."""
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
     start = time.perf_counter()
-    subprocess.run([*TRACKER, "import", "assessments", *map(str, files)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
+    with ServerCpu(url) as server:
+        command = [*TRACKER, "import", "assessments", *map(str, files)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        # this child's own usage (the sampler's psql calls are children too)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    took = time.perf_counter() - start
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return took, usage.ru_utime + usage.ru_stime, server.total
 
 
 async def plain_copy(url: str, files: list[Path]) -> float | None:
@@ -319,16 +373,23 @@ def say(text: str) -> None:
     print(f"{datetime.now(UTC):%H:%M:%S} {text}", file=sys.stderr, flush=True)  # noqa: T201
 
 
-def load_line(rows: int, scale: float, loaded: float, copied: float | None) -> str:
+def load_line(
+    rows: int, scale: float, loaded: tuple[float, float, float | None], copied: float | None
+) -> str:
+    took, cpu, server = loaded
+    spent = f"{cpu:.1f} CPU s in the import process"
+    if server is not None:
+        spent += f", {server:.1f} in PostgreSQL's backends"
     return (
         f"- synthetic rows loaded through `tracker import assessments`: {rows:,} "
-        f"(scale {scale}) in {loaded:.0f} s ({rows / loaded:,.0f} rows/s, pair levels and "
-        "counts kept in the same transactions)"
+        f"(scale {scale}) in {took:.1f} s ({rows / took:,.0f} rows/s; {spent}: "
+        f"{rows / (cpu + (server or 0)):,.0f} rows per CPU second; pair levels and counts "
+        "kept in the same transactions)"
         + (
             ""
             if copied is None
             else f"; a plain COPY of the same files into a text table {copied:.1f} s "
-            f"({rows / copied:,.0f} rows/s): the import takes {loaded / copied:.0f}× as long"
+            f"({rows / copied:,.0f} rows/s): the import takes {took / copied:.0f}× as long"
         )
     )
 
@@ -344,7 +405,7 @@ def bench(
     say(f"{rows:,} synthetic rows written; loading")
     copied = asyncio.run(plain_copy(url, files))
     loaded = load(url, files)
-    say(f"loaded in {loaded:.0f} s (a plain COPY: {copied} s); verifying the pairs")
+    say(f"loaded in {loaded[0]:.0f} s (a plain COPY: {copied} s); verifying the pairs")
     verified, verify_s = verify_pairs(url)
     say(f"verify pairs: {verified}")
     lines = [

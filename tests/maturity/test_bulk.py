@@ -470,3 +470,51 @@ async def test_odd_values_are_row_errors_never_a_500(client: Client, session: As
     answer = await client.post("/api/v1/assessments/import", content=cut, headers=headers)
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0].startswith("upload.xlsx:3: not readable as XLSX")
+
+
+async def test_stored_ratings_in_another_order_are_the_same_content(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    """The stored row's JSON reads differently as text (its keys in another order, as the JSON
+    API may store them): compared as data, the row is unchanged; another value is an error."""
+    first = await import_text(session, tmp_path, bulk_csv([row("order:1")]))
+    assert first.inserted == 1
+    backwards = "; ".join(f"{key}={value}" for key, value in reversed(FULL.items()))
+    again = await import_text(session, tmp_path, bulk_csv([row("order:1", ratings=backwards)]))
+    assert (again.inserted, again.unchanged) == (0, 1)
+    changed = backwards.replace("nutzerkonto=4", "nutzerkonto=3")
+    with pytest.raises(ImportRejected, match="order:1 is stored with other content"):
+        await import_text(session, tmp_path, bulk_csv([row("order:1", ratings=changed)]))
+
+
+async def test_skipped_rows_take_their_corrections_along(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    """With --skip-invalid, a row correcting an invalid row (or one correcting that) is left
+    out too, naming what it corrects; a correction must come after what it corrects."""
+    rows = [
+        row("chain:1", ars="059999999999"),
+        row("chain:2", corrects="chain:1"),
+        row("chain:3", corrects="chain:2"),
+        row("chain:4", corrects="chain:5"),
+        row("chain:5"),
+        row("chain:6", corrects="chain:5"),
+    ]
+    result = await import_text(session, tmp_path, bulk_csv(rows), skip_invalid=True)
+    assert result.inserted == 2
+    assert [str(error).split(": ", 1)[1] for error in result.rejected] == [
+        "ars: Gemeinde 059999999999 does not exist",
+        "corrects: no assessment has the external_id chain:1",
+        "corrects: no assessment has the external_id chain:2",
+        "corrects: no assessment has the external_id chain:5",
+    ]
+    stored = await run(
+        session,
+        select(col(Assessment.external_id), col(Assessment.corrects_id), col(Assessment.id))
+        .where(col(Assessment.external_id).like("chain:%"))
+        .order_by(col(Assessment.external_id)),
+    )
+    found = [tuple(item) for item in stored.all()]
+    assert [(name, corrects) for name, corrects, _ in found] == [
+        ("chain:5", None), ("chain:6", found[0][2]),
+    ]  # fmt: skip

@@ -3,8 +3,9 @@
 Idempotent on `external_id` (required): a row whose external id is stored with the same content
 is unchanged; with other content it is an error (assessments are append-only: a correction is
 a new row with its own external id and `corrects` naming the old one). Rows stream through in
-chunks inside the caller's transaction; any error rejects the file and the transaction is
-rolled back, unless invalid rows are to be skipped.
+chunks into a temporary staging table inside the caller's transaction, are checked there in a
+few set-based statements, and inserted in one; any error rejects the file and the transaction
+is rolled back, unless invalid rows are to be skipped.
 
 Two trust levels: the operator (CLI) imports rows with the status and dates the file gives
 (default validated); an upload through the API records rows as the uploader's own, `submitted`
@@ -65,7 +66,7 @@ from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.bodies import json_depth
 from tracker.catalog.models import LeikaLeistung, OzgLeistung
-from tracker.db import as_utc, fill_temporary, lock_until_commit
+from tracker.db import as_utc, lock_until_commit
 from tracker.errors import BadRequest, TrackerError
 from tracker.fields import (
     CLOCK_SKEW,
@@ -619,7 +620,9 @@ async def check_staged(connection: AsyncConnection) -> None:
     """Every check of the staged rows, into CHECKED (anew: after a concurrent writer's rows
     collided with the insert, they are stored rows now)."""
     await connection.execute(delete(CHECKED))
-    await fill_temporary(connection, CHECKED, stage_problems())
+    # no ANALYZE (as fill_temporary would): what reads it scans it whole or joins it once
+    names = [column.name for column in CHECKED.columns]
+    await connection.execute(insert(CHECKED).from_select(names, stage_problems()))
     await check_json_content(connection)
     await check_corrections(connection)
 

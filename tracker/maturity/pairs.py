@@ -49,7 +49,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, fill_temporary, run, temporary_table
+from tracker.db import as_utc, fill_temporary, run, temporary_table, tuples
 from tracker.maturity import counts
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
@@ -466,19 +466,21 @@ async def refresh_inserted(session: AsyncSession, ids: Select[Any]) -> None:
     """Refresh the pairs that newly inserted assessments (a query of their ids) can move: what
     `Touched` reads from rows in Python, read set-based for a bulk import's many rows."""
     leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
-    counted = (
-        select(col(Assessment.ars).label("ars"), leistung.label("ozg_id"),
-               visible_from().label("visible"))
+    moved = (
+        select(col(Assessment.ars), leistung, func.min(visible_from()))
         .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
         .where(col(Assessment.id).in_(ids), *published(None), leistung.is_not(None))
-        .subquery("counted")
-    )  # fmt: skip
-    gemeinden = set((await run(session, select(counted.c.ars).distinct())).scalars())
-    if not gemeinden:
-        return
-    leistungen = set((await run(session, select(counted.c.ozg_id).distinct())).scalars())
-    since = (await run(session, select(func.min(counted.c.visible)))).scalar_one()
-    await refresh(session, ars=gemeinden, ozg_ids=leistungen, since=as_utc(since))
+        .group_by(col(Assessment.ars), leistung)
+    )  # one pass: the pairs, and when each became visible
+    gemeinden: set[str] = set()
+    leistungen: set[str] = set()
+    since: datetime | None = None
+    for ars, ozg_id, visible in await tuples(session, moved):
+        gemeinden.add(ars)
+        leistungen.add(ozg_id)
+        since = as_utc(visible) if since is None else min(since, as_utc(visible))
+    if gemeinden:
+        await refresh(session, ars=gemeinden, ozg_ids=leistungen, since=since)
 
 
 async def refresh_assessment(session: AsyncSession, assessment: Assessment) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
-import weasyprint  # type: ignore[import-untyped]
 
 from tracker import i18n
 from tracker.reports import charts, comparison
@@ -147,6 +146,10 @@ def _nothing_fetched(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def pdf_document(result: dict[str, Any], lang: str = "de") -> bytes:
+    # imported here: WeasyPrint and its fonts take about a second, which every `tracker`
+    # command (they import the reports) would otherwise pay, a bulk import among them
+    import weasyprint  # type: ignore[import-untyped]
+
     document = weasyprint.HTML(string=html_document(result, lang), url_fetcher=_nothing_fetched)
     return bytes(document.write_pdf())
 
