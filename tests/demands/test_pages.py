@@ -24,7 +24,7 @@ async def test_the_catalogue_and_a_demand_page_show_progress_milestones_and_hist
     english = (await client.get("/forderungen", params={"lang": "en"})).text
     assert "Central IT for central tasks" in english
     assert "Progress" in english
-    assert "progress is set by hand, else the mean progress" in english
+    assert "progress is set by hand (moving it to a status whose default" in english
     assert "Der Fortschritt einer Maßnahme ist von Hand gesetzt" in page.text
     assert "set by hand" not in page.text
 
