@@ -219,6 +219,25 @@ def read_pdf(content: bytes, folder: Path) -> tuple[int, str]:
     return len(list(folder.glob("page*.png"))), text
 
 
+def pdf_words(content: bytes, folder: Path) -> tuple[float, list[tuple[float, float, float, str]]]:
+    """The page width and each word of the PDF's first page: (x min, x max, y min, text)."""
+    document = folder / "words.pdf"
+    document.write_bytes(content)
+    boxes = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-bbox", document, "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    width = float(re.search(r'<page width="([0-9.]+)"', boxes)[1])  # type: ignore[index]
+    words = [
+        (float(x0), float(x1), float(y0), word)
+        for x0, y0, x1, word in re.findall(
+            r'<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="[0-9.]+">([^<]*)<',
+            boxes,
+        )
+    ]
+    return width, words
+
+
 async def test_the_files_are_formats_of_the_one_result(
     client: Client, session: AsyncSession, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -282,6 +301,15 @@ async def test_the_files_are_formats_of_the_one_result(
     assert re.search(rf"Duisburg .*{re.escape(percent(duisburg['share_online']))}", text)
     assert f"Seite 1 / {pages}" in text
     assert "Statistisches Bundesamt (Destatis)" in text
+    # the whole table is on the page, its last header („Rang Veränderung“, wrapped) included
+    width, words = await asyncio.to_thread(pdf_words, pdf.content, tmp_path)
+    assert max(x1 for _, x1, _, _ in words) < width
+    ranks = [(x0, y0) for x0, x1, y0, word in words if word == "Rang"]
+    changes = [(x0, x1, y0) for x0, x1, y0, word in words if word == "Veränderung"]
+    assert any(
+        0 < y0 - rank_y < 15 and x0 <= rank_x <= x1
+        for rank_x, rank_y in ranks for x0, x1, y0 in changes
+    )  # fmt: skip
     html = await client.get(URL, params=params | {"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
     assert "<h1>Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte</h1>" in html.text
