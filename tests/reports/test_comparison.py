@@ -34,6 +34,7 @@ from tracker.settings import Settings
 KOELN, ESSEN, DORTMUND, DUESSELDORF = (
     "053150000000", "051130000000", "059130000000", "051110000000",
 )  # fmt: skip
+MUENCHEN = "091620000000"
 NRW_KREISFREI = 22
 URL = "/api/v1/reports/comparison"
 
@@ -176,6 +177,13 @@ async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
     assert len(before["heatmap"]["themenfelder"]) == 14
     assert len(before["heatmap"]["rows"]) == NRW_KREISFREI
     assert before["spread"]["share_online"]["count"] == NRW_KREISFREI
+    # a Gemeinde with no data has no share in the heat map either (null, as „keine Daten“)
+    mixed = await report(client, set=f"ars:{KOELN},{MUENCHEN}")
+    rows = {row["ars"]: row["shares"] for row in mixed["heatmap"]["rows"]}
+    assert set(rows[MUENCHEN]) == {None}
+    assert any(share is not None for share in rows[KOELN])
+    page = await client.get(URL, params={"set": f"ars:{KOELN},{MUENCHEN}", "format": "html"})
+    assert page.text.count("keine Daten</td>") == 2  # the table and the heat map
     assert "rank" in before["rules"]
     assert "online" in before["rules"]
     assert before["sources"]["population"].startswith("Statistisches Bundesamt")

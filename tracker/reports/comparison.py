@@ -729,7 +729,8 @@ async def _heatmap(
     members: list[Member],
     applicable_in: dict[str, set[str]],
 ) -> dict[str, Any] | None:
-    """Share online per Themenfeld × Gemeinde (None for sets too large to read as one)."""
+    """Share online per Themenfeld × Gemeinde (None for sets too large to read as one); a
+    Gemeinde without an assessed online pair has no data, so no share (null, not 0 %: `RULES`)."""
     if len(members) > HEATMAP_MAX:
         return None
     themenfeld_of = {ozg_id: themenfeld for ozg_id, _, themenfeld in ref.leistungen}
@@ -748,7 +749,8 @@ async def _heatmap(
         cells.append({
             "ars": member.ars,
             "shares": [
-                round(online[(member.ars, name)] / applicable[name], 4) if applicable[name]
+                round(online[(member.ars, name)] / applicable[name], 4)
+                if applicable[name] and member.now.get(ONLINE, Tally()).assessed
                 else None
                 for name in themenfelder
             ],

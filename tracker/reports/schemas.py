@@ -276,7 +276,13 @@ class SetCoverage(BaseModel):
 
 class HeatmapRow(BaseModel):
     ars: str
-    shares: list[float | None] = Field(description="Share online per Themenfeld, in order.")
+    shares: list[float | None] = Field(
+        description=(
+            "Share online per Themenfeld, in order; null where none of its Leistungen applies, "
+            "and in every Themenfeld of a Gemeinde with no data (no assessed online pair: no "
+            "data is no 0 %)."
+        )
+    )
 
 
 class Heatmap(BaseModel):
