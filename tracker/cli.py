@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from tracker.importing import (
     describe,
     refresh_statistics,
 )
+from tracker.jobs import actions as jobs_actions
 from tracker.jobs import queries as jobs_queries
 from tracker.jobs.models import JobStatus
 from tracker.jobs.workers import run_worker
@@ -526,10 +528,22 @@ def verify() -> None:
 
 @verify.command("pairs")
 @click.option("--repair", is_flag=True, help="Rebuild the pair levels if they differ.")
-def verify_pairs(repair: bool) -> None:
+@click.option(
+    "--queue", is_flag=True,
+    help="Queue a rebuild of the pair levels and counts as a job (the worker runs it) instead.",
+)  # fmt: skip
+def verify_pairs(repair: bool, queue: bool) -> None:
     """Rebuild the pair levels from the append-only assessments into a scratch table, and their
     counts now and at the end of every closed month, and print every difference to the stored
     ones (exit 1 on any)."""
+    if queue:
+
+        async def queued(session: AsyncSession) -> str:
+            job_id = await jobs_actions.enqueue(session, "pairs.rebuild", key="pairs.rebuild")
+            return "a rebuild is already queued" if job_id is None else f"job {job_id} queued"
+
+        click.echo(_in_transaction(queued))
+        return
 
     unrepaired: list[Any] = []
 
@@ -765,12 +779,26 @@ def probe() -> None:
 @probe.command("run")
 @click.option("--area", default="", help="ARS prefix, e.g. 05 (NRW).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="At most N URLs.")
-def probe_run(area: str, limit: int | None) -> None:
+@click.option(
+    "--since", default=None, metavar="MOMENT",
+    help="Resume an interrupted run: leave the URLs probed since its start (ISO 8601, printed "
+    "at the start of every run).",
+)  # fmt: skip
+def probe_run(area: str, limit: int | None, since: str | None) -> None:
     """Probe every URL that current assessments cite (in AREA), now, with a progress bar; the
+    results are committed per host in batches, so an interrupted run keeps what it did; the
     server's worker also runs this daily."""
     if area and not (area.isdigit() and len(area) <= 12):
         raise click.BadParameter("an ARS prefix of up to 12 digits", param_hint="--area")
+    resume = None
+    if since is not None:
+        try:
+            resume = as_utc(datetime.fromisoformat(since))
+        except ValueError:
+            raise click.BadParameter("an ISO 8601 moment", param_hint="--since") from None
     settings = Settings.from_env()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    click.echo(f"run started {started} (to resume it: --since {resume or started})", err=True)
 
     async def go() -> str:
         engine = create_engine(settings.database_url)
@@ -781,28 +809,34 @@ def probe_run(area: str, limit: int | None) -> None:
                 console=console, disable=not console.is_terminal,
             ) as bar:  # fmt: skip
                 task = bar.add_task("probes", total=None)
-                async with create_sessionmaker(engine).begin() as session:
-                    rows = await probes_actions.run_probes(
-                        session, client, settings, area=area, limit=limit,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
-                    )  # fmt: skip
+                report = await probes_actions.run_probes(
+                    create_sessionmaker(engine), client, settings, area=area, limit=limit,
+                    since=resume,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
         finally:
             await client.aclose()
             await engine.dispose()
+        rows = report.probed
         broken = sum(row.broken for row in rows)
         failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
         fine = len(rows) - broken - failing
-        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken"
+        left = f", {report.skipped} probed since {resume}" if resume else ""
+        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken{left}"
 
     click.echo(asyncio.run(go()))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None)
 @click.option("--kind", default=None, help="e.g. probes.run, webhooks.deliver")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-def jobs(status: str | None, kind: str | None, limit: int) -> None:
-    """List background jobs, newest first: status, attempts, the last error."""
+@click.pass_context
+def jobs(context: click.Context, status: str | None, kind: str | None, limit: int) -> None:
+    """List background jobs, newest first: status, attempts, the last error
+    (`tracker jobs retry ID` queues a dead one again)."""
+    if context.invoked_subcommand is not None:
+        return
 
     async def listing(session: AsyncSession) -> str:
         found = await jobs_queries.list_jobs(session, status=status, kind=kind, limit=limit)
@@ -817,6 +851,18 @@ def jobs(status: str | None, kind: str | None, limit: int) -> None:
         return "\n".join(lines)
 
     click.echo(_in_transaction(listing))
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=click.IntRange(1, 2_147_483_647))
+def jobs_retry(job_id: int) -> None:
+    """Queue the dead job JOB_ID again, now, with its attempts from nought (audited)."""
+
+    async def retrying(session: AsyncSession) -> str:
+        job = await jobs_actions.retry(session, job_id, actor=CLI_ACTOR)
+        return f"job {job_id} ({job.kind}) queued again"
+
+    click.echo(_in_transaction(retrying))
 
 
 @main.command()

@@ -107,6 +107,13 @@ class UnsupportedMediaType(TrackerError):
     status = 415
 
 
+class Unavailable(TrackerError):
+    """Something the server was to make failed (a report file's job is dead): not the client's
+    mistake, and not a crash either."""
+
+    status = 503
+
+
 class InvalidInput(TrackerError):
     """Well-formed input that breaks a rule needing data."""
 

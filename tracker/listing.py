@@ -9,6 +9,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from litestar import Request, Response
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import QueryParameter
 from pydantic import BaseModel
 from sqlalchemy import Row, Select, tuple_
@@ -16,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.db import run
 from tracker.errors import BadRequest
-from tracker.tabular import csv_text
+from tracker.tabular import XLSX_MEDIA_TYPE, csv_text
 
 T = TypeVar("T")
 
@@ -179,3 +187,23 @@ def csv_response(
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def upload_operation(csv_description: str) -> type[Operation]:
+    """The operation of an import that reads its body itself (UTF-8 CSV or an XLSX workbook),
+    so that the spec learns of the body here."""
+
+    @dataclass
+    class UploadOperation(Operation):
+        def __post_init__(self) -> None:
+            text = Schema(type=OpenAPIType.STRING, description=csv_description)
+            workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            self.request_body = RequestBody(
+                required=True,
+                content={
+                    CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
+                    XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
+                },
+            )
+
+    return UploadOperation

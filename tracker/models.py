@@ -31,6 +31,7 @@ from tracker.maturity.models import (
 )
 from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 from tracker.regions.models import Gemeinde, Gemeindeverband, Kreis, Land, Regierungsbezirk, Region
+from tracker.reports.models import ReportFile
 from tracker.research.models import (
     Finding,
     FindingObservation,
@@ -91,6 +92,7 @@ __all__ = [
     "RecommendationFinding",
     "Regierungsbezirk",
     "Region",
+    "ReportFile",
     "ResearchEvent",
     "RoleGrant",
     "Study",

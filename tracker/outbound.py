@@ -8,10 +8,11 @@ import asyncio
 import hashlib
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpcore
 import httpx
 
 from tracker.settings import Settings
@@ -23,17 +24,24 @@ def user_agent(settings: Settings) -> str:
     return USER_AGENT.format(contact=settings.contact_email)
 
 
+LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
 def build_http_client(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolve: Resolver | None = None,
 ) -> httpx.AsyncClient:
+    """The client; without a `transport` (tests pass a mock) it connects through
+    `VettedTransport`: each connection goes to the one address its host resolved to and that
+    passed the SSRF rules."""
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent(settings)},
         timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
         follow_redirects=False,  # probes follow redirects themselves, hop by hop, to check each
         max_redirects=settings.http_max_redirects,
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-        verify=True,
-        transport=transport,
+        transport=transport or VettedTransport(settings, resolve=resolve or resolve_host),
         trust_env=False,
     )
 
@@ -101,6 +109,86 @@ async def check_target(url: str, settings: Settings, *, resolve: Resolver = reso
     networks = allowed_networks(settings)
     for text in addresses:
         _check_address(host, ipaddress.ip_address(text), networks)
+
+
+async def vetted_address(host: str, settings: Settings, *, resolve: Resolver = resolve_host) -> str:
+    """The address to connect to for `host`: the host itself if it is an address, else what it
+    resolves to, looked up once here; refused (`UnsafeTarget`) unless every address it gave is
+    public or allowed. Connecting to exactly this address closes the gap a second lookup would
+    leave (DNS rebinding: public when checked, private when connected)."""
+    networks = allowed_networks(settings)
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        _check_address(host, literal, networks)
+        return str(literal)
+    try:
+        addresses = await resolve(host)
+    except OSError as exc:
+        raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+    if not addresses:
+        raise UnsafeTarget(f"{host} does not resolve")
+    for text in addresses:
+        _check_address(host, ipaddress.ip_address(text), networks)
+    return addresses[0]
+
+
+class VettedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the connection's host swapped for its vetted address.
+    httpcore asks it for the origin's host name; TLS is then started on the stream with that
+    name (SNI, certificate check) and httpx sends it as `Host`: only the address is pinned."""
+
+    def __init__(self, settings: Settings, resolve: Resolver) -> None:
+        self.settings, self.resolve = settings, resolve
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):  # the lookup counts against connecting
+                address = await vetted_address(host, self.settings, resolve=self.resolve)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"looking up {host} took too long") from exc
+        return await self.inner.connect_tcp(
+            address, port, timeout=timeout, local_address=local_address,
+            socket_options=socket_options,
+        )  # fmt: skip
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeTarget("tracker calls out over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class VettedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (TLS verified, no proxies from the environment) whose connection
+    pool connects through `VettedBackend`. httpx 0.28 takes no network backend, so the pool it
+    built is replaced by the same pool with ours (httpx is pinned; the rebinding test fails if
+    this stops taking effect)."""
+
+    def __init__(self, settings: Settings, *, resolve: Resolver = resolve_host) -> None:
+        super().__init__(verify=True, trust_env=False, limits=LIMITS)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=True, trust_env=False),
+            max_connections=LIMITS.max_connections,
+            max_keepalive_connections=LIMITS.max_keepalive_connections,
+            keepalive_expiry=LIMITS.keepalive_expiry,
+            network_backend=VettedBackend(settings, resolve),
+        )
 
 
 @dataclass(frozen=True)

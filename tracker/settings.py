@@ -103,6 +103,10 @@ class Settings:
     probe_every_hours: float = 24.0  # the scheduled run through the job layer
     probe_failures_to_flag: int = 3
     probe_failure_days: int = 2
+    # A run commits its results per host, at most this many URLs in one transaction.
+    probe_batch_urls: int = 50
+    # A comparison report's PDF, HTML or XLSX file of a set of more Gemeinden is made by a job.
+    report_job_above_gemeinden: int = 500
 
     def today(self) -> date:
         """The day of a request, for deadlines (milestones, due dates)."""
@@ -170,6 +174,8 @@ class Settings:
             probe_failure_days=int(env.get("TRACKER_PROBE_FAILURE_DAYS", "2")),
             probe_host_delay_seconds=float(env.get("TRACKER_PROBE_HOST_DELAY_SECONDS", "1")),
             probe_every_hours=float(env.get("TRACKER_PROBE_EVERY_HOURS", "24")),
+            probe_batch_urls=int(env.get("TRACKER_PROBE_BATCH_URLS", "50")),
+            report_job_above_gemeinden=int(env.get("TRACKER_REPORT_JOB_ABOVE_GEMEINDEN", "500")),
             **optional,
         )
 

@@ -33,6 +33,7 @@ from tracker.demands.schemas import (
     LinkCreate,
     MilestoneCreate,
 )
+from tracker.jobs.models import Job
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.research import actions as research_actions
@@ -69,6 +70,7 @@ class Target:
     link: int
     webhook: int  # a subscription to Leipzig's events
     delivery: int
+    job: int  # a dead job (jobs span scopes: only admins without a scope limit retry it)
     study: int = 1
     participant: int = 1
     observation: int = 1
@@ -156,6 +158,7 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             f"/api/v1/webhooks/{t.webhook}/deliveries/{t.delivery}/redeliver", {}
         ),
         ("DELETE", "/api/v1/webhooks/{webhook_id:int}"): (f"/api/v1/webhooks/{t.webhook}", {}),
+        ("POST", "/api/v1/jobs/{job_id:int}/retry"): (f"/api/v1/jobs/{t.job}/retry", {}),
         ("POST", "/api/v1/studies"): ("/api/v1/studies", {"json": {
             "title": "Neue Studie", "question": "Warum?", "method": "interview",
             "gemeinden": [LEIPZIG],
@@ -191,6 +194,9 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/findings/{finding_id:int}"): (
             f"/api/v1/findings/{t.finding}", {"json": {"severity": 3}, "headers": ANY}
         ),
+        ("POST", "/api/v1/findings/{finding_id:int}/reject"): (
+            f"/api/v1/findings/{t.finding}/reject", {"json": {"reason": "Beleg?"}, "headers": ANY}
+        ),
         ("POST", "/api/v1/findings/{finding_id:int}/publish"): (
             f"/api/v1/findings/{t.finding}/publish", {"headers": ANY}
         ),
@@ -200,6 +206,10 @@ def catalogue(t: Target) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("PATCH", "/api/v1/recommendations/{recommendation_id:int}"): (
             f"/api/v1/recommendations/{t.recommendation}",
             {"json": {"responsible_level": "land"}, "headers": ANY},
+        ),
+        ("POST", "/api/v1/recommendations/{recommendation_id:int}/reject"): (
+            f"/api/v1/recommendations/{t.recommendation}/reject",
+            {"json": {"reason": "Zu vage"}, "headers": ANY},
         ),
         ("POST", "/api/v1/recommendations/{recommendation_id:int}/publish"): (
             f"/api/v1/recommendations/{t.recommendation}/publish", {"headers": ANY}
@@ -268,6 +278,11 @@ async def leipzig(session: AsyncSession) -> Target:
     )  # fmt: skip
     await webhooks_actions.emit(session, "assessment.validated", LEIPZIG, {"test": True})
     delivery = (await run(session, select(WebhookDelivery))).scalars().one()
+    dead = Job.model_validate({
+        "kind": "test.dead", "status": "dead", "attempts": 5, "run_at": hook.created_at,
+        "created_at": hook.created_at, "last_error": "RuntimeError: away",
+    })  # fmt: skip
+    session.add(dead)
     research = await leipzig_research(session)
     await session.commit()
     token_id = token.scalars().one().id
@@ -278,10 +293,11 @@ async def leipzig(session: AsyncSession) -> Target:
     assert link.id is not None
     assert hook.id is not None
     assert delivery.id is not None
+    assert dead.id is not None
     return Target(
         user=editor.id, grant=grants[0].id, token=token_id, assessment=assessment.id,
         action=action.id, milestone=milestone.id, link=link.id, webhook=hook.id,
-        delivery=delivery.id, **research,
+        delivery=delivery.id, job=dead.id, **research,
     )  # fmt: skip
 
 
@@ -340,7 +356,7 @@ def test_the_catalogue_names_every_write_route(settings: Settings) -> None:
         for method, path, _ in write_routes(create_app(settings))
         if path.startswith("/api/")
     }
-    assert api_routes == set(catalogue(Target(1, 1, 1, 1, 1, 1, 1, 1, 1)))
+    assert api_routes == set(catalogue(Target(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)))
 
 
 async def test_narrowed_tokens_act_only_within_their_scope(
@@ -484,7 +500,7 @@ async def test_a_browser_session_writes_no_api_and_no_form_without_csrf(
             .replace("{action_id:int}", str(target.action))
             .replace("{assessment_id:int}", str(target.assessment))
             .replace("{study_id:int}", str(target.study))
-            .replace("{kind:str}/{row_id:int}", f"finding/{target.finding}")
+            .replace("{kind:str}/{row_id:int}", f"erkenntnisse/{target.finding}")
         )
         assert (await client.request(method, url, data={})).status_code == 403, path
     assert await audit_count(session) == before

@@ -10,7 +10,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -156,3 +156,54 @@ async def test_the_servers_worker_runs_queued_and_periodic_jobs(
     waits = tick.run_at.replace(tzinfo=UTC) - tick.created_at.replace(tzinfo=UTC)
     assert tick.status == "queued"
     assert timedelta(minutes=59) < waits <= timedelta(hours=1)
+
+
+async def test_an_admin_retries_a_dead_job_which_runs_again(
+    client: Client, session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    job_id = await actions.enqueue(session, "test.fail", max_attempts=1)
+    admin = bearer(await add_token(session, await add_user(session, "r@bund.de", [("admin", "")])))
+    nrw = bearer(await add_token(session, await add_user(session, "r@nrw.de", [("admin", "05")])))
+    await session.commit()
+    (dead,) = await actions.run_due(sessionmaker, TASKS, settings=settings)
+    assert (dead.id, dead.status) == (job_id, "dead")
+
+    assert (await client.post(f"/api/v1/jobs/{job_id}/retry", headers=nrw)).status_code == 403
+    retried = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin)
+    assert retried.status_code == 202, retried.text
+    body = retried.json()
+    assert {k: body[k] for k in ("id", "status", "attempts", "finished_at", "last_error")} == {
+        "id": job_id, "status": "queued", "attempts": 0, "finished_at": None,
+        "last_error": "RuntimeError: receiver away (attempt 1)",
+    }  # fmt: skip
+    again = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin)
+    assert again.status_code == 409
+    assert again.headers["Content-Type"].startswith("application/problem+json")
+    missing = await client.post("/api/v1/jobs/2147483647/retry", headers=admin)
+    assert missing.status_code == 404
+    (ran_again,) = await actions.run_due(sessionmaker, TASKS, settings=settings)
+    assert (ran_again.id, ran_again.status, ran_again.attempts) == (job_id, "dead", 1)
+    audit = await client.get(
+        "/api/v1/audit", params={"entity": "job", "id": str(job_id)}, headers=admin
+    )
+    assert [entry["action"] for entry in audit.json()] == ["retry"]
+
+
+async def test_tracker_jobs_retry_queues_a_dead_job(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(empty_database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        job_id = await actions.enqueue(session, "test.fail")
+        assert job_id is not None
+        await run(session, update(Job).where(col(Job.id) == job_id).values(status="dead"))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", empty_database_url)
+    runner = CliRunner()
+    done = await asyncio.to_thread(runner.invoke, main, ["jobs", "retry", str(job_id)])
+    assert (done.exit_code, done.output) == (0, f"job {job_id} (test.fail) queued again\n")
+    again = await asyncio.to_thread(runner.invoke, main, ["jobs", "retry", str(job_id)])
+    assert again.exit_code == 1
+    assert f"Job {job_id} is queued; only a dead job is retried." in again.output
+    async with create_sessionmaker(engine)() as session:
+        assert (await session.get(Job, job_id)).status == "queued"  # type: ignore[union-attr]
+    await engine.dispose()

@@ -18,15 +18,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, add_user
 from tracker.access import queries as access_queries
+from tracker.db import Sessionmaker
 from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.outbound import build_http_client
 from tracker.probes import actions
 from tracker.probes.checks import Prober, classify
+from tracker.probes.models import ProbeUrl
 from tracker.settings import Settings
 
 KOELN = "053150000000"
@@ -85,7 +88,7 @@ class Service:
 
 
 async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
-    client: Client, session: AsyncSession, settings: Settings
+    client: Client, session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
 ) -> None:
     assessment_id = await cited_assessment(session, [SERVICE, HIDDEN, METADATA])
     await session.commit()
@@ -95,8 +98,9 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
     async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as outbound:
 
         async def probe_run(at: datetime) -> dict[str, str]:
-            await actions.run_probes(session, outbound, settings, area="05", resolve=public, now=at)
-            await session.commit()
+            await actions.run_probes(
+                sessionmaker, outbound, settings, area="05", resolve=public, now=at
+            )
             listed = await client.get("/api/v1/probes", params={"area": "053"})
             assert listed.status_code == 200, listed.text
             return {item["url"]: item["state"] for item in listed.json()}
@@ -262,3 +266,91 @@ def test_broken_evidence_lowers_the_shown_confidence_by_half_its_share() -> None
     assert [
         shown_confidence(cited, broken) for cited, broken in ((0, 0), (2, 0), (2, 1), (1, 1))
     ] == [1.0, 1.0, 0.75, 0.5]
+
+
+class Interrupted(Exception):
+    """Stands in for a worker killed midway."""
+
+
+async def test_a_run_commits_per_host_in_batches_and_resumes_where_it_stopped(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    """Batches of two URLs per host, each in its own transaction: a run that dies at its fifth
+    URL keeps the first host's four, and resumed with its start probes only what is left."""
+    first = [f"https://eins.example.de/{n}" for n in range(4)]
+    second = [f"https://zwei.example.de/{n}" for n in range(2)]
+    await cited_assessment(session, [*first, *second])
+    await session.commit()
+    settings = replace(
+        settings, probe_host_delay_seconds=0, probe_batch_urls=2, probe_concurrency=1
+    )  # fmt: skip
+    seen: list[str] = []
+    dying = True
+
+    def service(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if dying and request.url.host == "zwei.example.de":
+            raise Interrupted
+        seen.append(str(request.url))
+        return httpx.Response(200)
+
+    start = datetime.now(UTC)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as outbound:
+        with pytest.raises(Interrupted):
+            await actions.run_probes(sessionmaker, outbound, settings, area="05", resolve=public)
+        async with sessionmaker() as fresh:
+            stored = await fresh.exec(select(ProbeUrl.url))  # what the batches committed
+            assert sorted(stored.all()) == first
+        dying, seen[:] = False, []
+        report = await actions.run_probes(
+            sessionmaker, outbound, settings, area="05", resolve=public, since=start
+        )
+        assert (sorted(seen), report.skipped, len(report.probed)) == (second, 4, 2)
+        again = await actions.run_probes(
+            sessionmaker, outbound, settings, area="05", resolve=public, since=start
+        )
+        assert (again.skipped, again.probed) == (6, [])  # a run resumed twice records nothing twice
+
+
+async def test_a_probe_job_killed_midway_resumes_from_its_start(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    """The scheduled run through the job layer: its first attempt stores its start, and the
+    next attempt leaves what the first committed."""
+    from tracker import tasks
+    from tracker.jobs import actions as jobs_actions
+
+    urls = ["https://93.184.215.14/a", "https://93.184.215.15/b"]  # public: no lookup
+    await cited_assessment(session, urls)
+    job_id = await jobs_actions.enqueue(session, "probes.run", {"area": "05"})
+    await session.commit()
+    settings = replace(settings, probe_host_delay_seconds=0, probe_concurrency=1)
+    seen: list[str] = []
+    dying = [True]
+
+    def service(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if dying and request.url.host == "93.184.215.15":
+            raise Interrupted
+        seen.append(str(request.url))
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as outbound:
+        start = jobs_actions.utc_now()
+        first = await jobs_actions.run_job(
+            sessionmaker, tasks.TASKS, job_id, settings=settings, http_client=outbound, now=start
+        )
+        assert first is not None
+        assert (first.status, first.last_error) == ("queued", "Interrupted: ")
+        assert first.args == {"area": "05", "since": start.isoformat()}
+        assert seen == urls[:1]  # committed in its own batch
+        seen.clear()
+        dying.clear()
+        again = await jobs_actions.run_job(
+            sessionmaker, tasks.TASKS, job_id, settings=settings, http_client=outbound,
+            now=start + timedelta(hours=1),
+        )  # fmt: skip
+    assert again is not None
+    assert (again.status, seen) == ("succeeded", urls[1:])

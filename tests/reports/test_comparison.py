@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.builders import Client
-from tracker.db import run
+from tests.builders import Client, client_for
+from tracker.app import create_app
+from tracker.db import Sessionmaker, run
 from tracker.demands import imports as demand_imports
 from tracker.demands import queries as demand_queries
 from tracker.demands.models import ActionUptake, DemandAction
@@ -361,8 +363,8 @@ async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
     assert sum(item["gemeinden"] for item in found["histogram"]) == 0
     if definition == "de":
         large = await client.get(URL, params={"set": definition, "format": "pdf"})
-        assert large.status_code == 422  # laid out by the CLI, not within a request
-        assert "tracker report comparison" in large.json()["detail"]
+        assert large.status_code == 202  # laid out by a job, not within the request
+        assert large.json()["status"] == "queued"
 
 
 async def test_findings_and_massnahmen_appear_when_their_data_does(
@@ -503,3 +505,54 @@ async def test_back_office_flags_of_their_own_scale_in_summary_and_comparison(
     )
     assert english.status_code == 200, english.text
     assert "Back office: once-only (from B4)" in english.text
+
+
+async def test_a_large_sets_file_is_made_by_a_job_and_fetched_when_done(
+    session: AsyncSession, sessionmaker: Sessionmaker, settings: Settings
+) -> None:
+    """Above `report_job_above_gemeinden` a PDF, HTML or XLSX file is queued (202 with its URL,
+    once per report), made by the job and then fetched; smaller sets and CSV stay in the
+    request. The pair levels rebuild runs as a job too."""
+    from tracker import tasks
+    from tracker.jobs import actions as jobs_actions
+    from tracker.jobs.models import Job
+
+    settings = replace(settings, report_job_above_gemeinden=NRW_KREISFREI)
+    async with client_for(create_app(settings, sessionmaker=sessionmaker)) as client:
+        xlsx = {"set": "kreisfrei", "format": "xlsx"}
+        queued = await client.get(URL, params=xlsx)
+        assert queued.status_code == 202, queued.text
+        status = queued.json()
+        assert {k: status[k] for k in ("status", "format", "set")} == {
+            "status": "queued", "format": "xlsx", "set": "kreisfrei",
+        }  # fmt: skip
+        assert queued.headers["Location"] == status["url"]
+        again = await client.get(URL, params=xlsx)
+        assert (again.status_code, again.json()["job_id"]) == (202, status["job_id"])
+        assert (await client.get(status["url"])).status_code == 202
+        small = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "xlsx"})
+        assert small.status_code == 200  # 22 Gemeinden: within the request
+        assert (await client.get(URL, params={"set": "kreisfrei", "format": "csv"})).is_success
+
+        (done,) = await jobs_actions.run_due(sessionmaker, tasks.TASKS, settings=settings)
+        assert (done.id, done.status) == (status["job_id"], "succeeded")
+        made = await client.get(status["url"])
+        assert made.status_code == 200
+        assert 'filename="vergleich_kreisfrei_' in made.headers["content-disposition"]
+        book = openpyxl.load_workbook(io.BytesIO(made.content))
+        assert book["Vergleich"].max_row > NRW_KREISFREI + 1
+        direct = await client.get(URL, params=xlsx)  # the same report now answers the file
+        assert (direct.status_code, direct.content) == (200, made.content)
+
+        pdf = (await client.get(URL, params={"set": "kreisfrei", "format": "pdf"})).json()
+        await run(session, update(Job).where(col(Job.id) == pdf["job_id"]).values(status="dead"))
+        await session.commit()
+        failed = await client.get(pdf["url"])
+        assert failed.status_code == 503
+        assert f"retry job {pdf['job_id']}" in failed.json()["detail"]
+        assert (await client.get(f"/api/v1/report-files/{'0' * 64}")).status_code == 404
+
+        rebuild = await jobs_actions.enqueue(session, "pairs.rebuild", key="pairs.rebuild")
+        await session.commit()
+        (rebuilt,) = await jobs_actions.run_due(sessionmaker, tasks.TASKS, settings=settings)
+        assert (rebuilt.id, rebuilt.status) == (rebuild, "succeeded")

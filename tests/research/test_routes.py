@@ -502,6 +502,27 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     wrong = await client.post(f"{url}/beobachtungen", data={**form, "kind": "quote", "text": ""})
     assert wrong.status_code == 422
     assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
+    # a participant by code, with the consent given
+    people_form = {
+        "code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
+        "given_on": "2026-03-04", "quotes": "on", "_csrf_token": form["_csrf_token"],
+    }  # fmt: skip
+    saved = await client.post(f"{url}/teilnehmende", data=people_form)
+    assert saved.status_code == 303, saved.text
+    assert "P05" in (await client.get(url)).text
+    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
+                              headers=who["researcher"])  # fmt: skip
+    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
+    assert p5["consent"] | {"withdrawn_at": None} == {
+        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
+        "publication": False, "withdrawn_at": None,
+    }  # fmt: skip
+    personal = {**people_form, "code": "P06", "user_group": "Frau Schmidt"}
+    refused = await client.post(f"{url}/teilnehmende", data=personal)
+    assert refused.status_code == 422
+    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
+    twice = await client.post(f"{url}/teilnehmende", data=people_form)
+    assert twice.status_code == 422
     client.cookies.clear()
     assert (await client.get(url, headers=who["koeln"])).status_code == 404
 
@@ -653,8 +674,9 @@ async def test_tag_filters_page_by_cursor(client: Client, session: AsyncSession)
     params = {"tag": "upload", "limit": 1, "cursor": page["next_cursor"]}
     rest = (await client.get("/api/v1/findings", params=params, headers=me)).json()
     assert ([f["id"] for f in rest["items"]], rest["next_cursor"]) == ([third["id"]], None)
-    none = await client.get("/api/v1/findings", params={"tag": "fehlt"}, headers=me)
-    assert none.json() == {"items": [], "next_cursor": None}
+    for tag in ("fehlt", 'it\'s 100% "ü" _x', '["upload"]'):
+        none = await client.get("/api/v1/public/findings", params={"tag": tag})
+        assert none.json() == {"items": [], "next_cursor": None}, tag
 
 
 async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
@@ -691,38 +713,20 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     assert published.status_code == 303, published.text
     assert "Frau [Name] rief an" in (await client.get("/erkenntnisse")).text
     assert "Nichts wartet auf Freigabe." in (await client.get("/freigabe")).text
+    # the same through the API: a reason is required, the author cannot reject
+    other = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    api = f"/api/v1/findings/{other['id']}/reject"
+    empty = await client.post(api, json={"reason": ""}, headers={**who["reviewer"], **ANY})
+    assert empty.status_code == 400
+    own = await client.post(api, json={"reason": "x"}, headers={**who["researcher"], **ANY})
+    assert own.status_code == 403
+    sent_back = await client.post(
+        api, json={"reason": "Beleg fehlt"}, headers={**who["reviewer"], **ANY}
+    )
+    assert (sent_back.status_code, sent_back.json()["published"]) == (200, False)
+    assert f"erkenntnisse-{other['id']}" not in (await client.get("/freigabe")).text
     english = await client.get("/freigabe?lang=en")
     assert "Review: findings and recommendations" in english.text
     assert (await client.post("/freigabe/andere/1", data=decision)).status_code == 400
     client.cookies.clear()
     assert (await client.get("/freigabe")).status_code in (302, 303, 401)
-
-
-async def test_a_researcher_adds_a_participant_on_the_study_page(
-    client: Client, session: AsyncSession
-) -> None:
-    who = await people(session)
-    evidence = await study_with_evidence(client, who)
-    await add_user(session, "forscher@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
-    await session.commit()
-    await sign_in(client, "forscher@x.de")
-    url = f"/studien/{evidence['study']['id']}"
-    token = csrf_token((await client.get(url)).text)
-    form = {"code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
-            "given_on": "2026-03-04", "quotes": "on", "_csrf_token": token}  # fmt: skip
-    saved = await client.post(f"{url}/teilnehmende", data=form)
-    assert saved.status_code == 303, saved.text
-    assert "P05" in (await client.get(url)).text
-    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
-                              headers=who["researcher"])  # fmt: skip
-    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
-    assert p5["consent"] | {"withdrawn_at": None} == {
-        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
-        "publication": False, "withdrawn_at": None,
-    }  # fmt: skip
-    personal = {**form, "code": "P06", "user_group": "Frau Schmidt"}
-    refused = await client.post(f"{url}/teilnehmende", data=personal)
-    assert refused.status_code == 422
-    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
-    twice = await client.post(f"{url}/teilnehmende", data=form)
-    assert twice.status_code == 422

@@ -21,7 +21,10 @@ from sqlalchemy import Table, and_, func, or_, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker.access import actions as access_actions
+from tracker.access.guards import Principal
 from tracker.db import Sessionmaker, insert_new, run, tuples
+from tracker.errors import Conflict, NotFound
 from tracker.jobs.models import Job, JobStatus
 from tracker.settings import Settings
 
@@ -44,6 +47,8 @@ class JobContext:
     settings: Settings
     http_client: httpx.AsyncClient | None
     now: datetime
+    # for a job that commits as it goes (a probe run's batches) in transactions of its own
+    sessionmaker: Sessionmaker | None = None
     again_at: datetime | None = None
     note: list[str] = field(default_factory=list)
 
@@ -185,6 +190,7 @@ async def run_job(
             context = JobContext(
                 session=session, job_id=job.id, kind=job.kind, args=dict(job.args),
                 attempt=job.attempts, settings=settings, http_client=http_client, now=moment,
+                sessionmaker=sessionmaker,
             )  # fmt: skip
             await task(context)
             if context.again_at is not None:
@@ -204,6 +210,35 @@ async def run_job(
         keeper.cancel()
     async with sessionmaker() as session:
         return await session.get(Job, job.id)
+
+
+async def remember(sessionmaker: Sessionmaker, job_id: int, args: dict[str, Any]) -> None:
+    """Store a job's arguments at once, in a transaction of their own: what a later attempt of
+    the job reads to resume (a probe run's start)."""
+    async with sessionmaker.begin() as session:
+        await run(session, update(Job).where(col(Job.id) == job_id).values(args=args))
+
+
+async def retry(session: AsyncSession, job_id: int, *, actor: Principal | str) -> Job:
+    """Queue a dead job again, now, with its attempts from nought (its last error kept until
+    the next attempt says otherwise). A job of another state is a 409: a queued or running job
+    runs anyway, a succeeded one is queued anew by whatever queued it."""
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    if job.status != JobStatus.DEAD:
+        raise Conflict(f"Job {job_id} is {job.status}; only a dead job is retried.")
+    now = utc_now()
+    job.status, job.attempts, job.run_at = JobStatus.QUEUED, 0, now
+    job.locked_until = job.finished_at = None
+    session.add(job)
+    await session.flush()
+    await wake(session, job_id, now)
+    await access_actions.record_audit(
+        session, actor=actor, entity="job", entity_id=job_id, action="retry",
+        changes={"status": [JobStatus.DEAD.value, JobStatus.QUEUED.value]},
+    )  # fmt: skip
+    return job
 
 
 async def _keep_lease(sessionmaker: Sessionmaker, job_id: int, lease_seconds: float) -> None:

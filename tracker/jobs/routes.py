@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Router, get
+from litestar import Request, Router, get, post
 from litestar.params import QueryParameter
 
-from tracker.access.guards import global_admin
+from tracker.access.guards import global_admin, principal_of
 from tracker.db import DbSession
 from tracker.errors import problem_responses
-from tracker.jobs import queries
+from tracker.fields import RowId
+from tracker.jobs import actions, queries
 from tracker.jobs.models import JobStatus
 from tracker.jobs.schemas import JobRead
+
+AnyRequest = Request[Any, Any, Any]
 
 
 @get("/jobs", guards=[global_admin], responses=problem_responses(400, 401, 403))
@@ -27,4 +30,14 @@ async def list_jobs(
     return [JobRead.model_validate(job) for job in jobs]
 
 
-router = Router("/api/v1", route_handlers=[list_jobs], tags=["Jobs"])
+@post(
+    "/jobs/{job_id:int}/retry", guards=[global_admin], status_code=202,
+    responses=problem_responses(401, 403, 404, 409),
+)  # fmt: skip
+async def retry_job(request: AnyRequest, job_id: RowId, session: DbSession) -> JobRead:
+    """Queue a dead job again, now, with its attempts from nought (409 unless it is dead)."""
+    job = await actions.retry(session, job_id, actor=principal_of(request))
+    return JobRead.model_validate(job)
+
+
+router = Router("/api/v1", route_handlers=[list_jobs, retry_job], tags=["Jobs"])

@@ -199,15 +199,6 @@ class EvidenceReviewer:
     review: Callable[[AsyncSession, Sequence[Assessment]], Awaitable[Mapping[int, Any]]]
 
 
-async def _nothing_to_say(
-    _session: AsyncSession, _assessments: Sequence[Assessment]
-) -> Mapping[int, Any]:
-    return {}
-
-
-NO_REVIEWER = EvidenceReviewer(_nothing_to_say)
-
-
 async def current_assessment_ids(session: AsyncSession, ars: str) -> list[int]:
     """The assessments that give the Gemeinde's pairs their current levels (what its Reifegrad
     page shows), both dimensions."""

@@ -5,21 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, TypeAlias
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import (
-    OpenAPIFormat,
-    OpenAPIMediaType,
-    OpenAPIType,
-    Operation,
-    RequestBody,
-    Schema,
-)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from tracker.access import actions as access_actions
@@ -44,7 +35,7 @@ from tracker.fields import (
     parse_moment,
 )
 from tracker.importing import ImportRejected
-from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, csv_response
+from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, csv_response, upload_operation
 from tracker.maturity import actions, applicability, bulk, queries
 from tracker.maturity.models import Dimension, Status, Step
 from tracker.maturity.schemas import (
@@ -150,28 +141,12 @@ async def list_assessments(
     return Page(items=[assessment_read(row, reviewed) for row in rows], next_cursor=next_cursor)
 
 
-@dataclass
-class UploadOperation(Operation):
-    """The upload reads its body itself (CSV or XLSX), so the spec learns of it here."""
-
-    def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING, description="The bulk schema as UTF-8 CSV.")
-        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
-        self.request_body = RequestBody(
-            required=True,
-            content={
-                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
-                bulk.XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
-            },
-        )
-
-
 @post(
     "/assessments/import",
     guards=[editor],
     status_code=200,
     responses=problem_responses(401, 403, 413, 415, 422),
-    operation_class=UploadOperation,
+    operation_class=upload_operation("The bulk schema as UTF-8 CSV."),
 )
 async def import_assessments(
     request: AnyRequest,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tracker.db import as_utc, run, tuples
+from tracker.db import Sessionmaker, as_utc, run, tuples
 from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import Assessment, Status
 from tracker.outbound import Resolver, resolve_host
@@ -25,6 +25,7 @@ from tracker.probes.models import ProbeLink, ProbeResult, ProbeUrl
 from tracker.settings import Settings
 
 CURRENT = (Status.SUBMITTED.value, Status.VALIDATED.value)
+URL_CHUNK = 500  # URLs per statement: bounds its bound parameters
 ProgressFn = Callable[[int, int], None]
 
 
@@ -51,31 +52,6 @@ async def targets(
             if href is not None and (href in found or limit is None or len(found) < limit):
                 found[href].append(Citation(assessment_id, ars))
     return dict(found)
-
-
-async def probe_all(
-    urls: list[str],
-    client: httpx.AsyncClient,
-    settings: Settings,
-    *,
-    resolve: Resolver = resolve_host,
-    progress: ProgressFn | None = None,
-) -> list[Outcome]:
-    """Probe the URLs, `probe_concurrency` at once (the prober keeps to each host's limits)."""
-    prober = Prober(client, settings, resolve=resolve)
-    limit = asyncio.Semaphore(settings.probe_concurrency)
-    done = 0
-
-    async def one(url: str) -> Outcome:
-        nonlocal done
-        async with limit:
-            outcome = await prober.probe(url)
-        done += 1
-        if progress is not None:
-            progress(done, len(urls))
-        return outcome
-
-    return list(await asyncio.gather(*(one(url) for url in urls)))
 
 
 def _is_broken(row: ProbeUrl, now: datetime, settings: Settings) -> bool:
@@ -128,21 +104,85 @@ async def record(
     return rows
 
 
+@dataclass
+class RunReport:
+    """What a run did: the URLs it probed and recorded now, and those it left because they
+    had been probed since `since` (by this run before it was interrupted)."""
+
+    probed: list[ProbeUrl] = field(default_factory=list)
+    skipped: int = 0
+
+
+def batches(urls: list[str], size: int) -> list[list[list[str]]]:
+    """The URLs by host (in the order first cited), each host's cut into runs of `size`."""
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for url in urls:
+        by_host[httpx.URL(url).host].append(url)
+    step = max(size, 1)
+    return [
+        [chunk[start : start + step] for start in range(0, len(chunk), step)]
+        for chunk in by_host.values()
+    ]
+
+
+async def already_probed(session: AsyncSession, urls: list[str], since: datetime) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(urls), URL_CHUNK):
+        statement = select(col(ProbeUrl.url)).where(
+            col(ProbeUrl.url).in_(urls[start : start + URL_CHUNK]),
+            col(ProbeUrl.last_probed_at) >= since,
+        )
+        found.update(str(url) for url in (await run(session, statement)).scalars())
+    return found
+
+
 async def run_probes(
-    session: AsyncSession,
+    sessionmaker: Sessionmaker,
     client: httpx.AsyncClient,
     settings: Settings,
     *,
     area: str = "",
     limit: int | None = None,
+    since: datetime | None = None,
     resolve: Resolver = resolve_host,
     progress: ProgressFn | None = None,
     now: datetime | None = None,
-) -> list[ProbeUrl]:
-    """Probe and record; `now` dates the results (tests fix it, the clock otherwise)."""
-    cited = await targets(session, area=area, limit=limit)
-    outcomes = await probe_all(list(cited), client, settings, resolve=resolve, progress=progress)
-    if now is not None:
-        for outcome in outcomes:
+) -> RunReport:
+    """Probe and record, committing per host in batches of `probe_batch_urls`: a run killed
+    midway keeps what it recorded and holds no transaction while it calls out. With `since`,
+    URLs probed at or after it are left (a run resumed: give its start), so that running it
+    again records nothing twice. `now` dates the results (tests fix it, the clock otherwise)."""
+    async with sessionmaker() as session:  # read only
+        cited = await targets(session, area=area, limit=limit)
+        done = await already_probed(session, list(cited), since) if since is not None else set()
+    todo = [url for url in cited if url not in done]
+    report = RunReport(skipped=len(cited) - len(todo))
+    prober = Prober(client, settings, resolve=resolve)
+    hosts = asyncio.Semaphore(settings.probe_concurrency)
+    writing = asyncio.Lock()  # one batch's transaction at a time (SQLite has one writer)
+    finished = 0
+
+    async def one(url: str) -> Outcome:
+        nonlocal finished
+        outcome = await prober.probe(url)
+        if now is not None:
             outcome.probed_at = now
-    return await record(session, outcomes, cited, settings)
+        finished += 1
+        if progress is not None:
+            progress(finished, len(todo))
+        return outcome
+
+    async def host(runs: list[list[str]]) -> None:
+        async with hosts:
+            for urls in runs:  # the prober keeps to the host's own limits within a run
+                outcomes = list(await asyncio.gather(*(one(url) for url in urls)))
+                async with writing, sessionmaker.begin() as session:
+                    report.probed.extend(await record(session, outcomes, cited, settings))
+
+    try:
+        async with asyncio.TaskGroup() as group:  # a failure cancels the other hosts
+            for runs in batches(todo, settings.probe_batch_urls):
+                group.create_task(host(runs))
+    except ExceptionGroup as failed:  # the job's last error names the first cause
+        raise failed.exceptions[0] from failed
+    return report

@@ -485,6 +485,23 @@ REPORTS: Lru[dict[str, Any]] = Lru(32)
 STEPS = 7  # what `progress` is called for
 
 
+async def report_key(
+    session: AsyncSession,
+    definition: str,
+    *,
+    at: datetime | None,
+    since: datetime | None,
+    settings: Settings,
+) -> tuple[tuple[Any, ...], sets.GemeindeSet]:
+    """What a report is kept by, read before it is computed, with the resolved set."""
+    chosen = await sets.resolve(session, definition, settings)
+    key = (
+        await queries.data_stamp(session), chosen.definition, chosen.listed, at, since,
+        datetime.now(UTC).date(), settings.stale_after_days, settings.population_bands,
+    )  # fmt: skip
+    return key, chosen
+
+
 async def report(
     session: AsyncSession,
     definition: str,
@@ -496,11 +513,7 @@ async def report(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The report of a set definition, kept by (definition, dates, data stamp, day, settings);
     with the key it was kept under (an ETag's source)."""
-    chosen = await sets.resolve(session, definition, settings)
-    key = (
-        await queries.data_stamp(session), chosen.definition, chosen.listed, at, since,
-        datetime.now(UTC).date(), settings.stale_after_days, settings.population_bands,
-    )  # fmt: skip
+    key, chosen = await report_key(session, definition, at=at, since=since, settings=settings)
     found = REPORTS.get(key)
     if found is None:
         found = await comparison(

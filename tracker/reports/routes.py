@@ -10,13 +10,14 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 from pydantic import BaseModel
 
 from tracker.caching import Answer, Lru
 from tracker.concurrency import client_holds, not_modified, stamp_etag
-from tracker.db import DbSession
-from tracker.errors import problem_responses
+from tracker.db import DbSession, as_utc
+from tracker.errors import NotFound, Unavailable, problem_responses
 from tracker.fields import (
     AREA_PATTERN,
     ISO_MOMENT_PATTERN,
@@ -26,7 +27,7 @@ from tracker.fields import (
 )
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
-from tracker.reports import comparison, dashboard, exports, queries, summary
+from tracker.reports import comparison, dashboard, exports, files, queries, summary
 from tracker.reports.figures import RULES
 from tracker.reports.schemas import (
     AreaCoverage,
@@ -37,6 +38,7 @@ from tracker.reports.schemas import (
     LeistungCoverage,
     ReifegradSummary,
     ReifegradTimeseries,
+    ReportFileStatus,
 )
 from tracker.settings import Settings
 from tracker.watch import Watch
@@ -239,14 +241,25 @@ FileFormat = Annotated[
     exports.Format | None,
     QueryParameter(
         description=(
-            "json, csv, csv-de (German Excel), xlsx, pdf or html (the last two for at most "
-            f"{exports.DOCUMENT_MAX} Gemeinden); else by Accept."
+            "json, csv, csv-de (German Excel), xlsx, pdf or html; else by Accept. An xlsx, pdf "
+            "or html file of a large set is made in the background (202 with its URL)."
         )
     ),
 ]
 
 
-@get("/reports/comparison", responses=problem_responses(422))
+@get(
+    "/reports/comparison",
+    responses={
+        202: ResponseSpec(
+            ReportFileStatus,
+            generate_examples=False,
+            description="A PDF, HTML or XLSX file of a large set is made in the background: "
+            "fetch `url` (the Location) until it is ready.",
+        ),
+        **problem_responses(422, 503),
+    },
+)
 async def comparison_report(
     request: AnyRequest,
     session: DbSession,
@@ -265,11 +278,65 @@ async def comparison_report(
     Themenfeld heat map and, for a peer group, where its Gemeinde is behind. The files are
     formats of this one result. Strong ETag of the data it reads: If-None-Match gives 304."""
     chosen = exports.negotiated(request.accept.best_match, format)
+    settings: Settings = state.settings
+    moments = comparison.report_moment(at), comparison.report_moment(since, "since")
+    if chosen in files.BACKGROUND:
+        key, members = await comparison.report_key(
+            session, set_, at=moments[0], since=moments[1], settings=settings
+        )
+        if files.in_background(await members.count(session), chosen, settings):
+            digest = files.digest_of(key, chosen, lang)
+            found = await files.state_of(session, digest)
+            if found is None:
+                args = {"set": members.definition, "at": at, "since": since,
+                        "format": chosen.value, "lang": lang}  # fmt: skip
+                found = await files.queue(state.sessionmaker, digest, args)
+            return file_answer(found)
     key, result = await comparison.report(
-        session, set_, at=comparison.report_moment(at),
-        since=comparison.report_moment(since, "since"), settings=state.settings,
-    )  # fmt: skip
+        session, set_, at=moments[0], since=moments[1], settings=settings
+    )
     return delivered(request, key, result, chosen, lang)
+
+
+def file_answer(found: files.FileState | None) -> Response[Any]:
+    """A report file made in the background: the file once made, else 202 with its state."""
+    if found is None:
+        raise NotFound("No such report file (it is kept a week).")
+    row = found.row
+    if found.status == "failed":
+        why = found.job.last_error if found.job is not None else "its job is gone"
+        raise Unavailable(
+            f"The report file could not be made ({why}); an admin may retry job "
+            f"{row.job_id}, or ask again tomorrow."
+        )
+    if found.status == "ready":
+        assert row.content is not None  # noqa: S101  (ready)
+        chosen = exports.Format(row.format)
+        headers = {"Content-Disposition": f'attachment; filename="{row.filename}"'}
+        return Response(row.content, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
+    url = f"/api/v1/report-files/{row.digest}"
+    body = ReportFileStatus(
+        digest=row.digest, status=found.status, format=row.format, set=row.definition,
+        url=url, job_id=row.job_id, created_at=as_utc(row.created_at),
+    )  # fmt: skip
+    return Response(body, status_code=202, headers={"Location": url, "Retry-After": "10"})
+
+
+@get(
+    "/report-files/{digest:str}",
+    responses={
+        202: ResponseSpec(
+            ReportFileStatus, description="Not made yet: ask again later.", generate_examples=False
+        ),
+        **problem_responses(404, 503),
+    },
+)
+async def report_file(
+    digest: Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")], session: DbSession
+) -> Response[bytes]:
+    """A comparison report file of a large set, made in the background: 202 with its state
+    until its job has made it, then the file (kept a week)."""
+    return file_answer(await files.state_of(session, digest))
 
 
 def delivered(
@@ -326,6 +393,7 @@ router = Router(
         reifegrad_summary,
         reifegrad_timeseries,
         comparison_report,
+        report_file,
         gemeinde_dashboard,
     ],
     tags=["Reifegrad"],

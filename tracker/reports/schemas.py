@@ -4,6 +4,7 @@ its time series."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -493,3 +494,15 @@ class Dashboard(BaseModel):
     )
     rules: dict[str, str]
     online_from: int
+
+
+class ReportFileStatus(BaseModel):
+    """A report file made in the background: fetch `url` (202 with this until it is ready)."""
+
+    digest: str
+    status: Literal["queued", "running", "ready", "failed"]
+    format: str
+    set: str
+    url: str
+    job_id: int | None
+    created_at: UtcDatetime

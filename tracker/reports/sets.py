@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,6 +102,10 @@ class GemeindeSet:
     conditions: tuple[ColumnElement[bool], ...]
     focus: str | None = None
     listed: tuple[str, ...] = ()  # the DST members read from the configured file
+
+    async def count(self, session: AsyncSession) -> int:
+        statement = select(func.count()).select_from(Gemeinde).where(*self.conditions)
+        return int((await run(session, statement)).scalar_one())
 
     async def members(self, session: AsyncSession) -> list[Any]:
         statement = (

@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
-from litestar.openapi.spec import (
-    OpenAPIFormat,
-    OpenAPIMediaType,
-    OpenAPIType,
-    Operation,
-    RequestBody,
-    Schema,
-)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +21,7 @@ from tracker.db import DbSession
 from tracker.errors import InvalidInput, NotFound, UnsupportedMediaType, problem_responses
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
 from tracker.importing import ImportRejected, csv_rows
-from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page
+from tracker.listing import CSV_MEDIA_TYPE, IdCursor, Limit, Page, upload_operation
 from tracker.research import actions, imports, queries
 from tracker.research.models import (
     Confidence,
@@ -71,6 +62,7 @@ from tracker.research.schemas import (
     RecommendationPatch,
     RecommendationRead,
     RedactionPreview,
+    RejectionWrite,
     RemovalRead,
     ResearchLinkRead,
     StudyCreate,
@@ -422,28 +414,12 @@ async def update_observation(
     return await observation_response(session, found)
 
 
-@dataclass
-class ObservationUpload(Operation):
-    """The import reads its body itself (CSV or XLSX), so the spec learns of it here."""
-
-    def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING, description="The observation schema as UTF-8 CSV.")
-        workbook = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
-        self.request_body = RequestBody(
-            required=True,
-            content={
-                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=text),
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=workbook),
-            },
-        )
-
-
 @post(
     "/studies/{study_id:int}/observations/import",
     guards=[researcher],
     status_code=200,
     responses=problem_responses(401, 403, 404, 415, 422),
-    operation_class=ObservationUpload,
+    operation_class=upload_operation("The observation schema as UTF-8 CSV."),
 )
 async def import_observations(
     request: AnyRequest, study_id: RowId, session: DbSession, state: State
@@ -664,6 +640,26 @@ async def publish_finding(
     return await finding_response(session, finding)
 
 
+@post(
+    "/findings/{finding_id:int}/reject",
+    guards=[research_reviewer],
+    status_code=200,
+    responses=problem_responses(*UPDATES),
+)
+async def reject_finding(
+    request: AnyRequest, finding_id: RowId, data: JSONBody[RejectionWrite], session: DbSession,
+    if_match: IfMatch = None,
+) -> Response[FindingRead]:  # fmt: skip
+    """A reviewer who is not the author sends an unpublished finding back with the reason
+    (If-Match; kept in its history): it leaves the review queue until its author changes it."""
+    finding = await actions.reject(
+        session, "finding", finding_id, data.reason, if_match=if_match,
+        actor=principal_of(request),
+    )  # fmt: skip
+    assert isinstance(finding, Finding)  # noqa: S101  (the entity asked for)
+    return await finding_response(session, finding)
+
+
 # --- recommendations -----------------------------------------------------------------------------
 
 
@@ -744,6 +740,25 @@ async def publish_recommendation(
     found = await actions.publish_recommendation(
         session, recommendation_id, if_match=if_match, actor=principal_of(request)
     )
+    return await recommendation_response(session, found)
+
+
+@post(
+    "/recommendations/{recommendation_id:int}/reject",
+    guards=[research_reviewer],
+    status_code=200,
+    responses=problem_responses(*UPDATES),
+)
+async def reject_recommendation(
+    request: AnyRequest, recommendation_id: RowId, data: JSONBody[RejectionWrite],
+    session: DbSession, if_match: IfMatch = None,
+) -> Response[RecommendationRead]:  # fmt: skip
+    """As for a finding: back to its author with the reason (If-Match)."""
+    found = await actions.reject(
+        session, "recommendation", recommendation_id, data.reason, if_match=if_match,
+        actor=principal_of(request),
+    )  # fmt: skip
+    assert isinstance(found, Recommendation)  # noqa: S101  (the entity asked for)
     return await recommendation_response(session, found)
 
 
@@ -843,9 +858,10 @@ router = Router(
         add_participant, get_participant, update_participant, withdraw_consent,
         list_observations, record_observation, get_observation, update_observation,
         list_findings, create_finding, get_finding, update_finding, finding_history,
-        preview_redaction, publish_finding, list_recommendations, create_recommendation,
-        get_recommendation, update_recommendation, recommendation_history,
-        publish_recommendation, list_kpis, record_kpi, get_kpi, update_kpi,
+        preview_redaction, publish_finding, reject_finding, list_recommendations,
+        create_recommendation, get_recommendation, update_recommendation, recommendation_history,
+        publish_recommendation, reject_recommendation, list_kpis, record_kpi, get_kpi,
+        update_kpi,
         list_public_findings, get_public_finding, leistung_findings, import_observations,
         export_public_findings, export_kpis,
     ],

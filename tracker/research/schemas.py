@@ -217,6 +217,12 @@ class ObservationRead(BaseModel):
     version: int
 
 
+class RejectionWrite(_Write):
+    """Why a reviewer sends a finding or recommendation back to its author."""
+
+    reason: Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=2000)]
+
+
 class ResearchLinkCreate(_Write):
     kind: LinkKindText = Field(
         description="demand (its key) or action (a Maßnahme's id): what exists (else 422)."
