@@ -284,6 +284,16 @@ EN = {
     "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
     "Größenklassen": "Population bands",
     "Herunterladen": "Download",
+    "Diese Auswahl hat mehr als": "This selection has more than",
+    (
+        "Gemeinden; die Datei wird daher im Hintergrund erstellt (einige Minuten). Der erste "
+        "Klick gibt den Auftrag und eine Statusmeldung; derselbe Link liefert die Datei, sobald "
+        "sie fertig ist. CSV und JSON kommen sofort."
+    ): (
+        "Gemeinden, so the file is made in the background (a few minutes). The first click "
+        "orders it and answers with its status; the same link gives the file once it is made. "
+        "CSV and JSON come at once."
+    ),
     "Kleinstädte (5.000–19.999)": "Small towns (5,000–19,999)",
     "Landgemeinden (unter 5.000)": "Rural municipalities (below 5,000)",
     "Leistung": "Leistung",

@@ -365,6 +365,10 @@ async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
         large = await client.get(URL, params={"set": definition, "format": "pdf"})
         assert large.status_code == 202  # laid out by a job, not within the request
         assert large.json()["status"] == "queued"
+    # the page says which files are made in the background, in German, beside their links
+    page = await client.get("/vergleich", params={"set": definition})
+    later = "PDF, Excel (XLSX): Diese Auswahl hat mehr als 500 Gemeinden"
+    assert (later in page.text) is (definition == "de"), page.text[-3000:]
 
 
 async def test_findings_and_massnahmen_appear_when_their_data_does(

@@ -24,7 +24,7 @@ from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import SOURCE_NAMES
 from tracker.probes import queries as probes_queries
 from tracker.regions import queries as regions_queries
-from tracker.reports import charts, comparison, dashboard, documents, queries, sets
+from tracker.reports import charts, comparison, dashboard, documents, exports, files, queries, sets
 from tracker.reports.figures import RULES
 from tracker.research import queries as research_queries
 from tracker.research.schemas import SEVERITY_NAMES
@@ -315,6 +315,13 @@ async def comparison_page(
                 key: documents.permalink("/api/v1/reports/comparison", {**params, "format": key})
                 for key, _ in DOWNLOADS
             }
+            # a large set's PDF, HTML or XLSX is made by a job: the page says so beside the link
+            count = len(result["members"])
+            page["download_later"] = [
+                label for key, label in DOWNLOADS
+                if files.in_background(count, exports.Format(key), state.settings)
+            ]  # fmt: skip
+            page["download_above"] = state.settings.report_job_above_gemeinden
     except TrackerError as error:
         page["error"] = error.in_language(lang)
         return render(request, "reports/vergleich.html", status_code=error.status, **page)
