@@ -494,6 +494,14 @@ async def test_back_office_flags_of_their_own_scale_in_summary_and_comparison(
     assert member(result, ESSEN)["share_flags"]["backoffice"]["once_only"] == 0
     assert member(result, DORTMUND)["share_flags"]["backoffice"]["once_only"] is None  # no data
     assert [f["key"] for f in result["flags"]["backoffice"]] == list(own)
+    # the dashboard's back-office figures by Themenfeld are the scale's own flags, summing to
+    # the roll-up's; a Themenfeld with nothing assessed has no share (null, not 0 %)
+    board = (await client.get(f"/api/v1/dashboards/gemeinden/{KOELN}")).json()
+    groups = [group["backoffice"] for group in board["themenfelder"]]
+    assert {key: sum(g["flags"][key] for g in groups) for key in own} == own
+    assert {g["share_online"] for g in groups if not g["assessed"]} == {None}
+    assert {g["share_flags"]["once_only"] for g in groups if not g["assessed"]} == {None}
+    assert any(g["share_flags"]["once_only"] for g in groups if g["assessed"])
     plain = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "csv"})
     table = list(csv.DictReader(io.StringIO(plain.content.decode())))
     line = next(row for row in table if row["ARS"] == KOELN)

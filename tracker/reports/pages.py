@@ -128,7 +128,7 @@ async def reifegrad_page(
         "reports/reifegrad.html",
         gemeinde=gemeinde,
         summary=rolled["summary"],
-        themenfelder=dashboard.by_themenfeld(items),
+        themenfelder=dashboard.by_themenfeld(items, rolled["flags"]),
         leistungen=listed,
         counts={"alle": len(items), "bewertet": len(assessed), "offen": len(shown["offen"])},
         nur=nur or "alle",
