@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
@@ -126,6 +127,17 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert response.status_code == 422, (definition, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert named in response.json()["detail"], response.json()
+    # the spec says what the server takes: an ASCII set, short enough for a request line
+    spec = (await client.get("/schema/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/reports/comparison"]["get"]
+    schema = next(p for p in operation["parameters"] if p["name"] == "set")["schema"]
+    assert re.fullmatch(schema["pattern"], "peers:05315000:land,typ;ars:09162000, 05315000")
+    longest = urlencode({"set": ";" * schema["maxLength"], "at": "2026-01-01T00:00:00+00:00"})
+    assert len(f"GET {URL}?{longest} HTTP/1.1") < 16 * 1024 - 2048  # h11's head, headers
+    wide = await client.get(URL, params={"set": "ä" * 2_000})  # refused by the pattern
+    assert wide.status_code == 400
+    assert wide.headers["content-type"].startswith("application/problem+json")
+    assert "set" in wide.text
     # the page says the same in German, on the form, and keeps what was chosen
     for params, german in (
         ({"set": "land:99"}, "den Schlüssel 99 gibt es nicht"),
