@@ -284,6 +284,27 @@ EN = {
     "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
     "Größenklassen": "Population bands",
     "Herunterladen": "Download",
+    (
+        "So wirken die Felder zusammen: Land, Kreis, ausgewählte Gemeinden und „Gemeinden“ "
+        "gelten zugleich – verglichen werden die Gemeinden, auf die alle gewählten Angaben "
+        "zutreffen (Schnittmenge). Eine Vergleichsgruppe ist eine eigene Auswahl und ersetzt die "
+        "übrigen Felder. Eine eigene Definition gilt, wenn die Felder leer sind."
+    ): (
+        "How the fields combine: Land, Kreis, selected Gemeinden and “Gemeinden” all hold at "
+        "once – compared are the Gemeinden that every choice fits (the intersection). A peer "
+        "group is a selection of its own and replaces the other fields. A definition of your "
+        "own applies when the fields are empty."
+    ),
+    "Die Vergleichsgruppe ersetzt die übrigen Felder; nicht berücksichtigt": (
+        "The peer group replaces the other fields; left aside"
+    ),
+    "ausgewählte Gemeinden": "selected Gemeinden",
+    "Keine Gemeinde erfüllt alle Begriffe zugleich.": "No Gemeinde fits all terms at once.",
+    "trifft allein auf keine bewohnte Gemeinde zu": "fits no inhabited Gemeinde by itself",
+    "schließen sich aus": "exclude each other",
+    "allein": "alone",
+    "bzw.": "and",
+    "und": "and",
     "Diese Auswahl hat mehr als": "This selection has more than",
     (
         "Gemeinden; die Datei wird daher im Hintergrund erstellt (einige Minuten). Der erste "

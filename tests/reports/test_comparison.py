@@ -149,6 +149,19 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert page.status_code in (400, 422), page.text
         assert german in page.text, (params, page.text)
         assert 'id="report-form"' in page.text
+    # the form says how its fields combine; what it leaves aside and what excludes what
+    page = await client.get("/vergleich")
+    assert "gelten zugleich" in page.text
+    peers = await client.get(
+        "/vergleich", params={"land": "09", "peers": KOELN, "gruppe": "alle"}, follow_redirects=True
+    )
+    assert peers.status_code == 200, peers.text
+    assert "nicht berücksichtigt: Land." in peers.text
+    empty = await client.get(
+        "/vergleich", params={"land": "05", "ars": "09162000"}, follow_redirects=True
+    )
+    assert "<code>land:05</code> und <code>ars:091620000000</code> schließen sich aus" in empty.text
+    assert "(allein: 396 bzw. 1 Gemeinden)" in empty.text
     late = await client.get(
         URL, params={"set": "land:05", "at": "2025-01-01", "since": "2025-02-01"}
     )

@@ -225,6 +225,41 @@ def composed(form: dict[str, Any]) -> str:
     return ";".join(terms) or "de"
 
 
+FIELD_NAMES = {"land": "Land", "kreis": "Kreis (Schlüssel)", "ars": "ausgewählte Gemeinden",
+               "gruppe": "Gemeinden"}  # fmt: skip
+
+
+def dropped_by_peers(form: dict[str, Any]) -> list[str]:
+    """The fields a peer group leaves aside (it is a set of its own: it replaces them)."""
+    if not form["peers"]:
+        return []
+    return [
+        key for key in FIELD_NAMES if form[key] and not (key == "gruppe" and form[key] == "alle")
+    ]
+
+
+async def exclusions(
+    session: AsyncSession, definition: str, settings: Settings
+) -> list[dict[str, Any]]:
+    """Why a set is empty: each term that holds no Gemeinde alone, else each pair of terms that
+    exclude each other (each holds Gemeinden, the two together none)."""
+    terms = [term for term in definition.split(";") if term]
+    if len(terms) < 2:  # a single term is empty by itself
+        return []
+    alone = {term: await (await sets.resolve(session, term, settings)).count(session)
+             for term in terms}  # fmt: skip
+    empty = [{"terms": [term], "counts": [0]} for term in terms if not alone[term]]
+    if empty:
+        return empty
+    found = []
+    for index, first in enumerate(terms):
+        for second in terms[index + 1 :]:
+            both = await sets.resolve(session, f"{first};{second}", settings)
+            if not await both.count(session):
+                found.append({"terms": [first, second], "counts": [alone[first], alone[second]]})
+    return found
+
+
 def _fields_chosen(form: dict[str, Any], shown: str | None) -> bool:
     """Whether the form's fields choose the set: when the definition field is empty, or still
     holds the report shown (`shown`) and the fields can express it."""
@@ -276,6 +311,7 @@ async def comparison_page(
         str, QueryParameter(pattern="^(" + "|".join([*documents.SORTS, documents.FLAG_SORT]) + ")$")
     ] = "rank",
     order: Annotated[str, QueryParameter(pattern="^(asc|desc)$")] = "asc",
+    ohne: Annotated[str | None, QueryParameter(max_length=100, pattern="^[a-z,]*$")] = None,
 ) -> Template | Redirect:
     """The comparison report as a page: the form chooses the set, the URL holds the whole
     report (a permalink); the table sorts by any column, the files are one click away."""
@@ -286,14 +322,17 @@ async def comparison_page(
     page: dict[str, Any] = {
         "form": form, "laender": [(row.Land.code, row.Land.name) for row in laender],
         "gruppen": GRUPPEN, "downloads": DOWNLOADS, "result": None, "error": None,
+        "dropped": [], "exclusions": [],
     }  # fmt: skip
     lang = language(request)
     try:
         moments = comparison.report_moment(at), comparison.report_moment(since, "since")
         if _fields_chosen(form, shown):
             chosen = await sets.resolve(session, composed(form), state.settings)
-            link = documents.permalink("/vergleich", {"set": chosen.definition, "at": at,
-                                                      "since": since})  # fmt: skip
+            link = documents.permalink("/vergleich", {
+                "set": chosen.definition, "at": at, "since": since,
+                "ohne": ",".join(dropped_by_peers(form)),
+            })  # fmt: skip
             return Redirect(link, status_code=303)
         if set_:
             _, result = await comparison.report(
@@ -311,6 +350,12 @@ async def comparison_page(
                 result, lang, sort=sort, order=order, sort_link=sort_link, links=True
             )
             page["permalink"] = documents.permalink("/vergleich", params)
+            page["dropped"] = [FIELD_NAMES[key] for key in (ohne or "").split(",")
+                               if key in FIELD_NAMES]  # fmt: skip
+            if not result["members"]:
+                page["exclusions"] = await exclusions(
+                    session, result["set"]["definition"], state.settings
+                )
             page["download_links"] = {
                 key: documents.permalink("/api/v1/reports/comparison", {**params, "format": key})
                 for key, _ in DOWNLOADS
