@@ -284,6 +284,7 @@ EN = {
     "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
     "Größenklassen": "Population bands",
     "Herunterladen": "Download",
+    "Bitte korrigieren": "Please correct",
     (
         "So wirken die Felder zusammen: Land, Kreis, ausgewählte Gemeinden und „Gemeinden“ "
         "gelten zugleich – verglichen werden die Gemeinden, auf die alle gewählten Angaben "
@@ -453,7 +454,7 @@ EN = {
     ),
     "Kreis (Schlüssel)": "Kreis (key)",
     "z. B. 05315 für Köln, 09162 für München": "e.g. 05315 for Köln, 09162 for München",
-    "oder ausgewählte Gemeinden (ARS oder AGS)": "or selected Gemeinden (ARS or AGS)",
+    "ausgewählte Gemeinden (ARS oder AGS)": "selected Gemeinden (ARS or AGS)",
     "durch Kommas oder Leerzeichen getrennt": "separated by commas or spaces",
     "z. B. 05315000 für Köln: gleicher Gemeindetyp und gleiche Größenklasse": (
         "e.g. 05315000 for Köln: same Gemeinde type and population band"

@@ -149,6 +149,17 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert page.status_code in (400, 422), page.text
         assert german in page.text, (params, page.text)
         assert 'id="report-form"' in page.text
+    # an error is shown at its field, in German words, and linked from the summary above
+    wrong = await client.get("/vergleich", params={"land": "05", "at": "2026-02-30"})
+    assert "Stand: „2026-02-30“ ist kein Tag des Kalenders" in wrong.text
+    assert "at: „" not in wrong.text
+    assert re.search(
+        r'id="f-at"[^>]*aria-invalid="true" aria-errormessage="report-error"', wrong.text
+    )
+    assert '<a href="#f-at">' in wrong.text
+    assert wrong.text.index('id="report-error"') < wrong.text.index('id="f-since"')
+    term = await client.get("/vergleich", params={"kreis": "99999"})
+    assert re.search(r'id="f-kreis"[^>]*aria-invalid="true"', term.text)
     # the form says how its fields combine; what it leaves aside and what excludes what
     page = await client.get("/vergleich")
     assert "gelten zugleich" in page.text

@@ -140,8 +140,12 @@ def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
     return {key: RULES_DE.get(key, text) for key, text in rules.items()}
 
 
+FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum"}  # the form's German labels
+
+
 def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {text!r} {why}", german=f"{field}: „{text}“ {warum}")
+    label = FIELD_LABELS.get(field, field)
+    return InvalidInput(f"{field}: {text!r} {why}", german=f"{label}: „{text}“ {warum}")
 
 
 def report_moment(text: str | None, field: str = "at") -> datetime | None:
@@ -154,7 +158,7 @@ def report_moment(text: str | None, field: str = "at") -> datetime | None:
     if not re.match(ISO_MOMENT_PATTERN, text):
         raise BadRequest(
             f"{field}: {text!r} is not an ISO 8601 date or date-time (2026-11-30).",
-            german=f"{field}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
+            german=f"{FIELD_LABELS.get(field, field)}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
         )
     try:
         date.fromisoformat(text[:10])

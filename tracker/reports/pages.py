@@ -260,6 +260,23 @@ async def exclusions(
     return found
 
 
+TERM_FIELDS = {"land": "land", "kreis": "kreis", "ars": "ars", "peers": "peers",
+               "band": "gruppe", "kreisfrei": "gruppe"}  # fmt: skip
+
+
+def error_field(error: TrackerError, by_fields: bool) -> str:
+    """The form field an error is about (its message is shown there): a date, else the field
+    that gave the term named, else the definition."""
+    detail = error.detail or ""
+    for field in ("at", "since"):
+        if detail.startswith(f"{field}:"):
+            return field
+    term = re.match(r"set: '([a-z]+)", detail)
+    if by_fields and term is not None:
+        return TERM_FIELDS.get(term[1], "set")
+    return "set"
+
+
 def _fields_chosen(form: dict[str, Any], shown: str | None) -> bool:
     """Whether the form's fields choose the set: when the definition field is empty, or still
     holds the report shown (`shown`) and the fields can express it."""
@@ -322,7 +339,7 @@ async def comparison_page(
     page: dict[str, Any] = {
         "form": form, "laender": [(row.Land.code, row.Land.name) for row in laender],
         "gruppen": GRUPPEN, "downloads": DOWNLOADS, "result": None, "error": None,
-        "dropped": [], "exclusions": [],
+        "dropped": [], "exclusions": [], "error_field": None,
     }  # fmt: skip
     lang = language(request)
     try:
@@ -369,6 +386,7 @@ async def comparison_page(
             page["download_above"] = state.settings.report_job_above_gemeinden
     except TrackerError as error:
         page["error"] = error.in_language(lang)
+        page["error_field"] = error_field(error, _fields_chosen(form, shown))
         return render(request, "reports/vergleich.html", status_code=error.status, **page)
     return render(request, "reports/vergleich.html", **page)
 
