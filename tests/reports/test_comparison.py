@@ -89,6 +89,16 @@ def test_ranks_quartiles_histogram_and_dates() -> None:
     assert comparison.default_since(mid_month).date().isoformat() == "2025-11-30"
 
 
+def test_every_rule_has_a_german_and_an_english_label() -> None:
+    from tracker.reports import related, summary
+
+    for rules in (comparison.RULES, figures.RULES, related.RULES, summary.RULES):
+        assert set(rules) <= set(comparison.RULE_LABELS), set(rules) - set(comparison.RULE_LABELS)
+    german = comparison.labelled_rules("de", comparison.RULES)
+    assert german["Geltende Bewertung"] == comparison.RULES_DE["current"]
+    assert "Current assessment" in comparison.labelled_rules("en", comparison.RULES)
+
+
 async def test_sets_and_their_band_edges(session: AsyncSession, settings: Settings) -> None:
     kreisfrei = await sets.resolve(session, " Land:05 ; kreisfrei", settings)
     assert kreisfrei.definition == "land:05;kreisfrei"
@@ -359,6 +369,8 @@ async def test_the_files_are_formats_of_the_one_result(
     html = await client.get(URL, params=params | {"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
     assert "<h1>Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte</h1>" in html.text
+    assert "<strong>Anwendbarkeit</strong>:" in html.text  # rules under labels, not API keys
+    assert "<strong>applicable</strong>" not in html.text
     # the city dashboard reads the same figures: its roll-up, its peer group's report
     board_url = f"/api/v1/dashboards/gemeinden/{KOELN}"
     board = (await client.get(board_url)).json()

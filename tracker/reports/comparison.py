@@ -133,6 +133,47 @@ RULES_DE = {
 }
 
 
+# Each rule's label on pages and in the PDF (the API keeps the keys): German, English.
+RULE_LABELS = {
+    "applicable": ("Anwendbarkeit", "Applicability"),
+    "behind_peers": ("Rückstand zur Vergleichsgruppe", "Behind the peer group"),
+    "change": ("Veränderung", "Change"),
+    "current": ("Geltende Bewertung", "Current assessment"),
+    "findings": ("Erkenntnisse", "Findings"),
+    "flaechendeckend": ("Flächendeckend", "Everywhere"),
+    "flags": ("Merkmale der Skala", "Flags of the scale"),
+    "freshness": ("Aktualität", "Freshness"),
+    "heatmap": ("Heatmap", "Heat map"),
+    "histogram": ("Verteilung", "Distribution"),
+    "massnahmen": ("Maßnahmen", "Maßnahmen (actions)"),
+    "mean_backoffice": ("Back-Office (Mittel)", "Back office (mean)"),
+    "mindestens_eine_kommune": ("In mindestens einer Kommune", "In at least one Kommune"),
+    "no_data": ("Keine Daten", "No data"),
+    "online": ("Online", "Online"),
+    "ozg_konform": ("OZG-konform", "OZG-compliant"),
+    "pair": ("Paar", "Pair"),
+    "quartiles": ("Median und Quartile", "Median and quartiles"),
+    "rank": ("Rang", "Rank"),
+    "scale": ("Skala", "Scale"),
+    "share": ("Anteil", "Share"),
+    "shares": ("Anteile", "Shares"),
+    "since_default": ("Vergleichsdatum", "Comparison date"),
+    "stale": ("Veraltet", "Stale"),
+    "at_least": ("Mindestens", "At least"),
+    "denominator": ("Nenner", "Denominator"),
+    "mean_median": ("Mittel und Median", "Mean and median"),
+}
+
+
+def labelled_rules(lang: str, rules: dict[str, str]) -> dict[str, str]:
+    """A report's rules under their labels, as a page or the PDF lists them."""
+    english = lang == "en"
+    return {
+        RULE_LABELS[key][english] if key in RULE_LABELS else key: text
+        for key, text in rules_in(lang, rules).items()
+    }
+
+
 def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
     """A report's rules as its reader reads them: German where the page is German."""
     if lang != "de":

@@ -139,7 +139,7 @@ async def reifegrad_page(
             for dimension in ("online", "backoffice")
         },
         source_names=SOURCE_NAMES,
-        rules=comparison.rules_in(language(request), RULES),
+        rules=comparison.labelled_rules(language(request), RULES),
         recorded=erfasst,
         flags=rolled["flags"],
     )
@@ -188,7 +188,7 @@ async def dashboard_page(
         request,
         "reports/dashboard.html",
         board=board,
-        rules=comparison.rules_in(lang, board["rules"]),
+        rules=comparison.labelled_rules(lang, board["rules"]),
         charts=[charts.course(board["history"], translate, lang)],
         peers_link=documents.permalink("/vergleich", {"set": board["peers"]["definition"]}),
         dimension_names=documents.DIMENSION_NAMES,
