@@ -284,6 +284,9 @@ EN = {
     "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
     "Größenklassen": "Population bands",
     "Herunterladen": "Download",
+    "die ersten": "the first",
+    "Paaren": "pairs",
+    "von": "of",
     "Bitte korrigieren": "Please correct",
     (
         "So wirken die Felder zusammen: Land, Kreis, ausgewählte Gemeinden und „Gemeinden“ "
@@ -696,6 +699,9 @@ def percent(value: float | None, lang: str = "de", *, signed: bool = False) -> s
     if value is None:
         return "–"
     text = f"{value * 100:{'+' if signed else ''}.1f}"
+    # never round to 100 % or 0 % what is not: 8,711 of 8,713 is „> 99,9 %“, not „100,0 %“
+    if not signed and 0 < value < 1 and text in ("0.0", "100.0"):
+        text = "< 0.1" if text == "0.0" else "> 99.9"
     return f"{text.replace('.', ',')} %" if lang == "de" else f"{text}%"
 
 

@@ -99,6 +99,27 @@ def test_every_rule_has_a_german_and_an_english_label() -> None:
     assert "Current assessment" in comparison.labelled_rules("en", comparison.RULES)
 
 
+def test_figures_read_as_words_say() -> None:
+    from tracker.reports import charts
+
+    assert percent(8711 / 8713) == "> 99,9 %"  # never 100 % what is not
+    assert percent(1 / 8713) == "< 0,1 %"
+    assert (percent(1.0), percent(0.0)) == ("100,0 %", "0,0 %")
+    assert charts.count_ticks(8) == [0, 2, 4, 6, 8]  # whole Gemeinden
+    assert charts.count_ticks(0) == [0, 1]
+    ticks = charts.change_ticks(0.0025)  # distinct one-decimal labels, zero in the middle
+    assert len({f"{tick * 100:.1f}" for tick in ticks}) == len(ticks)
+    assert 0 in ticks
+    members = [{"name": f"G{n:03}", "share_online": n / 400, "change": {"share_online": None}}
+               for n in range(1, 397)]  # fmt: skip
+    bins = [{"lower": n / 10, "upper": (n + 1) / 10, "gemeinden": 3 * (n == 1)} for n in range(10)]
+    drawn = charts.charts({"members": members, "histogram": bins}, str, "de")
+    assert drawn[0].title.endswith("(die ersten 30 von 396)")
+    labels = set(re.findall(r"<text[^>]*>([^<]*)</text>", drawn[1].svg))
+    assert {"0", "1", "2", "3"} <= labels
+    assert not any(re.fullmatch(r"[0-9]+[.,][0-9]+", label) for label in labels)
+
+
 async def test_sets_and_their_band_edges(session: AsyncSession, settings: Settings) -> None:
     kreisfrei = await sets.resolve(session, " Land:05 ; kreisfrei", settings)
     assert kreisfrei.definition == "land:05;kreisfrei"
@@ -170,6 +191,13 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
     assert wrong.text.index('id="report-error"') < wrong.text.index('id="f-since"')
     term = await client.get("/vergleich", params={"kreis": "99999"})
     assert re.search(r'id="f-kreis"[^>]*aria-invalid="true"', term.text)
+    # names said once, plurals right
+    one = await report(client, set=f"ars:{KOELN}")
+    assert one["set"]["description"]["de"] == "1 ausgewählte Gemeinde"
+    district = await report(client, set="rb:053")
+    assert district["set"]["description"]["de"] == "Regierungsbezirk Köln"
+    page = await client.get("/vergleich", params={"set": f"ars:{KOELN}"})
+    assert "(1 Gemeinde, davon mit Daten" in page.text
     # the form says how its fields combine; what it leaves aside and what excludes what
     page = await client.get("/vergleich")
     assert "gelten zugleich" in page.text
@@ -182,7 +210,7 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         "/vergleich", params={"land": "05", "ars": "09162000"}, follow_redirects=True
     )
     assert "<code>land:05</code> und <code>ars:091620000000</code> schließen sich aus" in empty.text
-    assert "(allein: 396 bzw. 1 Gemeinden)" in empty.text
+    assert "(allein: 396 Gemeinden bzw. 1 Gemeinde)" in empty.text
     late = await client.get(
         URL, params={"set": "land:05", "at": "2025-01-01", "since": "2025-02-01"}
     )
