@@ -284,6 +284,41 @@ EN = {
     "Großstädte (ab 100.000)": "Large cities (100,000 and more)",
     "Größenklassen": "Population bands",
     "Herunterladen": "Download",
+    "die ersten": "the first",
+    "Paaren": "pairs",
+    "von": "of",
+    "Bitte korrigieren": "Please correct",
+    (
+        "So wirken die Felder zusammen: Land, Kreis, ausgewählte Gemeinden und „Gemeinden“ "
+        "gelten zugleich – verglichen werden die Gemeinden, auf die alle gewählten Angaben "
+        "zutreffen (Schnittmenge). Eine Vergleichsgruppe ist eine eigene Auswahl und ersetzt die "
+        "übrigen Felder. Eine eigene Definition gilt, wenn die Felder leer sind."
+    ): (
+        "How the fields combine: Land, Kreis, selected Gemeinden and “Gemeinden” all hold at "
+        "once – compared are the Gemeinden that every choice fits (the intersection). A peer "
+        "group is a selection of its own and replaces the other fields. A definition of your "
+        "own applies when the fields are empty."
+    ),
+    "Die Vergleichsgruppe ersetzt die übrigen Felder; nicht berücksichtigt": (
+        "The peer group replaces the other fields; left aside"
+    ),
+    "ausgewählte Gemeinden": "selected Gemeinden",
+    "Keine Gemeinde erfüllt alle Begriffe zugleich.": "No Gemeinde fits all terms at once.",
+    "trifft allein auf keine bewohnte Gemeinde zu": "fits no inhabited Gemeinde by itself",
+    "schließen sich aus": "exclude each other",
+    "allein": "alone",
+    "bzw.": "and",
+    "und": "and",
+    "Diese Auswahl hat mehr als": "This selection has more than",
+    (
+        "Gemeinden; die Datei wird daher im Hintergrund erstellt (einige Minuten). Der erste "
+        "Klick gibt den Auftrag und eine Statusmeldung; derselbe Link liefert die Datei, sobald "
+        "sie fertig ist. CSV und JSON kommen sofort."
+    ): (
+        "Gemeinden, so the file is made in the background (a few minutes). The first click "
+        "orders it and answers with its status; the same link gives the file once it is made. "
+        "CSV and JSON come at once."
+    ),
     "Kleinstädte (5.000–19.999)": "Small towns (5,000–19,999)",
     "Landgemeinden (unter 5.000)": "Rural municipalities (below 5,000)",
     "Leistung": "Leistung",
@@ -422,7 +457,7 @@ EN = {
     ),
     "Kreis (Schlüssel)": "Kreis (key)",
     "z. B. 05315 für Köln, 09162 für München": "e.g. 05315 for Köln, 09162 for München",
-    "oder ausgewählte Gemeinden (ARS oder AGS)": "or selected Gemeinden (ARS or AGS)",
+    "ausgewählte Gemeinden (ARS oder AGS)": "selected Gemeinden (ARS or AGS)",
     "durch Kommas oder Leerzeichen getrennt": "separated by commas or spaces",
     "z. B. 05315000 für Köln: gleicher Gemeindetyp und gleiche Größenklasse": (
         "e.g. 05315000 for Köln: same Gemeinde type and population band"
@@ -664,6 +699,9 @@ def percent(value: float | None, lang: str = "de", *, signed: bool = False) -> s
     if value is None:
         return "–"
     text = f"{value * 100:{'+' if signed else ''}.1f}"
+    # never round to 100 % or 0 % what is not: 8,711 of 8,713 is „> 99,9 %“, not „100,0 %“
+    if not signed and 0 < value < 1 and text in ("0.0", "100.0"):
+        text = "< 0.1" if text == "0.0" else "> 99.9"
     return f"{text.replace('.', ',')} %" if lang == "de" else f"{text}%"
 
 

@@ -308,7 +308,10 @@ def test_comparison_report_and_dashboard_by_keyboard_with_no_serious_violations(
     page.locator("#report-choose > summary").click()  # the form folds away under a report
     page.locator("#f-at").fill("2999-01-01")
     page.locator("#report-form button[type=submit]").click()
-    expect(page.locator("#report-error")).to_contain_text("liegt in der Zukunft")
+    expect(page.locator("#report-error")).to_contain_text(
+        "Stand: „2999-01-01“ liegt in der Zukunft"
+    )
+    expect(page.locator("#f-at")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-land")).to_have_value("05")
     # a city's dashboard, reached from its row
     page.goto(server + "/gemeinden/053150000000/dashboard")
@@ -316,6 +319,8 @@ def test_comparison_report_and_dashboard_by_keyboard_with_no_serious_violations(
     expect(page.locator("#peer-group")).to_contain_text("Großstadt")
     expect(page.locator("figure.chart svg[role=img]")).to_have_count(1)
     expect(page.locator("#dashboard-themenfelder tbody tr")).to_have_count(14)
+    # the chart keeps a readable size on a phone (it scrolls sideways instead)
+    assert page.locator("figure.chart svg").first.bounding_box()["width"] >= min(width, 500) - 60  # type: ignore[index]
     page.screenshot(path=tmp_path / f"dashboard-{width}.png", full_page=True)
     assert serious_violations(page) == []
     context.close()

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
@@ -36,6 +37,7 @@ from tracker.settings import Settings
 KOELN, ESSEN, DORTMUND, DUESSELDORF = (
     "053150000000", "051130000000", "059130000000", "051110000000",
 )  # fmt: skip
+MUENCHEN = "091620000000"
 NRW_KREISFREI = 22
 URL = "/api/v1/reports/comparison"
 
@@ -87,6 +89,37 @@ def test_ranks_quartiles_histogram_and_dates() -> None:
     assert comparison.default_since(mid_month).date().isoformat() == "2025-11-30"
 
 
+def test_every_rule_has_a_german_and_an_english_label() -> None:
+    from tracker.reports import related, summary
+
+    for rules in (comparison.RULES, figures.RULES, related.RULES, summary.RULES):
+        assert set(rules) <= set(comparison.RULE_LABELS), set(rules) - set(comparison.RULE_LABELS)
+    german = comparison.labelled_rules("de", comparison.RULES)
+    assert german["Geltende Bewertung"] == comparison.RULES_DE["current"]
+    assert "Current assessment" in comparison.labelled_rules("en", comparison.RULES)
+
+
+def test_figures_read_as_words_say() -> None:
+    from tracker.reports import charts
+
+    assert percent(8711 / 8713) == "> 99,9 %"  # never 100 % what is not
+    assert percent(1 / 8713) == "< 0,1 %"
+    assert (percent(1.0), percent(0.0)) == ("100,0 %", "0,0 %")
+    assert charts.count_ticks(8) == [0, 2, 4, 6, 8]  # whole Gemeinden
+    assert charts.count_ticks(0) == [0, 1]
+    ticks = charts.change_ticks(0.0025)  # distinct one-decimal labels, zero in the middle
+    assert len({f"{tick * 100:.1f}" for tick in ticks}) == len(ticks)
+    assert 0 in ticks
+    members = [{"name": f"G{n:03}", "share_online": n / 400, "change": {"share_online": None}}
+               for n in range(1, 397)]  # fmt: skip
+    bins = [{"lower": n / 10, "upper": (n + 1) / 10, "gemeinden": 3 * (n == 1)} for n in range(10)]
+    drawn = charts.charts({"members": members, "histogram": bins}, str, "de")
+    assert drawn[0].title.endswith("(die ersten 30 von 396)")
+    labels = set(re.findall(r"<text[^>]*>([^<]*)</text>", drawn[1].svg))
+    assert {"0", "1", "2", "3"} <= labels
+    assert not any(re.fullmatch(r"[0-9]+[.,][0-9]+", label) for label in labels)
+
+
 async def test_sets_and_their_band_edges(session: AsyncSession, settings: Settings) -> None:
     kreisfrei = await sets.resolve(session, " Land:05 ; kreisfrei", settings)
     assert kreisfrei.definition == "land:05;kreisfrei"
@@ -125,6 +158,17 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert response.status_code == 422, (definition, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert named in response.json()["detail"], response.json()
+    # the spec says what the server takes: an ASCII set, short enough for a request line
+    spec = (await client.get("/schema/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/reports/comparison"]["get"]
+    schema = next(p for p in operation["parameters"] if p["name"] == "set")["schema"]
+    assert re.fullmatch(schema["pattern"], "peers:05315000:land,typ;ars:09162000, 05315000")
+    longest = urlencode({"set": ";" * schema["maxLength"], "at": "2026-01-01T00:00:00+00:00"})
+    assert len(f"GET {URL}?{longest} HTTP/1.1") < 16 * 1024 - 2048  # h11's head, headers
+    wide = await client.get(URL, params={"set": "ä" * 2_000})  # refused by the pattern
+    assert wide.status_code == 400
+    assert wide.headers["content-type"].startswith("application/problem+json")
+    assert "set" in wide.text
     # the page says the same in German, on the form, and keeps what was chosen
     for params, german in (
         ({"set": "land:99"}, "den Schlüssel 99 gibt es nicht"),
@@ -136,6 +180,37 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         assert page.status_code in (400, 422), page.text
         assert german in page.text, (params, page.text)
         assert 'id="report-form"' in page.text
+    # an error is shown at its field, in German words, and linked from the summary above
+    wrong = await client.get("/vergleich", params={"land": "05", "at": "2026-02-30"})
+    assert "Stand: „2026-02-30“ ist kein Tag des Kalenders" in wrong.text
+    assert "at: „" not in wrong.text
+    assert re.search(
+        r'id="f-at"[^>]*aria-invalid="true" aria-errormessage="report-error"', wrong.text
+    )
+    assert '<a href="#f-at">' in wrong.text
+    assert wrong.text.index('id="report-error"') < wrong.text.index('id="f-since"')
+    term = await client.get("/vergleich", params={"kreis": "99999"})
+    assert re.search(r'id="f-kreis"[^>]*aria-invalid="true"', term.text)
+    # names said once, plurals right
+    one = await report(client, set=f"ars:{KOELN}")
+    assert one["set"]["description"]["de"] == "1 ausgewählte Gemeinde"
+    district = await report(client, set="rb:053")
+    assert district["set"]["description"]["de"] == "Regierungsbezirk Köln"
+    page = await client.get("/vergleich", params={"set": f"ars:{KOELN}"})
+    assert "(1 Gemeinde, davon mit Daten" in page.text
+    # the form says how its fields combine; what it leaves aside and what excludes what
+    page = await client.get("/vergleich")
+    assert "gelten zugleich" in page.text
+    peers = await client.get(
+        "/vergleich", params={"land": "09", "peers": KOELN, "gruppe": "alle"}, follow_redirects=True
+    )
+    assert peers.status_code == 200, peers.text
+    assert "nicht berücksichtigt: Land." in peers.text
+    empty = await client.get(
+        "/vergleich", params={"land": "05", "ars": "09162000"}, follow_redirects=True
+    )
+    assert "<code>land:05</code> und <code>ars:091620000000</code> schließen sich aus" in empty.text
+    assert "(allein: 396 Gemeinden bzw. 1 Gemeinde)" in empty.text
     late = await client.get(
         URL, params={"set": "land:05", "at": "2025-01-01", "since": "2025-02-01"}
     )
@@ -178,6 +253,13 @@ async def test_the_report_agrees_with_the_rollups_and_moves_over_time(
     assert len(before["heatmap"]["themenfelder"]) == 14
     assert len(before["heatmap"]["rows"]) == NRW_KREISFREI
     assert before["spread"]["share_online"]["count"] == NRW_KREISFREI
+    # a Gemeinde with no data has no share in the heat map either (null, as „keine Daten“)
+    mixed = await report(client, set=f"ars:{KOELN},{MUENCHEN}")
+    rows = {row["ars"]: row["shares"] for row in mixed["heatmap"]["rows"]}
+    assert set(rows[MUENCHEN]) == {None}
+    assert any(share is not None for share in rows[KOELN])
+    page = await client.get(URL, params={"set": f"ars:{KOELN},{MUENCHEN}", "format": "html"})
+    assert page.text.count("keine Daten</td>") == 2  # the table and the heat map
     assert "rank" in before["rules"]
     assert "online" in before["rules"]
     assert before["sources"]["population"].startswith("Statistisches Bundesamt")
@@ -219,6 +301,25 @@ def read_pdf(content: bytes, folder: Path) -> tuple[int, str]:
         ["pdftotext", "-layout", document, "-"], capture_output=True, text=True, check=True
     ).stdout
     return len(list(folder.glob("page*.png"))), text
+
+
+def pdf_words(content: bytes, folder: Path) -> tuple[float, list[tuple[float, float, float, str]]]:
+    """The page width and each word of the PDF's first page: (x min, x max, y min, text)."""
+    document = folder / "words.pdf"
+    document.write_bytes(content)
+    boxes = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-bbox", document, "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    width = float(re.search(r'<page width="([0-9.]+)"', boxes)[1])  # type: ignore[index]
+    words = [
+        (float(x0), float(x1), float(y0), word)
+        for x0, y0, x1, word in re.findall(
+            r'<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="[0-9.]+">([^<]*)<',
+            boxes,
+        )
+    ]
+    return width, words
 
 
 async def test_the_files_are_formats_of_the_one_result(
@@ -284,9 +385,20 @@ async def test_the_files_are_formats_of_the_one_result(
     assert re.search(rf"Duisburg .*{re.escape(percent(duisburg['share_online']))}", text)
     assert f"Seite 1 / {pages}" in text
     assert "Statistisches Bundesamt (Destatis)" in text
+    # the whole table is on the page, its last header („Rang Veränderung“, wrapped) included
+    width, words = await asyncio.to_thread(pdf_words, pdf.content, tmp_path)
+    assert max(x1 for _, x1, _, _ in words) < width
+    ranks = [(x0, y0) for x0, x1, y0, word in words if word == "Rang"]
+    changes = [(x0, x1, y0) for x0, x1, y0, word in words if word == "Veränderung"]
+    assert any(
+        0 < y0 - rank_y < 15 and x0 <= rank_x <= x1
+        for rank_x, rank_y in ranks for x0, x1, y0 in changes
+    )  # fmt: skip
     html = await client.get(URL, params=params | {"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
     assert "<h1>Vergleich: Land Nordrhein-Westfalen; kreisfreie Städte</h1>" in html.text
+    assert "<strong>Anwendbarkeit</strong>:" in html.text  # rules under labels, not API keys
+    assert "<strong>applicable</strong>" not in html.text
     # the city dashboard reads the same figures: its roll-up, its peer group's report
     board_url = f"/api/v1/dashboards/gemeinden/{KOELN}"
     board = (await client.get(board_url)).json()
@@ -329,6 +441,10 @@ async def test_nationwide_sets_answer(client: Client, definition: str) -> None:
         large = await client.get(URL, params={"set": definition, "format": "pdf"})
         assert large.status_code == 202  # laid out by a job, not within the request
         assert large.json()["status"] == "queued"
+    # the page says which files are made in the background, in German, beside their links
+    page = await client.get("/vergleich", params={"set": definition})
+    later = "PDF, Excel (XLSX): Diese Auswahl hat mehr als 500 Gemeinden"
+    assert (later in page.text) is (definition == "de"), page.text[-3000:]
 
 
 async def test_findings_and_massnahmen_appear_when_their_data_does(
@@ -454,6 +570,14 @@ async def test_back_office_flags_of_their_own_scale_in_summary_and_comparison(
     assert member(result, ESSEN)["share_flags"]["backoffice"]["once_only"] == 0
     assert member(result, DORTMUND)["share_flags"]["backoffice"]["once_only"] is None  # no data
     assert [f["key"] for f in result["flags"]["backoffice"]] == list(own)
+    # the dashboard's back-office figures by Themenfeld are the scale's own flags, summing to
+    # the roll-up's; a Themenfeld with nothing assessed has no share (null, not 0 %)
+    board = (await client.get(f"/api/v1/dashboards/gemeinden/{KOELN}")).json()
+    groups = [group["backoffice"] for group in board["themenfelder"]]
+    assert {key: sum(g["flags"][key] for g in groups) for key in own} == own
+    assert {g["share_online"] for g in groups if not g["assessed"]} == {None}
+    assert {g["share_flags"]["once_only"] for g in groups if not g["assessed"]} == {None}
+    assert any(g["share_flags"]["once_only"] for g in groups if g["assessed"])
     plain = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "csv"})
     table = list(csv.DictReader(io.StringIO(plain.content.decode())))
     line = next(row for row in table if row["ARS"] == KOELN)

@@ -12,9 +12,36 @@ from typing import Any
 import pygal  # type: ignore[import-untyped]
 from pygal.style import Style  # type: ignore[import-untyped]
 
-from tracker.i18n import percent, points
+from tracker.i18n import number, percent, points
 
 RANKED_MAX = 30  # bars in the ranking and change charts; the table lists every member
+STEPS_PP = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)  # tick steps of the change chart, in points
+
+
+def _shown_of(title: str, shown: int, of: int, translate: Callable[[str], str]) -> str:
+    """A chart that draws the first `shown` of `of` says so in its title."""
+    if of <= shown:
+        return title
+    return f"{title} ({translate('die ersten')} {shown} {translate('von')} {number(of)})"
+
+
+def count_ticks(highest: int) -> list[int]:
+    """Whole-number ticks for a count axis (no 0.2 of a Gemeinde), at most six."""
+    step = 1
+    while highest / step > 5:
+        step = next(s for s in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if s > step)
+    return list(range(0, max(highest, 1) + step, step))
+
+
+def change_ticks(widest: float) -> list[float]:
+    """Distinct ticks for a change in points (shares of 1), symmetric around zero: a step of
+    the points that its one-decimal label shows apart."""
+    points_wide = widest * 100
+    step = next((s for s in STEPS_PP if points_wide / s <= 4), STEPS_PP[-1])
+    count = int(points_wide // step) + 1
+    return [round(k * step / 100, 6) for k in range(-count, count + 1)]
+
+
 STYLE = Style(
     background="white", plot_background="white", foreground="#1d2733",
     foreground_strong="#1d2733", foreground_subtle="#d5dbe2",
@@ -57,8 +84,12 @@ def ranking(result: dict[str, Any], translate: Callable[[str], str], lang: str) 
     rows = sorted(
         (row for row in result["members"] if row["share_online"] is not None),
         key=lambda row: (-row["share_online"], row["name"]),
-    )[:RANKED_MAX]
-    title = translate("Anteil der anwendbaren Leistungen online")
+    )
+    ranked = len(rows)
+    rows = rows[:RANKED_MAX]
+    title = _shown_of(
+        translate("Anteil der anwendbaren Leistungen online"), len(rows), ranked, translate
+    )
 
     def fmt(value: float) -> str:
         return percent(value, lang)
@@ -75,18 +106,24 @@ def improved(result: dict[str, Any], translate: Callable[[str], str], lang: str)
     rows = sorted(
         (row for row in result["members"] if row["change"]["share_online"]),
         key=lambda row: (-row["change"]["share_online"], row["name"]),
-    )[:RANKED_MAX]
+    )
     if not rows:
         return None
-    title = translate("Veränderung des Anteils online seit dem Vergleichsdatum")
+    changed = len(rows)
+    rows = rows[:RANKED_MAX]
+    title = _shown_of(
+        translate("Veränderung des Anteils online seit dem Vergleichsdatum"),
+        len(rows), changed, translate,
+    )  # fmt: skip
 
     def fmt(value: float) -> str:
         return points(value, lang)
 
     values = [row["change"]["share_online"] for row in rows]
     chart = _bars(title, [row["name"] for row in rows], values, fmt)
-    widest = max(abs(value) for value in values) * 1.25
-    chart.range = (-widest, widest)  # zero in the middle: losses left, gains right
+    ticks = change_ticks(max(abs(value) for value in values) * 1.25)
+    chart.range = (ticks[0], ticks[-1])  # zero in the middle: losses left, gains right
+    chart.y_labels = ticks  # each tick its own label (not -0,2 Pp. five times)
     words = "; ".join(
         f"{row['name']} {fmt(value)}" for row, value in zip(rows, values, strict=True)
     )
@@ -101,9 +138,11 @@ def distribution(result: dict[str, Any], translate: Callable[[str], str], lang: 
     chart = pygal.Bar(
         style=STYLE, js=[], show_legend=False, width=760, height=300, explicit_size=True,
         disable_xml_declaration=True, print_values=True, margin=8, x_label_rotation=30,
+        value_formatter=lambda value: number(int(value), lang),
     )  # fmt: skip
     chart.title = title
     chart.x_labels = labels
+    chart.y_labels = count_ticks(max((b["gemeinden"] for b in bins), default=0))
     chart.add(translate("Gemeinden"), [b["gemeinden"] for b in bins])
     words = "; ".join(f"{label}: {b['gemeinden']}" for label, b in zip(labels, bins, strict=True))
     return Chart(title, _svg(chart, f"{title}: {words}"), words)

@@ -133,6 +133,47 @@ RULES_DE = {
 }
 
 
+# Each rule's label on pages and in the PDF (the API keeps the keys): German, English.
+RULE_LABELS = {
+    "applicable": ("Anwendbarkeit", "Applicability"),
+    "behind_peers": ("Rückstand zur Vergleichsgruppe", "Behind the peer group"),
+    "change": ("Veränderung", "Change"),
+    "current": ("Geltende Bewertung", "Current assessment"),
+    "findings": ("Erkenntnisse", "Findings"),
+    "flaechendeckend": ("Flächendeckend", "Everywhere"),
+    "flags": ("Merkmale der Skala", "Flags of the scale"),
+    "freshness": ("Aktualität", "Freshness"),
+    "heatmap": ("Heatmap", "Heat map"),
+    "histogram": ("Verteilung", "Distribution"),
+    "massnahmen": ("Maßnahmen", "Maßnahmen (actions)"),
+    "mean_backoffice": ("Back-Office (Mittel)", "Back office (mean)"),
+    "mindestens_eine_kommune": ("In mindestens einer Kommune", "In at least one Kommune"),
+    "no_data": ("Keine Daten", "No data"),
+    "online": ("Online", "Online"),
+    "ozg_konform": ("OZG-konform", "OZG-compliant"),
+    "pair": ("Paar", "Pair"),
+    "quartiles": ("Median und Quartile", "Median and quartiles"),
+    "rank": ("Rang", "Rank"),
+    "scale": ("Skala", "Scale"),
+    "share": ("Anteil", "Share"),
+    "shares": ("Anteile", "Shares"),
+    "since_default": ("Vergleichsdatum", "Comparison date"),
+    "stale": ("Veraltet", "Stale"),
+    "at_least": ("Mindestens", "At least"),
+    "denominator": ("Nenner", "Denominator"),
+    "mean_median": ("Mittel und Median", "Mean and median"),
+}
+
+
+def labelled_rules(lang: str, rules: dict[str, str]) -> dict[str, str]:
+    """A report's rules under their labels, as a page or the PDF lists them."""
+    english = lang == "en"
+    return {
+        RULE_LABELS[key][english] if key in RULE_LABELS else key: text
+        for key, text in rules_in(lang, rules).items()
+    }
+
+
 def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
     """A report's rules as its reader reads them: German where the page is German."""
     if lang != "de":
@@ -140,8 +181,12 @@ def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
     return {key: RULES_DE.get(key, text) for key, text in rules.items()}
 
 
+FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum"}  # the form's German labels
+
+
 def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {text!r} {why}", german=f"{field}: „{text}“ {warum}")
+    label = FIELD_LABELS.get(field, field)
+    return InvalidInput(f"{field}: {text!r} {why}", german=f"{label}: „{text}“ {warum}")
 
 
 def report_moment(text: str | None, field: str = "at") -> datetime | None:
@@ -154,7 +199,7 @@ def report_moment(text: str | None, field: str = "at") -> datetime | None:
     if not re.match(ISO_MOMENT_PATTERN, text):
         raise BadRequest(
             f"{field}: {text!r} is not an ISO 8601 date or date-time (2026-11-30).",
-            german=f"{field}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
+            german=f"{FIELD_LABELS.get(field, field)}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
         )
     try:
         date.fromisoformat(text[:10])
@@ -742,7 +787,8 @@ async def _heatmap(
     members: list[Member],
     applicable_in: dict[str, set[str]],
 ) -> dict[str, Any] | None:
-    """Share online per Themenfeld × Gemeinde (None for sets too large to read as one)."""
+    """Share online per Themenfeld × Gemeinde (None for sets too large to read as one); a
+    Gemeinde without an assessed online pair has no data, so no share (null, not 0 %: `RULES`)."""
     if len(members) > HEATMAP_MAX:
         return None
     themenfeld_of = {ozg_id: themenfeld for ozg_id, _, themenfeld in ref.leistungen}
@@ -761,7 +807,8 @@ async def _heatmap(
         cells.append({
             "ars": member.ars,
             "shares": [
-                round(online[(member.ars, name)] / applicable[name], 4) if applicable[name]
+                round(online[(member.ars, name)] / applicable[name], 4)
+                if applicable[name] and member.now.get(ONLINE, Tally()).assessed
                 else None
                 for name in themenfelder
             ],

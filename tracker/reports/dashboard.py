@@ -24,15 +24,21 @@ MONTHS = 24  # two years: the course since WSP NRW (2024-11) on a 2026 dashboard
 BEHIND_SHOWN = 10
 
 
-def by_themenfeld(leistungen: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per Themenfeld: applicable Leistungen, and per dimension assessed, online, OZG-konform
-    and the mean level."""
+def by_themenfeld(
+    leistungen: list[dict[str, Any]], flags: dict[str, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """Per Themenfeld: applicable Leistungen, and per dimension assessed, online, OZG-konform,
+    the mean level and the Leistungen reaching each flag of the dimension's own scale (`flags`
+    as a roll-up lists them: on the back-office scale online and OZG-konform mean nothing). No
+    share where nothing is assessed (no data is no 0 %)."""
     groups: dict[str, dict[str, Any]] = {}
     sums: dict[tuple[str, str], int] = defaultdict(int)
+    keys = {d.value: [flag["key"] for flag in (flags or {}).get(d.value, [])] for d in Dimension}
     for item in leistungen:
         group = groups.setdefault(item["themenfeld"], {
             "themenfeld": item["themenfeld"], "applicable": 0,
-            **{d.value: {"assessed": 0, "online": 0, "ozg_konform": 0, "mean_level": None}
+            **{d.value: {"assessed": 0, "online": 0, "ozg_konform": 0, "mean_level": None,
+                         "flags": dict.fromkeys(keys[d.value], 0)}
                for d in Dimension},
         })  # fmt: skip
         group["applicable"] += 1
@@ -44,13 +50,23 @@ def by_themenfeld(leistungen: list[dict[str, Any]]) -> list[dict[str, Any]]:
             tally["assessed"] += 1
             tally["online"] += found["online"]
             tally["ozg_konform"] += found["ozg_konform"]
+            for key in found["flags"]:
+                if key in tally["flags"]:
+                    tally["flags"][key] += 1
             sums[(item["themenfeld"], dimension.value)] += found["highest"]
     for name, group in groups.items():
         for dimension in Dimension:
             tally = group[dimension.value]
-            tally["share_online"] = round(tally["online"] / group["applicable"], 4)
-            if tally["assessed"]:
-                tally["mean_level"] = round(sums[(name, dimension.value)] / tally["assessed"], 2)
+            assessed = tally["assessed"]
+            tally["share_online"] = (
+                round(tally["online"] / group["applicable"], 4) if assessed else None
+            )
+            tally["share_flags"] = {
+                key: round(count / group["applicable"], 4) if assessed else None
+                for key, count in tally["flags"].items()
+            }
+            if assessed:
+                tally["mean_level"] = round(sums[(name, dimension.value)] / assessed, 2)
     return sorted(groups.values(), key=lambda group: group["themenfeld"])
 
 
@@ -104,7 +120,7 @@ async def dashboard(session: AsyncSession, ars: str, settings: Settings) -> dict
         "population": gemeinde.bevoelkerung, "band": None if band is None else band.name("de"),
         "computed_at": datetime.now(UTC),
         "summary": rolled["summary"],
-        "themenfelder": by_themenfeld(rolled["leistungen"]),
+        "themenfelder": by_themenfeld(rolled["leistungen"], rolled["flags"]),
         "age": _age(rolled["leistungen"]),
         "history": await history(session, gemeinde.ars),
         "peers": {

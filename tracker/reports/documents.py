@@ -130,7 +130,7 @@ def context(
         "sort_links": sort_links,
         "links": links,
         "charts": charts.charts(result, translate, lang),
-        "rules": comparison.rules_in(lang, result["rules"]),
+        "rules": comparison.labelled_rules(lang, result["rules"]),
         "without_data": {row["ars"] for row in result["members"] if row["share_online"] is None},
         "dimension_names": DIMENSION_NAMES,
         "heat": heat,

@@ -24,7 +24,7 @@ from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import SOURCE_NAMES
 from tracker.probes import queries as probes_queries
 from tracker.regions import queries as regions_queries
-from tracker.reports import charts, comparison, dashboard, documents, queries, sets
+from tracker.reports import charts, comparison, dashboard, documents, exports, files, queries, sets
 from tracker.reports.figures import RULES
 from tracker.research import queries as research_queries
 from tracker.research.schemas import SEVERITY_NAMES
@@ -128,7 +128,7 @@ async def reifegrad_page(
         "reports/reifegrad.html",
         gemeinde=gemeinde,
         summary=rolled["summary"],
-        themenfelder=dashboard.by_themenfeld(items),
+        themenfelder=dashboard.by_themenfeld(items, rolled["flags"]),
         leistungen=listed,
         counts={"alle": len(items), "bewertet": len(assessed), "offen": len(shown["offen"])},
         nur=nur or "alle",
@@ -139,7 +139,7 @@ async def reifegrad_page(
             for dimension in ("online", "backoffice")
         },
         source_names=SOURCE_NAMES,
-        rules=comparison.rules_in(language(request), RULES),
+        rules=comparison.labelled_rules(language(request), RULES),
         recorded=erfasst,
         flags=rolled["flags"],
     )
@@ -188,7 +188,7 @@ async def dashboard_page(
         request,
         "reports/dashboard.html",
         board=board,
-        rules=comparison.rules_in(lang, board["rules"]),
+        rules=comparison.labelled_rules(lang, board["rules"]),
         charts=[charts.course(board["history"], translate, lang)],
         peers_link=documents.permalink("/vergleich", {"set": board["peers"]["definition"]}),
         dimension_names=documents.DIMENSION_NAMES,
@@ -223,6 +223,58 @@ def composed(form: dict[str, Any]) -> str:
     elif gruppe and gruppe != "alle":
         terms.append(f"band:{gruppe}")
     return ";".join(terms) or "de"
+
+
+FIELD_NAMES = {"land": "Land", "kreis": "Kreis (Schlüssel)", "ars": "ausgewählte Gemeinden",
+               "gruppe": "Gemeinden"}  # fmt: skip
+
+
+def dropped_by_peers(form: dict[str, Any]) -> list[str]:
+    """The fields a peer group leaves aside (it is a set of its own: it replaces them)."""
+    if not form["peers"]:
+        return []
+    return [
+        key for key in FIELD_NAMES if form[key] and not (key == "gruppe" and form[key] == "alle")
+    ]
+
+
+async def exclusions(
+    session: AsyncSession, definition: str, settings: Settings
+) -> list[dict[str, Any]]:
+    """Why a set is empty: each term that holds no Gemeinde alone, else each pair of terms that
+    exclude each other (each holds Gemeinden, the two together none)."""
+    terms = [term for term in definition.split(";") if term]
+    if len(terms) < 2:  # a single term is empty by itself
+        return []
+    alone = {term: await (await sets.resolve(session, term, settings)).count(session)
+             for term in terms}  # fmt: skip
+    empty = [{"terms": [term], "counts": [0]} for term in terms if not alone[term]]
+    if empty:
+        return empty
+    found = []
+    for index, first in enumerate(terms):
+        for second in terms[index + 1 :]:
+            both = await sets.resolve(session, f"{first};{second}", settings)
+            if not await both.count(session):
+                found.append({"terms": [first, second], "counts": [alone[first], alone[second]]})
+    return found
+
+
+TERM_FIELDS = {"land": "land", "kreis": "kreis", "ars": "ars", "peers": "peers",
+               "band": "gruppe", "kreisfrei": "gruppe"}  # fmt: skip
+
+
+def error_field(error: TrackerError, by_fields: bool) -> str:
+    """The form field an error is about (its message is shown there): a date, else the field
+    that gave the term named, else the definition."""
+    detail = error.detail or ""
+    for field in ("at", "since"):
+        if detail.startswith(f"{field}:"):
+            return field
+    term = re.match(r"set: '([a-z]+)", detail)
+    if by_fields and term is not None:
+        return TERM_FIELDS.get(term[1], "set")
+    return "set"
 
 
 def _fields_chosen(form: dict[str, Any], shown: str | None) -> bool:
@@ -276,6 +328,7 @@ async def comparison_page(
         str, QueryParameter(pattern="^(" + "|".join([*documents.SORTS, documents.FLAG_SORT]) + ")$")
     ] = "rank",
     order: Annotated[str, QueryParameter(pattern="^(asc|desc)$")] = "asc",
+    ohne: Annotated[str | None, QueryParameter(max_length=100, pattern="^[a-z,]*$")] = None,
 ) -> Template | Redirect:
     """The comparison report as a page: the form chooses the set, the URL holds the whole
     report (a permalink); the table sorts by any column, the files are one click away."""
@@ -286,14 +339,17 @@ async def comparison_page(
     page: dict[str, Any] = {
         "form": form, "laender": [(row.Land.code, row.Land.name) for row in laender],
         "gruppen": GRUPPEN, "downloads": DOWNLOADS, "result": None, "error": None,
+        "dropped": [], "exclusions": [], "error_field": None,
     }  # fmt: skip
     lang = language(request)
     try:
         moments = comparison.report_moment(at), comparison.report_moment(since, "since")
         if _fields_chosen(form, shown):
             chosen = await sets.resolve(session, composed(form), state.settings)
-            link = documents.permalink("/vergleich", {"set": chosen.definition, "at": at,
-                                                      "since": since})  # fmt: skip
+            link = documents.permalink("/vergleich", {
+                "set": chosen.definition, "at": at, "since": since,
+                "ohne": ",".join(dropped_by_peers(form)),
+            })  # fmt: skip
             return Redirect(link, status_code=303)
         if set_:
             _, result = await comparison.report(
@@ -311,12 +367,26 @@ async def comparison_page(
                 result, lang, sort=sort, order=order, sort_link=sort_link, links=True
             )
             page["permalink"] = documents.permalink("/vergleich", params)
+            page["dropped"] = [FIELD_NAMES[key] for key in (ohne or "").split(",")
+                               if key in FIELD_NAMES]  # fmt: skip
+            if not result["members"]:
+                page["exclusions"] = await exclusions(
+                    session, result["set"]["definition"], state.settings
+                )
             page["download_links"] = {
                 key: documents.permalink("/api/v1/reports/comparison", {**params, "format": key})
                 for key, _ in DOWNLOADS
             }
+            # a large set's PDF, HTML or XLSX is made by a job: the page says so beside the link
+            count = len(result["members"])
+            page["download_later"] = [
+                label for key, label in DOWNLOADS
+                if files.in_background(count, exports.Format(key), state.settings)
+            ]  # fmt: skip
+            page["download_above"] = state.settings.report_job_above_gemeinden
     except TrackerError as error:
         page["error"] = error.in_language(lang)
+        page["error_field"] = error_field(error, _fields_chosen(form, shown))
         return render(request, "reports/vergleich.html", status_code=error.status, **page)
     return render(request, "reports/vergleich.html", **page)
 

@@ -224,16 +224,24 @@ ReportDate = Annotated[
 ]
 
 
+# The set grammar (`sets.resolve`) is ASCII. Percent-encoded, a character takes up to 3 bytes,
+# and uvicorn's HTTP parser (h11) takes a request head of at most 16 KiB: 4,000 characters leave
+# room for the path, the other parameters and the headers.
+SET_PATTERN = r"^[A-Za-z0-9:;,_ -]*$"
+SET_MAX_LENGTH = 4_000
 SetDefinition = Annotated[
     str,
     QueryParameter(
         name="set",
         min_length=1,
-        max_length=14_000,
+        max_length=SET_MAX_LENGTH,
+        pattern=SET_PATTERN,
         description=(
             "The Gemeinden compared, terms joined by `;`: de, land:05, rb:051, kreis:05315, "
             "kreisfrei, typ:61,62, band:grossstadt, dst, ars:…,…, peers:053150000000[:land,typ,"
-            "band]."
+            f"band]. ASCII letters, digits and `:;,_- ` only, at most {SET_MAX_LENGTH:,} "
+            "characters, so that the request line holds it even percent-encoded (about 300 "
+            "ARS; longer lists: `tracker report comparison --set`)."
         ),
     ),
 ]

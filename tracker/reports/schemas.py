@@ -277,7 +277,13 @@ class SetCoverage(BaseModel):
 
 class HeatmapRow(BaseModel):
     ars: str
-    shares: list[float | None] = Field(description="Share online per Themenfeld, in order.")
+    shares: list[float | None] = Field(
+        description=(
+            "Share online per Themenfeld, in order; null where none of its Leistungen applies, "
+            "and in every Themenfeld of a Gemeinde with no data (no assessed online pair: no "
+            "data is no 0 %)."
+        )
+    )
 
 
 class Heatmap(BaseModel):
@@ -410,8 +416,19 @@ class ThemenfeldDimension(BaseModel):
     assessed: int
     online: int
     ozg_konform: int
-    share_online: float
+    share_online: float | None = Field(
+        description="online / applicable; null when nothing is assessed (no data is no 0 %)."
+    )
     mean_level: float | None
+    flags: dict[str, int] = Field(
+        default_factory=dict,
+        description="Leistungen reaching each flag of the dimension's own scale. On the "
+        "back-office scale `online`, `ozg_konform` and `share_online` mean nothing: read these.",
+    )
+    share_flags: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="Each flag's Leistungen / applicable; null when nothing is assessed.",
+    )
 
 
 class ThemenfeldFigures(BaseModel):

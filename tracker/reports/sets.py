@@ -49,6 +49,12 @@ _TERM = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<value>.*))?$")
 _CODE = {"land": r"\d{2}", "rb": r"\d{3}", "kreis": r"\d{5}"}
 _GEMEINDE = re.compile(r"^\d{8}$|^\d{12}$")
 MAX_LISTED = 1000
+# names of Regierungsbezirke and Kreise that already say what they are („Reg.-Bez. Köln“,
+# „Statistische Region Hannover“, „Mettmann, Kreis“): not prefixed a second time
+_SAYS_WHAT = re.compile(
+    r"^(Reg\.-Bez\.|Regierungsbezirk|Statistische Region|Kreis|Landkreis|Stadtkreis|Region|"
+    r"Städteregion|Regionalverband)\s|, (Kreis|Landkreis|Stadt|Stadtkreis|Kreisfreie Stadt)$"
+)
 _NO_KEY_DE = "kein ARS (12 Ziffern) und kein AGS (8 Ziffern)"
 
 
@@ -231,8 +237,11 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
             name = await _name(session, model, value, term)
             conditions.append(col(column) == value)
             canonical.append(f"{kind}:{value}")
-            german.append(f"{what[0]} {name}")
-            english.append(f"{what[1]} {name}")
+            # a name that already says what it is („Reg.-Bez. Köln“) is not prefixed again
+            said = kind != "land" and _SAYS_WHAT.search(name) is not None
+            german.append(name.replace("Reg.-Bez. ", "Regierungsbezirk ") if said
+                          else f"{what[0]} {name}")  # fmt: skip
+            english.append(f"{what[1]} {name.removeprefix('Reg.-Bez. ')}")
         elif kind == "kreisfrei" and not value:
             conditions.append(col(Gemeinde.typ_code).in_(KREISFREI))
             canonical.append("kreisfrei")
@@ -273,8 +282,9 @@ async def resolve(session: AsyncSession, definition: str, settings: Settings) ->
             picked = await _gemeinden(session, keys, term)
             conditions.append(col(Gemeinde.ars).in_(picked))
             canonical.append("ars:" + ",".join(picked))
-            german.append(f"{len(picked)} ausgewählte Gemeinden")
-            english.append(f"{len(picked)} selected municipalities")
+            one = len(picked) == 1
+            german.append(f"{len(picked)} ausgewählte Gemeinde{'' if one else 'n'}")
+            english.append(f"{len(picked)} selected municipalit{'y' if one else 'ies'}")
         elif kind == "peers":
             key, _, criteria_text = value.partition(":")
             gemeinde = await _gemeinde(session, key.strip(), term)
