@@ -129,10 +129,17 @@ async def test_the_chain_from_study_to_public_finding(
         ({"code": "P09", "user_group": "Ruf +49 341 1234567 an"}, "user_group"),
         ({"code": "max.mustermann", "user_group": "Bürger:in"}, "code"),
         ({"code": "P09", "user_group": "Frau Schmidt"}, "user_group"),
+        ({"code": "P09", "user_group": "Hans Müller"}, "user_group"),
     ):
         refused = await client.post(participants, json={**body, "consent": consent}, headers=me)
         assert refused.status_code == 422, body
         assert refused.json()["detail"].startswith(f"{field} looks like")
+    renamed = await client.patch(
+        f"/api/v1/participants/{evidence['p1']['id']}",
+        json={"user_group": "Anna-Lena Roth"},
+        headers={**me, **ANY},
+    )
+    assert (renamed.status_code, renamed.json()["field"]) == (422, "user_group"), renamed.text
     twice = {"code": "P01", "user_group": "x", "consent": consent}
     assert (await client.post(participants, json=twice, headers=me)).status_code == 409
 
@@ -723,6 +730,13 @@ async def test_a_researcher_adds_a_participant_on_the_study_page(
     personal = {**form, "code": "P06", "user_group": "Frau Schmidt"}
     refused = await client.post(f"{url}/teilnehmende", data=personal)
     assert refused.status_code == 422
-    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
+    assert "Nutzendengruppe sieht nach personenbezogenen Daten aus (Name nach Anrede" in (
+        refused.text
+    )
+    bare = await client.post(f"{url}/teilnehmende", data={**personal, "user_group": "Hans Müller"})
+    assert bare.status_code == 422
+    assert "Nutzendengruppe sieht nach einem Personennamen aus" in bare.text
+    grouped = {**form, "code": "P07", "user_group": "Junge Erwachsene"}
+    assert (await client.post(f"{url}/teilnehmende", data=grouped)).status_code == 303
     twice = await client.post(f"{url}/teilnehmende", data=form)
     assert twice.status_code == 422

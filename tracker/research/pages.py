@@ -24,6 +24,7 @@ from tracker.i18n import language, render
 from tracker.importing import describe
 from tracker.research import actions, queries
 from tracker.research.models import (
+    USER_GROUPS,
     Finding,
     Observation,
     ObservationKind,
@@ -155,8 +156,6 @@ async def observation_from_form(
     return Redirect(f"/studien/{study_id}#beobachtungen", status_code=303)
 
 
-USER_GROUPS = ("Bürger:in", "Unternehmen", "Sachbearbeitung", "Menschen mit Behinderung",
-               "ältere Menschen")  # fmt: skip
 CONSENTS = ("notes", "quotes", "recordings", "publication")
 
 
