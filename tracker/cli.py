@@ -57,6 +57,7 @@ from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.outbound import Downloaded, build_http_client, download
 from tracker.probes import actions as probes_actions
+from tracker.probes import queries as probes_queries
 from tracker.regions.gv100ad import RecordError
 from tracker.regions.gv100ad import verify as verify_gv100ad
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
@@ -786,13 +787,10 @@ def probe_run(area: str, limit: int | None) -> None:
                         session, client, settings, area=area, limit=limit,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )  # fmt: skip
+                    return await probes_queries.describe_run(session, rows)
         finally:
             await client.aclose()
             await engine.dispose()
-        broken = sum(row.broken for row in rows)
-        failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
-        fine = len(rows) - broken - failing
-        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken"
 
     click.echo(asyncio.run(go()))
 
