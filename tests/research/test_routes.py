@@ -740,3 +740,38 @@ async def test_a_researcher_adds_a_participant_on_the_study_page(
     assert (await client.post(f"{url}/teilnehmende", data=grouped)).status_code == 303
     twice = await client.post(f"{url}/teilnehmende", data=form)
     assert twice.status_code == 422
+
+
+async def test_a_demand_links_only_findings_it_may_read(
+    client: Client, session: AsyncSession
+) -> None:
+    """An unpublished finding is as unknown to a demand manager as a missing one; a manager
+    who also researches its Gemeinde links it, and anyone once it is published."""
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    action = await demand_with_action(client, session, "LE-7")
+    manager = bearer(await add_token(session, await add_user(
+        session, "planerin@x.de", [("demand_manager", LEIPZIG)])))  # fmt: skip
+    roles = [("demand_manager", LEIPZIG), ("researcher", LEIPZIG)]
+    both = bearer(await add_token(session, await add_user(session, "beides@x.de", roles)))
+    await session.commit()
+    url = f"/api/v1/actions/{action}/links"
+
+    async def link(target: str, who: Headers) -> tuple[int, str]:
+        body = {"kind": "finding", "target": target, "reason": "Beleg"}
+        answer = await client.post(url, json=body, headers=who)
+        return answer.status_code, answer.json().get("detail", "")
+
+    draft, missing = str(finding["id"]), "999999"
+    assert await link(draft, manager) == (422, f"Research finding {draft} does not exist.")
+    assert await link(missing, manager) == (422, f"Research finding {missing} does not exist.")
+    assert (await link(draft, both))[0] == 201
+    published = await client.post(f"/api/v1/findings/{draft}/publish",
+                                  headers={**who["reviewer"], **ANY})  # fmt: skip
+    assert published.status_code == 200, published.text
+    links = await client.get(url, headers=manager)
+    (mine,) = [item for item in links.json() if item["target"] == draft]
+    deleted = await client.delete(f"{url}/{mine['id']}", headers=manager)
+    assert deleted.status_code == 204, deleted.text
+    assert (await link(draft, manager))[0] == 201
