@@ -22,7 +22,9 @@ from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
 from tracker.cli import main
 from tracker.db import run
+from tracker.i18n import translator
 from tracker.research import actions, queries
+from tracker.research.redaction import GERMAN_REASONS, KIND_LABELS, REASONS
 from tracker.tabular import XLSX_MEDIA_TYPE
 
 LEIPZIG = "147130000000"
@@ -463,13 +465,30 @@ async def test_the_public_pages_show_only_published_redacted_findings(
     assert "Frau [Name] rief an" in listed.text
     assert "Geheim" not in listed.text
     assert "Kowalski" not in listed.text
+    # the list's filters are the API's: severity, status, Themenfeld, tag; empty means all
+    everything = {"q": "urkunde", "severity": "", "status": "", "themenfeld": "", "tag": ""}
+    assert "Frau [Name] rief an" in (await client.get("/erkenntnisse", params=everything)).text
+    for params, shown in (
+        ({"severity": "4", "status": "open"}, True),
+        ({"severity": "3"}, False),
+        ({"status": "resolved"}, False),
+        ({"tag": "fehlt"}, False),
+        ({"themenfeld": "999"}, False),
+    ):
+        filtered = await client.get("/erkenntnisse", params={**everything, **params})
+        assert filtered.status_code == 200, (params, filtered.text)
+        assert ("Frau [Name] rief an" in filtered.text) is shown, params
+    assert '<option value="resolved">behoben</option>' in listed.text
+    assert (await client.get("/erkenntnisse", params={"status": "x"})).status_code == 400
     page = await client.get(f"/erkenntnisse/{finding['id']}")
     assert "verhindert die Nutzung" in page.text
+    assert "<dd>offen</dd>" in page.text
     assert "furchtbar" not in page.text  # the observation's text is for researchers only
     assert (await client.get(f"/erkenntnisse/{hidden['id']}")).status_code == 404
     assert "Findings from user research" in (await client.get("/erkenntnisse?lang=en")).text
     mine = await client.get(f"/erkenntnisse/{finding['id']}", headers=who["researcher"])
     assert "Upload bricht ab." in mine.text
+    assert "quote · Nachweise hochladen · 2026-03-02" in mine.text  # English, as switched
 
 
 async def test_a_researcher_records_an_observation_on_the_study_page(
@@ -483,8 +502,12 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     url = f"/studien/{evidence['study']['id']}"
     page = await client.get(url)
     assert page.status_code == 200
-    assert "P01" in page.text
+    assert '<option value="P01">P01 (Bürger:in)</option>' in page.text  # a select of codes
     assert "Upload bricht ab." in page.text
+    assert "<dd>Usability-Test</dd>" in page.text
+    assert "usability_test" not in page.text
+    assert '<span class="metric">42,0 Sekunden</span>' in page.text
+    assert '<option value="metric">Messwert</option>' in page.text
     form = {
         "kind": "note", "participant": "P02", "journey_step": "Bezahlen",
         "text": "Bezahlen per Lastschrift fehlt.", "_csrf_token": csrf_token(page.text),
@@ -492,6 +515,25 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     saved = await client.post(f"{url}/beobachtungen", data=form)
     assert saved.status_code == 303, saved.text
     assert "Bezahlen per Lastschrift fehlt." in (await client.get(url)).text
+    metric = {**form, "kind": "metric", "text": "", "metric_value": "7,5",
+              "metric_unit": "Minuten"}  # fmt: skip
+    assert (await client.post(f"{url}/beobachtungen", data=metric)).status_code == 303
+    media = {
+        **form, "kind": "media", "participant": "", "text": "",
+        "media_uri": "https://medien.example.de/p02.mp4", "media_timecode": "01:23",
+    }  # fmt: skip
+    assert (await client.post(f"{url}/beobachtungen", data=media)).status_code == 303
+    shown = (await client.get(url)).text
+    assert '<span class="metric">7,5 Minuten</span>' in shown
+    assert "https://medien.example.de/p02.mp4</a> @ 01:23" in shown
+    unitless = await client.post(f"{url}/beobachtungen", data={**metric, "metric_unit": ""})
+    assert (unitless.status_code, "Ein Messwert braucht Wert und Einheit." in unitless.text) == (
+        422, True,
+    )  # fmt: skip
+    bad = await client.post(f"{url}/beobachtungen", data={**metric, "metric_value": "viel"})
+    assert (bad.status_code, "Bitte prüfen Sie Wert" in bad.text) == (422, True)
+    textless = await client.post(f"{url}/beobachtungen", data={**form, "text": ""})
+    assert "Eine Notiz braucht einen Text." in textless.text  # German on the page
     finding = {
         "statement": "Lastschrift fehlt", "severity": "3", "_csrf_token": form["_csrf_token"],
         "observation": [str(evidence["note"]["id"])],
@@ -676,7 +718,16 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     page = await client.get("/freigabe")
     assert page.status_code == 200
     assert "Der Upload der Geburtsurkunde scheitert; Frau [Name] rief an." in page.text
-    assert "<td>Kowalski</td>" in page.text  # what the redactor removes, for the reviewer
+    # what the redactor removes, for the reviewer, in German (English on the switch)
+    assert (
+        '<td class="wrap">Kowalski</td><td class="wrap">gelisteter Name</td>'
+        '<td class="wrap">auf der Liste der zu schwärzenden Namen der Studie</td>'
+    ) in page.text
+    assert "listed_name" not in page.text
+    to_english = translator("en")
+    assert {kind: to_english(reason) for kind, reason in GERMAN_REASONS.items()} == REASONS
+    assert all(to_english(label) != label or label in ("IBAN", "Steuer-ID", "Steuernummer")
+               for label in KIND_LABELS.values())  # fmt: skip
     token = csrf_token(page.text)
     url = f"/freigabe/erkenntnisse/{finding['id']}"
     decision = {"_csrf_token": token, "version": "1", "decision": "reject", "reason": " "}

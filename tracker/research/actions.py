@@ -536,13 +536,16 @@ async def purge_expired(
 
 def _check_observation_shape(kind: str, values: dict[str, Any]) -> None:
     if kind in (ObservationKind.NOTE, ObservationKind.QUOTE) and not values.get("text"):
-        raise InvalidInput(f"A {kind} needs a text.")
+        word = "Eine Notiz" if kind == ObservationKind.NOTE else "Ein Zitat"
+        raise InvalidInput(f"A {kind} needs a text.", german=f"{word} braucht einen Text.")
     if kind == ObservationKind.METRIC and (
         values.get("metric_value") is None or not values.get("metric_unit")
     ):
-        raise InvalidInput("A metric needs metric_value and metric_unit.")
+        raise InvalidInput("A metric needs metric_value and metric_unit.",
+                           german="Ein Messwert braucht Wert und Einheit.")  # fmt: skip
     if kind == ObservationKind.MEDIA and not values.get("media_uri"):
-        raise InvalidInput("A media reference needs media_uri.")
+        raise InvalidInput("A media reference needs media_uri.",
+                           german="Ein Medienverweis braucht eine URI.")  # fmt: skip
 
 
 async def record_observation(
