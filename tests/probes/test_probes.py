@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.browser.narrow import PHONE_WIDTH, laid_out_width
 from tests.builders import Client, add_user
 from tracker.access import queries as access_queries
 from tracker.maturity import actions as maturity_actions
@@ -36,7 +37,9 @@ RATINGS = {
     "leistungsbeschreibung": 4, "antragsprozess": 4, "nutzerkonto": 4, "authentifizierung": 4,
     "bezahlprozess": "n/a", "nachweise": 3,
 }  # fmt: skip
-SERVICE = "https://dienst.example.de/elterngeld"
+SERVICE = (
+    "https://dienst.example.de/elterngeld/antrag-auf-elterngeld-plus-und-partnerschaftsbonus-online"
+)
 HIDDEN = "https://dienst.example.de/privat/antrag"
 METADATA = "http://169.254.169.254/latest/meta-data"
 
@@ -150,6 +153,7 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
         assert "zur Prüfung: Nachweis nicht erreichbar" in page.text
         gemeinde = await client.get(f"/gemeinden/{KOELN}")
         assert 'id="broken-evidence"' in gemeinde.text
+        assert await laid_out_width(gemeinde.text) <= PHONE_WIDTH  # the table scrolls, URLs wrap
         assert f'<a href="{SERVICE}" rel="noopener">' in gemeinde.text
         assert "83,3 %" in gemeinde.text
 

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
 from tests.access.test_scope_matrix import sign_in
+from tests.browser.narrow import PHONE_WIDTH, laid_out_width
 from tests.builders import Client, add_token, add_user, bearer
 from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
@@ -526,6 +527,7 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     shown = (await client.get(url)).text
     assert '<span class="metric">7,5 Minuten</span>' in shown
     assert "https://medien.example.de/p02.mp4</a> @ 01:23" in shown
+    assert await laid_out_width(shown) <= PHONE_WIDTH  # the forms lay out in one column
     unitless = await client.post(f"{url}/beobachtungen", data={**metric, "metric_unit": ""})
     assert (unitless.status_code, "Ein Messwert braucht Wert und Einheit." in unitless.text) == (
         422, True,
@@ -724,6 +726,7 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
         '<td class="wrap">auf der Liste der zu schwärzenden Namen der Studie</td>'
     ) in page.text
     assert "listed_name" not in page.text
+    assert await laid_out_width(page.text) <= PHONE_WIDTH  # the removals fit or scroll at 390 px
     to_english = translator("en")
     assert {kind: to_english(reason) for kind, reason in GERMAN_REASONS.items()} == REASONS
     assert all(to_english(label) != label or label in ("IBAN", "Steuer-ID", "Steuernummer")
