@@ -790,6 +790,8 @@ async def test_a_researcher_adds_a_participant_on_the_study_page(
     bare = await client.post(f"{url}/teilnehmende", data={**personal, "user_group": "Hans Müller"})
     assert bare.status_code == 422
     assert "Nutzendengruppe sieht nach einem Personennamen aus" in bare.text
+    aged = await client.post(f"{url}/teilnehmende", data={**form, "code": "P08", "age_band": "alt"})
+    assert (aged.status_code, "Bitte prüfen Sie: Altersgruppe." in aged.text) == (422, True)
     grouped = {**form, "code": "P07", "user_group": "Junge Erwachsene"}
     assert (await client.post(f"{url}/teilnehmende", data=grouped)).status_code == 303
     twice = await client.post(f"{url}/teilnehmende", data=form)

@@ -25,6 +25,7 @@ from tracker.i18n import language, render, translator
 from tracker.importing import describe
 from tracker.research import actions, queries
 from tracker.research.models import (
+    PARTICIPANT_FIELDS_DE,
     USER_GROUPS,
     Finding,
     FindingStatus,
@@ -184,6 +185,21 @@ async def observation_from_form(
 CONSENTS = ("notes", "quotes", "recordings", "publication")
 
 
+FORM_FIELDS_DE = {**PARTICIPANT_FIELDS_DE, "consent": "Einwilligung am"}
+
+
+def _form_error(request: Request[Any, Any, Any], exc: ValidationError) -> str:
+    """Pydantic's sentence on the English page; on the German one the fields to check, by
+    their German labels ("Bitte prüfen Sie: Altersgruppe")."""
+    if language(request) == "en":
+        return describe(exc)
+    fields = dict.fromkeys(
+        FORM_FIELDS_DE.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else "?"
+        for error in exc.errors(include_url=False)
+    )
+    return f"Bitte prüfen Sie: {', '.join(fields)}."
+
+
 @post("/studien/{study_id:int}/teilnehmende", guards=[researcher], status_code=303)
 async def participant_from_form(
     request: Request[Any, Any, Any], study_id: RowId, session: DbSession, state: State
@@ -205,7 +221,7 @@ async def participant_from_form(
         async with session.begin_nested():
             await actions.add_participant(session, study_id, data, actor=principal_of(request))
     except ValidationError as exc:
-        return await study_view(request, session, study_id, error=describe(exc))
+        return await study_view(request, session, study_id, error=_form_error(request, exc))
     except TrackerError as exc:
         return await study_view(
             request, session, study_id, error=exc.in_language(language(request))
