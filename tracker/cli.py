@@ -59,6 +59,7 @@ from tracker.maturity import imports as maturity_imports
 from tracker.maturity.schemas import ModelDefinition
 from tracker.outbound import Downloaded, build_http_client, download
 from tracker.probes import actions as probes_actions
+from tracker.probes import queries as probes_queries
 from tracker.regions.gv100ad import RecordError
 from tracker.regions.gv100ad import verify as verify_gv100ad
 from tracker.regions.imports import GV100AD_FILE, count_records, import_gv100ad
@@ -814,15 +815,13 @@ def probe_run(area: str, limit: int | None, since: str | None) -> None:
                     since=resume,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
+            async with create_sessionmaker(engine).begin() as session:
+                summary = await probes_queries.describe_run(session, report.probed)
         finally:
             await client.aclose()
             await engine.dispose()
-        rows = report.probed
-        broken = sum(row.broken for row in rows)
-        failing = sum(1 for row in rows if row.failures_in_row and not row.broken)
-        fine = len(rows) - broken - failing
-        left = f", {report.skipped} probed since {resume}" if resume else ""
-        return f"{len(rows)} URLs probed: {fine} ok, {failing} failing, {broken} broken{left}"
+        left = f"; {report.skipped} probed since {resume}" if resume else ""
+        return summary + left
 
     click.echo(asyncio.run(go()))
 

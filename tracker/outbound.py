@@ -54,6 +54,11 @@ class UnsafeTarget(Exception):
     (server-side request forgery), unless `outbound_allowed_networks` lets it through."""
 
 
+class UnresolvedHost(UnsafeTarget):
+    """A host name that does not resolve: refused like an unsafe target, but a probe counts it
+    as a failure of class dns (the name is gone or mistyped), not as a URL left alone."""
+
+
 async def resolve_host(host: str) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
@@ -105,7 +110,7 @@ async def check_target(url: str, settings: Settings, *, resolve: Resolver = reso
     try:
         addresses = await resolve(host)
     except OSError as exc:
-        raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+        raise UnresolvedHost(f"{host} does not resolve ({exc})") from exc
     networks = allowed_networks(settings)
     for text in addresses:
         _check_address(host, ipaddress.ip_address(text), networks)
@@ -127,9 +132,9 @@ async def vetted_address(host: str, settings: Settings, *, resolve: Resolver = r
     try:
         addresses = await resolve(host)
     except OSError as exc:
-        raise UnsafeTarget(f"{host} does not resolve ({exc})") from exc
+        raise UnresolvedHost(f"{host} does not resolve ({exc})") from exc
     if not addresses:
-        raise UnsafeTarget(f"{host} does not resolve")
+        raise UnresolvedHost(f"{host} does not resolve")
     for text in addresses:
         _check_address(host, ipaddress.ip_address(text), networks)
     return addresses[0]

@@ -151,7 +151,7 @@ def walk(
     expect(page.locator("#participants")).to_contain_text("P01")
     observation = page.locator("form[action$='/beobachtungen']")
     observation.locator("select[name=kind]").select_option("note")
-    observation.locator("input[name=participant]").fill("P01")
+    observation.locator("select[name=participant]").select_option("P01")
     observation.locator("input[name=journey_step]").fill("Nachweise hochladen")
     observation.locator("textarea[name=text]").fill("Upload bricht bei 10 MB ab.")
     observation.get_by_role("button", name="Speichern").click()

@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.browser.narrow import PHONE_WIDTH, laid_out_width
 from tests.builders import Client, add_user
 from tracker.access import queries as access_queries
 from tracker.db import Sessionmaker
@@ -28,6 +29,7 @@ from tracker.maturity import actions as maturity_actions
 from tracker.maturity.schemas import AssessmentCreate
 from tracker.outbound import build_http_client
 from tracker.probes import actions
+from tracker.probes import queries as probes_queries
 from tracker.probes.checks import Prober, classify
 from tracker.probes.models import ProbeUrl
 from tracker.settings import Settings
@@ -38,7 +40,9 @@ RATINGS = {
     "leistungsbeschreibung": 4, "antragsprozess": 4, "nutzerkonto": 4, "authentifizierung": 4,
     "bezahlprozess": "n/a", "nachweise": 3,
 }  # fmt: skip
-SERVICE = "https://dienst.example.de/elterngeld"
+SERVICE = (
+    "https://dienst.example.de/elterngeld/antrag-auf-elterngeld-plus-und-partnerschaftsbonus-online"
+)
 HIDDEN = "https://dienst.example.de/privat/antrag"
 METADATA = "http://169.254.169.254/latest/meta-data"
 
@@ -96,11 +100,13 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
     settings = replace(settings, probe_host_delay_seconds=0)
     day_one = datetime(2026, 12, 1, 9, tzinfo=UTC)
     async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as outbound:
+        summaries: list[str] = []
 
         async def probe_run(at: datetime) -> dict[str, str]:
-            await actions.run_probes(
+            report = await actions.run_probes(
                 sessionmaker, outbound, settings, area="05", resolve=public, now=at
             )
+            summaries.append(await probes_queries.describe_run(session, report.probed))
             listed = await client.get("/api/v1/probes", params={"area": "053"})
             assert listed.status_code == 200, listed.text
             return {item["url"]: item["state"] for item in listed.json()}
@@ -113,7 +119,14 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
             HIDDEN: "unchecked",
             METADATA: "unchecked",
         }
+        assert summaries[2:] == [  # the third failure and the fourth, a day later
+            "3 URLs: 0 ok, 1 failing (http_5xx 1), 0 broken, 2 not checked "
+            "(not a public address 1, robots.txt disallows it 1)",
+            "3 URLs: 0 ok, 0 failing, 1 broken, 2 not checked "
+            "(not a public address 1, robots.txt disallows it 1)",
+        ]
         (broken,) = (await client.get("/api/v1/probes", params={"status": "broken"})).json()
+        assert broken["broken_since"] == "2026-12-01T09:00:00Z"  # the run's first failure
         assert broken["failures_in_row"] == 4
         assert broken["assessments"] == 1
         assert {k: broken["last"][k] for k in ("ok", "status_code", "error_class")} == {
@@ -129,7 +142,7 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
         kept = await client.get(f"/api/v1/assessments/{assessment_id}")
         flag = {
             "evidence_broken": True,
-            "broken_evidence": [{"url": SERVICE, "broken_since": "2026-12-02T09:00:00Z"}],
+            "broken_evidence": [{"url": SERVICE, "broken_since": "2026-12-01T09:00:00Z"}],
             "shown_confidence": 0.8333,  # one of three cited URLs broken: 1 − 0.5 × 1/3
         }
         assert {key: kept.json()[key] for key in ("level", *flag)} == {"level": 3, **flag}
@@ -142,11 +155,13 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
         assert "zur Prüfung: Nachweis nicht erreichbar" in page.text
         gemeinde = await client.get(f"/gemeinden/{KOELN}")
         assert 'id="broken-evidence"' in gemeinde.text
+        assert await laid_out_width(gemeinde.text) <= PHONE_WIDTH  # the table scrolls, URLs wrap
         assert f'<a href="{SERVICE}" rel="noopener">' in gemeinde.text
         assert "83,3 %" in gemeinde.text
 
         service.up = True
         assert (await probe_run(day_one + timedelta(days=2)))[SERVICE] == "ok"
+        assert summaries[-1].startswith("3 URLs: 1 ok, 0 failing, 0 broken, 2 not checked")
         (recovered,) = (await client.get("/api/v1/probes", params={"url": SERVICE})).json()
         assert recovered["last"]["content_type"] == "text/html; charset=utf-8"
         assert recovered["broken_since"] is None
@@ -161,6 +176,21 @@ async def test_a_url_failing_on_two_days_flags_its_assessment_until_it_recovers(
             "evidence_broken": False, "broken_evidence": [], "shown_confidence": 1.0,
         }  # fmt: skip
     assert (await client.get("/api/v1/probes", params={"area": "x"})).status_code == 400
+
+
+async def test_a_host_that_does_not_resolve_is_a_dns_failure(settings: Settings) -> None:
+    async def nowhere(host: str) -> list[str]:
+        raise OSError(-2, "Name or service not known")
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing is called: {request.url}")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(unreachable)) as outbound:
+        outcome = await Prober(outbound, settings, resolve=nowhere).probe(SERVICE)
+    assert (outcome.ok, outcome.error_class, outcome.counted) == (False, "dns", True)
+    assert (
+        outcome.error == "dienst.example.de does not resolve ([Errno -2] Name or service not known)"
+    )
 
 
 def test_errors_are_classed() -> None:

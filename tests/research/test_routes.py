@@ -17,12 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
 from tests.access.test_scope_matrix import sign_in
+from tests.browser.narrow import PHONE_WIDTH, laid_out_width
 from tests.builders import Client, add_token, add_user, bearer
 from tests.research.conftest import TODAY
 from tracker.access.models import AuditEntry
 from tracker.cli import main
 from tracker.db import run
+from tracker.i18n import translator
 from tracker.research import actions, queries
+from tracker.research.redaction import GERMAN_REASONS, KIND_LABELS, REASONS
 from tracker.tabular import XLSX_MEDIA_TYPE
 
 LEIPZIG = "147130000000"
@@ -129,10 +132,17 @@ async def test_the_chain_from_study_to_public_finding(
         ({"code": "P09", "user_group": "Ruf +49 341 1234567 an"}, "user_group"),
         ({"code": "max.mustermann", "user_group": "Bürger:in"}, "code"),
         ({"code": "P09", "user_group": "Frau Schmidt"}, "user_group"),
+        ({"code": "P09", "user_group": "Hans Müller"}, "user_group"),
     ):
         refused = await client.post(participants, json={**body, "consent": consent}, headers=me)
         assert refused.status_code == 422, body
         assert refused.json()["detail"].startswith(f"{field} looks like")
+    renamed = await client.patch(
+        f"/api/v1/participants/{evidence['p1']['id']}",
+        json={"user_group": "Anna-Lena Roth"},
+        headers={**me, **ANY},
+    )
+    assert (renamed.status_code, renamed.json()["field"]) == (422, "user_group"), renamed.text
     twice = {"code": "P01", "user_group": "x", "consent": consent}
     assert (await client.post(participants, json=twice, headers=me)).status_code == 409
 
@@ -456,13 +466,30 @@ async def test_the_public_pages_show_only_published_redacted_findings(
     assert "Frau [Name] rief an" in listed.text
     assert "Geheim" not in listed.text
     assert "Kowalski" not in listed.text
+    # the list's filters are the API's: severity, status, Themenfeld, tag; empty means all
+    everything = {"q": "urkunde", "severity": "", "status": "", "themenfeld": "", "tag": ""}
+    assert "Frau [Name] rief an" in (await client.get("/erkenntnisse", params=everything)).text
+    for params, shown in (
+        ({"severity": "4", "status": "open"}, True),
+        ({"severity": "3"}, False),
+        ({"status": "resolved"}, False),
+        ({"tag": "fehlt"}, False),
+        ({"themenfeld": "999"}, False),
+    ):
+        filtered = await client.get("/erkenntnisse", params={**everything, **params})
+        assert filtered.status_code == 200, (params, filtered.text)
+        assert ("Frau [Name] rief an" in filtered.text) is shown, params
+    assert '<option value="resolved">behoben</option>' in listed.text
+    assert (await client.get("/erkenntnisse", params={"status": "x"})).status_code == 400
     page = await client.get(f"/erkenntnisse/{finding['id']}")
     assert "verhindert die Nutzung" in page.text
+    assert "<dd>offen</dd>" in page.text
     assert "furchtbar" not in page.text  # the observation's text is for researchers only
     assert (await client.get(f"/erkenntnisse/{hidden['id']}")).status_code == 404
     assert "Findings from user research" in (await client.get("/erkenntnisse?lang=en")).text
     mine = await client.get(f"/erkenntnisse/{finding['id']}", headers=who["researcher"])
     assert "Upload bricht ab." in mine.text
+    assert "quote · Nachweise hochladen · 2026-03-02" in mine.text  # English, as switched
 
 
 async def test_a_researcher_records_an_observation_on_the_study_page(
@@ -476,8 +503,12 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     url = f"/studien/{evidence['study']['id']}"
     page = await client.get(url)
     assert page.status_code == 200
-    assert "P01" in page.text
+    assert '<option value="P01">P01 (Bürger:in)</option>' in page.text  # a select of codes
     assert "Upload bricht ab." in page.text
+    assert "<dd>Usability-Test</dd>" in page.text
+    assert "usability_test" not in page.text
+    assert '<span class="metric">42,0 Sekunden</span>' in page.text
+    assert '<option value="metric">Messwert</option>' in page.text
     form = {
         "kind": "note", "participant": "P02", "journey_step": "Bezahlen",
         "text": "Bezahlen per Lastschrift fehlt.", "_csrf_token": csrf_token(page.text),
@@ -485,6 +516,26 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     saved = await client.post(f"{url}/beobachtungen", data=form)
     assert saved.status_code == 303, saved.text
     assert "Bezahlen per Lastschrift fehlt." in (await client.get(url)).text
+    metric = {**form, "kind": "metric", "text": "", "metric_value": "7,5",
+              "metric_unit": "Minuten"}  # fmt: skip
+    assert (await client.post(f"{url}/beobachtungen", data=metric)).status_code == 303
+    media = {
+        **form, "kind": "media", "participant": "", "text": "",
+        "media_uri": "https://medien.example.de/p02.mp4", "media_timecode": "01:23",
+    }  # fmt: skip
+    assert (await client.post(f"{url}/beobachtungen", data=media)).status_code == 303
+    shown = (await client.get(url)).text
+    assert '<span class="metric">7,5 Minuten</span>' in shown
+    assert "https://medien.example.de/p02.mp4</a> @ 01:23" in shown
+    assert await laid_out_width(shown) <= PHONE_WIDTH  # the forms lay out in one column
+    unitless = await client.post(f"{url}/beobachtungen", data={**metric, "metric_unit": ""})
+    assert (unitless.status_code, "Ein Messwert braucht Wert und Einheit." in unitless.text) == (
+        422, True,
+    )  # fmt: skip
+    bad = await client.post(f"{url}/beobachtungen", data={**metric, "metric_value": "viel"})
+    assert (bad.status_code, "Bitte prüfen Sie Wert" in bad.text) == (422, True)
+    textless = await client.post(f"{url}/beobachtungen", data={**form, "text": ""})
+    assert "Eine Notiz braucht einen Text." in textless.text  # German on the page
     finding = {
         "statement": "Lastschrift fehlt", "severity": "3", "_csrf_token": form["_csrf_token"],
         "observation": [str(evidence["note"]["id"])],
@@ -691,7 +742,17 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     page = await client.get("/freigabe")
     assert page.status_code == 200
     assert "Der Upload der Geburtsurkunde scheitert; Frau [Name] rief an." in page.text
-    assert "<td>Kowalski</td>" in page.text  # what the redactor removes, for the reviewer
+    # what the redactor removes, for the reviewer, in German (English on the switch)
+    assert (
+        '<td class="wrap">Kowalski</td><td class="wrap">gelisteter Name</td>'
+        '<td class="wrap">auf der Liste der zu schwärzenden Namen der Studie</td>'
+    ) in page.text
+    assert "listed_name" not in page.text
+    assert await laid_out_width(page.text) <= PHONE_WIDTH  # the removals fit or scroll at 390 px
+    to_english = translator("en")
+    assert {kind: to_english(reason) for kind, reason in GERMAN_REASONS.items()} == REASONS
+    assert all(to_english(label) != label or label in ("IBAN", "Steuer-ID", "Steuernummer")
+               for label in KIND_LABELS.values())  # fmt: skip
     token = csrf_token(page.text)
     url = f"/freigabe/erkenntnisse/{finding['id']}"
     decision = {"_csrf_token": token, "version": "1", "decision": "reject", "reason": " "}
@@ -730,3 +791,77 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     assert (await client.post("/freigabe/andere/1", data=decision)).status_code == 400
     client.cookies.clear()
     assert (await client.get("/freigabe")).status_code in (302, 303, 401)
+
+
+async def test_a_researcher_adds_a_participant_on_the_study_page(
+    client: Client, session: AsyncSession
+) -> None:
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    await add_user(session, "forscher@x.de", [("researcher", LEIPZIG)], password=PASSWORD)
+    await session.commit()
+    await sign_in(client, "forscher@x.de")
+    url = f"/studien/{evidence['study']['id']}"
+    token = csrf_token((await client.get(url)).text)
+    form = {"code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
+            "given_on": "2026-03-04", "quotes": "on", "_csrf_token": token}  # fmt: skip
+    saved = await client.post(f"{url}/teilnehmende", data=form)
+    assert saved.status_code == 303, saved.text
+    assert "P05" in (await client.get(url)).text
+    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
+                              headers=who["researcher"])  # fmt: skip
+    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
+    assert p5["consent"] | {"withdrawn_at": None} == {
+        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
+        "publication": False, "withdrawn_at": None,
+    }  # fmt: skip
+    personal = {**form, "code": "P06", "user_group": "Frau Schmidt"}
+    refused = await client.post(f"{url}/teilnehmende", data=personal)
+    assert refused.status_code == 422
+    assert "Nutzendengruppe sieht nach personenbezogenen Daten aus (Name nach Anrede" in (
+        refused.text
+    )
+    bare = await client.post(f"{url}/teilnehmende", data={**personal, "user_group": "Hans Müller"})
+    assert bare.status_code == 422
+    assert "Nutzendengruppe sieht nach einem Personennamen aus" in bare.text
+    aged = await client.post(f"{url}/teilnehmende", data={**form, "code": "P08", "age_band": "alt"})
+    assert (aged.status_code, "Bitte prüfen Sie: Altersgruppe." in aged.text) == (422, True)
+    grouped = {**form, "code": "P07", "user_group": "Junge Erwachsene"}
+    assert (await client.post(f"{url}/teilnehmende", data=grouped)).status_code == 303
+    twice = await client.post(f"{url}/teilnehmende", data=form)
+    assert twice.status_code == 422
+
+
+async def test_a_demand_links_only_findings_it_may_read(
+    client: Client, session: AsyncSession
+) -> None:
+    """An unpublished finding is as unknown to a demand manager as a missing one; a manager
+    who also researches its Gemeinde links it, and anyone once it is published."""
+    who = await people(session)
+    evidence = await study_with_evidence(client, who)
+    finding = await created(client, "/api/v1/findings", finding_body(evidence), who["researcher"])
+    action = await demand_with_action(client, session, "LE-7")
+    manager = bearer(await add_token(session, await add_user(
+        session, "planerin@x.de", [("demand_manager", LEIPZIG)])))  # fmt: skip
+    roles = [("demand_manager", LEIPZIG), ("researcher", LEIPZIG)]
+    both = bearer(await add_token(session, await add_user(session, "beides@x.de", roles)))
+    await session.commit()
+    url = f"/api/v1/actions/{action}/links"
+
+    async def link(target: str, who: Headers) -> tuple[int, str]:
+        body = {"kind": "finding", "target": target, "reason": "Beleg"}
+        answer = await client.post(url, json=body, headers=who)
+        return answer.status_code, answer.json().get("detail", "")
+
+    draft, missing = str(finding["id"]), "999999"
+    assert await link(draft, manager) == (422, f"Research finding {draft} does not exist.")
+    assert await link(missing, manager) == (422, f"Research finding {missing} does not exist.")
+    assert (await link(draft, both))[0] == 201
+    published = await client.post(f"/api/v1/findings/{draft}/publish",
+                                  headers={**who["reviewer"], **ANY})  # fmt: skip
+    assert published.status_code == 200, published.text
+    links = await client.get(url, headers=manager)
+    (mine,) = [item for item in links.json() if item["target"] == draft]
+    deleted = await client.delete(f"{url}/{mine['id']}", headers=manager)
+    assert deleted.status_code == 204, deleted.text
+    assert (await link(draft, manager))[0] == 201

@@ -124,11 +124,18 @@ def admin(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHand
         raise PermissionDeniedException("This needs the admin role.")
 
 
+# What a global_admin route shows, by its first path segment under /api/v1, for the 403
+SPANNING = {"audit": "The audit log needs", "jobs": "Background jobs need"}
+
+
 def global_admin(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The audit log spans every scope: admins without a scope limit, and superadmins."""
+    """The audit log and the background jobs span every scope: admins without a scope limit,
+    and superadmins."""
     signed_in(connection, handler)
     if not principal_of(connection).may_within(Role.ADMIN, ""):
-        raise PermissionDeniedException("The audit log needs the admin role without a scope limit.")
+        segment = connection.url.path.removeprefix("/api/v1/").split("/", 1)[0]
+        what = SPANNING.get(segment, "This needs")
+        raise PermissionDeniedException(f"{what} the admin role without a scope limit.")
 
 
 def editor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

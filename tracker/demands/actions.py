@@ -43,6 +43,7 @@ from tracker.demands.schemas import (
 from tracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tracker.fields import ascii_digits
 from tracker.regions import queries as regions_queries
+from tracker.research import actions as research_actions
 from tracker.research import queries as research_queries
 from tracker.webhooks import actions as webhooks_actions
 
@@ -582,8 +583,10 @@ async def update_milestone(
 # --- links ---------------------------------------------------------------------------------------
 
 
-async def _check_target(session: AsyncSession, kind: LinkKind, target: str) -> None:
-    """The linked thing exists, else 422 naming it."""
+async def _check_target(session: AsyncSession, kind: LinkKind, target: str, actor: Actor) -> None:
+    """The linked thing exists, else 422 naming it. Research is linked only when published,
+    or when the actor may read it unpublished (a researcher or reviewer of its Gemeinden):
+    else the same 422 as for an id that does not exist, so no draft's existence leaks."""
     try:
         if kind is LinkKind.LEISTUNG:
             await catalog_queries.get_leistung(session, target)
@@ -595,15 +598,17 @@ async def _check_target(session: AsyncSession, kind: LinkKind, target: str) -> N
     if kind is LinkKind.GEMEINDE:
         await _existing_gemeinde(session, target, "target")
     elif kind in (LinkKind.FINDING, LinkKind.RECOMMENDATION):
-        get = (
-            research_queries.get_finding
-            if kind is LinkKind.FINDING
-            else research_queries.get_recommendation
-        )
         try:
             if not ascii_digits(target) or len(target) > 9:
                 raise NotFound(target)
-            await get(session, int(target))
+            if kind is LinkKind.FINDING:
+                row: Any = await research_queries.get_finding(session, int(target))
+                if row.published_at is None:
+                    await research_actions.finding_in_reach(session, int(target), actor)
+            else:
+                row = await research_queries.get_recommendation(session, int(target))
+                if row.published_at is None:
+                    await research_actions.recommendation_in_reach(session, int(target), actor)
         except NotFound:
             raise invalid("target", f"Research {kind.value} {target} does not exist.") from None
 
@@ -612,7 +617,7 @@ async def add_link(
     session: AsyncSession, action_id: int, data: LinkCreate, *, actor: Actor
 ) -> DemandLink:
     await _managed_action(session, action_id, actor)
-    await _check_target(session, data.kind, data.target)
+    await _check_target(session, data.kind, data.target, actor)
     if any(
         link.kind == data.kind.value and link.target == data.target
         for link in await queries.list_links(session, action_id)

@@ -86,7 +86,8 @@ async def record(
             row.failures_in_row += 1
             row.first_failed_at = row.first_failed_at or outcome.probed_at
             if not row.broken and _is_broken(row, outcome.probed_at, settings):
-                row.broken, row.broken_since = True, outcome.probed_at
+                # broken since the run of failures began, not since the failure that tipped it
+                row.broken, row.broken_since = True, row.first_failed_at
         await session.flush()
         assert row.id is not None  # noqa: S101  (flushed)
         session.add(ProbeResult(url_id=row.id, **{

@@ -18,7 +18,14 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from tracker.outbound import Resolver, UnsafeTarget, check_target, resolve_host, user_agent
+from tracker.outbound import (
+    Resolver,
+    UnresolvedHost,
+    UnsafeTarget,
+    check_target,
+    resolve_host,
+    user_agent,
+)
 from tracker.settings import Settings
 
 HEAD_REFUSED = (405, 501)
@@ -41,7 +48,8 @@ class Outcome:
 
     @property
     def counted(self) -> bool:
-        """A URL that robots.txt keeps us from was not probed: neither failure nor success."""
+        """A URL that robots.txt or the SSRF rules keep us from was not probed: neither failure
+        nor success (a host that does not resolve is a failure, of class dns)."""
         return self.error_class not in ("robots", "unsafe")
 
 
@@ -147,6 +155,8 @@ class Prober:
                     continue
                 return self._outcome(url, now, start, current, response)
             raise httpx.TooManyRedirects(f"more than {self.settings.http_max_redirects}")
+        except UnresolvedHost as exc:
+            return Outcome(url, now, ok=False, error_class="dns", error=str(exc)[:500])
         except UnsafeTarget as exc:
             return Outcome(url, now, ok=False, error_class="unsafe", error=str(exc)[:500])
         except httpx.HTTPError as exc:

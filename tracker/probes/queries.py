@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,6 +84,49 @@ async def list_probes(
         )
     )
     return [Probed(row, results.get(row.id or 0), int(counts.get(row.id, 0))) for row in rows]
+
+
+NOT_CHECKED = {"robots": "robots.txt disallows it", "unsafe": "not a public address"}
+
+
+async def describe_run(session: AsyncSession, rows: Sequence[ProbeUrl]) -> str:
+    """A run's summary by each URL's newest result: ok, failing (by error class), broken, and
+    not checked with why (robots.txt, not a public address): "56 URLs: 1 ok, 54 failing
+    (dns 54), 0 broken, 1 not checked (robots.txt disallows it 1)"."""
+    ids = [row.id for row in rows if row.id is not None]
+    classes: dict[int, str | None] = {}
+    for start in range(0, len(ids), URL_CHUNK):
+        chunk = ids[start : start + URL_CHUNK]
+        newest = (
+            select(func.max(ProbeResult.id)).where(col(ProbeResult.url_id).in_(chunk))
+            .group_by(col(ProbeResult.url_id))
+        )  # fmt: skip
+        statement = select(
+            col(ProbeResult.url_id), col(ProbeResult.ok), col(ProbeResult.error_class)
+        ).where(col(ProbeResult.id).in_(newest))
+        for url_id, ok, error_class in await tuples(session, statement):
+            classes[url_id] = None if ok else str(error_class or "error")
+    ok, broken = 0, 0
+    failing: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    for row in rows:
+        error_class = classes.get(row.id or 0, "error")
+        if error_class in NOT_CHECKED:
+            skipped[NOT_CHECKED[error_class]] += 1
+        elif error_class is None:
+            ok += 1
+        elif row.broken:
+            broken += 1
+        else:
+            failing[error_class] += 1
+
+    def why(counts: Counter[str]) -> str:
+        return f" ({', '.join(f'{k} {n}' for k, n in sorted(counts.items()))})" if counts else ""
+
+    return (
+        f"{len(rows)} URLs: {ok} ok, {failing.total()} failing{why(failing)}, {broken} broken, "
+        f"{skipped.total()} not checked{why(skipped)}"
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ never holds observation content, so that an erasure leaves no copy of the erased
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from tracker.links import check_link_target
 from tracker.regions import queries as regions_queries
 from tracker.research import queries
 from tracker.research.models import (
+    PARTICIPANT_FIELDS_DE,
+    USER_GROUPS,
     Finding,
     FindingObservation,
     FindingStatus,
@@ -39,7 +42,7 @@ from tracker.research.models import (
     Subject,
     SubjectKind,
 )
-from tracker.research.redaction import Redacted, find_personal_data, redact
+from tracker.research.redaction import GERMAN_REASONS, Redacted, find_personal_data, redact
 from tracker.research.schemas import (
     FindingCreate,
     FindingPatch,
@@ -276,20 +279,46 @@ def _study_changes(changed: dict[str, list[Any]]) -> dict[str, list[Any]]:
 # --- participants --------------------------------------------------------------------------------
 
 
+_BARE_NAME = re.compile(r"^[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?$")
+_KNOWN_GROUPS = {group.casefold() for group in USER_GROUPS}
+
+
+def looks_like_bare_name(value: str) -> bool:
+    """ "Hans Müller", "Anna-Lena Schmidt": two to four capitalised words, none more, that are
+    not a Nutzendengruppe of the vocabulary ("Junge Erwachsene" is one)."""
+    words = value.split()
+    return (
+        2 <= len(words) <= 4
+        and all(_BARE_NAME.match(word) for word in words)
+        and " ".join(words).casefold() not in _KNOWN_GROUPS
+    )
+
+
 def refuse_personal_data(fields: dict[str, str | None]) -> None:
     """422 naming the first field whose value looks like a name, e-mail address, phone number
     or another identifier: participant records hold pseudonymous codes only."""
     for name, value in fields.items():
         if not value:
             continue
+        label = PARTICIPANT_FIELDS_DE.get(name, name)
         found = find_personal_data(value)
         if found:
             raise InvalidInput(
                 f"{name} looks like personal data ({found[0].reason}); participants are "
                 "recorded by pseudonymous code only.",
                 extra={"field": name},
-                german=f"{name} sieht nach personenbezogenen Daten aus ({found[0].reason}); "
-                "Teilnehmende werden nur pseudonym erfasst.",
+                german=f"{label} sieht nach personenbezogenen Daten aus "
+                f"({GERMAN_REASONS[found[0].kind]}); Teilnehmende werden nur pseudonym erfasst.",
+            )
+        if name != "code" and looks_like_bare_name(value):
+            raise InvalidInput(
+                f"{name} looks like a personal name (capitalised words that are no "
+                "Nutzendengruppe of the vocabulary); participants are recorded by pseudonymous "
+                "code and a group such as Bürger:in only.",
+                extra={"field": name},
+                german=f"{label} sieht nach einem Personennamen aus (großgeschriebene Wörter, "
+                "die keine bekannte Nutzendengruppe sind); erfassen Sie eine Gruppe wie "
+                "Bürger:in, keinen Namen.",
             )
 
 
@@ -507,13 +536,16 @@ async def purge_expired(
 
 def _check_observation_shape(kind: str, values: dict[str, Any]) -> None:
     if kind in (ObservationKind.NOTE, ObservationKind.QUOTE) and not values.get("text"):
-        raise InvalidInput(f"A {kind} needs a text.")
+        word = "Eine Notiz" if kind == ObservationKind.NOTE else "Ein Zitat"
+        raise InvalidInput(f"A {kind} needs a text.", german=f"{word} braucht einen Text.")
     if kind == ObservationKind.METRIC and (
         values.get("metric_value") is None or not values.get("metric_unit")
     ):
-        raise InvalidInput("A metric needs metric_value and metric_unit.")
+        raise InvalidInput("A metric needs metric_value and metric_unit.",
+                           german="Ein Messwert braucht Wert und Einheit.")  # fmt: skip
     if kind == ObservationKind.MEDIA and not values.get("media_uri"):
-        raise InvalidInput("A media reference needs media_uri.")
+        raise InvalidInput("A media reference needs media_uri.",
+                           german="Ein Medienverweis braucht eine URI.")  # fmt: skip
 
 
 async def record_observation(

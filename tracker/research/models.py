@@ -101,6 +101,18 @@ class Subject(TableModel, table=True):
     key: str = Field(primary_key=True, max_length=20)
 
 
+# The Nutzendengruppen offered on the study page: data, not code. A participant's user_group
+# may be another term, but two or more capitalised words outside this list look like a name.
+USER_GROUPS = (
+    "Bürger:in", "Unternehmen", "Sachbearbeitung", "Menschen mit Behinderung", "ältere Menschen",
+    "Junge Erwachsene", "Alleinerziehende", "Studierende", "Eltern", "Neu Zugezogene",
+)  # fmt: skip
+PARTICIPANT_FIELDS_DE = {
+    "code": "Code", "user_group": "Nutzendengruppe", "age_band": "Altersgruppe",
+    "digital_experience": "Digitale Erfahrung",
+}  # fmt: skip
+
+
 class Participant(TableModel, table=True):
     __tablename__ = "research_participant"
     __table_args__ = (UniqueConstraint("study_id", "code", name="study_code"),)

@@ -16,22 +16,27 @@ from pydantic import ValidationError
 
 from tracker.access.guards import principal_of, research_reviewer, researcher
 from tracker.access.models import Role
+from tracker.catalog import queries as catalog_queries
 from tracker.concurrency import etag
 from tracker.db import DbSession
 from tracker.errors import NotFound, TrackerError
 from tracker.fields import AREA_PATTERN, OZG_ID_PATTERN, RowId
-from tracker.i18n import language, render
+from tracker.i18n import language, render, translator
 from tracker.importing import describe
 from tracker.research import actions, queries
 from tracker.research.models import (
+    PARTICIPANT_FIELDS_DE,
+    USER_GROUPS,
     Finding,
+    FindingStatus,
     Observation,
     ObservationKind,
     Recommendation,
     SubjectKind,
 )
-from tracker.research.redaction import Redacted, redact
+from tracker.research.redaction import GERMAN_REASONS, KIND_LABELS, Redacted, redact
 from tracker.research.schemas import (
+    LABELS,
     SEVERITY_NAMES,
     FindingCreate,
     ObservationCreate,
@@ -40,6 +45,7 @@ from tracker.research.schemas import (
 from tracker.settings import Settings
 
 PAGE_SIZE = 100
+STATUS_PATTERN = f"^({'|'.join(value.value for value in FindingStatus)})?$"
 
 
 @get("/erkenntnisse")
@@ -49,20 +55,30 @@ async def findings_page(
     q: Annotated[str | None, QueryParameter(max_length=100, pattern=r"^[^\x00]*$")] = None,
     leistung: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
     gemeinde: Annotated[str | None, QueryParameter(pattern=AREA_PATTERN)] = None,
-    severity: Annotated[int | None, QueryParameter(ge=1, le=4)] = None,
+    severity: Annotated[str | None, QueryParameter(pattern=r"^[1-4]?$")] = None,
+    status: Annotated[str | None, QueryParameter(pattern=STATUS_PATTERN)] = None,
+    themenfeld: Annotated[str | None, QueryParameter(pattern=r"^([1-9][0-9]{0,2})?$")] = None,
+    tag: Annotated[str | None, QueryParameter(pattern=r"^[^\x00,;]{0,60}$")] = None,
 ) -> Template:
-    """The published findings from every Gemeinde, searchable, most recent first."""
+    """The published findings from every Gemeinde, searchable and filtered as the API's list
+    (Leistung, Gemeinde, severity, status, Themenfeld, tag), most recent first; the form's
+    empty choices mean "all"."""
     where = queries.FindingFilter(
-        text=q or None, leistung=leistung, gemeinde=gemeinde, severity=severity
-    )
+        text=q or None, leistung=leistung or None, gemeinde=gemeinde or None,
+        severity=int(severity) if severity else None, status=status or None,
+        themenfeld=int(themenfeld) if themenfeld else None, tag=tag or None,
+    )  # fmt: skip
     rows, more = await queries.list_findings(
         session, where, scopes=None, limit=PAGE_SIZE, cursor=None
     )
     found = await queries.public_findings(session, [row.Finding for row in rows])
+    themenfelder = (await catalog_queries.list_themenfelder(session, limit=None, cursor=None))[0]
     return render(
         request, "research/erkenntnisse.html", findings=found, q=q or "", leistung=leistung or "",
-        gemeinde=gemeinde or "", severity=severity, severity_names=SEVERITY_NAMES,
-        more=more is not None,
+        gemeinde=gemeinde or "", severity=where.severity, severity_names=SEVERITY_NAMES,
+        status=where.status, themenfeld=where.themenfeld, tag=tag or "",
+        statuses=[value.value for value in FindingStatus], labels=LABELS,
+        themenfelder=[(row.id, row.name) for row in themenfelder], more=more is not None,
     )  # fmt: skip
 
 
@@ -89,7 +105,7 @@ async def finding_page(
         observations = [await queries.get_observation(session, i) for i in ids]
     return render(
         request, "research/erkenntnis.html", finding=found[0], observations=observations,
-        severity_names=SEVERITY_NAMES,
+        severity_names=SEVERITY_NAMES, labels=LABELS,
     )  # fmt: skip
 
 
@@ -118,7 +134,7 @@ async def study_view(
         request, "research/studie.html", study=study, about=about, error=error,
         participants=[row.Participant for row in participants],
         observations=[(row.Observation, row.code) for row in observations],
-        kinds=[kind.value for kind in ObservationKind], user_groups=USER_GROUPS,
+        kinds=[kind.value for kind in ObservationKind], user_groups=USER_GROUPS, labels=LABELS,
     )  # fmt: skip
     if error is not None:
         page.status_code = 422
@@ -129,35 +145,59 @@ async def study_view(
 async def observation_from_form(
     request: Request[Any, Any, Any], study_id: RowId, session: DbSession, state: State
 ) -> Template | Redirect:
-    """The study page's form: a note or quote of a participant (CSRF)."""
+    """The study page's form: a note, quote, metric (value and unit) or media reference (URI
+    and time code), of a participant chosen from the study's (CSRF)."""
     form = {name: str(value).strip() for name, value in (await request.form()).items()}
     settings: Settings = state.settings
+    lang = language(request)
     try:
         participant_id = None
         if form.get("participant"):
             found = await queries.find_participant(session, study_id, form["participant"])
             if found is None:
-                return await study_view(request, session, study_id, error="participant?")
+                unknown = translator(lang)("Die Studie hat keine Teilnehmenden mit diesem Code.")
+                return await study_view(request, session, study_id, error=unknown)
             participant_id = found.id
+        value = form.get("metric_value", "").replace(",", ".")
         data = ObservationCreate.model_validate({
             "study_id": study_id, "participant_id": participant_id,
             "kind": form.get("kind", ""), "text": form.get("text") or None,
+            "metric_value": float(value) if value else None,
+            "metric_unit": form.get("metric_unit") or None,
+            "media_uri": form.get("media_uri") or None,
+            "media_timecode": form.get("media_timecode") or None,
             "journey_step": form.get("journey_step") or None,
         })  # fmt: skip
         async with session.begin_nested():
             await actions.record_observation(
                 session, data, actor=principal_of(request), today=settings.today()
             )
-    except ValidationError as exc:
-        return await study_view(request, session, study_id, error=describe(exc))
+    except ValueError as exc:  # pydantic's ValidationError is one, as is float("x")
+        detail = describe(exc) if isinstance(exc, ValidationError) else None
+        german = "Bitte prüfen Sie Wert, Einheit, URI und Zeitmarke (z. B. 7,5 · 01:23)."
+        text = detail if lang == "en" and detail else translator(lang)(german)
+        return await study_view(request, session, study_id, error=text)
     except TrackerError as exc:
-        return await study_view(request, session, study_id, error=exc.detail)
+        return await study_view(request, session, study_id, error=exc.in_language(lang))
     return Redirect(f"/studien/{study_id}#beobachtungen", status_code=303)
 
 
-USER_GROUPS = ("Bürger:in", "Unternehmen", "Sachbearbeitung", "Menschen mit Behinderung",
-               "ältere Menschen")  # fmt: skip
 CONSENTS = ("notes", "quotes", "recordings", "publication")
+
+
+FORM_FIELDS_DE = {**PARTICIPANT_FIELDS_DE, "consent": "Einwilligung am"}
+
+
+def _form_error(request: Request[Any, Any, Any], exc: ValidationError) -> str:
+    """Pydantic's sentence on the English page; on the German one the fields to check, by
+    their German labels ("Bitte prüfen Sie: Altersgruppe")."""
+    if language(request) == "en":
+        return describe(exc)
+    fields = dict.fromkeys(
+        FORM_FIELDS_DE.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else "?"
+        for error in exc.errors(include_url=False)
+    )
+    return f"Bitte prüfen Sie: {', '.join(fields)}."
 
 
 @post("/studien/{study_id:int}/teilnehmende", guards=[researcher], status_code=303)
@@ -181,7 +221,7 @@ async def participant_from_form(
         async with session.begin_nested():
             await actions.add_participant(session, study_id, data, actor=principal_of(request))
     except ValidationError as exc:
-        return await study_view(request, session, study_id, error=describe(exc))
+        return await study_view(request, session, study_id, error=_form_error(request, exc))
     except TrackerError as exc:
         return await study_view(
             request, session, study_id, error=exc.in_language(language(request))
@@ -210,11 +250,16 @@ async def finding_from_form(
         async with session.begin_nested():
             finding = await actions.create_finding(session, data, actor=principal_of(request))
     except ValidationError as exc:
-        return await study_view(request, session, study_id, error=describe(exc))
+        lang = language(request)
+        german = "Erkenntnis, Schwere (1–4) und mindestens eine belegende Beobachtung angeben."
+        error = describe(exc) if lang == "en" else german
+        return await study_view(request, session, study_id, error=error)
     except ValueError:
-        return await study_view(request, session, study_id, error="severity: 1-4")
+        return await study_view(request, session, study_id, error="Schwere: 1–4")
     except TrackerError as exc:
-        return await study_view(request, session, study_id, error=exc.detail)
+        return await study_view(
+            request, session, study_id, error=exc.in_language(language(request))
+        )
     return Redirect(f"/studien/{study_id}#erkenntnis-{finding.id}", status_code=303)
 
 
@@ -252,6 +297,7 @@ async def review_view(
     page = render(
         request, "research/freigabe.html", waiting=waiting, error=error,
         severity_names=SEVERITY_NAMES, me=principal.actor.split("/", 1)[0],
+        removal_kinds=KIND_LABELS, removal_reasons=GERMAN_REASONS,
     )  # fmt: skip
     page.status_code = status_code
     return page

@@ -58,6 +58,26 @@ REASONS = {
     "listed_name": "on the study's list of names to redact",
     "name": "name after an honorific or role",
 }
+# The same, for the German pages (the i18n table renders them back in English)
+GERMAN_REASONS = {
+    "manual": "von Hand mit [[…]] markiert",
+    "email": "E-Mail-Adresse",
+    "iban": "IBAN (gültige Prüfziffern, schwifty)",
+    "steuer_id": "Steuer-ID (stdnum de.idnr)",
+    "steuernummer": "Steuernummer (stdnum de.stnr)",
+    "phone": "Telefonnummer (phonenumbers)",
+    "birth_date": "Geburtsdatum",
+    "street": "Straße und Hausnummer",
+    "postal_code": "PLZ und Ort",
+    "listed_name": "auf der Liste der zu schwärzenden Namen der Studie",
+    "name": "Name nach Anrede oder Funktion",
+}
+KIND_LABELS = {
+    "manual": "Markierung", "email": "E-Mail", "iban": "IBAN", "steuer_id": "Steuer-ID",
+    "steuernummer": "Steuernummer", "phone": "Telefon", "birth_date": "Geburtsdatum",
+    "street": "Adresse", "postal_code": "PLZ und Ort", "listed_name": "gelisteter Name",
+    "name": "Name",
+}  # fmt: skip
 
 Span = tuple[int, int]
 _UPPER = "A-ZÄÖÜ"

@@ -34,6 +34,19 @@ Severity = Annotated[JsonInt, Field(ge=1, le=4)]
 Timecode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}:[0-5][0-9](:[0-5][0-9])?$")]
 Level = Annotated[str, StringConstraints(pattern=r"^(kommune|land|bund|it_dienstleister)$")]
 SEVERITY_NAMES = {1: "kosmetisch", 2: "störend", 3: "schwerwiegend", 4: "verhindert die Nutzung"}
+# German labels of every vocabulary value the pages show (the i18n table has them in English);
+# the API keeps the codes
+LABELS = {
+    "interview": "Interview", "usability_test": "Usability-Test", "survey": "Umfrage",
+    "workshop": "Workshop", "digitalisierungslabor": "Digitalisierungslabor",
+    "analytics": "Nutzungsdaten", "desk_research": "Sekundärrecherche",
+    "planned": "geplant", "running": "läuft", "analysed": "ausgewertet", "closed": "abgeschlossen",
+    "note": "Notiz", "quote": "Zitat", "metric": "Messwert", "media": "Medienverweis",
+    "low": "gering", "medium": "mittel", "high": "hoch",
+    "open": "offen", "confirmed": "bestätigt", "resolved": "behoben", "superseded": "ersetzt",
+    "kommune": "Kommune", "land": "Land", "bund": "Bund", "it_dienstleister": "IT-Dienstleister",
+    "demand": "Forderung", "action": "Maßnahme",
+}  # fmt: skip
 
 
 # a measured value: any real figure, not a number beyond what anything here measures
