@@ -571,7 +571,7 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     personal = {**people_form, "code": "P06", "user_group": "Frau Schmidt"}
     refused = await client.post(f"{url}/teilnehmende", data=personal)
     assert refused.status_code == 422
-    assert "user_group sieht nach personenbezogenen Daten aus" in refused.text
+    assert "Nutzendengruppe sieht nach personenbezogenen Daten aus" in refused.text
     twice = await client.post(f"{url}/teilnehmende", data=people_form)
     assert twice.status_code == 422
     client.cookies.clear()
