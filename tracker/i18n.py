@@ -440,6 +440,12 @@ EN = {
         "There is no validated assessment of this Leistung yet."
     ),
     "Bisher gültige Bewertung": "Current assessment so far",
+    "Gültige Bewertung dieser Leistung": "Current assessment of this Leistung",
+    "Außer dieser zählt keine andere Bewertung für diese Leistung.": (
+        "No other assessment counts for this Leistung besides this one."
+    ),
+    "ganze Leistung": "whole Leistung",
+    "keiner": "none",
     "Diese Bewertung": "This assessment",
     "Ein Entwurf zählt nicht. Öffnen Sie ihn, um ihn zur Prüfung einzureichen.": (
         "A draft does not count. Open it to submit it for review."

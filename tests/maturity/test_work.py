@@ -9,7 +9,8 @@ import re
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
-from tests.builders import Client, add_user
+from tests.builders import Client, add_token, add_user, bearer
+from tests.maturity.test_routes import ELTERNGELD, FULL, record, step
 from tracker.maturity import actions, queries, rules
 
 KOELN = "053150000000"
@@ -125,6 +126,41 @@ async def test_record_submit_and_a_second_person_validates(
     }  # fmt: skip
     [elterngeld] = [item for item in rolled["leistungen"] if item["ozg_id"] == "10000"]
     assert elterngeld["online"]["flags"] == ["online", "ozg_konform"]
+
+
+async def test_a_whole_leistung_draft_shows_the_current_services_and_every_comment(
+    client: Client, session: AsyncSession
+) -> None:
+    eva = await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    rita = await add_user(session, "rita@nrw.de", [("reviewer", "05")], password=PASSWORD)
+    editor, reviewer = bearer(await add_token(session, eva)), bearer(await add_token(session, rita))
+    await session.commit()
+    service = await record(
+        client, editor, ars=KOELN, leika_key=ELTERNGELD, ratings=FULL, comment="Portal geprüft"
+    )
+    service = (await step(client, editor, service, "submit")).json()
+    assert (await step(client, reviewer, service, "validate")).status_code == 200
+    await sign_in(client, "eva@koeln.de")
+    form = (await client.get(FORM)).text
+    saved = await post_form(
+        client, FORM, form, leistung="10000 Elterngeld", action="draft", comment="Ganze Leistung",
+        **RATED,
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    drafts = (await client.get("/arbeit/entwuerfe")).text
+    [number] = assessment_ids(drafts, "drafts")
+    assert "Kommentar: Ganze Leistung" in drafts
+    for who in ("eva@koeln.de", "rita@nrw.de"):
+        await sign_in(client, who)
+        detail = (await client.get(f"/bewertungen/{number}")).text
+        assert 'id="no-previous"' not in detail
+        assert f'class="current-assessment" data-assessment="{service["id"]}"' in detail
+        assert f"LeiKa {ELTERNGELD}" in detail
+        assert f'id="comment-{number}">Ganze Leistung<' in detail
+        assert f'id="comment-{service["id"]}">Portal geprüft<' in detail
+    # the validated service's own page: nothing else counts beside it
+    alone = (await client.get(f"/bewertungen/{service['id']}")).text
+    assert "Außer dieser zählt keine andere Bewertung" in alone
 
 
 async def test_the_form_catches_mistakes_before_saving(

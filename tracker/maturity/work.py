@@ -19,8 +19,8 @@ from tracker.db import DbSession
 from tracker.errors import InvalidInput, NotFound, TrackerError
 from tracker.fields import ascii_digits
 from tracker.i18n import language, render
-from tracker.maturity import actions, queries
-from tracker.maturity.models import Assessment, Status, Step
+from tracker.maturity import actions, pairs, queries
+from tracker.maturity.models import SOURCE_NAMES, Assessment, Status, Step
 from tracker.regions import queries as regions_queries
 
 RowId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
@@ -151,18 +151,25 @@ async def detail(
             f"Assessment {assessment_id} does not exist.",
             german=f"Die Bewertung {assessment_id} gibt es nicht.",
         )
-    previous = await queries.previous_current(session, assessment)
-    shown = [assessment] + ([previous.Assessment] if previous is not None else [])
-    loaded = await queries.model_by_id(session, assessment.model_id)
-    previous_model = (
-        loaded
-        if previous is None or previous.Assessment.model_id == assessment.model_id
-        else await queries.model_by_id(session, previous.Assessment.model_id)
+    named = await queries.names_of(session, [assessment])
+    pair = named.get(assessment_id)
+    current_ids = (
+        []
+        if pair is None
+        else await pairs.current_of_pair(session, assessment.ars, pair.ozg_id, assessment.dimension)
     )
+    current = await queries.assessments_by_ids(
+        session, [number for number in current_ids if number != assessment_id]
+    )
+    shown = [assessment] + [item.Assessment for item in current]
+    models = {assessment.model_id: await queries.model_by_id(session, assessment.model_id)}
+    for item in shown:
+        if item.model_id not in models:
+            models[item.model_id] = await queries.model_by_id(session, item.model_id)
     own = is_own(principal, assessment)
     page = render(
-        request, "maturity/bewertung.html", row=row, assessment=assessment, previous=previous,
-        model=loaded, previous_model=previous_model,
+        request, "maturity/bewertung.html", row=row, assessment=assessment, current=current,
+        counted=assessment_id in current_ids, model=models[assessment.model_id], models=models,
         names=await queries.names_of(session, shown),
         authors=await author_names(
             session, [a for item in shown for a in (item.assessed_by, item.status_changed_by)]
@@ -172,7 +179,7 @@ async def detail(
         and principal.may(Role.EDITOR, assessment.ars),
         may_review=not own and assessment.status == Status.SUBMITTED
         and principal.may(Role.REVIEWER, assessment.ars),
-        own=own, error=error, comment=comment,
+        own=own, error=error, comment=comment, source_names=SOURCE_NAMES,
     )  # fmt: skip
     if error is not None:
         page.status_code = 422
