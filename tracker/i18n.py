@@ -243,8 +243,12 @@ EN = {
     "Als Entwurf speichern": "Save as draft",
     "Zur Prüfung einreichen": "Submit for review",
     "Bewertung gespeichert": "Assessment saved",
-    "Sie zählt, sobald eine zweite Person sie bestätigt hat.": (
-        "It counts once a second person has validated it."
+    "Sie ist ein Entwurf und zählt noch nicht: Reichen Sie sie zur Prüfung ein (unter „Meine Entwürfe“); sie zählt, sobald eine zweite Person sie freigegeben hat.": (  # noqa: E501
+        "It is a draft and does not count yet: submit it for review (under “My drafts”); it "
+        "counts once a second person has validated it."
+    ),
+    "Sie ist zur Prüfung eingereicht und zählt, sobald eine zweite Person sie freigegeben hat.": (
+        "It is submitted for review and counts once a second person has validated it."
     ),
     "Ungültige Anfrage": "Bad request",
     "Anmeldung erforderlich": "Sign-in required",
@@ -360,6 +364,7 @@ EN = {
     "nein": "no",
     "flächendeckend in Deutschland": "nationwide (flächendeckend)",
     "Gemeinden mit einer Bewertung": "Gemeinden with an assessment",
+    "Gemeinde mit einer Bewertung": "Gemeinde with an assessment",
     "flächendeckend": "flächendeckend (everywhere)",
     "in mindestens einer Kommune": "in at least one Kommune",
     "Auswahl": "Selection",

@@ -76,6 +76,8 @@ async def test_record_submit_and_a_second_person_validates(
         client, FORM, form, leistung="10000 Elterngeld", action="draft", **RATED
     )
     assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    told = (await client.get(saved.headers["location"])).text  # type: ignore[attr-defined]
+    assert "Sie ist ein Entwurf und zählt noch nicht: Reichen Sie sie zur Prüfung ein" in told
     drafts = (await client.get("/arbeit/entwuerfe")).text
     [number] = assessment_ids(drafts, "drafts")
     start = (await client.get("/")).text
@@ -202,7 +204,9 @@ async def test_the_form_catches_mistakes_before_saving(
     assert "Reifegrad 3 – Online-Leistung · nicht vorläufig" in preview.text  # type: ignore[attr-defined]
     only_one = await post_form(client, FORM, form, leistung="10000", action="preview",
                                c_leistungsbeschreibung="4")  # fmt: skip
-    assert "vorläufig</span> (nicht bewertet: antragsprozess)" in only_one.text  # type: ignore[attr-defined]
+    assert (
+        "vorläufig</span> (nicht bewertet: Antragsprozesse und Kontextintegration)" in only_one.text
+    )  # type: ignore[attr-defined]
     # a LeiKa service of Typ 1 would never count: said first, saved only when confirmed
     federal = {"leistung": "99078004000000", "action": "draft", **rated}
     warned = await post_form(client, FORM, form, **federal)
@@ -297,6 +301,10 @@ async def test_the_leika_picker_offers_counted_services_under_their_leistung(
     assert typed.status_code == 422  # type: ignore[attr-defined]
     assert "ist keine OZG-ID und kein LeiKa-Schlüssel" in typed.text  # type: ignore[attr-defined]
     assert 'value="99115004000000 Melderegisterauskunft"' in typed.text  # type: ignore[attr-defined]
+    assert "Die Liste bietet jetzt 8 passende LeiKa-Leistungen" in typed.text  # type: ignore[attr-defined]
+    nothing = await post_form(client, FORM, form, leistung="Quxbrot", action="preview",
+                              c_leistungsbeschreibung="3")  # fmt: skip
+    assert "Keine anwendbare LeiKa-Leistung passt" in nothing.text  # type: ignore[attr-defined]
     wrong = await post_form(client, FORM, form, leistung="99115004000000 Witwenrente",
                             action="preview", c_leistungsbeschreibung="3")  # fmt: skip
     assert "ist „Melderegisterauskunft“, nicht „Witwenrente“" in wrong.text  # type: ignore[attr-defined]

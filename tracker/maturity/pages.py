@@ -143,8 +143,7 @@ async def check_form(
             errors["leistung"] = (
                 f"Die OZG-Leistung {key} gibt es nicht."
                 if ascii_digits(key)
-                else f"„{chosen}“ ist keine OZG-ID und kein LeiKa-Schlüssel. Wählen Sie aus der "
-                "Liste: passende LeiKa-Leistungen stehen jetzt darin, unter ihrer OZG-Leistung."
+                else await unknown_name(session, ars, chosen)
             )
         else:
             ozg_id = key
@@ -248,6 +247,17 @@ async def form_page(
     )  # fmt: skip
     page.status_code = status_code
     return page
+
+
+async def unknown_name(session: AsyncSession, ars: str, chosen: str) -> str:
+    """What a name typed instead of a choice led to: the LeiKa services now offered, or none."""
+    found = len(await applicability.leika_choices(session, ars, q=chosen))
+    told = f"„{chosen}“ ist keine OZG-ID und kein LeiKa-Schlüssel. "
+    if not found:
+        return told + "Keine anwendbare LeiKa-Leistung passt zu diesem Namen: tippen Sie einen "
+        "anderen Namen oder die Nummer."
+    offered = "eine passende LeiKa-Leistung" if found == 1 else f"{found} passende LeiKa-Leistungen"
+    return told + f"Die Liste bietet jetzt {offered} unter ihrer OZG-Leistung an: wählen Sie eine."
 
 
 async def leika_listed(

@@ -141,6 +141,15 @@ async def reifegrad_page(
         source_names=SOURCE_NAMES,
         rules=comparison.rules_in(language(request), RULES),
         recorded=erfasst,
+        recorded_status=next(
+            (
+                row.Assessment.status
+                for row in await maturity_queries.assessments_by_ids(
+                    session, [erfasst] if erfasst else []
+                )
+            ),
+            None,
+        ),
         flags=rolled["flags"],
     )
 
