@@ -204,9 +204,8 @@ async def test_the_form_catches_mistakes_before_saving(
     assert "Reifegrad 3 – Online-Leistung · nicht vorläufig" in preview.text  # type: ignore[attr-defined]
     only_one = await post_form(client, FORM, form, leistung="10000", action="preview",
                                c_leistungsbeschreibung="4")  # fmt: skip
-    assert (
-        "vorläufig</span> (nicht bewertet: Antragsprozesse und Kontextintegration)" in only_one.text
-    )  # type: ignore[attr-defined]
+    missing = "vorläufig</span> (nicht bewertet: Antragsprozesse und Kontextintegration)"
+    assert missing in only_one.text  # type: ignore[attr-defined]
     # a LeiKa service of Typ 1 would never count: said first, saved only when confirmed
     federal = {"leistung": "99078004000000", "action": "draft", **rated}
     warned = await post_form(client, FORM, form, **federal)
