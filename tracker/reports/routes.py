@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from pydantic import BaseModel
 
+from tracker import fields
 from tracker.caching import Answer, Lru
 from tracker.concurrency import client_holds, not_modified, stamp_etag
 from tracker.db import DbSession
@@ -23,6 +24,7 @@ from tracker.fields import (
     OZG_ID_PATTERN,
     GemeindeArs,
     parse_moment,
+    report_moment,
 )
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
@@ -45,7 +47,11 @@ AnyRequest = Request[Any, Any, Any]
 At = Annotated[
     str | None,
     QueryParameter(
-        pattern=ISO_MOMENT_PATTERN, description="As of this moment (ISO 8601); default now."
+        pattern=ISO_MOMENT_PATTERN,
+        description=(
+            "As of this moment (ISO 8601); default now. A bare day means its end (UTC); a "
+            "day the calendar lacks or a moment after today is refused (422 naming `at`)."
+        ),
     ),
 ]
 Area = Annotated[
@@ -105,7 +111,7 @@ async def gemeinde_reifegrad(
     their age, and a summary; `rules` states how each figure is counted. Sent with a strong
     ETag of the data it reads: If-None-Match gives 304."""
     settings: Settings = state.settings
-    moment = parse_moment(at)
+    moment = report_moment(at)
     watch: Watch = state.watch
     stamp = await watch.stamp(("gemeinde", ars), lambda: queries.gemeinde_stamp(session, ars))
     key = (ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days, fields)
@@ -132,7 +138,7 @@ async def leistung_reifegrad(
     at: At = None,
 ) -> LeistungCoverage:
     """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
-    moment = parse_moment(at)
+    moment = report_moment(at)
     found = await queries.leistung_coverage(session, ozg_id, dimension=dimension.value, at=moment)
     laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
     kreise, _ = await regions_queries.list_kreise(
@@ -170,7 +176,7 @@ async def reifegrad_summary(
     """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
     mean and median level, Leistungen flächendeckend and in at least one Kommune. Sent with a
     strong ETag of the data it reads: If-None-Match gives 304."""
-    moment = parse_moment(at)
+    moment = report_moment(at)
     watch: Watch = state.watch
     stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
     key = (stamp, group_by, dimension, moment, area)
@@ -266,8 +272,8 @@ async def comparison_report(
     formats of this one result. Strong ETag of the data it reads: If-None-Match gives 304."""
     chosen = exports.negotiated(request.accept.best_match, format)
     key, result = await comparison.report(
-        session, set_, at=comparison.report_moment(at),
-        since=comparison.report_moment(since, "since"), settings=state.settings,
+        session, set_, at=fields.report_moment(at),
+        since=fields.report_moment(since, "since"), settings=state.settings,
     )  # fmt: skip
     return delivered(request, key, result, chosen, lang)
 
