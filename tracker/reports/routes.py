@@ -10,8 +10,11 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
+from litestar.response import Redirect
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker import fields
 from tracker.caching import Answer, Lru
@@ -20,9 +23,9 @@ from tracker.db import DbSession
 from tracker.errors import problem_responses
 from tracker.fields import (
     AREA_PATTERN,
+    ARS_OR_AGS_PATTERN,
     ISO_MOMENT_PATTERN,
     OZG_ID_PATTERN,
-    GemeindeArs,
     parse_moment,
     report_moment,
 )
@@ -63,6 +66,32 @@ Area = Annotated[
 ]
 
 
+GemeindeKey = Annotated[
+    str,
+    PathParameter(
+        pattern=ARS_OR_AGS_PATTERN,
+        description="The Gemeinde's 12-digit ARS, or its 8-digit AGS (answered 301 to the ARS).",
+    ),
+]
+BY_ARS_OR_AGS = {
+    301: ResponseSpec(
+        data_container=None, description="Asked by AGS: the same resource by ARS (Location)."
+    ),
+    **problem_responses(404),
+}
+
+
+async def to_ars(request: AnyRequest, session: AsyncSession, key: str) -> Redirect | None:
+    """A Gemeinde's resource asked for by AGS moves to the same one by ARS (the query kept), as
+    the pages do; an unknown AGS is a 404 naming it."""
+    if len(key) != len("05315000"):
+        return None
+    ars = (await regions_queries.get_gemeinde(session, key)).Gemeinde.ars
+    path = "/".join(ars if part == key else part for part in request.url.path.split("/"))
+    query = request.url.query
+    return Redirect(f"{path}?{query}" if query else path, status_code=301)
+
+
 # Computed answers by the stamps of what they read (the data, the reference, the day), so that
 # they are correct in every worker process: a change anywhere makes a new key.
 ROLLUPS: Lru[Answer] = Lru(512)
@@ -95,10 +124,10 @@ async def polled(
     return Response(body, media_type=MediaType.JSON, headers={**headers, **POLLED})
 
 
-@get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
+@get("/gemeinden/{ars:str}/reifegrad", responses=BY_ARS_OR_AGS)
 async def gemeinde_reifegrad(
     request: AnyRequest,
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
     at: At = None,
@@ -106,10 +135,13 @@ async def gemeinde_reifegrad(
         Fields,
         QueryParameter(description="summary: the counts without the list of Leistungen."),
     ] = Fields.ALL,
-) -> Response[GemeindeReifegrad]:
+) -> Response[GemeindeReifegrad] | Redirect:
     """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
     their age, and a summary; `rules` states how each figure is counted. Sent with a strong
-    ETag of the data it reads: If-None-Match gives 304."""
+    ETag of the data it reads: If-None-Match gives 304. An AGS moves (301) to its ARS."""
+    moved = await to_ars(request, session, ars)
+    if moved is not None:
+        return moved
     settings: Settings = state.settings
     moment = report_moment(at)
     watch: Watch = state.watch
@@ -301,17 +333,20 @@ def delivered(
 DASHBOARDS: Lru[Answer] = Lru(512)
 
 
-@get("/dashboards/gemeinden/{ars:str}", responses=problem_responses(404))
+@get("/dashboards/gemeinden/{ars:str}", responses=BY_ARS_OR_AGS)
 async def gemeinde_dashboard(
     request: AnyRequest,
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
-) -> Response[Dashboard]:
+) -> Response[Dashboard] | Redirect:
     """A city's dashboard for external dashboards: both dimensions by Themenfeld, the last 24
     months, the age of the data, its rank in its peer group (same Gemeindetyp and population
     band) and the Leistungen furthest behind that group. Compact; strong ETag of the data it
-    reads: If-None-Match gives 304."""
+    reads: If-None-Match gives 304. An AGS moves (301) to its ARS."""
+    moved = await to_ars(request, session, ars)
+    if moved is not None:
+        return moved
     settings: Settings = state.settings
     watch: Watch = state.watch
     stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
