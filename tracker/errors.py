@@ -186,9 +186,22 @@ def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) 
     return problem.to_response(request)
 
 
-def _handler(convert: Callable[[Any], ProblemDetailsException]) -> Callable[..., Response[Any]]:
+SignIn = Callable[[Request[Any, Any, Any]], Response[Any]]
+
+
+def _handler(
+    convert: Callable[[Any], ProblemDetailsException], sign_in: SignIn | None = None
+) -> Callable[..., Response[Any]]:
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        return _respond(request, convert(exc))
+        problem = convert(exc)
+        if (
+            sign_in is not None
+            and problem.status_code == 401
+            and request.method in ("GET", "HEAD")
+            and _wants_page(request)
+        ):
+            return sign_in(request)  # a page that needs sign-in: to the form, and back after
+        return _respond(request, problem)
 
     return handle
 
@@ -208,10 +221,12 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _respond(request, _problem(500, "An unexpected error occurred."))
 
 
-def exception_handlers() -> ExceptionHandlersMap:
+def exception_handlers(sign_in: SignIn | None = None) -> ExceptionHandlersMap:
+    """`sign_in` answers a page that needs signing in (401) for a browser: the edge passes
+    the sign-in form's redirect (`access.pages.to_login`), so every page does the same."""
     return {
-        HTTPException: _handler(_from_http_exception),
-        TrackerError: _handler(_from_tracker_error),
+        HTTPException: _handler(_from_http_exception, sign_in),
+        TrackerError: _handler(_from_tracker_error, sign_in),
         IntegrityError: _handler(_from_integrity_error),
         DBAPIError: handle_database_error,
         Exception: handle_unexpected,

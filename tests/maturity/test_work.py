@@ -152,6 +152,13 @@ async def test_a_whole_leistung_draft_shows_the_current_services_and_every_comme
     drafts = (await client.get("/arbeit/entwuerfe")).text
     [number] = assessment_ids(drafts, "drafts")
     assert "Kommentar: Ganze Leistung" in drafts
+    client.cookies.clear()  # signed out, a page that needs sign-in leads to the form
+    page = {"Accept": "text/html"}
+    for path in (f"/bewertungen/{number}", "/freigabe", "/studien/1"):
+        away = await client.get(path, headers=page)
+        assert away.status_code == 303, (path, away.text)
+        assert away.headers["location"] == "/anmelden?next=" + path.replace("/", "%2F")
+    assert (await client.get("/api/v1/studies/1")).status_code == 401  # the API stays an API
     for who in ("eva@koeln.de", "rita@nrw.de"):
         await sign_in(client, who)
         detail = (await client.get(f"/bewertungen/{number}")).text

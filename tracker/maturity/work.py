@@ -16,7 +16,7 @@ from tracker.access.models import Role
 from tracker.access.pages import to_login
 from tracker.concurrency import etag
 from tracker.db import DbSession
-from tracker.errors import InvalidInput, NotFound, TrackerError
+from tracker.errors import InvalidInput, NotFound, TrackerError, Unauthorized
 from tracker.fields import ascii_digits
 from tracker.i18n import language, render
 from tracker.maturity import actions, pairs, queries
@@ -146,6 +146,11 @@ async def detail(
     principal = principal_of(request)
     row = await queries.get_assessment(session, assessment_id)
     assessment: Assessment = row.Assessment
+    if not visible(principal, assessment) and not principal.authenticated:
+        raise Unauthorized(  # a page: to the sign-in form, and back here after
+            "Sign in to see this assessment.",
+            german="Melden Sie sich an, um diese Bewertung zu sehen.",
+        )
     if not visible(principal, assessment):
         raise NotFound(
             f"Assessment {assessment_id} does not exist.",
