@@ -157,5 +157,7 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     texts |= {label for _, label, _ in documents.COLUMNS} | {label for _, label in pages.GRUPPEN}
     texts |= set(documents.DIMENSION_NAMES.values())
     texts |= {*work.ROLE_LABELS.values(), *work.ACTION_LABELS.values(), *work.STEP_DONE.values()}
+    texts |= {*work.ENTITY_LABELS.values(), *work.FIELD_LABELS.values()}
+    texts |= set(work.VALUE_LABELS.values())
     texts |= set(PAGE_EXPLANATIONS.values())
     assert sorted(text for text in texts if text not in EN) == []

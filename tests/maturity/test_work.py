@@ -116,6 +116,9 @@ async def test_record_submit_and_a_second_person_validates(
     assert assessment_ids((await client.get("/arbeit/pruefung")).text, "to-review") == []
     history = (await client.get("/arbeit/verlauf")).text
     assert f'<a href="/bewertungen/{number}">Bewertung {number}</a>: freigegeben' in history
+    assert "Stand: eingereicht → freigegeben" in history  # German labels and values
+    assert "Konto: angemeldet" in history
+    assert "app_user" not in history and "status:" not in history
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row

@@ -39,6 +39,35 @@ ACTION_LABELS = {
     "create": "angelegt", "update": "geändert", "delete": "gelöscht", "submit": "eingereicht",
     "validate": "freigegeben", "reject": "abgelehnt",
 }  # fmt: skip
+ACTION_LABELS.update({
+    "login": "angemeldet", "end_sessions": "Sitzungen beendet", "erase": "gelöscht (Löschfrist)",
+    "import": "importiert", "redeliver": "erneut zugestellt", "revoke": "widerrufen",
+})  # fmt: skip
+# What the history names: the things, their fields and the values it can spell in German.
+ENTITY_LABELS = {
+    "assessment": "Bewertung", "app_user": "Konto", "api_token": "API-Token",
+    "role_grant": "Rolle", "applicability_override": "Ausnahme zur Anwendbarkeit",
+    "demand": "Forderung", "demand_action": "Maßnahme", "demand_link": "Verknüpfung",
+    "action_milestone": "Meilenstein", "action_uptake": "Umsetzung in der Gemeinde",
+    "demand_catalogue": "Forderungskatalog", "research_study": "Studie",
+    "research_participant": "Teilnehmende", "research_observation": "Beobachtung",
+    "finding": "Erkenntnis", "recommendation": "Empfehlung", "research_kpi": "Kennzahl",
+    "webhook_subscription": "Webhook", "webhook_delivery": "Webhook-Zustellung",
+    "maturity_model": "Reifegradmodell", "model_criterion": "Kriterium", "import": "Import",
+    "municipal_leika_type": "LeiKa-Typen der Gemeinden",
+}  # fmt: skip
+FIELD_LABELS = {
+    "status": "Stand", "ars": "Gemeinde", "level": "Reifegrad", "dimension": "Dimension",
+    "ozg_id": "OZG-Leistung", "leika_id": "LeiKa-Leistung", "model_id": "Modell",
+    "comment": "Kommentar", "status_comment": "Begründung", "provisional": "vorläufig",
+    "assessed_at": "bewertet am", "evidence": "Nachweise", "ratings": "Kriterien",
+    "name": "Name", "email": "E-Mail", "role": "Rolle", "scope_ars": "Bereich",
+}  # fmt: skip
+VALUE_LABELS = {
+    "draft": "Entwurf", "submitted": "eingereicht", "validated": "freigegeben",
+    "rejected": "abgelehnt", "online": "Online-Zugang", "backoffice": "Back-Office",
+    "True": "ja", "False": "nein",
+}  # fmt: skip
 STEP_DONE = {Step.SUBMIT: "eingereicht", Step.VALIDATE: "freigegeben", Step.REJECT: "abgelehnt"}
 
 
@@ -128,7 +157,15 @@ async def history_page(request: Request[Any, Any, Any], session: DbSession) -> T
         session, access_queries.AuditFilter(actor_user_id=user_of(principal)),
         limit=HISTORY_LENGTH,
     )  # fmt: skip
-    return render(request, "maturity/verlauf.html", entries=entries, action_names=ACTION_LABELS)
+    places = sorted({
+        str(value) for entry in entries for field, change in (entry.changes or {}).items()
+        if field in ("ars", "scope_ars") for value in change if value is not None
+    })  # fmt: skip
+    return render(
+        request, "maturity/verlauf.html", entries=entries, action_names=ACTION_LABELS,
+        entity_names=ENTITY_LABELS, field_names=FIELD_LABELS, value_names=VALUE_LABELS,
+        place_names=await regions_queries.scope_names(session, places),
+    )  # fmt: skip
 
 
 def visible(principal: Principal, assessment: Assessment) -> bool:
