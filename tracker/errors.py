@@ -148,9 +148,37 @@ def _from_tracker_error(exc: TrackerError) -> ProblemDetailsException:
     return _GermanProblem(exc)
 
 
+# What a refused value should have been, for the German error page (by parameter name).
+EXPECTED = {
+    "ars": "ein ARS (12 Ziffern) oder AGS (8 Ziffern)",
+    "ozg_id": "eine OZG-ID (z. B. 10000)",
+    "at": "ein Datum (z. B. 2026-11-30)",
+}
+PLACES = {"path": "in der Adresse", "query": "im Parameter"}
+
+
+def _german_validation(extra: Any) -> str | None:
+    """A German sentence naming each refused field of a validation error, if it has any."""
+    if not isinstance(extra, list):
+        return None
+    said = []
+    for item in extra:
+        if isinstance(item, dict) and isinstance(item.get("key"), str):
+            key = item["key"]
+            place = PLACES.get(str(item.get("source")).rsplit(".", 1)[-1].lower(), "")
+            wanted = EXPECTED.get(key)
+            said.append(
+                f"„{key}“ {place} ist ungültig".replace("  ", " ")
+                + (f": erwartet ist {wanted}" if wanted else "")
+            )
+    return "; ".join(said) + "." if said else None
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     problem = _problem(exc.status_code, exc.detail, exc.extra)
     problem.headers = exc.headers
+    if exc.status_code == 400:
+        problem.german = _german_validation(exc.extra)  # type: ignore[attr-defined]
     return problem
 
 

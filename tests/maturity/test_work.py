@@ -118,7 +118,8 @@ async def test_record_submit_and_a_second_person_validates(
     assert f'<a href="/bewertungen/{number}">Bewertung {number}</a>: freigegeben' in history
     assert "Stand: eingereicht → freigegeben" in history  # German labels and values
     assert "Konto: angemeldet" in history
-    assert "app_user" not in history and "status:" not in history
+    assert "app_user" not in history
+    assert "status:" not in history
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row
