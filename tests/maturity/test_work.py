@@ -171,6 +171,26 @@ async def test_a_whole_leistung_draft_shows_the_current_services_and_every_comme
         assert f"LeiKa {ELTERNGELD}" in detail
         assert f'id="comment-{number}">Ganze Leistung<' in detail
         assert f'id="comment-{service["id"]}">Portal geprüft<' in detail
+    # rejected, it is recorded anew from a form filled from it
+    await sign_in(client, "eva@koeln.de")
+    status = f"/bewertungen/{number}/status"
+    own = (await client.get(f"/bewertungen/{number}")).text
+    await post_form(client, status, own, step="einreichen", version="1")
+    await sign_in(client, "rita@nrw.de")
+    review = (await client.get(f"/bewertungen/{number}")).text
+    rejected = await post_form(
+        client, status, review, step="zurueckweisen", version="2", comment="Nachweis fehlt"
+    )
+    assert rejected.status_code == 303  # type: ignore[attr-defined]
+    await sign_in(client, "eva@koeln.de")
+    again = (await client.get(f"/bewertungen/{number}")).text
+    link = f"/gemeinden/{KOELN}/reifegrad/erfassen?aus={number}"
+    assert f'href="{link}" id="record-anew"' in again
+    form = (await client.get(link)).text
+    assert 'value="10000 Elterngeld"' in form
+    assert ">Ganze Leistung</textarea>" in form
+    assert '<option value="4" title=' in form
+    assert re.search(r'id="c_leistungsbeschreibung".*?value="4"[^>]*selected', form, re.S)
     # the validated service's own page: nothing else counts beside it
     alone = (await client.get(f"/bewertungen/{service['id']}")).text
     assert "Außer dieser zählt keine andere Bewertung" in alone

@@ -221,6 +221,8 @@ async def detail(
         and principal.may(Role.EDITOR, assessment.ars),
         may_review=not own and assessment.status == Status.SUBMITTED
         and principal.may(Role.REVIEWER, assessment.ars),
+        may_record_anew=assessment.status == Status.REJECTED
+        and principal.may(Role.EDITOR, assessment.ars),
         own=own, error=error, comment=comment, source_names=SOURCE_NAMES,
     )  # fmt: skip
     if error is not None:
