@@ -433,6 +433,7 @@ EN = {
         "e.g. 05315000 for Köln: same Gemeinde type and population band"
     ),
     # the officer's and reviewer's pages (maturity.work)
+    "Version": "version",
     "Neu erfassen": "Record anew",
     "(das Formular enthält Leistung, Kriterien, Nachweise und Kommentar dieser Bewertung)": (
         "(the form holds this assessment's Leistung, criteria, evidence and comment)"

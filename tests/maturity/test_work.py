@@ -191,6 +191,8 @@ async def test_a_whole_leistung_draft_shows_the_current_services_and_every_comme
     assert ">Ganze Leistung</textarea>" in form
     assert '<option value="4" title=' in form
     assert re.search(r'id="c_leistungsbeschreibung".*?value="4"[^>]*selected', form, re.S)
+    backoffice = (await client.get(FORM, params={"dimension": "backoffice"})).text
+    assert "B0-B6 (eigene Skala), Version 1" in backoffice  # not "(… eigene Skala) 1"
     # the validated service's own page: nothing else counts beside it
     alone = (await client.get(f"/bewertungen/{service['id']}")).text
     assert "Außer dieser zählt keine andere Bewertung" in alone
