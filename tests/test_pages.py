@@ -127,6 +127,10 @@ async def test_api_docs_load_nothing_from_elsewhere(client: Client) -> None:
 
 
 async def test_error_pages_speak_german_and_english_on_request(client: Client) -> None:
+    invalid = await client.get("/gemeinden/abc/reifegrad", headers={"Accept": "text/html"})
+    assert invalid.status_code == 400
+    assert "„ars“ in der Adresse ist ungültig: erwartet ist ein ARS (12 Ziffern)" in invalid.text
+    assert "Validation failed" not in invalid.text
     page = await client.get("/nirgends", headers={"Accept": "text/html"})
     assert '<html lang="de">' in page.text
     assert "404 · Nicht gefunden" in page.text
@@ -157,5 +161,7 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     texts |= {label for _, label, _ in documents.COLUMNS} | {label for _, label in pages.GRUPPEN}
     texts |= set(documents.DIMENSION_NAMES.values())
     texts |= {*work.ROLE_LABELS.values(), *work.ACTION_LABELS.values(), *work.STEP_DONE.values()}
+    texts |= {*work.ENTITY_LABELS.values(), *work.FIELD_LABELS.values()}
+    texts |= set(work.VALUE_LABELS.values())
     texts |= set(PAGE_EXPLANATIONS.values())
     assert sorted(text for text in texts if text not in EN) == []

@@ -328,7 +328,7 @@ def create_app(
             "gemeinde_sections": Provide(lambda: GEMEINDE_SECTIONS, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(access_pages.to_login),
         before_send=[add_security_headers, list_allowed_methods],  # every response, errors too
         template_config=TemplateConfig(
             directory=i18n.TEMPLATES, engine=Jinja, engine_callback=configure_templates

@@ -32,6 +32,7 @@ from rich.progress import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import fields
 from tracker.access import actions as access_actions
 from tracker.access import queries as access_queries
 from tracker.access.models import Role
@@ -602,8 +603,8 @@ def report_comparison(
         ) as bar:  # fmt: skip
             task = bar.add_task("Vergleich", total=comparison.STEPS)
             _, result = await comparison.report(
-                session, definition, at=comparison.report_moment(at),
-                since=comparison.report_moment(since, "since"), settings=settings,
+                session, definition, at=fields.report_moment(at),
+                since=fields.report_moment(since, "since"), settings=settings,
                 progress=lambda name: bar.update(task, description=name, advance=1),
             )  # fmt: skip
         made.append(exports.render(result, exports.Format(file_format)))

@@ -155,9 +155,37 @@ def _from_tracker_error(exc: TrackerError) -> ProblemDetailsException:
     return _GermanProblem(exc)
 
 
+# What a refused value should have been, for the German error page (by parameter name).
+EXPECTED = {
+    "ars": "ein ARS (12 Ziffern) oder AGS (8 Ziffern)",
+    "ozg_id": "eine OZG-ID (z. B. 10000)",
+    "at": "ein Datum (z. B. 2026-11-30)",
+}
+PLACES = {"path": "in der Adresse", "query": "im Parameter"}
+
+
+def _german_validation(extra: Any) -> str | None:
+    """A German sentence naming each refused field of a validation error, if it has any."""
+    if not isinstance(extra, list):
+        return None
+    said = []
+    for item in extra:
+        if isinstance(item, dict) and isinstance(item.get("key"), str):
+            key = item["key"]
+            place = PLACES.get(str(item.get("source")).rsplit(".", 1)[-1].lower(), "")
+            wanted = EXPECTED.get(key)
+            said.append(
+                f"„{key}“ {place} ist ungültig".replace("  ", " ")
+                + (f": erwartet ist {wanted}" if wanted else "")
+            )
+    return "; ".join(said) + "." if said else None
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     problem = _problem(exc.status_code, exc.detail, exc.extra)
     problem.headers = exc.headers
+    if exc.status_code == 400:
+        problem.german = _german_validation(exc.extra)  # type: ignore[attr-defined]
     return problem
 
 
@@ -193,9 +221,22 @@ def _respond(request: Request[Any, Any, Any], problem: ProblemDetailsException) 
     return problem.to_response(request)
 
 
-def _handler(convert: Callable[[Any], ProblemDetailsException]) -> Callable[..., Response[Any]]:
+SignIn = Callable[[Request[Any, Any, Any]], Response[Any]]
+
+
+def _handler(
+    convert: Callable[[Any], ProblemDetailsException], sign_in: SignIn | None = None
+) -> Callable[..., Response[Any]]:
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        return _respond(request, convert(exc))
+        problem = convert(exc)
+        if (
+            sign_in is not None
+            and problem.status_code == 401
+            and request.method in ("GET", "HEAD")
+            and _wants_page(request)
+        ):
+            return sign_in(request)  # a page that needs sign-in: to the form, and back after
+        return _respond(request, problem)
 
     return handle
 
@@ -215,10 +256,12 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _respond(request, _problem(500, "An unexpected error occurred."))
 
 
-def exception_handlers() -> ExceptionHandlersMap:
+def exception_handlers(sign_in: SignIn | None = None) -> ExceptionHandlersMap:
+    """`sign_in` answers a page that needs signing in (401) for a browser: the edge passes
+    the sign-in form's redirect (`access.pages.to_login`), so every page does the same."""
     return {
-        HTTPException: _handler(_from_http_exception),
-        TrackerError: _handler(_from_tracker_error),
+        HTTPException: _handler(_from_http_exception, sign_in),
+        TrackerError: _handler(_from_tracker_error, sign_in),
         IntegrityError: _handler(_from_integrity_error),
         DBAPIError: handle_database_error,
         Exception: handle_unexpected,

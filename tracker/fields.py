@@ -8,7 +8,7 @@ from litestar.params import PathParameter
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from tracker.db import as_utc
-from tracker.errors import BadRequest
+from tracker.errors import BadRequest, InvalidInput
 
 
 def _json_int(value: object) -> object:
@@ -162,6 +162,42 @@ def parse_moment(value: str | None) -> datetime | None:
         microseconds=int((fraction or "0").ljust(6, "0")),
     )
     return moment.astimezone(UTC)
+
+
+FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum"}  # the forms' German labels
+
+
+def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:
+    label = FIELD_LABELS.get(field, field)
+    return InvalidInput(f"{field}: {text!r} {why}", german=f"{label}: „{text}“ {warum}")
+
+
+def report_moment(text: str | None, field: str = "at") -> datetime | None:
+    """The `at` of every roll-up and report (one rule): a day means its end (UTC), so that
+    2026-11-30 reads November's counts. A day the calendar lacks (2024-02-30) is refused, not
+    rolled into March; so is a day after today (a report is of what is known)."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if not re.match(ISO_MOMENT_PATTERN, text):
+        raise BadRequest(
+            f"{field}: {text!r} is not an ISO 8601 date or date-time (2026-11-30).",
+            german=f"{FIELD_LABELS.get(field, field)}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
+        )
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        raise _moment_error(
+            field, text, "is no day of the calendar", "ist kein Tag des Kalenders"
+        ) from None
+    moment = parse_moment(text)
+    if moment is None:  # not reached: the text is present
+        return None
+    if len(text) == len("2026-11-30"):
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    if moment.astimezone(UTC).date() > datetime.now(UTC).date():
+        raise _moment_error(field, text, "lies in the future", "liegt in der Zukunft")
+    return moment
 
 
 def utc_moment(value: datetime) -> datetime:

@@ -243,8 +243,12 @@ EN = {
     "Als Entwurf speichern": "Save as draft",
     "Zur Prüfung einreichen": "Submit for review",
     "Bewertung gespeichert": "Assessment saved",
-    "Sie zählt, sobald eine zweite Person sie bestätigt hat.": (
-        "It counts once a second person has validated it."
+    "Sie ist ein Entwurf und zählt noch nicht: Reichen Sie sie zur Prüfung ein (unter „Meine Entwürfe“); sie zählt, sobald eine zweite Person sie freigegeben hat.": (  # noqa: E501
+        "It is a draft and does not count yet: submit it for review (under “My drafts”); it "
+        "counts once a second person has validated it."
+    ),
+    "Sie ist zur Prüfung eingereicht und zählt, sobald eine zweite Person sie freigegeben hat.": (
+        "It is submitted for review and counts once a second person has validated it."
     ),
     "Ungültige Anfrage": "Bad request",
     "Anmeldung erforderlich": "Sign-in required",
@@ -395,6 +399,7 @@ EN = {
     "nein": "no",
     "flächendeckend in Deutschland": "nationwide (flächendeckend)",
     "Gemeinden mit einer Bewertung": "Gemeinden with an assessment",
+    "Gemeinde mit einer Bewertung": "Gemeinde with an assessment",
     "flächendeckend": "flächendeckend (everywhere)",
     "in mindestens einer Kommune": "in at least one Kommune",
     "Auswahl": "Selection",
@@ -463,6 +468,32 @@ EN = {
         "e.g. 05315000 for Köln: same Gemeinde type and population band"
     ),
     # the officer's and reviewer's pages (maturity.work)
+    "Version": "version",
+    "Neu erfassen": "Record anew",
+    "(das Formular enthält Leistung, Kriterien, Nachweise und Kommentar dieser Bewertung)": (
+        "(the form holds this assessment's Leistung, criteria, evidence and comment)"
+    ),
+    "API-Token": "API token",
+    "Ausnahme zur Anwendbarkeit": "Applicability override",
+    "Begründung": "Reason",
+    "Beobachtung": "Observation",
+    "Forderungskatalog": "Demand catalogue",
+    "Kennzahl": "KPI",
+    "LeiKa-Leistung": "LeiKa service",
+    "LeiKa-Typen der Gemeinden": "Gemeinden's LeiKa types",
+    "Name": "Name",
+    "Reifegradmodell": "Maturity model",
+    "Sitzungen beendet": "sessions ended",
+    "Studie": "Study",
+    "Umsetzung in der Gemeinde": "Uptake in the Gemeinde",
+    "Verknüpfung": "Link",
+    "Webhook": "Webhook",
+    "Webhook-Zustellung": "Webhook delivery",
+    "angemeldet": "signed in",
+    "bewertet am": "assessed on",
+    "erneut zugestellt": "redelivered",
+    "gelöscht (Löschfrist)": "erased (retention period)",
+    "importiert": "imported",
     "ARS beginnt mit": "ARS starts with",
     "Abgelehnt": "Rejected",
     "Administration": "Administration",
@@ -475,6 +506,12 @@ EN = {
         "There is no validated assessment of this Leistung yet."
     ),
     "Bisher gültige Bewertung": "Current assessment so far",
+    "Gültige Bewertung dieser Leistung": "Current assessment of this Leistung",
+    "Außer dieser zählt keine andere Bewertung für diese Leistung.": (
+        "No other assessment counts for this Leistung besides this one."
+    ),
+    "ganze Leistung": "whole Leistung",
+    "keiner": "none",
     "Diese Bewertung": "This assessment",
     "Ein Entwurf zählt nicht. Öffnen Sie ihn, um ihn zur Prüfung einzureichen.": (
         "A draft does not count. Open it to submit it for review."
@@ -661,7 +698,6 @@ EN = {
     "Adresse": "address",
     "PLZ und Ort": "PLZ and Ort",
     "gelisteter Name": "listed name",
-    "Name": "name",
     "Steuernummer": "Steuernummer",
     "von Hand mit [[…]] markiert": "marked by hand with [[…]]",
     "E-Mail-Adresse": "e-mail address",

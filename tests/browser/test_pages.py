@@ -618,3 +618,35 @@ def test_the_demands_board_in_columns_at_1280_and_stacked_at_390(
         context.close()
         if seeded:
             undo_demands(database_url, audit_after)
+
+
+def test_the_officers_pages_fit_390_px_and_a_read_only_form_looks_disabled(
+    browser: Browser, server: str, database_url: str
+) -> None:
+    """No page scrolls sideways at 390 px: fields are fluid, wide tables scroll in focusable
+    regions of their own. Köln's officer sees Essen's form read-only, its buttons disabled."""
+    email = f"schmal-{os.getpid()}@koeln.de"
+    add_people(database_url, (email, "Schmal", "editor", "053150000000"))
+    context = browser.new_context(locale="de-DE", viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server + "/gemeinden/053150000000/reifegrad/erfassen?lang=de")
+        sign_in_as(page, email)
+        expect(page.locator("#leistung")).to_be_visible()
+        for path in (
+            "/gemeinden/053150000000/reifegrad/erfassen",
+            "/gemeinden/053150000000/reifegrad",
+            "/leistungen/10559",
+        ):
+            page.goto(server + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            for region in page.locator("div.scroll").all():
+                assert region.get_attribute("tabindex") == "0", path
+        page.goto(server + "/gemeinden/051130000000/reifegrad/erfassen")
+        expect(page.locator("#readonly-note")).to_be_visible()
+        button = page.get_by_role("button", name="Als Entwurf speichern")
+        expect(button).to_be_disabled()
+        assert button.evaluate("b => getComputedStyle(b).cursor") == "not-allowed"
+    finally:
+        context.close()

@@ -310,3 +310,16 @@ async def test_federal_leistungen_are_out_of_the_denominator(client: Client) -> 
     assert len(listed) == rollup["summary"]["online"]["applicable"] == 464
     assert "10484" not in listed  # all its LeiKa services are type 1 (Bund executes)
     assert "10000" in listed
+
+
+async def test_the_apis_of_a_gemeinde_take_its_ags(client: Client) -> None:
+    for path in ("/api/v1/gemeinden/{}/reifegrad", "/api/v1/dashboards/gemeinden/{}"):
+        moved = await client.get(path.format("05113000") + "?fields=summary")
+        assert moved.status_code == 301, moved.text
+        assert moved.headers["location"] == path.format(ESSEN) + "?fields=summary"
+        assert (await client.get(path.format("05999999"))).status_code == 404
+    by_ags = await client.get("/api/v1/assessments", params={"ars": "05113000"})
+    by_ars = await client.get("/api/v1/assessments", params={"ars": ESSEN})
+    assert by_ags.status_code == 200, by_ags.text
+    assert by_ags.json() == by_ars.json()
+    assert (await client.get("/api/v1/assessments", params={"ars": "05999999"})).status_code == 404

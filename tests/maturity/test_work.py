@@ -9,7 +9,8 @@ import re
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.access.test_pages import PASSWORD, csrf_token
-from tests.builders import Client, add_user
+from tests.builders import Client, add_token, add_user, bearer
+from tests.maturity.test_routes import ELTERNGELD, FULL, record, step
 from tracker.maturity import actions, queries, rules
 
 KOELN = "053150000000"
@@ -75,6 +76,8 @@ async def test_record_submit_and_a_second_person_validates(
         client, FORM, form, leistung="10000 Elterngeld", action="draft", **RATED
     )
     assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    told = (await client.get(saved.headers["location"])).text  # type: ignore[attr-defined]
+    assert "Sie ist ein Entwurf und zählt noch nicht: Reichen Sie sie zur Prüfung ein" in told
     drafts = (await client.get("/arbeit/entwuerfe")).text
     [number] = assessment_ids(drafts, "drafts")
     start = (await client.get("/")).text
@@ -113,6 +116,10 @@ async def test_record_submit_and_a_second_person_validates(
     assert assessment_ids((await client.get("/arbeit/pruefung")).text, "to-review") == []
     history = (await client.get("/arbeit/verlauf")).text
     assert f'<a href="/bewertungen/{number}">Bewertung {number}</a>: freigegeben' in history
+    assert "Stand: eingereicht → freigegeben" in history  # German labels and values
+    assert "Konto: angemeldet" in history
+    assert "app_user" not in history
+    assert "status:" not in history
     reifegrad = (await client.get(f"/gemeinden/{KOELN}/reifegrad")).text
     row = reifegrad.split("<td>10000</td>", 1)[1].split("</tr>", 1)[0]
     assert "<strong>3</strong> – Online-Leistung" in row
@@ -125,6 +132,70 @@ async def test_record_submit_and_a_second_person_validates(
     }  # fmt: skip
     [elterngeld] = [item for item in rolled["leistungen"] if item["ozg_id"] == "10000"]
     assert elterngeld["online"]["flags"] == ["online", "ozg_konform"]
+
+
+async def test_a_whole_leistung_draft_shows_the_current_services_and_every_comment(
+    client: Client, session: AsyncSession
+) -> None:
+    eva = await add_user(session, "eva@koeln.de", [("editor", KOELN)], password=PASSWORD)
+    rita = await add_user(session, "rita@nrw.de", [("reviewer", "05")], password=PASSWORD)
+    editor, reviewer = bearer(await add_token(session, eva)), bearer(await add_token(session, rita))
+    await session.commit()
+    service = await record(
+        client, editor, ars=KOELN, leika_key=ELTERNGELD, ratings=FULL, comment="Portal geprüft"
+    )
+    service = (await step(client, editor, service, "submit")).json()
+    assert (await step(client, reviewer, service, "validate")).status_code == 200
+    await sign_in(client, "eva@koeln.de")
+    form = (await client.get(FORM)).text
+    saved = await post_form(
+        client, FORM, form, leistung="10000 Elterngeld", action="draft", comment="Ganze Leistung",
+        **RATED,
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    drafts = (await client.get("/arbeit/entwuerfe")).text
+    [number] = assessment_ids(drafts, "drafts")
+    assert "Kommentar: Ganze Leistung" in drafts
+    client.cookies.clear()  # signed out, a page that needs sign-in leads to the form
+    page = {"Accept": "text/html"}
+    for path in (f"/bewertungen/{number}", "/freigabe", "/studien/1"):
+        away = await client.get(path, headers=page)
+        assert away.status_code == 303, (path, away.text)
+        assert away.headers["location"] == "/anmelden?next=" + path.replace("/", "%2F")
+    assert (await client.get("/api/v1/studies/1")).status_code == 401  # the API stays an API
+    for who in ("eva@koeln.de", "rita@nrw.de"):
+        await sign_in(client, who)
+        detail = (await client.get(f"/bewertungen/{number}")).text
+        assert 'id="no-previous"' not in detail
+        assert f'class="current-assessment" data-assessment="{service["id"]}"' in detail
+        assert f"LeiKa {ELTERNGELD}" in detail
+        assert f'id="comment-{number}">Ganze Leistung<' in detail
+        assert f'id="comment-{service["id"]}">Portal geprüft<' in detail
+    # rejected, it is recorded anew from a form filled from it
+    await sign_in(client, "eva@koeln.de")
+    status = f"/bewertungen/{number}/status"
+    own = (await client.get(f"/bewertungen/{number}")).text
+    await post_form(client, status, own, step="einreichen", version="1")
+    await sign_in(client, "rita@nrw.de")
+    review = (await client.get(f"/bewertungen/{number}")).text
+    rejected = await post_form(
+        client, status, review, step="zurueckweisen", version="2", comment="Nachweis fehlt"
+    )
+    assert rejected.status_code == 303  # type: ignore[attr-defined]
+    await sign_in(client, "eva@koeln.de")
+    again = (await client.get(f"/bewertungen/{number}")).text
+    link = f"/gemeinden/{KOELN}/reifegrad/erfassen?aus={number}"
+    assert f'href="{link}" id="record-anew"' in again
+    form = (await client.get(link)).text
+    assert 'value="10000 Elterngeld"' in form
+    assert ">Ganze Leistung</textarea>" in form
+    assert '<option value="4" title=' in form
+    assert re.search(r'id="c_leistungsbeschreibung".*?value="4"[^>]*selected', form, re.S)
+    backoffice = (await client.get(FORM, params={"dimension": "backoffice"})).text
+    assert "B0-B6 (eigene Skala), Version 1" in backoffice  # not "(… eigene Skala) 1"
+    # the validated service's own page: nothing else counts beside it
+    alone = (await client.get(f"/bewertungen/{service['id']}")).text
+    assert "Außer dieser zählt keine andere Bewertung" in alone
 
 
 async def test_the_form_catches_mistakes_before_saving(
@@ -166,7 +237,8 @@ async def test_the_form_catches_mistakes_before_saving(
     assert "Reifegrad 3 – Online-Leistung · nicht vorläufig" in preview.text  # type: ignore[attr-defined]
     only_one = await post_form(client, FORM, form, leistung="10000", action="preview",
                                c_leistungsbeschreibung="4")  # fmt: skip
-    assert "vorläufig</span> (nicht bewertet: antragsprozess)" in only_one.text  # type: ignore[attr-defined]
+    missing = "vorläufig</span> (nicht bewertet: Antragsprozesse und Kontextintegration)"
+    assert missing in only_one.text  # type: ignore[attr-defined]
     # a LeiKa service of Typ 1 would never count: said first, saved only when confirmed
     federal = {"leistung": "99078004000000", "action": "draft", **rated}
     warned = await post_form(client, FORM, form, **federal)
@@ -261,6 +333,10 @@ async def test_the_leika_picker_offers_counted_services_under_their_leistung(
     assert typed.status_code == 422  # type: ignore[attr-defined]
     assert "ist keine OZG-ID und kein LeiKa-Schlüssel" in typed.text  # type: ignore[attr-defined]
     assert 'value="99115004000000 Melderegisterauskunft"' in typed.text  # type: ignore[attr-defined]
+    assert "Die Liste bietet jetzt 8 passende LeiKa-Leistungen" in typed.text  # type: ignore[attr-defined]
+    nothing = await post_form(client, FORM, form, leistung="Quxbrot", action="preview",
+                              c_leistungsbeschreibung="3")  # fmt: skip
+    assert "Keine anwendbare LeiKa-Leistung passt" in nothing.text  # type: ignore[attr-defined]
     wrong = await post_form(client, FORM, form, leistung="99115004000000 Witwenrente",
                             action="preview", c_leistungsbeschreibung="3")  # fmt: skip
     assert "ist „Melderegisterauskunft“, nicht „Witwenrente“" in wrong.text  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.builders import Client, client_for
+from tracker import fields
 from tracker.app import create_app
 from tracker.db import Sessionmaker, run
 from tracker.demands import imports as demand_imports
@@ -82,7 +83,7 @@ def test_ranks_quartiles_histogram_and_dates() -> None:
     assert figures.RULES.keys() == figures.RULES_DE.keys()
     bins = comparison.histogram([0.0, 0.05, 0.1, 0.95, 1.0])
     assert [b["gemeinden"] for b in bins] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
-    at = comparison.report_moment("2026-11-30")
+    at = fields.report_moment("2026-11-30")
     assert at == datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
     assert comparison.default_since(at) == datetime(2025, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
     mid_month = datetime(2026, 12, 2, 9, tzinfo=UTC)
@@ -220,6 +221,18 @@ async def test_bad_sets_are_clear_errors(client: Client) -> None:
         wrong = await client.get(URL, params={"set": "land:05", "at": at})
         assert wrong.status_code == 422, wrong.text
         assert why in wrong.json()["detail"]
+        for rollup in (
+            "/api/v1/gemeinden/053150000000/reifegrad",
+            "/api/v1/leistungen/10000/reifegrad",
+            "/api/v1/reifegrad/summary",
+        ):  # one rule for `at` everywhere (tracker.fields.report_moment)
+            refused = await client.get(rollup, params={"at": at})
+            assert refused.status_code == 422, (rollup, refused.text)
+            assert refused.json()["detail"].startswith("at: ")
+            assert why in refused.json()["detail"]
+    day = await client.get("/api/v1/gemeinden/053150000000/reifegrad", params={"at": "2025-01-31"})
+    assert day.status_code == 200
+    assert day.json()["at"].startswith("2025-01-31T23:59:59.999999")  # a day is its end
 
 
 async def test_the_report_agrees_with_the_rollups_and_moves_over_time(

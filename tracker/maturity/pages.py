@@ -143,8 +143,7 @@ async def check_form(
             errors["leistung"] = (
                 f"Die OZG-Leistung {key} gibt es nicht."
                 if ascii_digits(key)
-                else f"„{chosen}“ ist keine OZG-ID und kein LeiKa-Schlüssel. Wählen Sie aus der "
-                "Liste: passende LeiKa-Leistungen stehen jetzt darin, unter ihrer OZG-Leistung."
+                else await unknown_name(session, ars, chosen)
             )
         else:
             ozg_id = key
@@ -250,6 +249,17 @@ async def form_page(
     return page
 
 
+async def unknown_name(session: AsyncSession, ars: str, chosen: str) -> str:
+    """What a name typed instead of a choice led to: the LeiKa services now offered, or none."""
+    found = len(await applicability.leika_choices(session, ars, q=chosen))
+    told = f"„{chosen}“ ist keine OZG-ID und kein LeiKa-Schlüssel. "
+    if not found:
+        return told + "Keine anwendbare LeiKa-Leistung passt zu diesem Namen: tippen Sie einen "
+        "anderen Namen oder die Nummer."
+    offered = "eine passende LeiKa-Leistung" if found == 1 else f"{found} passende LeiKa-Leistungen"
+    return told + f"Die Liste bietet jetzt {offered} unter ihrer OZG-Leistung an: wählen Sie eine."
+
+
 async def leika_listed(
     session: AsyncSession, ars: str, chosen: str, leistungen: list[tuple[str, str]]
 ) -> dict[str, list[applicability.LeikaChoice]]:
@@ -289,15 +299,45 @@ async def assessment_form(
     dimension: Annotated[Dimension, QueryParameter()] = Dimension.ONLINE,
     model: ModelKey = None,
     leistung: Prefill = None,
+    aus: Annotated[int | None, QueryParameter(ge=1, le=2_147_483_647)] = None,
 ) -> Template | Redirect:
-    """Record an assessment criterion by criterion (sign-in needed; the form carries CSRF)."""
-    if not principal_of(request).authenticated:
+    """Record an assessment criterion by criterion (sign-in needed; the form carries CSRF);
+    `aus` fills it from an earlier assessment of this Gemeinde (to record a rejected one anew)."""
+    principal = principal_of(request)
+    if not principal.authenticated:
         return to_login(request)
-    values = {}
+    values: dict[str, str] = {}
+    if aus is not None:
+        values = await prefilled(session, ars, aus, principal.scopes(Role.EDITOR, Role.REVIEWER))
+        if values:
+            dimension, model = Dimension(values.pop("dimension")), values.pop("model")
     if leistung:
         names = dict(await applicability.applicable_in(session, ars))
         values["leistung"] = f"{leistung} {names[leistung]}" if leistung in names else leistung
     return await form_page(request, session, ars, dimension, model, values)
+
+
+async def prefilled(
+    session: AsyncSession, ars: str, assessment_id: int, scopes: tuple[str, ...]
+) -> dict[str, str]:
+    """The form's fields as an earlier assessment of this Gemeinde had them (one the reader may
+    see); nothing for another Gemeinde's or an unknown one."""
+    found = await queries.assessments_by_ids(session, [assessment_id])
+    row = found[0] if found else None
+    if row is None or row.Assessment.ars != ars or not any(ars.startswith(s) for s in scopes):
+        return {}
+    earlier = row.Assessment
+    named = (await queries.names_of(session, [earlier])).get(assessment_id)
+    if row.leika_key:
+        leistung = f"{row.leika_key} {named.leika_name}" if named else row.leika_key
+    else:
+        leistung = f"{earlier.ozg_id} {named.leistung}" if named else str(earlier.ozg_id)
+    return {
+        "dimension": earlier.dimension, "model": row.model_key, "leistung": leistung,
+        **{f"c_{key}": str(value) for key, value in (earlier.ratings or {}).items()},
+        "evidence": "\n".join(str(item.get("ref", "")) for item in earlier.evidence or []),
+        "comment": earlier.comment or "",
+    }  # fmt: skip
 
 
 @post(FORM_PATH, guards=[editor], status_code=303)

@@ -509,6 +509,23 @@ async def stored(
     return list((await run(session, statement)).all())
 
 
+async def current_of_pair(
+    session: AsyncSession, ars: str, ozg_id: str, dimension: str
+) -> list[int]:
+    """The counted current assessments of one pair now (each service's, by the rule above):
+    what its level is read from, highest level first (then newest)."""
+    spans = services(await reference(session), ars=[ars], ozg_ids=[ozg_id])
+    statement = (
+        select(spans.c.assessment_id)
+        .where(*current_at(spans, None), spans.c.dimension == dimension)
+        .order_by(
+            spans.c.level.is_(None), spans.c.level.desc(), spans.c.assessed_at.desc(),
+            spans.c.assessment_id.desc(),
+        )
+    )  # fmt: skip
+    return [int(number) for number in (await run(session, statement)).scalars()]
+
+
 async def as_of(
     session: AsyncSession,
     at: datetime | None,

@@ -306,25 +306,13 @@ async def work_counts(
     }
 
 
-async def previous_current(session: AsyncSession, assessment: Assessment) -> Row[Any] | None:
-    """The validated assessment of the same Gemeinde, service and dimension that is current
-    beside this one (newest by `assessed_at`, then id): what a validation would replace."""
-    statement = (
-        _assessment_columns()
-        .where(
-            col(Assessment.ars) == assessment.ars,
-            col(Assessment.dimension) == assessment.dimension,
-            col(Assessment.status) == Status.VALIDATED.value,
-            col(Assessment.id) != assessment.id,
-            col(Assessment.leika_id) == assessment.leika_id
-            if assessment.leika_id is not None
-            else col(Assessment.ozg_id) == assessment.ozg_id,
-        )
-        .order_by(col(Assessment.assessed_at).desc(), col(Assessment.id).desc())
-        .limit(1)
-    )
-    row: Row[Any] | None = (await run(session, statement)).first()
-    return row
+async def assessments_by_ids(session: AsyncSession, ids: list[int]) -> list[Row[Any]]:
+    """These assessments with their LeiKa key, model key and level name, in the order given."""
+    if not ids:
+        return []
+    statement = _assessment_columns().where(col(Assessment.id).in_(ids))
+    found = {row.Assessment.id: row for row in (await run(session, statement)).all()}
+    return [found[number] for number in ids if number in found]
 
 
 @dataclass(frozen=True)

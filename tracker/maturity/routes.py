@@ -26,7 +26,7 @@ from tracker.errors import (
 )
 from tracker.fields import (
     AREA_PATTERN,
-    ARS_PATTERN,
+    ARS_OR_AGS_PATTERN,
     ISO_MOMENT_PATTERN,
     LEIKA_KEY_PATTERN,
     OZG_ID_PATTERN,
@@ -48,6 +48,7 @@ from tracker.maturity.schemas import (
     OverrideWrite,
     StatusChange,
 )
+from tracker.regions import queries as regions_queries
 from tracker.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
@@ -102,12 +103,18 @@ async def list_models(session: DbSession) -> list[MaturityModelRead]:
     ]
 
 
-@get("/assessments", responses=problem_responses())
+@get("/assessments", responses=problem_responses(404))
 async def list_assessments(
     request: AnyRequest,
     session: DbSession,
     evidence_reviewer: EvidenceReviewers,
-    ars: Annotated[str | None, QueryParameter(pattern=ARS_PATTERN)] = None,
+    ars: Annotated[
+        str | None,
+        QueryParameter(
+            pattern=ARS_OR_AGS_PATTERN,
+            description="The Gemeinde's 12-digit ARS or 8-digit AGS (an unknown AGS: 404).",
+        ),
+    ] = None,
     leika: Annotated[str | None, QueryParameter(pattern=LEIKA_KEY_PATTERN)] = None,
     ozg_id: Annotated[str | None, QueryParameter(pattern=OZG_ID_PATTERN)] = None,
     dimension: Annotated[Dimension | None, QueryParameter()] = None,
@@ -120,6 +127,8 @@ async def list_assessments(
     cursor: IdCursor = None,
 ) -> Page[AssessmentRead]:
     """Validated assessments are public; others only within the reader's editor/reviewer scope."""
+    if ars is not None and len(ars) != len("053150000000"):
+        ars = (await regions_queries.get_gemeinde(session, ars)).Gemeinde.ars
     where = queries.AssessmentFilter(
         ars=ars, leika=leika, ozg_id=ozg_id,
         dimension=None if dimension is None else dimension.value,

@@ -16,11 +16,11 @@ from tracker.access.models import Role
 from tracker.access.pages import to_login
 from tracker.concurrency import etag
 from tracker.db import DbSession
-from tracker.errors import InvalidInput, NotFound, TrackerError
+from tracker.errors import InvalidInput, NotFound, TrackerError, Unauthorized
 from tracker.fields import ascii_digits
 from tracker.i18n import language, render
-from tracker.maturity import actions, queries
-from tracker.maturity.models import Assessment, Status, Step
+from tracker.maturity import actions, pairs, queries
+from tracker.maturity.models import SOURCE_NAMES, Assessment, Status, Step
 from tracker.regions import queries as regions_queries
 
 RowId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
@@ -38,6 +38,35 @@ ROLE_LABELS = {
 ACTION_LABELS = {
     "create": "angelegt", "update": "geändert", "delete": "gelöscht", "submit": "eingereicht",
     "validate": "freigegeben", "reject": "abgelehnt",
+}  # fmt: skip
+ACTION_LABELS.update({
+    "login": "angemeldet", "end_sessions": "Sitzungen beendet", "erase": "gelöscht (Löschfrist)",
+    "import": "importiert", "redeliver": "erneut zugestellt", "revoke": "widerrufen",
+})  # fmt: skip
+# What the history names: the things, their fields and the values it can spell in German.
+ENTITY_LABELS = {
+    "assessment": "Bewertung", "app_user": "Konto", "api_token": "API-Token",
+    "role_grant": "Rolle", "applicability_override": "Ausnahme zur Anwendbarkeit",
+    "demand": "Forderung", "demand_action": "Maßnahme", "demand_link": "Verknüpfung",
+    "action_milestone": "Meilenstein", "action_uptake": "Umsetzung in der Gemeinde",
+    "demand_catalogue": "Forderungskatalog", "research_study": "Studie",
+    "research_participant": "Teilnehmende", "research_observation": "Beobachtung",
+    "finding": "Erkenntnis", "recommendation": "Empfehlung", "research_kpi": "Kennzahl",
+    "webhook_subscription": "Webhook", "webhook_delivery": "Webhook-Zustellung",
+    "maturity_model": "Reifegradmodell", "model_criterion": "Kriterium", "import": "Import",
+    "municipal_leika_type": "LeiKa-Typen der Gemeinden",
+}  # fmt: skip
+FIELD_LABELS = {
+    "status": "Stand", "ars": "Gemeinde", "level": "Reifegrad", "dimension": "Dimension",
+    "ozg_id": "OZG-Leistung", "leika_id": "LeiKa-Leistung", "model_id": "Modell",
+    "comment": "Kommentar", "status_comment": "Begründung", "provisional": "vorläufig",
+    "assessed_at": "bewertet am", "evidence": "Nachweise", "ratings": "Kriterien",
+    "name": "Name", "email": "E-Mail", "role": "Rolle", "scope_ars": "Bereich",
+}  # fmt: skip
+VALUE_LABELS = {
+    "draft": "Entwurf", "submitted": "eingereicht", "validated": "freigegeben",
+    "rejected": "abgelehnt", "online": "Online-Zugang", "backoffice": "Back-Office",
+    "True": "ja", "False": "nein",
 }  # fmt: skip
 STEP_DONE = {Step.SUBMIT: "eingereicht", Step.VALIDATE: "freigegeben", Step.REJECT: "abgelehnt"}
 
@@ -128,7 +157,15 @@ async def history_page(request: Request[Any, Any, Any], session: DbSession) -> T
         session, access_queries.AuditFilter(actor_user_id=user_of(principal)),
         limit=HISTORY_LENGTH,
     )  # fmt: skip
-    return render(request, "maturity/verlauf.html", entries=entries, action_names=ACTION_LABELS)
+    places = sorted({
+        str(value) for entry in entries for field, change in (entry.changes or {}).items()
+        if field in ("ars", "scope_ars") for value in change if value is not None
+    })  # fmt: skip
+    return render(
+        request, "maturity/verlauf.html", entries=entries, action_names=ACTION_LABELS,
+        entity_names=ENTITY_LABELS, field_names=FIELD_LABELS, value_names=VALUE_LABELS,
+        place_names=await regions_queries.scope_names(session, places),
+    )  # fmt: skip
 
 
 def visible(principal: Principal, assessment: Assessment) -> bool:
@@ -146,23 +183,35 @@ async def detail(
     principal = principal_of(request)
     row = await queries.get_assessment(session, assessment_id)
     assessment: Assessment = row.Assessment
+    if not visible(principal, assessment) and not principal.authenticated:
+        raise Unauthorized(  # a page: to the sign-in form, and back here after
+            "Sign in to see this assessment.",
+            german="Melden Sie sich an, um diese Bewertung zu sehen.",
+        )
     if not visible(principal, assessment):
         raise NotFound(
             f"Assessment {assessment_id} does not exist.",
             german=f"Die Bewertung {assessment_id} gibt es nicht.",
         )
-    previous = await queries.previous_current(session, assessment)
-    shown = [assessment] + ([previous.Assessment] if previous is not None else [])
-    loaded = await queries.model_by_id(session, assessment.model_id)
-    previous_model = (
-        loaded
-        if previous is None or previous.Assessment.model_id == assessment.model_id
-        else await queries.model_by_id(session, previous.Assessment.model_id)
+    named = await queries.names_of(session, [assessment])
+    pair = named.get(assessment_id)
+    current_ids = (
+        []
+        if pair is None
+        else await pairs.current_of_pair(session, assessment.ars, pair.ozg_id, assessment.dimension)
     )
+    current = await queries.assessments_by_ids(
+        session, [number for number in current_ids if number != assessment_id]
+    )
+    shown = [assessment] + [item.Assessment for item in current]
+    models = {assessment.model_id: await queries.model_by_id(session, assessment.model_id)}
+    for item in shown:
+        if item.model_id not in models:
+            models[item.model_id] = await queries.model_by_id(session, item.model_id)
     own = is_own(principal, assessment)
     page = render(
-        request, "maturity/bewertung.html", row=row, assessment=assessment, previous=previous,
-        model=loaded, previous_model=previous_model,
+        request, "maturity/bewertung.html", row=row, assessment=assessment, current=current,
+        counted=assessment_id in current_ids, model=models[assessment.model_id], models=models,
         names=await queries.names_of(session, shown),
         authors=await author_names(
             session, [a for item in shown for a in (item.assessed_by, item.status_changed_by)]
@@ -172,7 +221,9 @@ async def detail(
         and principal.may(Role.EDITOR, assessment.ars),
         may_review=not own and assessment.status == Status.SUBMITTED
         and principal.may(Role.REVIEWER, assessment.ars),
-        own=own, error=error, comment=comment,
+        may_record_anew=assessment.status == Status.REJECTED
+        and principal.may(Role.EDITOR, assessment.ars),
+        own=own, error=error, comment=comment, source_names=SOURCE_NAMES,
     )  # fmt: skip
     if error is not None:
         page.status_code = 422

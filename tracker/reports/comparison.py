@@ -9,7 +9,6 @@ and its own overrides, as they are today).
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,8 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.caching import Lru
 from tracker.db import as_utc, run, tuples
-from tracker.errors import BadRequest, InvalidInput
-from tracker.fields import ISO_MOMENT_PATTERN, parse_moment
+from tracker.errors import InvalidInput
 from tracker.maturity import counts, pairs
 from tracker.maturity import queries as maturity_queries
 from tracker.maturity.applicability import Reference, reference
@@ -179,42 +177,6 @@ def rules_in(lang: str, rules: dict[str, str]) -> dict[str, str]:
     if lang != "de":
         return rules
     return {key: RULES_DE.get(key, text) for key, text in rules.items()}
-
-
-FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum"}  # the form's German labels
-
-
-def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:
-    label = FIELD_LABELS.get(field, field)
-    return InvalidInput(f"{field}: {text!r} {why}", german=f"{label}: „{text}“ {warum}")
-
-
-def report_moment(text: str | None, field: str = "at") -> datetime | None:
-    """A report date: a day means its end (UTC), so that 2026-11-30 reads November's counts. A
-    day the calendar lacks (2024-02-30) is refused, not rolled into March; so is a day after
-    today (a report is of what is known)."""
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    if not re.match(ISO_MOMENT_PATTERN, text):
-        raise BadRequest(
-            f"{field}: {text!r} is not an ISO 8601 date or date-time (2026-11-30).",
-            german=f"{FIELD_LABELS.get(field, field)}: „{text}“ ist kein Datum (z. B. 2026-11-30).",
-        )
-    try:
-        date.fromisoformat(text[:10])
-    except ValueError:
-        raise _moment_error(
-            field, text, "is no day of the calendar", "ist kein Tag des Kalenders"
-        ) from None
-    moment = parse_moment(text)
-    if moment is None:  # not reached: the text is present
-        return None
-    if len(text) == len("2026-11-30"):
-        moment += timedelta(days=1) - timedelta(microseconds=1)
-    if moment.astimezone(UTC).date() > datetime.now(UTC).date():
-        raise _moment_error(field, text, "lies in the future", "liegt in der Zukunft")
-    return moment
 
 
 def default_since(at: datetime | None) -> datetime:

@@ -12,6 +12,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import fields
 from tracker.access.guards import principal_of
 from tracker.access.models import Role
 from tracker.caching import Lru
@@ -141,6 +142,15 @@ async def reifegrad_page(
         source_names=SOURCE_NAMES,
         rules=comparison.labelled_rules(language(request), RULES),
         recorded=erfasst,
+        recorded_status=next(
+            (
+                row.Assessment.status
+                for row in await maturity_queries.assessments_by_ids(
+                    session, [erfasst] if erfasst else []
+                )
+            ),
+            None,
+        ),
         flags=rolled["flags"],
     )
 
@@ -343,7 +353,7 @@ async def comparison_page(
     }  # fmt: skip
     lang = language(request)
     try:
-        moments = comparison.report_moment(at), comparison.report_moment(since, "since")
+        moments = fields.report_moment(at), fields.report_moment(since, "since")
         if _fields_chosen(form, shown):
             chosen = await sets.resolve(session, composed(form), state.settings)
             link = documents.permalink("/vergleich", {

@@ -12,18 +12,22 @@ from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
+from litestar.response import Redirect
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tracker import fields
 from tracker.caching import Answer, Lru
 from tracker.concurrency import client_holds, not_modified, stamp_etag
 from tracker.db import DbSession, as_utc
 from tracker.errors import NotFound, Unavailable, problem_responses
 from tracker.fields import (
     AREA_PATTERN,
+    ARS_OR_AGS_PATTERN,
     ISO_MOMENT_PATTERN,
     OZG_ID_PATTERN,
-    GemeindeArs,
     parse_moment,
+    report_moment,
 )
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
@@ -47,7 +51,11 @@ AnyRequest = Request[Any, Any, Any]
 At = Annotated[
     str | None,
     QueryParameter(
-        pattern=ISO_MOMENT_PATTERN, description="As of this moment (ISO 8601); default now."
+        pattern=ISO_MOMENT_PATTERN,
+        description=(
+            "As of this moment (ISO 8601); default now. A bare day means its end (UTC); a "
+            "day the calendar lacks or a moment after today is refused (422 naming `at`)."
+        ),
     ),
 ]
 Area = Annotated[
@@ -57,6 +65,32 @@ Area = Annotated[
         description="Only Gemeinden whose ARS starts with this: Land 05, Kreis 05113, …",
     ),
 ]
+
+
+GemeindeKey = Annotated[
+    str,
+    PathParameter(
+        pattern=ARS_OR_AGS_PATTERN,
+        description="The Gemeinde's 12-digit ARS, or its 8-digit AGS (answered 301 to the ARS).",
+    ),
+]
+BY_ARS_OR_AGS = {
+    301: ResponseSpec(
+        data_container=None, description="Asked by AGS: the same resource by ARS (Location)."
+    ),
+    **problem_responses(404),
+}
+
+
+async def to_ars(request: AnyRequest, session: AsyncSession, key: str) -> Redirect | None:
+    """A Gemeinde's resource asked for by AGS moves to the same one by ARS (the query kept), as
+    the pages do; an unknown AGS is a 404 naming it."""
+    if len(key) != len("05315000"):
+        return None
+    ars = (await regions_queries.get_gemeinde(session, key)).Gemeinde.ars
+    path = "/".join(ars if part == key else part for part in request.url.path.split("/"))
+    query = request.url.query
+    return Redirect(f"{path}?{query}" if query else path, status_code=301)
 
 
 # Computed answers by the stamps of what they read (the data, the reference, the day), so that
@@ -91,10 +125,10 @@ async def polled(
     return Response(body, media_type=MediaType.JSON, headers={**headers, **POLLED})
 
 
-@get("/gemeinden/{ars:str}/reifegrad", responses=problem_responses(404))
+@get("/gemeinden/{ars:str}/reifegrad", responses=BY_ARS_OR_AGS)
 async def gemeinde_reifegrad(
     request: AnyRequest,
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
     at: At = None,
@@ -102,12 +136,15 @@ async def gemeinde_reifegrad(
         Fields,
         QueryParameter(description="summary: the counts without the list of Leistungen."),
     ] = Fields.ALL,
-) -> Response[GemeindeReifegrad]:
+) -> Response[GemeindeReifegrad] | Redirect:
     """Every applicable OZG-Leistung with its current level on both dimensions, the flags and
     their age, and a summary; `rules` states how each figure is counted. Sent with a strong
-    ETag of the data it reads: If-None-Match gives 304."""
+    ETag of the data it reads: If-None-Match gives 304. An AGS moves (301) to its ARS."""
+    moved = await to_ars(request, session, ars)
+    if moved is not None:
+        return moved
     settings: Settings = state.settings
-    moment = parse_moment(at)
+    moment = report_moment(at)
     watch: Watch = state.watch
     stamp = await watch.stamp(("gemeinde", ars), lambda: queries.gemeinde_stamp(session, ars))
     key = (ars, moment, datetime.now(UTC).date(), stamp, settings.stale_after_days, fields)
@@ -134,7 +171,7 @@ async def leistung_reifegrad(
     at: At = None,
 ) -> LeistungCoverage:
     """Coverage of one OZG-Leistung across the inhabited Gemeinden, for Bund, Länder and Kreise."""
-    moment = parse_moment(at)
+    moment = report_moment(at)
     found = await queries.leistung_coverage(session, ozg_id, dimension=dimension.value, at=moment)
     laender, _ = await regions_queries.list_laender(session, limit=None, cursor=None)
     kreise, _ = await regions_queries.list_kreise(
@@ -172,7 +209,7 @@ async def reifegrad_summary(
     """Per group: applicable Gemeinde × Leistung pairs, pairs at each level or above, shares,
     mean and median level, Leistungen flächendeckend and in at least one Kommune. Sent with a
     strong ETag of the data it reads: If-None-Match gives 304."""
-    moment = parse_moment(at)
+    moment = report_moment(at)
     watch: Watch = state.watch
     stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
     key = (stamp, group_by, dimension, moment, area)
@@ -287,7 +324,7 @@ async def comparison_report(
     formats of this one result. Strong ETag of the data it reads: If-None-Match gives 304."""
     chosen = exports.negotiated(request.accept.best_match, format)
     settings: Settings = state.settings
-    moments = comparison.report_moment(at), comparison.report_moment(since, "since")
+    moments = fields.report_moment(at), fields.report_moment(since, "since")
     if chosen in files.BACKGROUND:
         key, members = await comparison.report_key(
             session, set_, at=moments[0], since=moments[1], settings=settings
@@ -370,17 +407,20 @@ def delivered(
 DASHBOARDS: Lru[Answer] = Lru(512)
 
 
-@get("/dashboards/gemeinden/{ars:str}", responses=problem_responses(404))
+@get("/dashboards/gemeinden/{ars:str}", responses=BY_ARS_OR_AGS)
 async def gemeinde_dashboard(
     request: AnyRequest,
-    ars: GemeindeArs,
+    ars: GemeindeKey,
     session: DbSession,
     state: State,
-) -> Response[Dashboard]:
+) -> Response[Dashboard] | Redirect:
     """A city's dashboard for external dashboards: both dimensions by Themenfeld, the last 24
     months, the age of the data, its rank in its peer group (same Gemeindetyp and population
     band) and the Leistungen furthest behind that group. Compact; strong ETag of the data it
-    reads: If-None-Match gives 304."""
+    reads: If-None-Match gives 304. An AGS moves (301) to its ARS."""
+    moved = await to_ars(request, session, ars)
+    if moved is not None:
+        return moved
     settings: Settings = state.settings
     watch: Watch = state.watch
     stamp = await watch.stamp(("data",), lambda: queries.data_stamp(session))
