@@ -553,27 +553,7 @@ async def test_a_researcher_records_an_observation_on_the_study_page(
     wrong = await client.post(f"{url}/beobachtungen", data={**form, "kind": "quote", "text": ""})
     assert wrong.status_code == 422
     assert (await client.post(f"{url}/beobachtungen", data={"kind": "note"})).status_code == 403
-    # a participant by code, with the consent given
-    people_form = {
-        "code": "P05", "user_group": "ältere Menschen", "age_band": "70+",
-        "given_on": "2026-03-04", "quotes": "on", "_csrf_token": form["_csrf_token"],
-    }  # fmt: skip
-    saved = await client.post(f"{url}/teilnehmende", data=people_form)
-    assert saved.status_code == 303, saved.text
-    assert "P05" in (await client.get(url)).text
-    listed = await client.get(f"/api/v1/studies/{evidence['study']['id']}/participants",
-                              headers=who["researcher"])  # fmt: skip
-    (p5,) = [p for p in listed.json()["items"] if p["code"] == "P05"]
-    assert p5["consent"] | {"withdrawn_at": None} == {
-        "given_on": "2026-03-04", "notes": False, "quotes": True, "recordings": False,
-        "publication": False, "withdrawn_at": None,
-    }  # fmt: skip
-    personal = {**people_form, "code": "P06", "user_group": "Frau Schmidt"}
-    refused = await client.post(f"{url}/teilnehmende", data=personal)
-    assert refused.status_code == 422
-    assert "Nutzendengruppe sieht nach personenbezogenen Daten aus" in refused.text
-    twice = await client.post(f"{url}/teilnehmende", data=people_form)
-    assert twice.status_code == 422
+    # a participant by code: test_a_researcher_adds_a_participant_on_the_study_page
     client.cookies.clear()
     assert (await client.get(url, headers=who["koeln"])).status_code == 404
 
