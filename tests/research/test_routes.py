@@ -731,7 +731,7 @@ async def test_a_reviewer_publishes_or_rejects_on_the_review_page(
     assert await laid_out_width(page.text) <= PHONE_WIDTH  # the removals fit or scroll at 390 px
     to_english = translator("en")
     assert {kind: to_english(reason) for kind, reason in GERMAN_REASONS.items()} == REASONS
-    assert all(to_english(label) != label or label in ("IBAN", "Steuer-ID", "Steuernummer")
+    assert all(to_english(label) != label or label in ("IBAN", "Name", "Steuer-ID", "Steuernummer")
                for label in KIND_LABELS.values())  # fmt: skip
     token = csrf_token(page.text)
     url = f"/freigabe/erkenntnisse/{finding['id']}"

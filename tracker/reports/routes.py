@@ -80,6 +80,8 @@ BY_ARS_OR_AGS = {
     ),
     **problem_responses(404),
 }
+# `at` (`fields.report_moment`): a day the calendar lacks or a future one is a 422
+AT_REFUSED = problem_responses(422)
 
 
 async def to_ars(request: AnyRequest, session: AsyncSession, key: str) -> Redirect | None:
@@ -125,7 +127,7 @@ async def polled(
     return Response(body, media_type=MediaType.JSON, headers={**headers, **POLLED})
 
 
-@get("/gemeinden/{ars:str}/reifegrad", responses=BY_ARS_OR_AGS)
+@get("/gemeinden/{ars:str}/reifegrad", responses={**BY_ARS_OR_AGS, **AT_REFUSED})
 async def gemeinde_reifegrad(
     request: AnyRequest,
     ars: GemeindeKey,
@@ -162,7 +164,7 @@ async def gemeinde_reifegrad(
     return await polled(request, key, ROLLUPS, compute)
 
 
-@get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404))
+@get("/leistungen/{ozg_id:str}/reifegrad", responses=problem_responses(404, 422))
 async def leistung_reifegrad(
     ozg_id: Annotated[str, PathParameter(pattern=OZG_ID_PATTERN)],
     session: DbSession,
@@ -196,7 +198,7 @@ async def leistung_reifegrad(
 Group = Annotated[summary.GroupBy, QueryParameter(description="What to group the pairs by.")]
 
 
-@get("/reifegrad/summary", responses=problem_responses())
+@get("/reifegrad/summary", responses=AT_REFUSED)
 async def reifegrad_summary(
     request: AnyRequest,
     session: DbSession,
