@@ -11,7 +11,7 @@ import gzip
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import date
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import brotli  # type: ignore[import-untyped]
@@ -103,7 +103,7 @@ class FrontCache:
         accepted = headers.get(b"accept-encoding", b"")
         coding = b"br" if b"br" in accepted else b"gzip" if b"gzip" in accepted else b""
         return (
-            version, date.today(), scope["path"], scope["query_string"], coding,
+            version, datetime.now(UTC).date(), scope["path"], scope["query_string"], coding,
             headers.get(b"if-none-match"),
         )  # fmt: skip
 

@@ -32,7 +32,6 @@ from tracker.maturity import applicability, pairs
 from tracker.maturity.models import Dimension
 from tracker.maturity.rules import Coverage
 from tracker.research import queries as research_queries
-from tracker.research.models import FindingStatus
 
 
 async def list_statuses(session: AsyncSession) -> list[ActionStatus]:
@@ -487,10 +486,7 @@ async def milestones_of(
 async def actions_of_gemeinde(session: AsyncSession, ars: str) -> list[dict[str, Any]]:
     """The Maßnahmen a Gemeinde takes part in: taken up by it, owned by it, or linked to it;
     each with its demand, its status and progress, and the Gemeinde's own uptake."""
-    linked = select(col(DemandLink.action_id)).where(
-        col(DemandLink.kind) == LinkKind.GEMEINDE.value, col(DemandLink.target) == ars
-    )
-    taken = select(col(ActionUptake.action_id)).where(col(ActionUptake.ars) == ars)
+    part = _taking_part([ars])
     statement = (
         select(DemandAction, col(Demand.key), col(Demand.title), ActionUptake)
         .join(Demand, col(Demand.id) == col(DemandAction.demand_id))
@@ -498,11 +494,7 @@ async def actions_of_gemeinde(session: AsyncSession, ars: str) -> list[dict[str,
             ActionUptake,
             (col(ActionUptake.action_id) == col(DemandAction.id)) & (col(ActionUptake.ars) == ars),
         )
-        .where(
-            (col(DemandAction.owner_ars) == ars)
-            | col(DemandAction.id).in_(linked)
-            | col(DemandAction.id).in_(taken)
-        )
+        .where(col(DemandAction.id).in_(select(part.c.action_id)))
         .order_by(col(Demand.key), col(DemandAction.id))
     )
     found = []
@@ -518,7 +510,6 @@ async def actions_of_gemeinde(session: AsyncSession, ars: str) -> list[dict[str,
     return found
 
 
-OPEN_FINDINGS = (FindingStatus.OPEN.value, FindingStatus.CONFIRMED.value)
 FINDINGS_SHOWN = 3
 
 
@@ -568,7 +559,9 @@ async def linked_leistungen(session: AsyncSession, action_ids: list[int]) -> lis
             )
             if row.ars in where
         ]
-        research = await research_queries.leistung_findings(session, ozg_id, statuses=OPEN_FINDINGS)
+        research = await research_queries.leistung_findings(
+            session, ozg_id, statuses=research_queries.OPEN_STATUSES
+        )
         findings = research.findings
         by_severity = {str(severity): count for severity, count in research.by_severity.items()}
         found.append({
@@ -598,9 +591,9 @@ class TakingPart:
     ars: str
 
 
-async def taking_part(session: AsyncSession, gemeinden: Any) -> list[TakingPart]:
-    """Who of the Gemeinden that the select `gemeinden` (one column of ARS) names takes part in
-    which Maßnahme, once per Maßnahme and Gemeinde (the same rule as `actions_of_gemeinde`)."""
+def _taking_part(gemeinden: Any) -> Any:
+    """(action_id, ars) once per Maßnahme and Gemeinde of `gemeinden` (ARS, or a select of
+    them) that takes part in it: took it up, owns it, or is linked to it (the one rule)."""
     ways: list[Any] = [
         select(col(ActionUptake.action_id).label("action_id"), col(ActionUptake.ars).label("ars"))
         .where(col(ActionUptake.ars).in_(gemeinden)),
@@ -610,7 +603,13 @@ async def taking_part(session: AsyncSession, gemeinden: Any) -> list[TakingPart]
         .where(col(DemandLink.kind) == LinkKind.GEMEINDE.value,
                col(DemandLink.target).in_(gemeinden)),
     ]  # fmt: skip
-    part = union(*ways).subquery("part")  # union: once per Maßnahme × Gemeinde
+    return union(*ways).subquery("part")  # union: once per Maßnahme × Gemeinde
+
+
+async def taking_part(session: AsyncSession, gemeinden: Any) -> list[TakingPart]:
+    """Who of the Gemeinden that the select `gemeinden` (one column of ARS) names takes part in
+    which Maßnahme (`_taking_part`, as `actions_of_gemeinde` reads it for one Gemeinde)."""
+    part = _taking_part(gemeinden)
     statement = (
         select(col(DemandAction.id), col(DemandAction.title), col(Demand.key),
                col(DemandAction.status), part.c.ars)

@@ -91,13 +91,12 @@ async def massnahmen(
     by_status: dict[str, int] = defaultdict(int)
     for entry in by_action.values():
         by_status[entry["status"]] += 1
-    ordered = sorted(by_status, key=lambda key: statuses[key].position if key in statuses else 99)
+    ordered = sorted(by_status, key=lambda key: statuses[key].position)  # a key of the vocabulary
     return {
         "massnahmen": len(by_action),
         "gemeinden": len(per_member),
         "by_status": [
-            {"status": key, "label": statuses[key].label if key in statuses else
-             {"de": key, "en": key}, "massnahmen": by_status[key]}
+            {"status": key, "label": statuses[key].label, "massnahmen": by_status[key]}
             for key in ordered
         ],
         "most_taken": sorted(by_action.values(), key=lambda e: (-e["gemeinden"], e["id"]))[:SHOWN],
