@@ -521,13 +521,29 @@ async def report(
     """The report of a set definition, kept by (definition, dates, data stamp, day, settings);
     with the key it was kept under (an ETag's source)."""
     key, chosen = await report_key(session, definition, at=at, since=since, settings=settings)
+    return key, await kept_report(
+        session, key, chosen, at=at, since=since, settings=settings, progress=progress
+    )
+
+
+async def kept_report(
+    session: AsyncSession,
+    key: tuple[Any, ...],
+    chosen: sets.GemeindeSet,
+    *,
+    at: datetime | None,
+    since: datetime | None,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The report kept under `key` (from `report_key`), computed when it is not."""
     found = REPORTS.get(key)
     if found is None:
         found = await comparison(
             session, chosen, at=at, since=since, settings=settings, progress=progress
         )
         REPORTS.put(key, found)
-    return key, found
+    return found
 
 
 async def comparison(

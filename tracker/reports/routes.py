@@ -327,20 +327,21 @@ async def comparison_report(
     chosen = exports.negotiated(request.accept.best_match, format)
     settings: Settings = state.settings
     moments = fields.report_moment(at), fields.report_moment(since, "since")
-    if chosen in files.BACKGROUND:
-        key, members = await comparison.report_key(
-            session, set_, at=moments[0], since=moments[1], settings=settings
-        )
-        if files.in_background(await members.count(session), chosen, settings):
-            digest = files.digest_of(key, chosen, lang)
-            found = await files.state_of(session, digest)
-            if found is None:
-                args = {"set": members.definition, "at": at, "since": since,
-                        "format": chosen.value, "lang": lang}  # fmt: skip
-                found = await files.queue(state.sessionmaker, digest, args)
-            return file_answer(found)
-    key, result = await comparison.report(
+    key, members = await comparison.report_key(
         session, set_, at=moments[0], since=moments[1], settings=settings
+    )
+    if chosen in files.BACKGROUND and files.in_background(
+        await members.count(session), chosen, settings
+    ):
+        digest = files.digest_of(key, chosen, lang)
+        found = await files.state_of(session, digest)
+        if found is None:
+            args = {"set": members.definition, "at": at, "since": since,
+                    "format": chosen.value, "lang": lang}  # fmt: skip
+            found = await files.queue(state.sessionmaker, digest, args)
+        return file_answer(found)
+    result = await comparison.kept_report(
+        session, key, members, at=moments[0], since=moments[1], settings=settings
     )
     return delivered(request, key, result, chosen, lang)
 
