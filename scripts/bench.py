@@ -48,13 +48,14 @@ def bench_imports(url: str, runs: int) -> tuple[float, float]:
     return cold, warm
 
 
-def backends() -> Iterator[tuple[str, str, Callable[[], None]]]:
+def backends(only: str | None = None) -> Iterator[tuple[str, str, Callable[[], None]]]:
     """(name, URL, drop) of a fresh database per backend: SQLite, and PostgreSQL when
-    TRACKER_BENCH_POSTGRES names a server."""
-    with tempfile.TemporaryDirectory() as tmp:
-        yield "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", lambda: None
+    TRACKER_BENCH_POSTGRES names a server; `only` one of them."""
+    if only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            yield "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", lambda: None
     server = os.environ.get("TRACKER_BENCH_POSTGRES")
-    if server:
+    if server and only in (None, "postgresql"):
         url, name = postgres_database(server)
         admin = server.replace("+asyncpg", "")
         yield (
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=["bulk"], help="maturity: only the bulk load and verify pairs"
     )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], help="only this one")
     args = parser.parse_args()
     lines = [
         "# tracker benchmark",
@@ -86,7 +88,7 @@ def main() -> None:
     ]
     if not args.skip_imports:
         lines += ["| backend | import all, cold (s) | import all, warm (s) |", "|---|---|---|"]
-        for backend, url, drop in backends():
+        for backend, url, drop in backends(args.backend):
             try:
                 cold, warm = bench_imports(url, args.runs)
                 lines.append(f"| {backend} | {cold:.2f} | {warm:.2f} |")
@@ -95,7 +97,7 @@ def main() -> None:
     if args.maturity:
         from bench_maturity import bench
 
-        for backend, url, drop in backends():
+        for backend, url, drop in backends(args.backend):
             lines += ["", f"## Maturity, {backend} (synthetic data)", ""]
             try:
                 with tempfile.TemporaryDirectory() as tmp:

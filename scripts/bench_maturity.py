@@ -154,9 +154,10 @@ class ServerCpu:
         return sum(self.seconds.values()) if self.seconds else None
 
 
-def load(url: str, files: list[Path]) -> tuple[float, float, float | None]:
+def load(url: str, files: list[Path]) -> tuple[float, float, float | None, float]:
     """(wall-clock seconds, CPU seconds of the import process, CPU seconds of PostgreSQL's
-    backends or None) of one `tracker import assessments` of the files. On a shared machine
+    backends or None, the import process's peak RSS in MB) of one `tracker import
+    assessments` of the files. On a shared machine
     the CPU seconds are the steadier figures; on SQLite the process's hold all the work."""
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
     start = time.perf_counter()
@@ -169,7 +170,7 @@ def load(url: str, files: list[Path]) -> tuple[float, float, float | None]:
     took = time.perf_counter() - start
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return took, usage.ru_utime + usage.ru_stime, server.total
+    return took, usage.ru_utime + usage.ru_stime, server.total, usage.ru_maxrss / 1024
 
 
 async def plain_copy(url: str, files: list[Path]) -> float | None:
@@ -374,9 +375,9 @@ def say(text: str) -> None:
 
 
 def load_line(
-    rows: int, scale: float, loaded: tuple[float, float, float | None], copied: float | None
+    rows: int, scale: float, loaded: tuple[float, float, float | None, float], copied: float | None
 ) -> str:
-    took, cpu, server = loaded
+    took, cpu, server, peak = loaded
     spent = f"{cpu:.1f} CPU s in the import process"
     if server is not None:
         spent += f", {server:.1f} in PostgreSQL's backends"
@@ -384,7 +385,7 @@ def load_line(
         f"- synthetic rows loaded through `tracker import assessments`: {rows:,} "
         f"(scale {scale}) in {took:.1f} s ({rows / took:,.0f} rows/s; {spent}: "
         f"{rows / (cpu + (server or 0)):,.0f} rows per CPU second; pair levels and counts "
-        "kept in the same transactions)"
+        f"kept in the same transactions; the import's peak RSS {peak:.0f} MB)"
         + (
             ""
             if copied is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Executable,
+    Index,
     MetaData,
     Result,
     Select,
@@ -187,14 +188,20 @@ async def insert_new(
     return set((await connection.execute(statement, rows)).scalars())
 
 
-def temporary_table(name: str, columns: Iterable[Column[Any]]) -> Table:
-    """A temporary table with copies of these columns (the caller creates and drops it)."""
-    return Table(
+def temporary_table(
+    name: str, columns: Iterable[Column[Any]], *, index: Sequence[str] = ()
+) -> Table:
+    """A temporary table with copies of these columns, and an index on `index` if given (the
+    caller creates and drops it)."""
+    table = Table(
         name,
         MetaData(),
         *(Column(column.name, column.type) for column in columns),
         prefixes=["TEMPORARY"],
     )
+    if index:
+        Index(f"ix_{name}", *(table.c[column] for column in index))
+    return table
 
 
 async def fill_temporary(connection: AsyncConnection, table: Table, rows: Select[Any]) -> None:

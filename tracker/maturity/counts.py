@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlmodel import col
@@ -222,12 +223,102 @@ async def _replace(
     await connection.execute(insert(table).from_select(names, rows.order_by(*key)))
 
 
+def _up_to(moved: Select[Any], periods: Sequence[date]) -> tuple[Any, Any]:
+    """Changes summed per month (`moved`, with `period_end`) and the months asked for, joined
+    so that each month sums every change up to it: (the sums, the month)."""
+    sums = moved.subquery("moved")
+    asked = PERIOD_TABLE.alias("asked")
+    joined = (
+        select(asked.c.period_end.label("asked_end"), sums)
+        .join(asked, sums.c.period_end <= asked.c.period_end)
+        .where(asked.c.period_end.in_(list(periods)))
+        .subquery("up_to")
+    )
+    return joined, joined.c.asked_end
+
+
+def gemeinde_changed(
+    changes: Any, periods: Sequence[date], *, ars: Sequence[str] | None = None
+) -> Select[Any]:
+    """The rows of `gemeinde_level_count` for these periods from the month-to-month changes of
+    every pair of the Gemeinden `ars` (None: all), `pairs.changes`: a pair enters its level
+    and leaves the one before."""
+    c = changes.c
+    entering = select(c.period_end, c.ars, c.dimension, c.level, literal(1).label("moved"))
+    leaving = select(c.period_end, c.ars, c.dimension, c.before, literal(-1).label("moved"))
+    moves = union_all(
+        entering.where(c.level.is_not(None)), leaving.where(c.before.is_not(None))
+    ).subquery("moves")
+    m = moves.c
+    narrowed = [] if ars is None else [m.ars.in_(list(ars))]
+    grouped = [m.period_end, m.ars, m.dimension, m.level]
+    summed = select(*grouped, func.sum(m.moved).label("moved")).where(*narrowed).group_by(*grouped)
+    up_to, period = _up_to(summed, periods)
+    kept = [up_to.c.ars, up_to.c.dimension, up_to.c.level]
+    total = func.sum(up_to.c.moved)
+    return (
+        select(period.label("period_end"), *kept, total.label("pairs"))
+        .group_by(period, *kept)
+        .having(total > 0)
+    )
+
+
+def leistung_changed(
+    changes: Any,
+    periods: Sequence[date],
+    *,
+    kreise: Sequence[str] | None = None,
+    ozg_ids: Any = None,
+) -> Select[Any]:
+    """The rows of `leistung_kreis_count` for these periods from the month-to-month changes of
+    every pair of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all)."""
+    c = changes.c
+
+    def moved(at_least: int | None) -> Any:
+        def counted(level: Any) -> Any:
+            reached = level.is_not(None) if at_least is None else level >= at_least
+            return case((reached, 1), else_=0)
+
+        return func.sum(counted(c.level) - counted(c.before))
+
+    code = kreis_of(c.ars)
+    grouped = [c.period_end, c.ozg_id, code.label("kreis"), c.dimension]
+    summed = (
+        select(
+            *grouped, moved(None).label("assessed"), moved(ONLINE_FROM).label("online"),
+            moved(OZG_KONFORM_FROM).label("ozg_konform"),
+        )
+        .where(*_narrowed(changes, ars=None, kreise=kreise, ozg_ids=ozg_ids))
+        .group_by(c.period_end, c.ozg_id, code, c.dimension)
+    )  # fmt: skip
+    up_to, period = _up_to(summed, periods)
+    kept = [up_to.c.ozg_id, up_to.c.kreis, up_to.c.dimension]
+    assessed = func.sum(up_to.c.assessed)
+    return (
+        select(
+            period.label("period_end"), *kept, assessed.label("assessed"),
+            func.sum(up_to.c.online).label("online"),
+            func.sum(up_to.c.ozg_konform).label("ozg_konform"),
+        )
+        .group_by(period, *kept)
+        .having(assessed > 0)
+    )  # fmt: skip
+
+
 async def recount_gemeinden(
-    session: AsyncSession, periods: Sequence[date], source: Any, *, ars: Sequence[str] | None
+    session: AsyncSession,
+    periods: Sequence[date],
+    source: Any,
+    *,
+    ars: Sequence[str] | None,
+    changed: bool = False,
 ) -> None:
-    """Count these periods of the Gemeinden `ars` (None: all) anew from `source` (holding
-    every pair of those Gemeinden)."""
-    rows = gemeinde_counts(source, periods, ars=ars)
+    """Count these periods of the Gemeinden `ars` (None: all) anew from `source`: every pair
+    of those Gemeinden, or (`changed`) their changes from month to month."""
+    if changed:
+        rows = gemeinde_changed(source, periods, ars=ars)
+    else:
+        rows = gemeinde_counts(source, periods, ars=ars)
     await _replace(session, GEMEINDE_TABLE, periods, {"ars": ars}, rows)
 
 
@@ -239,10 +330,15 @@ async def recount_leistungen(
     kreise: Sequence[str] | None,
     ozg_ids: Any,
     gemeinden: Sequence[str] | None = None,
+    changed: bool = False,
 ) -> None:
     """Count these periods of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all) anew
-    from `source` (holding every pair of those Leistungen there)."""
-    rows = leistung_counts(source, periods, kreise=kreise, ozg_ids=ozg_ids, gemeinden=gemeinden)
+    from `source`: every pair of those Leistungen there, or (`changed`) their changes from
+    month to month."""
+    if changed:
+        rows = leistung_changed(source, periods, kreise=kreise, ozg_ids=ozg_ids)
+    else:
+        rows = leistung_counts(source, periods, kreise=kreise, ozg_ids=ozg_ids, gemeinden=gemeinden)
     await _replace(session, LEISTUNG_TABLE, periods, {"kreis": kreise, "ozg_id": ozg_ids}, rows)
 
 

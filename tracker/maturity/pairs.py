@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Row,
     Table,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.sql import Select
 from sqlmodel import col
@@ -112,6 +114,20 @@ PERIOD_TABLE = counts.PERIOD_TABLE
 LEVEL_COLUMNS = [PAIR_TABLE.c[name] for name in ("ars", "ozg_id", "dimension", "level")]
 COLUMNS = [column.name for column in PAIR_TABLE.columns]
 KEY = ("ars", "ozg_id", "dimension")
+# What a change's closed months are counted from: the spans of the pairs it can move, and their
+# changes from month to month.
+SPAN_COLUMNS = [
+    Column(name, type_)
+    for name, type_ in (
+        ("ars", PAIR_TABLE.c.ars.type), ("ozg_id", PAIR_TABLE.c.ozg_id.type),
+        ("dimension", PAIR_TABLE.c.dimension.type), ("level", PAIR_TABLE.c.level.type),
+        ("visible_from", PAIR_TABLE.c.assessed_at.type),
+        ("superseded_from", PAIR_TABLE.c.assessed_at.type),
+    )
+]  # fmt: skip
+CHANGE_COLUMNS = [
+    PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS, Column("before", PAIR_TABLE.c.level.type)
+]  # fmt: skip
 # Gemeinden per refreshing statement: bounds the bound parameters of one statement.
 ARS_CHUNK = 1000
 
@@ -350,8 +366,10 @@ async def refresh(
     if not reached:
         return
     touched = None if ordered is None else set(ordered)
-    scratch = temporary_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
-    await connection.run_sync(scratch.create)
+    spans = temporary_table("pair_spans", SPAN_COLUMNS, index=KEY)
+    moved = temporary_table("pair_changes", CHANGE_COLUMNS)
+    for scratch in (spans, moved):
+        await connection.run_sync(scratch.create)
     try:
         for gemeinden, kreis_codes in groups:
             # Of a chunk, the Gemeinden whose own counts this change moves: for them every
@@ -359,19 +377,73 @@ async def refresh(
             own = None if gemeinden is None or touched is None else [
                 code for code in gemeinden if code in touched
             ]  # fmt: skip
-            then = by_period(
-                ref, reached, ars=gemeinden,
-                ozg_ids=None if own is None else ozg_ids, own=own,
-            )  # fmt: skip
-            await connection.execute(delete(scratch))
-            await fill_temporary(connection, scratch, then)
-            await counts.recount_gemeinden(session, reached, scratch, ars=own)
+            for scratch in (spans, moved):
+                await connection.execute(delete(scratch))
+            narrowed = services(
+                ref, ars=gemeinden, ozg_ids=None if own is None else ozg_ids, own=own
+            )
+            await fill_temporary(connection, spans, counted_spans(narrowed))
+            await fill_temporary(connection, moved, changes(spans))
+            await counts.recount_gemeinden(session, reached, moved, ars=own, changed=True)
             await counts.recount_leistungen(
-                session, reached, scratch, kreise=kreis_codes, ozg_ids=ozg_ids
+                session, reached, moved, kreise=kreis_codes, ozg_ids=ozg_ids, changed=True
             )
     finally:
-        await connection.run_sync(scratch.drop)
+        for scratch in (spans, moved):
+            await connection.run_sync(scratch.drop)
     await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
+
+
+def counted_spans(spans: Any) -> Select[Any]:
+    """The spans of the pairs that count (of inhabited Gemeinden), as `pair_spans` holds them."""
+    return (
+        select(*(spans.c[column.name] for column in SPAN_COLUMNS))
+        .join(Gemeinde, col(Gemeinde.ars) == spans.c.ars)
+        .where(*inhabited())
+    )
+
+
+def changes(spans: Table) -> Select[Any]:
+    """From the spans of some pairs (`pair_spans`, every service's of each pair): each pair's
+    level at the end of every closed month in which one of its spans begins or ends, where it
+    differs from the level at the end of the pair's month before that (`before`; None: not
+    assessed). A month's counts are the sums of these changes up to it: the pairs cost the
+    months in which they change, not every month."""
+    period = PERIOD_TABLE
+    pair = [spans.c.ars, spans.c.ozg_id, spans.c.dimension]
+
+    def month_of(moment: Any) -> Any:  # the closed month a moment counts in first
+        return select(func.min(period.c.period_end)).where(period.c.ends_at >= moment)
+
+    events = union_all(
+        select(*pair, month_of(spans.c.visible_from).scalar_subquery().label("period_end")),
+        select(*pair, month_of(spans.c.superseded_from).scalar_subquery().label("period_end"))
+        .where(spans.c.superseded_from.is_not(None)),
+    ).subquery("events")  # fmt: skip
+    current = spans.alias("current")
+    states = (
+        select(
+            events.c.period_end, events.c.ars, events.c.ozg_id, events.c.dimension,
+            func.max(current.c.level).label("level"),
+        )
+        .select_from(events)
+        .join(period, period.c.period_end == events.c.period_end)
+        .outerjoin(current, and_(
+            current.c.ars == events.c.ars, current.c.ozg_id == events.c.ozg_id,
+            current.c.dimension == events.c.dimension, current.c.level.is_not(None),
+            *current_at(current, period.c.ends_at),
+        ))
+        .group_by(events.c.period_end, events.c.ars, events.c.ozg_id, events.c.dimension)
+        .subquery("states")
+    )  # fmt: skip
+    before = func.lag(states.c.level).over(
+        partition_by=[states.c.ars, states.c.ozg_id, states.c.dimension],
+        order_by=states.c.period_end,
+    )
+    lagged = select(states, before.label("before")).subquery("lagged")
+    return select(*(lagged.c[column.name] for column in CHANGE_COLUMNS)).where(
+        lagged.c.level.is_distinct_from(lagged.c.before)
+    )
 
 
 async def by_kreis(
