@@ -164,7 +164,8 @@ def parse_moment(value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum"}  # the forms' German labels
+# the forms' German labels
+FIELD_LABELS = {"at": "Stand", "since": "Vergleichsdatum", "until": "Bis"}
 
 
 def _moment_error(field: str, text: str, why: str, warum: str) -> InvalidInput:

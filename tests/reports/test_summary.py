@@ -219,6 +219,10 @@ async def test_timeseries_by_month_with_change(
     too_many = await client.get("/api/v1/reifegrad/timeseries", params={"group_by": "gemeinde"})
     assert too_many.status_code == 422
     assert "narrow the area" in too_many.json()["detail"]
+    for wrong in ("2024-02-30", "2999-01-01"):  # one rule for every date of a roll-up
+        refused = await client.get("/api/v1/reifegrad/timeseries", params={"until": wrong})
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith(f"until: '{wrong}'")
     per_gemeinde = await get(
         client, "/api/v1/reifegrad/timeseries", group_by="gemeinde", area="05", count=2,
         dimension="online", until="2024-12-31",

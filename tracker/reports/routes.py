@@ -26,7 +26,6 @@ from tracker.fields import (
     ARS_OR_AGS_PATTERN,
     ISO_MOMENT_PATTERN,
     OZG_ID_PATTERN,
-    parse_moment,
     report_moment,
 )
 from tracker.maturity.models import Dimension
@@ -239,14 +238,17 @@ async def reifegrad_timeseries(
     count: Annotated[int, QueryParameter(ge=1, le=60, description="How many periods.")] = 12,
     until: Annotated[
         str | None,
-        QueryParameter(pattern=ISO_MOMENT_PATTERN, description="Last moment (ISO 8601); now."),
+        QueryParameter(
+            pattern=ISO_MOMENT_PATTERN,
+            description="Last moment (ISO 8601; a day means its end, UTC); none: now.",
+        ),
     ] = None,
     area: Area = None,
 ) -> ReifegradTimeseries:
     """The summary figures at the end of each period, with the change against the one before."""
     found = await summary.timeseries(
         session, group_by=group_by, dimension=None if dimension is None else dimension.value,
-        period=period, count=count, until=parse_moment(until), area=area,
+        period=period, count=count, until=report_moment(until, "until"), area=area,
     )  # fmt: skip
     return ReifegradTimeseries.model_validate(
         {"group_by": group_by.value, "dimension": dimension, "area": area,
