@@ -22,7 +22,7 @@ from tracker.access import queries as access_queries
 from tracker.access.guards import Principal
 from tracker.catalog.models import LeikaLeistung
 from tracker.cli import main
-from tracker.db import run
+from tracker.db import fill_temporary, run, temporary_table, tuples
 from tracker.maturity import actions, applicability, bulk, counts, pairs, queries
 from tracker.maturity.models import Dimension, PairLevel
 from tracker.maturity.schemas import AssessmentCreate, ModelDefinition
@@ -77,9 +77,24 @@ async def universe(session: AsyncSession) -> Universe:
 
 async def assert_pairs_agree(session: AsyncSession, *, closed: bool = True) -> None:
     """The pairs, and their counts now and (`closed`) at the end of every closed month, equal
-    the rule computed from the assessments (as `?at=` computes them)."""
+    the rule computed from the assessments (as `?at=` computes them); the closed months also
+    equal the rule read at each month's end, pair by pair (`pairs.by_period`, the definition
+    that the changes from month to month, which `count_differences` reads, must agree with)."""
     assert [str(difference) for difference in await pairs.differences(session)] == []
     assert await pairs.count_differences(session, closed=closed) == []
+    held = await counts.closed_periods(session) if closed else []
+    if not held:
+        return
+    connection = await session.connection()
+    columns = [pairs.PERIOD_TABLE.c.period_end, *pairs.LEVEL_COLUMNS]
+    scratch = temporary_table("pair_level_then", columns)
+    await connection.run_sync(scratch.create)
+    try:
+        definition = pairs.by_period(await applicability.reference(session), None)
+        await fill_temporary(connection, scratch, definition)
+        assert await counts.differences(session, scratch, held) == []
+    finally:
+        await connection.run_sync(scratch.drop)
 
 
 async def assess(
@@ -336,3 +351,31 @@ async def test_a_back_dated_import_keeps_the_months_of_its_kreis_neighbours(
     await back_dated_import(session, world, ars=HILDEN, service=3, level=3, days=100)
     await back_dated_import(session, world, ars=RATINGEN, service=0, level=2, days=300)
     await assert_pairs_agree(session)
+
+
+async def test_back_dated_imports_out_of_order_count_in_every_closed_month(
+    session: AsyncSession,
+) -> None:
+    """Three back-dated levels of one service, the middle one imported last: each closed
+    month counts the level that was current at its end (a span ends where the next begins)."""
+    world = await universe(session)
+    imported = ((4, 200), (1, 100), (3, 150))
+    for level, days in imported:
+        await back_dated_import(session, world, ars=ESSEN, service=3, level=level, days=days)
+    await assert_pairs_agree(session)
+    ozg_id = world.services[3][1]
+    definition = pairs.by_period(
+        await applicability.reference(session), None, ars=[ESSEN], ozg_ids=[ozg_id]
+    ).subquery()
+    levels = dict(
+        await tuples(
+            session,
+            select(definition.c.period_end, definition.c.level).where(
+                definition.c.ozg_id == ozg_id, definition.c.dimension == "online"
+            ),
+        )
+    )
+    for period in await counts.closed_periods(session):
+        known = [(days, level) for level, days in imported if NOW - timedelta(days=days)
+                 <= counts.end_moment(period)]  # fmt: skip
+        assert levels.get(period) == (min(known)[1] if known else None), period

@@ -267,11 +267,13 @@ def leistung_changed(
     changes: Any,
     periods: Sequence[date],
     *,
+    area: Any = kreis_of,
     kreise: Sequence[str] | None = None,
     ozg_ids: Any = None,
 ) -> Select[Any]:
-    """The rows of `leistung_kreis_count` for these periods from the month-to-month changes of
-    every pair of the Leistungen `ozg_ids` in the Kreise `kreise` (None: all)."""
+    """The rows of `leistung_kreis_count` (`area` = `land_of`: of `leistung_land_count`) for
+    these periods from the month-to-month changes of every pair of the Leistungen `ozg_ids` in
+    the Kreise `kreise` (None: all)."""
     c = changes.c
 
     def moved(at_least: int | None) -> Any:
@@ -281,8 +283,9 @@ def leistung_changed(
 
         return func.sum(counted(c.level) - counted(c.before))
 
-    code = kreis_of(c.ars)
-    grouped = [c.period_end, c.ozg_id, code.label("kreis"), c.dimension]
+    code = area(c.ars)
+    name = "land" if area is land_of else "kreis"
+    grouped = [c.period_end, c.ozg_id, code.label(name), c.dimension]
     summed = (
         select(
             *grouped, moved(None).label("assessed"), moved(ONLINE_FROM).label("online"),
@@ -292,7 +295,7 @@ def leistung_changed(
         .group_by(c.period_end, c.ozg_id, code, c.dimension)
     )  # fmt: skip
     up_to, period = _up_to(summed, periods)
-    kept = [up_to.c.ozg_id, up_to.c.kreis, up_to.c.dimension]
+    kept = [up_to.c.ozg_id, up_to.c[name], up_to.c.dimension]
     assessed = func.sum(up_to.c.assessed)
     return (
         select(
@@ -396,16 +399,29 @@ def period_in(held: Sequence[date], at: datetime | None) -> date | None:
     return date.min if period < held[0] else None
 
 
-async def differences(session: AsyncSession, source: Any, periods: Sequence[date]) -> list[str]:
-    """Every stored count of these periods that differs from what `source` (pairs, with
-    `period_end` for closed periods) gives, compared in the database."""
+def expected(source: Any, periods: Sequence[date], *, changed: bool) -> list[Select[Any]]:
+    """The rows of the three count tables that `source` gives for these periods: pairs (with
+    `period_end` for closed periods), or (`changed`) their changes from month to month."""
+    if changed:
+        return [
+            gemeinde_changed(source, periods), leistung_changed(source, periods),
+            leistung_changed(source, periods, area=land_of),
+        ]  # fmt: skip
+    return [
+        gemeinde_counts(source, periods), leistung_counts(source, periods),
+        leistung_counts(source, periods, area=land_of),
+    ]  # fmt: skip
+
+
+async def differences(
+    session: AsyncSession, source: Any, periods: Sequence[date], *, changed: bool = False
+) -> list[str]:
+    """Every stored count of these periods that differs from what `source` gives (`expected`),
+    compared in the database."""
     found: list[str] = []
     connection = await session.connection()
-    for table, rows in (
-        (GEMEINDE_TABLE, gemeinde_counts(source, periods)),
-        (LEISTUNG_TABLE, leistung_counts(source, periods)),
-        (LAND_TABLE, leistung_counts(source, periods, area=land_of)),
-    ):
+    tables = (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE)
+    for table, rows in zip(tables, expected(source, periods, changed=changed), strict=True):
         # the counts it gives, once, in a scratch table that both comparisons read
         scratch = temporary_table(f"{table.name}_check", table.columns)
         await connection.run_sync(scratch.create)

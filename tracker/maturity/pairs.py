@@ -24,7 +24,8 @@ rule as a query, for a past moment (`?at=`) and for `differences` (`tracker veri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -46,6 +47,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -298,8 +300,9 @@ def by_period(
     own: Collection[str] | None = None,
 ) -> Select[Any]:
     """The pair levels at the end of each of these closed months (None: all), in one pass:
-    `period_end`, `ars`, `ozg_id`, `dimension`, `level` (what the counts read). Narrowed as
-    `services`."""
+    `period_end`, `ars`, `ozg_id`, `dimension`, `level`. Narrowed as `services`. The rule read
+    at every month's end, a pair × month each: the definition that `changes` (which the counts
+    are kept and verified from) is held to by the tests."""
     spans = services(ref, ars=ars, ozg_ids=ozg_ids, own=own)
     period = PERIOD_TABLE
     joined = (
@@ -366,32 +369,45 @@ async def refresh(
     if not reached:
         return
     touched = None if ordered is None else set(ordered)
-    spans = temporary_table("pair_spans", SPAN_COLUMNS, index=KEY)
-    moved = temporary_table("pair_changes", CHANGE_COLUMNS)
-    for scratch in (spans, moved):
-        await connection.run_sync(scratch.create)
-    try:
+    async with change_tables(connection) as (spans, moved):
         for gemeinden, kreis_codes in groups:
             # Of a chunk, the Gemeinden whose own counts this change moves: for them every
             # Leistung is read, for the others of their Kreise only the changed Leistungen.
             own = None if gemeinden is None or touched is None else [
                 code for code in gemeinden if code in touched
             ]  # fmt: skip
-            for scratch in (spans, moved):
-                await connection.execute(delete(scratch))
             narrowed = services(
                 ref, ars=gemeinden, ozg_ids=None if own is None else ozg_ids, own=own
             )
-            await fill_temporary(connection, spans, counted_spans(narrowed))
-            await fill_temporary(connection, moved, changes(spans))
+            await fill_changes(connection, spans, moved, narrowed)
             await counts.recount_gemeinden(session, reached, moved, ars=own, changed=True)
             await counts.recount_leistungen(
                 session, reached, moved, kreise=kreis_codes, ozg_ids=ozg_ids, changed=True
             )
+    await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
+
+
+@asynccontextmanager
+async def change_tables(connection: AsyncConnection) -> AsyncIterator[tuple[Table, Table]]:
+    """The scratch tables that closed months are counted from: `pair_spans` and
+    `pair_changes`, dropped after use."""
+    spans = temporary_table("pair_spans", SPAN_COLUMNS, index=KEY)
+    moved = temporary_table("pair_changes", CHANGE_COLUMNS)
+    for scratch in (spans, moved):
+        await connection.run_sync(scratch.create)
+    try:
+        yield spans, moved
     finally:
         for scratch in (spans, moved):
             await connection.run_sync(scratch.drop)
-    await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
+
+
+async def fill_changes(connection: AsyncConnection, spans: Table, moved: Table, of: Any) -> None:
+    """Hold the spans `of` (a `services` query) and their pairs' changes, instead of the last."""
+    for scratch in (spans, moved):
+        await connection.execute(delete(scratch))
+    await fill_temporary(connection, spans, counted_spans(of))
+    await fill_temporary(connection, moved, changes(spans))
 
 
 def counted_spans(spans: Any) -> Select[Any]:
@@ -405,7 +421,7 @@ def counted_spans(spans: Any) -> Select[Any]:
 
 def changes(spans: Table) -> Select[Any]:
     """From the spans of some pairs (`pair_spans`, every service's of each pair): each pair's
-    level at the end of every closed month in which one of its spans begins or ends, where it
+    level at the end of every closed month in which one of its spans begins, where it
     differs from the level at the end of the pair's month before that (`before`; None: not
     assessed). A month's counts are the sums of these changes up to it: the pairs cost the
     months in which they change, not every month."""
@@ -415,11 +431,10 @@ def changes(spans: Table) -> Select[Any]:
     def month_of(moment: Any) -> Any:  # the closed month a moment counts in first
         return select(func.min(period.c.period_end)).where(period.c.ends_at >= moment)
 
-    events = union_all(
-        select(*pair, month_of(spans.c.visible_from).scalar_subquery().label("period_end")),
-        select(*pair, month_of(spans.c.superseded_from).scalar_subquery().label("period_end"))
-        .where(spans.c.superseded_from.is_not(None)),
-    ).subquery("events")  # fmt: skip
+    # a span ends where the next of its service begins: the beginnings are every change
+    events = select(
+        *pair, month_of(spans.c.visible_from).scalar_subquery().label("period_end")
+    ).subquery("events")
     current = spans.alias("current")
     states = (
         select(
@@ -650,20 +665,16 @@ class Difference:
 
 async def count_differences(session: AsyncSession, *, closed: bool = True) -> list[str]:
     """The stored counts, now and (`closed`) of every closed month, against those the rule
-    gives (now: the stored pairs, which `differences` checks; the closed months: computed as of
-    their ends, all in one pass)."""
+    gives (now: the stored pairs, which `differences` checks; the closed months: from every
+    pair's changes, computed from scratch)."""
     found = await counts.differences(session, PAIR_TABLE, [counts.LIVE])
     held = await counts.closed_periods(session) if closed else []
     if not held:
         return found
     connection = await session.connection()
-    scratch = temporary_table("pair_level_then", [PERIOD_TABLE.c.period_end, *LEVEL_COLUMNS])
-    await connection.run_sync(scratch.create)
-    try:
-        await fill_temporary(connection, scratch, by_period(await reference(session), None))
-        return found + await counts.differences(session, scratch, held)
-    finally:
-        await connection.run_sync(scratch.drop)
+    async with change_tables(connection) as (spans, moved):
+        await fill_changes(connection, spans, moved, services(await reference(session)))
+        return found + await counts.differences(session, moved, held, changed=True)
 
 
 async def differences(session: AsyncSession) -> list[Difference]:
