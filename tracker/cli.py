@@ -531,10 +531,13 @@ def verify() -> None:
 @verify.command("pairs")
 @click.option("--repair", is_flag=True, help="Rebuild the pair levels if they differ.")
 @click.option(
+    "--rebuild", is_flag=True, help="Rebuild the pair levels and counts first, and time it."
+)
+@click.option(
     "--queue", is_flag=True,
     help="Queue a rebuild of the pair levels and counts as a job (the worker runs it) instead.",
 )  # fmt: skip
-def verify_pairs(repair: bool, queue: bool) -> None:
+def verify_pairs(repair: bool, rebuild: bool, queue: bool) -> None:
     """Rebuild the pair levels from the append-only assessments into a scratch table, and their
     counts now and at the end of every closed month, and print every difference to the stored
     ones (exit 1 on any)."""
@@ -548,6 +551,14 @@ def verify_pairs(repair: bool, queue: bool) -> None:
         return
 
     unrepaired: list[Any] = []
+    if rebuild:
+
+        async def rebuilt(session: AsyncSession) -> str:
+            started = time.perf_counter()
+            await pairs.rebuild(session)
+            return f"rebuilt ({time.perf_counter() - started:.2f} s)"
+
+        click.echo(_in_transaction(rebuilt))
 
     async def check(session: AsyncSession) -> str:
         started = time.perf_counter()
