@@ -680,6 +680,26 @@ def as_json(connection: AsyncConnection, value: Any) -> Any:
 FINE_NEW = (CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_(None))
 
 
+class Tally(NamedTuple):
+    """The checked rows by outcome."""
+
+    failing: int
+    new: int
+    unchanged: int
+
+
+async def tally(connection: AsyncConnection) -> Tally:
+    """The checked rows counted in one pass."""
+    k = CHECKED.c
+    counts = select(
+        func.count(k.problem),
+        func.count().filter(*FINE_NEW),
+        func.count().filter(k.problem.is_(None), k.stored_id.is_not(None)),
+    )
+    failing, new, unchanged = (await connection.execute(counts)).one()
+    return Tally(int(failing), int(new), int(unchanged))
+
+
 def new_rows(connection: AsyncConnection) -> Select[Any]:
     """The checked new rows in the assessment table's columns, in file order."""
     k = CHECKED.c
@@ -701,13 +721,10 @@ def new_rows(connection: AsyncConnection) -> Select[Any]:
     )
 
 
-async def insert_checked(session: AsyncSession) -> int:
-    """Insert the checked new rows and link their corrections; returns how many."""
+async def insert_checked(session: AsyncSession) -> None:
+    """Insert the checked new rows and link their corrections."""
     connection = await session.connection()
     k, a = CHECKED.c, ASSESSMENT_TABLE.c
-    count = (await connection.execute(select(func.count()).where(*FINE_NEW))).scalar_one()
-    if not count:
-        return 0
     statement = new_rows(connection)
     await connection.execute(
         insert(ASSESSMENT_TABLE).from_select(list(statement.selected_columns.keys()), statement)
@@ -728,20 +745,26 @@ async def insert_checked(session: AsyncSession) -> int:
             .scalar_subquery()
         )
     )  # fmt: skip
-    return int(count)
 
 
-async def log_problems(connection: AsyncConnection, source: str, errors: ErrorLog) -> None:
-    """The first problems the checks found, and the count of all."""
+async def log_problems(
+    connection: AsyncConnection, source: str, errors: ErrorLog, failing: int
+) -> None:
+    """The first problems the checks found, and the count of all (`failing`)."""
+    if not failing:
+        return
     k = CHECKED.c
-    failing = select(k.line, k.problem).where(k.problem.is_not(None))
-    counted = int(
-        (await connection.execute(select(func.count()).where(k.problem.is_not(None)))).scalar_one()
-    )
-    listed = (await connection.execute(failing.order_by(k.line).limit(MAX_ERRORS_LISTED))).all()
+    listed = (
+        await connection.execute(
+            select(k.line, k.problem)
+            .where(k.problem.is_not(None))
+            .order_by(k.line)
+            .limit(MAX_ERRORS_LISTED)
+        )
+    ).all()
     for line, problem in listed:
         errors.append(RowError(source, line, problem))
-    errors.total += counted - len(listed)
+    errors.total += failing - len(listed)
 
 
 def new_ids() -> Select[Any]:
@@ -827,27 +850,21 @@ async def import_assessments(
             await connection.exec_driver_sql(f"ANALYZE {STAGE.name} ({', '.join(STAGE_KEYS)})")
         for attempt in range(COLLISIONS + 1):
             await check_staged(connection)
-            if errors.total and not skip_invalid:
-                break
-            if not skip_invalid and (
-                await connection.execute(select(CHECKED.c.line).where(
-                    CHECKED.c.problem.is_not(None)).limit(1))
-            ).first():  # fmt: skip
+            found = await tally(connection)
+            if ((errors.total or found.failing) and not skip_invalid) or not found.new:
                 break
             try:
                 async with session.begin_nested():
-                    result.inserted = await insert_checked(session)
+                    await insert_checked(session)
+                result.inserted = found.new
                 break
             except IntegrityError:
                 if attempt == COLLISIONS:
                     raise
-        await log_problems(connection, source, errors)
+        await log_problems(connection, source, errors, found.failing)
         result.rejected = errors.settle(skip_invalid=skip_invalid)
         result.rejected_unlisted = errors.total - len(result.rejected)
-        unchanged = select(func.count()).where(
-            CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_not(None)
-        )
-        result.unchanged = int((await connection.execute(unchanged)).scalar_one())
+        result.unchanged = found.unchanged
         if result.inserted:
             await pairs.refresh_inserted(session, new_ids())
     finally:
