@@ -469,7 +469,9 @@ STAGE_KEYS = ("external_id", "ars", "leika_key", "ozg_id", "model_id", "level") 
 # the external id (and whether it has the same content), and the first problem (None: fine).
 CHECKED = Table(
     "bulk_checked", MetaData(),
-    *(Column(column.name, column.type) for column in STAGE.columns),
+    # keyed by line: a failing row is updated by its line (each a scan of all rows without)
+    Column("line", Integer, primary_key=True),
+    *(Column(column.name, column.type) for column in STAGE.columns if column.name != "line"),
     Column("leika_id", Integer), Column("final_level", Integer), Column("stored_id", Integer),
     Column("same", Boolean), Column("problem", SqlText),
     prefixes=["TEMPORARY"],
