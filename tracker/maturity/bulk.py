@@ -470,7 +470,7 @@ STAGE_KEYS = ("external_id", "ars", "leika_key", "ozg_id", "model_id", "level") 
 CHECKED = Table(
     "bulk_checked", MetaData(),
     # keyed by line: a failing row is updated by its line (each a scan of all rows without)
-    Column("line", Integer, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
     *(Column(column.name, column.type) for column in STAGE.columns if column.name != "line"),
     Column("leika_id", Integer), Column("final_level", Integer), Column("stored_id", Integer),
     Column("same", Boolean), Column("problem", SqlText),
