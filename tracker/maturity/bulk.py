@@ -361,29 +361,42 @@ def quick_row(raw: dict[str, str], latest: datetime) -> Parsed | None:
     )  # fmt: skip
 
 
+class Scale(NamedTuple):
+    """A model as a staged row names it: loaded (to score ratings by the rule), its id and key,
+    and its criteria as JSON (all missing, for a row without ratings); read once per file."""
+
+    loaded: queries.LoadedModel | None
+    model_id: int | None
+    key: str | None
+    unrated: str
+
+
+NO_SCALE = Scale(None, None, None, "[]")  # no model of that key and dimension
+
+
 @dataclass
 class Context:
-    """What a file's rows are read with in Python: the models (to score ratings by the rule),
-    the uploader, the external ids seen. The Gemeinden, the catalogue and the stored rows are
-    checked in the database (`stage_problems`)."""
+    """What a file's rows are read with in Python: the models by dimension and key (None: the
+    default), the uploader, the external ids seen. The Gemeinden, the catalogue and the stored
+    rows are checked in the database (`stage_problems`)."""
 
-    models: dict[tuple[str, str | None], queries.LoadedModel]
+    scales: dict[tuple[str, str | None], Scale]
     upload_by: Principal | None
     seen: dict[str, int] = field(default_factory=dict)
-    unrated: dict[int, str] = field(default_factory=dict)  # model id → its criteria as JSON
     latest: datetime = field(default_factory=lambda: datetime.now(UTC) + CLOCK_SKEW)
 
     @classmethod
     async def load(cls, session: AsyncSession, upload_by: Principal | None) -> Context:
-        models: dict[tuple[str, str | None], queries.LoadedModel] = {}
+        scales: dict[tuple[str, str | None], Scale] = {}
         for loaded in await queries.list_models(session):
-            models[(loaded.model.dimension, loaded.model.key)] = loaded
-            if loaded.model.is_default:
-                models[(loaded.model.dimension, None)] = loaded
-        unrated = {
-            loaded.model_id: json.dumps(list(loaded.criterion_keys)) for loaded in models.values()
-        }
-        return cls(models, upload_by, unrated=unrated)
+            model = loaded.model
+            scale = Scale(
+                loaded, loaded.model_id, model.key, json.dumps(list(loaded.criterion_keys))
+            )
+            scales[(model.dimension, model.key)] = scale
+            if model.is_default:
+                scales[(model.dimension, None)] = scale
+        return cls(scales, upload_by)
 
 
 def stage_record(
@@ -392,10 +405,11 @@ def stage_record(
     """A staging row (STAGE's columns): what the file says, the ratings scored by the rule, and
     the problems only Python can word (ratings, an upload's limits) for `stage_problems` to
     place among the others."""
-    loaded = context.models.get((row.dimension, row.model))
+    scale = context.scales.get((row.dimension, row.model), NO_SCALE)
+    loaded = scale.loaded
     scored = problem = None
     provisional = True
-    missing = "[]" if loaded is None else context.unrated[loaded.model_id]
+    missing = scale.unrated
     if row.ratings and loaded is not None:
         try:
             scoring = rules.score(loaded.criteria, loaded.level_list, row.ratings)
@@ -425,8 +439,7 @@ def stage_record(
         changed_at = row.status_changed_at or row.assessed_at
     return (
         line, row.external_id, row.ars, row.leika_key, row.ozg_id, row.dimension,
-        row.model, None if loaded is None else loaded.model_id,
-        None if loaded is None else loaded.model.key, row.level, bool(row.ratings), scored,
+        row.model, scale.model_id, scale.key, row.level, bool(row.ratings), scored,
         provisional, missing, json.dumps(row.ratings) if row.ratings else "{}",
         json.dumps(row.evidence) if row.evidence else "[]", row.source,
         row.land_wide_portal, row.assessed_at, assessed_by, status, row.status_comment,
@@ -451,15 +464,20 @@ STAGE = Table(
     prefixes=["TEMPORARY"],
 )  # fmt: skip
 STAGE_NAMES = [column.name for column in STAGE.columns]
+STAGE_KEYS = ("external_id", "ars", "leika_key", "ozg_id", "model_id", "level")  # joined on
 # The staged rows as checked: with the LeiKa row's id, the level that counts, the stored row of
 # the external id (and whether it has the same content), and the first problem (None: fine).
 CHECKED = Table(
     "bulk_checked", MetaData(),
-    *(Column(column.name, column.type) for column in STAGE.columns),
+    # keyed by line: a failing row is updated by its line (each a scan of all rows without)
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    *(Column(column.name, column.type) for column in STAGE.columns if column.name != "line"),
     Column("leika_id", Integer), Column("final_level", Integer), Column("stored_id", Integer),
     Column("same", Boolean), Column("problem", SqlText),
     prefixes=["TEMPORARY"],
 )  # fmt: skip
+# The ids the file's insert made, on PostgreSQL (`new_ids`).
+INSERTED = Table("bulk_inserted", MetaData(), Column("id", Integer), prefixes=["TEMPORARY"])
 ID_CHUNK = 1000  # external ids per statement
 COLLISIONS = 2  # inserts retried after colliding with a concurrent writer's rows
 GEMEINDE_TABLE: Table = Gemeinde.__table__  # type: ignore[attr-defined]
@@ -666,6 +684,26 @@ def as_json(connection: AsyncConnection, value: Any) -> Any:
 FINE_NEW = (CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_(None))
 
 
+class Tally(NamedTuple):
+    """The checked rows by outcome."""
+
+    failing: int
+    new: int
+    unchanged: int
+
+
+async def tally(connection: AsyncConnection) -> Tally:
+    """The checked rows counted in one pass."""
+    k = CHECKED.c
+    counts = select(
+        func.count(k.problem),
+        func.count().filter(*FINE_NEW),
+        func.count().filter(k.problem.is_(None), k.stored_id.is_not(None)),
+    )
+    failing, new, unchanged = (await connection.execute(counts)).one()
+    return Tally(int(failing), int(new), int(unchanged))
+
+
 def new_rows(connection: AsyncConnection) -> Select[Any]:
     """The checked new rows in the assessment table's columns, in file order."""
     k = CHECKED.c
@@ -687,17 +725,21 @@ def new_rows(connection: AsyncConnection) -> Select[Any]:
     )
 
 
-async def insert_checked(session: AsyncSession) -> int:
-    """Insert the checked new rows and link their corrections; returns how many."""
+async def insert_checked(session: AsyncSession) -> None:
+    """Insert the checked new rows and link their corrections."""
     connection = await session.connection()
     k, a = CHECKED.c, ASSESSMENT_TABLE.c
-    count = (await connection.execute(select(func.count()).where(*FINE_NEW))).scalar_one()
-    if not count:
-        return 0
     statement = new_rows(connection)
-    await connection.execute(
-        insert(ASSESSMENT_TABLE).from_select(list(statement.selected_columns.keys()), statement)
+    inserting = insert(ASSESSMENT_TABLE).from_select(
+        list(statement.selected_columns.keys()), statement
     )
+    if connection.dialect.name == "postgresql":
+        # the ids kept as the insert returns them: found by external id, they cost half of the
+        # query that reads the pairs to refresh (SQLite takes no INSERT inside a WITH)
+        inserted = inserting.returning(ASSESSMENT_TABLE.c.id).cte("inserted")
+        await connection.execute(insert(INSERTED).from_select(["id"], select(inserted.c.id)))
+    else:
+        await connection.execute(inserting)
     target = ASSESSMENT_TABLE.alias("target")
     corrects = (
         select(k.corrects)
@@ -714,24 +756,32 @@ async def insert_checked(session: AsyncSession) -> int:
             .scalar_subquery()
         )
     )  # fmt: skip
-    return int(count)
 
 
-async def log_problems(connection: AsyncConnection, source: str, errors: ErrorLog) -> None:
-    """The first problems the checks found, and the count of all."""
+async def log_problems(
+    connection: AsyncConnection, source: str, errors: ErrorLog, failing: int
+) -> None:
+    """The first problems the checks found, and the count of all (`failing`)."""
+    if not failing:
+        return
     k = CHECKED.c
-    failing = select(k.line, k.problem).where(k.problem.is_not(None))
-    counted = int(
-        (await connection.execute(select(func.count()).where(k.problem.is_not(None)))).scalar_one()
-    )
-    listed = (await connection.execute(failing.order_by(k.line).limit(MAX_ERRORS_LISTED))).all()
+    listed = (
+        await connection.execute(
+            select(k.line, k.problem)
+            .where(k.problem.is_not(None))
+            .order_by(k.line)
+            .limit(MAX_ERRORS_LISTED)
+        )
+    ).all()
     for line, problem in listed:
         errors.append(RowError(source, line, problem))
-    errors.total += counted - len(listed)
+    errors.total += failing - len(listed)
 
 
-def new_ids() -> Select[Any]:
+def new_ids(connection: AsyncConnection) -> Select[Any]:
     """The ids of the assessments the file inserted (while its staging tables exist)."""
+    if connection.dialect.name == "postgresql":
+        return select(INSERTED.c.id)
     k = CHECKED.c
     return (
         select(ASSESSMENT_TABLE.c.id)
@@ -798,6 +848,7 @@ async def import_assessments(
     connection = await session.connection()
     await connection.run_sync(STAGE.create)
     await connection.run_sync(CHECKED.create)
+    await connection.run_sync(INSERTED.create)
     try:
         for chunk in batched(capped(rows, source, max_rows), CHUNK):
             records = [
@@ -809,33 +860,29 @@ async def import_assessments(
             if progress is not None:
                 progress(len(chunk))
         if connection.dialect.name == "postgresql":
-            await connection.exec_driver_sql(f"ANALYZE {STAGE.name}")
+            # the join keys' statistics are all the checks' plan reads (half the cost of all)
+            await connection.exec_driver_sql(f"ANALYZE {STAGE.name} ({', '.join(STAGE_KEYS)})")
         for attempt in range(COLLISIONS + 1):
             await check_staged(connection)
-            if errors.total and not skip_invalid:
-                break
-            if not skip_invalid and (
-                await connection.execute(select(CHECKED.c.line).where(
-                    CHECKED.c.problem.is_not(None)).limit(1))
-            ).first():  # fmt: skip
+            found = await tally(connection)
+            if ((errors.total or found.failing) and not skip_invalid) or not found.new:
                 break
             try:
                 async with session.begin_nested():
-                    result.inserted = await insert_checked(session)
+                    await insert_checked(session)
+                result.inserted = found.new
                 break
             except IntegrityError:
                 if attempt == COLLISIONS:
                     raise
-        await log_problems(connection, source, errors)
+        await log_problems(connection, source, errors, found.failing)
         result.rejected = errors.settle(skip_invalid=skip_invalid)
         result.rejected_unlisted = errors.total - len(result.rejected)
-        unchanged = select(func.count()).where(
-            CHECKED.c.problem.is_(None), CHECKED.c.stored_id.is_not(None)
-        )
-        result.unchanged = int((await connection.execute(unchanged)).scalar_one())
+        result.unchanged = found.unchanged
         if result.inserted:
-            await pairs.refresh_inserted(session, new_ids())
+            await pairs.refresh_inserted(session, new_ids(connection))
     finally:
+        await connection.run_sync(INSERTED.drop)
         await connection.run_sync(CHECKED.drop)
         await connection.run_sync(STAGE.drop)
     if upload_by is not None:  # an upload (the CLI emits for every file it imports)
