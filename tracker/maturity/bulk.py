@@ -66,7 +66,7 @@ from tracker.access.guards import Principal
 from tracker.access.models import Role
 from tracker.bodies import json_depth
 from tracker.catalog.models import LeikaLeistung, OzgLeistung
-from tracker.db import as_utc, lock_until_commit
+from tracker.db import as_utc, lock_until_commit, roomy_sorts
 from tracker.errors import BadRequest, TrackerError
 from tracker.fields import (
     CLOCK_SKEW,
@@ -841,6 +841,7 @@ async def import_assessments(
     JSON API) stored meanwhile makes the insert collide: the checks run again, and find it
     stored."""
     await lock_until_commit(session, "tracker.maturity.bulk")
+    await roomy_sorts(session)
     context = await Context.load(session, upload_by)
     result = ImportResult(source)
     errors = ErrorLog()

@@ -52,7 +52,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.catalog.models import LeikaLeistung
-from tracker.db import as_utc, fill_temporary, run, temporary_table, tuples
+from tracker.db import as_utc, fill_temporary, roomy_sorts, run, temporary_table, tuples
 from tracker.maturity import counts
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
@@ -333,6 +333,7 @@ async def refresh(
     if (ars is not None and not ars) or (ozg_ids is not None and not ozg_ids):
         return
     await session.flush()
+    await roomy_sorts(session)
     ref = await reference(session)
     await counts.close_periods(session, now=datetime.now(UTC), since=since)
     connection = await session.connection()
