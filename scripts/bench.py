@@ -79,6 +79,9 @@ def main() -> None:
         "--only", choices=["bulk"], help="maturity: only the bulk load and verify pairs"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], help="only this one")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the PostgreSQL database (to profile on it)"
+    )
     args = parser.parse_args()
     lines = [
         "# tracker benchmark",
@@ -104,7 +107,10 @@ def main() -> None:
                     lines += bench(url, Path(tmp), scale=args.scale, runs=args.runs,
                                    seconds=args.seconds, only_bulk=args.only == "bulk")  # fmt: skip
             finally:
-                drop()
+                if args.keep and backend == "PostgreSQL":
+                    print(f"kept: {url}", file=sys.stderr)  # noqa: T201
+                else:
+                    drop()
     report = "\n".join(lines) + "\n"
     (ROOT / "bench-report").mkdir(exist_ok=True)
     (ROOT / "bench-report" / "report.md").write_text(report, encoding="utf-8")
