@@ -377,12 +377,11 @@ NO_SCALE = Scale(None, None, None, "[]")  # no model of that key and dimension
 @dataclass
 class Context:
     """What a file's rows are read with in Python: the models by dimension and key (None: the
-    default), the uploader, the external ids seen. The Gemeinden, the catalogue and the stored
-    rows are checked in the database (`stage_problems`)."""
+    default), the uploader. The external ids, the Gemeinden, the catalogue and the stored rows
+    are checked in the database (`stage_problems`)."""
 
     scales: dict[tuple[str, str | None], Scale]
     upload_by: Principal | None
-    seen: dict[str, int] = field(default_factory=dict)
     latest: datetime = field(default_factory=lambda: datetime.now(UTC) + CLOCK_SKEW)
 
     @classmethod
@@ -506,7 +505,14 @@ def stage_problems() -> Select[Any]:
         a.model_id == s.model_id, a.level.is_not_distinct_from(final_level),
         a.assessed_at == s.assessed_at,
     )  # fmt: skip
+    # a file's external ids counted here, not in a dict of every id read (a nationwide file
+    # held hundreds of megabytes of them)
+    first_line = func.min(s.line).over(partition_by=s.external_id)
     problem = case(
+        (
+            and_(s.external_id.is_not(None), first_line < s.line),
+            "external_id " + s.external_id + " already given on line " + _text(first_line),
+        ),
         (
             (s.leika_key.is_(None)) == (s.ozg_id.is_(None)),
             literal("give exactly one of leika_key and ozg_id"),
@@ -802,11 +808,6 @@ def read_row(
     cells = {
         key: read_cell(value) if value[0] == "'" else value for key, value in raw.items() if value
     }
-    given = cells.get("external_id", "").strip()
-    first = context.seen.setdefault(given, line) if given else line
-    if first != line:
-        errors.append(RowError(source, line, f"external_id {given} already given on line {first}"))
-        return None
     parsed = quick_row(cells, context.latest)
     if parsed is None:
         try:

@@ -553,21 +553,22 @@ async def refresh_inserted(session: AsyncSession, ids: Select[Any]) -> None:
     """Refresh the pairs that newly inserted assessments (a query of their ids) can move: what
     `Touched` reads from rows in Python, read set-based for a bulk import's many rows."""
     leistung = func.coalesce(col(Assessment.ozg_id), col(LeikaLeistung.ozg_id))
-    moved = (
-        select(col(Assessment.ars), leistung, func.min(visible_from()))
-        .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
-        .where(col(Assessment.id).in_(ids), *published(None), leistung.is_not(None))
-        .group_by(col(Assessment.ars), leistung)
-    )  # one pass: the pairs, and when each became visible
-    gemeinden: set[str] = set()
-    leistungen: set[str] = set()
-    since: datetime | None = None
-    for ars, ozg_id, visible in await tuples(session, moved):
-        gemeinden.add(ars)
-        leistungen.add(ozg_id)
-        since = as_utc(visible) if since is None else min(since, as_utc(visible))
+
+    def moved(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .outerjoin(LeikaLeistung, col(LeikaLeistung.id) == col(Assessment.leika_id))
+            .where(col(Assessment.id).in_(ids), *published(None), leistung.is_not(None))
+        )
+
+    # per Gemeinde (when its first one became visible), and the Leistungen: a few thousand rows
+    # where the pairs are millions, which a nationwide file held in memory (a gigabyte)
+    by_gemeinde = moved(col(Assessment.ars), func.min(visible_from())).group_by(col(Assessment.ars))
+    gemeinden = {ars: as_utc(visible) for ars, visible in await tuples(session, by_gemeinde)}
     if gemeinden:
-        await refresh(session, ars=gemeinden, ozg_ids=leistungen, since=since)
+        leistungen = set((await run(session, moved(leistung).distinct())).scalars())
+        since = min(gemeinden.values())
+        await refresh(session, ars=set(gemeinden), ozg_ids=leistungen, since=since)
 
 
 async def refresh_assessment(session: AsyncSession, assessment: Assessment) -> None:
