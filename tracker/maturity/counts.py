@@ -9,7 +9,10 @@ Rows with `period_end = LIVE` are now; the others are as of a month's last momen
 keeps both in the transaction of every change: it first closes the months that ended since the
 last change (nothing moved in between, so they are copies of now), then recounts what the
 change moved, now and in every closed month from the moment it became visible on (a
-back-dated import reaches into the past). Before the first closed month nothing was counted.
+back-dated import reaches into the past). Closed months are recounted from each pair's changes
+from month to month (`pairs.changes`, summed up to each month: `gemeinde_changed`,
+`leistung_changed`), so a pair costs the months in which its level changes, not every month a
+change reaches. Before the first closed month nothing was counted.
 """
 
 from __future__ import annotations
