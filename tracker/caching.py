@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gzip
 import re
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import brotli  # type: ignore[import-untyped]
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,9 +22,18 @@ V = TypeVar("V")
 
 
 class Lru(Generic[V]):
+    every: ClassVar[weakref.WeakSet[Lru[Any]]] = weakref.WeakSet()
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.entries: OrderedDict[Hashable, V] = OrderedDict()
+        Lru.every.add(self)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Empty every cache of answers (the benchmark's fresh start)."""
+        for cache in list(cls.every):
+            cache.entries.clear()
 
     def get(self, key: Hashable) -> V | None:
         found = self.entries.get(key)

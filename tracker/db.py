@@ -159,8 +159,10 @@ async def run(session: AsyncSession, statement: Executable) -> Result[Any]:
 
 
 async def tuples(session: AsyncSession, statement: Executable) -> list[tuple[Any, ...]]:
-    """The rows of a statement as plain tuples, for unpacking."""
-    return [tuple(row) for row in await run(session, statement)]
+    """The rows of a statement as plain tuples, for unpacking (fetched at once: iterating a
+    result fetches row by row through the async adapter, 0.45 s for the 17,800 rows of the
+    nationwide summary's Länder)."""
+    return [tuple(row) for row in (await run(session, statement)).all()]
 
 
 async def lock_until_commit(session: AsyncSession, name: str) -> None:

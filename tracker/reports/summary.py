@@ -189,6 +189,8 @@ class Frame:
     adjust: dict[tuple[Any, str], int]
     # per dimension the flags its default scale defines (`level_flag`)
     flags: dict[str, list[ScaleFlag]] = field(default_factory=dict)
+    # `base` of each (group, OZG-ID) asked, kept: a time series asks it per point and dimension
+    bases: dict[tuple[Any, str], int] = field(default_factory=dict, compare=False)
 
     @property
     def known(self) -> Catalogue:
@@ -209,7 +211,11 @@ class Frame:
 
     def base(self, group: Any, ozg_id: str) -> int:
         """Applicable pairs of one Leistung in one group."""
-        return self.default(group, ozg_id) + self.adjust.get((group, ozg_id), 0)
+        key = (group, ozg_id)
+        found = self.bases.get(key)
+        if found is None:
+            found = self.bases[key] = self.default(group, ozg_id) + self.adjust.get(key, 0)
+        return found
 
     def denominator(self, group: Any) -> tuple[int, int, int]:
         """(Gemeinden, applicable Leistungen, applicable pairs) of a group: the default for
