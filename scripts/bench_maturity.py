@@ -271,7 +271,10 @@ def verify_pairs(url: str, *options: str) -> tuple[str, float]:
     start = time.perf_counter()
     command = [*TRACKER, "verify", "pairs", *options]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    return "; ".join(done.stdout.strip().splitlines()[-2:]), time.perf_counter() - start
+    lines = done.stdout.strip().splitlines()
+    # the rebuild's line, if any, and the verdict (the differences listed before it are not)
+    shown = [line for line in lines[:-1] if line.startswith("rebuilt (")] + lines[-1:]
+    return "; ".join(shown), time.perf_counter() - start
 
 
 def free_port() -> int:

@@ -181,6 +181,13 @@ def gemeinde_counts(
     )
 
 
+def reaching(level: Any, at_least: int | None) -> Any:
+    """1 for a pair at this level or above (None: at any level, i.e. assessed), else 0: what
+    the columns of `leistung_kreis_count` count, from pairs and from their changes alike."""
+    reached = level.is_not(None) if at_least is None else level >= at_least
+    return case((reached, 1), else_=0)
+
+
 def leistung_counts(
     source: Any,
     periods: Sequence[date],
@@ -200,8 +207,8 @@ def leistung_counts(
         select(
             period.label("period_end"), source.c.ozg_id, code, source.c.dimension,
             func.count().label("assessed"),
-            func.sum(case((source.c.level >= ONLINE_FROM, 1), else_=0)).label("online"),
-            func.sum(case((source.c.level >= OZG_KONFORM_FROM, 1), else_=0)).label("ozg_konform"),
+            func.sum(reaching(source.c.level, ONLINE_FROM)).label("online"),
+            func.sum(reaching(source.c.level, OZG_KONFORM_FROM)).label("ozg_konform"),
         )
         .where(*counted, *_narrowed(source, ars=gemeinden, kreise=kreise, ozg_ids=ozg_ids))
         .group_by(*by_period, source.c.ozg_id, code, source.c.dimension)
@@ -280,11 +287,7 @@ def leistung_changed(
     c = changes.c
 
     def moved(at_least: int | None) -> Any:
-        def counted(level: Any) -> Any:
-            reached = level.is_not(None) if at_least is None else level >= at_least
-            return case((reached, 1), else_=0)
-
-        return func.sum(counted(c.level) - counted(c.before))
+        return func.sum(reaching(c.level, at_least) - reaching(c.before, at_least))
 
     code = area(c.ars)
     name = "land" if area is land_of else "kreis"
