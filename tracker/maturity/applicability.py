@@ -8,7 +8,7 @@ Levels of a model other than the dimension's default are read through `level_map
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +24,7 @@ from tracker.listing import fetch_page
 from tracker.maturity import rules
 from tracker.maturity.models import (
     ApplicabilityOverride,
+    LevelFlag,
     LevelMapping,
     MaturityModel,
     ModelLevel,
@@ -110,6 +111,8 @@ class Scales:
     targets: dict[str, int]
     top: dict[str, int]
     mapping: dict[tuple[int, int, int], int]
+    # per dimension the flags its default scale defines from a level on (`level_flag`)
+    flags: dict[str, list[rules.ScaleFlag]] = field(default_factory=dict)
 
     def level(self, dimension: str, model_id: int, level: int | None) -> int | None:
         target = self.targets.get(dimension)
@@ -132,7 +135,24 @@ async def scales(session: AsyncSession) -> Scales:
     mapping = {
         (row.from_model_id, row.from_level, row.to_model_id): row.to_level for row in rows.scalars()
     }
-    return Scales(targets, top, mapping)
+    return Scales(targets, top, mapping, await flags_by_dimension(session))
+
+
+async def flags_by_dimension(session: AsyncSession) -> dict[str, list[rules.ScaleFlag]]:
+    """Per dimension the flags its default model's scale defines: (key, name, from level)."""
+    statement = (
+        select(
+            col(MaturityModel.dimension), col(LevelFlag.key), col(LevelFlag.name),
+            col(LevelFlag.from_level),
+        )
+        .join(MaturityModel, col(MaturityModel.id) == col(LevelFlag.model_id))
+        .where(col(MaturityModel.is_default))
+        .order_by(col(LevelFlag.from_level), col(LevelFlag.id))
+    )  # fmt: skip
+    found: dict[str, list[rules.ScaleFlag]] = {}
+    for dimension, key, name, level in await tuples(session, statement):
+        found.setdefault(str(dimension), []).append((str(key), str(name), int(level)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -150,7 +170,7 @@ _cached: dict[tuple[Any, ...], Reference] = {}
 
 def stamp_columns() -> list[Any]:
     """Change whenever the reference may have: a new import (its audit entry's id and time),
-    another count of models, levels or mappings, or another set of municipal LeiKa-Typ codes
+    another count of models, levels, mappings or flags, or another set of municipal LeiKa-Typ codes
     (a removed code lowers the count; an added one is newer than every code before it)."""
     newest = (
         select(col(AuditEntry.id))
@@ -165,6 +185,7 @@ def stamp_columns() -> list[Any]:
         select(func.count()).select_from(MaturityModel).scalar_subquery(),
         select(func.count()).select_from(ModelLevel).scalar_subquery(),
         select(func.count()).select_from(LevelMapping).scalar_subquery(),
+        select(func.count()).select_from(LevelFlag).scalar_subquery(),
         select(func.count()).select_from(MunicipalLeikaType).scalar_subquery(),
         select(func.max(MunicipalLeikaType.added_at)).scalar_subquery(),
     ]
@@ -174,8 +195,13 @@ def database_of(session: AsyncSession) -> str:
     return str(session.sync_session.get_bind().engine.url)
 
 
+_STAMP: list[Any] = []  # the statement, built once: it runs on every roll-up
+
+
 async def stamp(session: AsyncSession) -> tuple[Any, ...]:
-    return (database_of(session), *(await tuples(session, select(*stamp_columns())))[0])
+    if not _STAMP:
+        _STAMP.append(select(*stamp_columns()))
+    return (database_of(session), *(await tuples(session, _STAMP[0]))[0])
 
 
 async def reference(session: AsyncSession) -> Reference:

@@ -635,6 +635,19 @@ async def as_of(
     return list((await run(session, narrowed)).all())
 
 
+async def of_gemeinde(
+    session: AsyncSession, at: datetime | None, ars: str, names: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """These columns of one Gemeinde's pairs, now (stored) or as of a past moment (computed):
+    plain rows to unpack, for a roll-up that reads every pair of a Gemeinde."""
+    if at is None:
+        return await tuples(
+            session, select(*(PAIR_TABLE.c[name] for name in names)).where(PAIR_TABLE.c.ars == ars)
+        )
+    pairs = computed(await reference(session), at=at, ars=[ars]).subquery()
+    return await tuples(session, select(*(pairs.c[name] for name in names)))
+
+
 def source(ref: Reference, at: datetime | None, area: str | None) -> Any:
     """What a roll-up counts from: the stored pairs now, the computed ones as of `at`."""
     if at is None:

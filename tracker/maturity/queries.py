@@ -22,14 +22,12 @@ from tracker.listing import fetch_page
 from tracker.maturity.models import (
     PORTALS,
     Assessment,
-    LevelFlag,
     MaturityModel,
     ModelCriterion,
     ModelLevel,
     PairLevel,
     Status,
 )
-from tracker.maturity.rules import ScaleFlag
 from tracker.regions.models import Gemeinde
 
 
@@ -348,20 +346,3 @@ async def names_of(session: AsyncSession, assessments: list[Assessment]) -> dict
         number: Named(ozg_id, name, leika_name, gemeinde)
         for number, ozg_id, name, leika_name, gemeinde in await tuples(session, statement)
     }
-
-
-async def flags_by_dimension(session: AsyncSession) -> dict[str, list[ScaleFlag]]:
-    """Per dimension the flags its default model's scale defines: (key, name, from level)."""
-    statement = (
-        select(
-            col(MaturityModel.dimension), col(LevelFlag.key), col(LevelFlag.name),
-            col(LevelFlag.from_level),
-        )
-        .join(MaturityModel, col(MaturityModel.id) == col(LevelFlag.model_id))
-        .where(col(MaturityModel.is_default))
-        .order_by(col(LevelFlag.from_level), col(LevelFlag.id))
-    )  # fmt: skip
-    found: dict[str, list[ScaleFlag]] = {}
-    for dimension, key, name, level in await tuples(session, statement):
-        found.setdefault(str(dimension), []).append((str(key), str(name), int(level)))
-    return found

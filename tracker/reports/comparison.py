@@ -24,7 +24,6 @@ from tracker.caching import Lru
 from tracker.db import as_utc, run, tuples
 from tracker.errors import InvalidInput
 from tracker.maturity import counts, pairs
-from tracker.maturity import queries as maturity_queries
 from tracker.maturity.applicability import Reference, reference
 from tracker.maturity.models import (
     SOURCE_NAMES,
@@ -587,7 +586,7 @@ async def comparison(
     source = _source(ref, moment, area, members)
     stale_before = (at or now) - timedelta(days=settings.stale_after_days)
     by_ars = {member.ars: member for member in members}
-    flags = await maturity_queries.flags_by_dimension(session)
+    flags = ref.scale.flags
     levels = flag_levels(flags)
     step("Paare")
     credits: dict[str, Credit] = {}

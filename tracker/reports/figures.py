@@ -3,9 +3,9 @@ coverage of an area; the counting rules they print (`RULES`, built on `pairs.RUL
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date
+from typing import Any
 
 from tracker.db import as_utc
 from tracker.maturity import pairs
@@ -39,54 +39,66 @@ RULES_DE = {
 }
 
 
+# What `figures` reads of a pair, in this order (`pairs.of_gemeinde` selects them).
+PAIR_FIELDS = ("ozg_id", "dimension", "level", "lowest", "services", "provisional",
+               "land_wide_portal", "newest_at", "assessment_id", "assessed_at")  # fmt: skip
+
+
 def figures(
-    pair: Any, now: datetime, stale_after_days: int, flags: Iterable[ScaleFlag] = ()
+    pair: Sequence[Any] | None, today: date, stale_after_days: int, flags: Sequence[ScaleFlag] = ()
 ) -> dict[str, object] | None:
-    """One dimension of one OZG-Leistung in one Gemeinde, from its pair (None: not assessed).
-    `flags`: what the dimension's own scale defines from a level on (`level_flag`)."""
+    """One dimension of one OZG-Leistung in one Gemeinde, from its pair's `PAIR_FIELDS` (None:
+    not assessed); `today`: the UTC day ages count to. `flags`: what the dimension's own scale
+    defines from a level on (`level_flag`)."""
     if pair is None:
         return None
-    age_days = (now.date() - as_utc(pair.newest_at).astimezone(UTC).date()).days
+    _, _, level, lowest, services, provisional, portal, newest_at, assessment_id, assessed_at = pair
+    age_days = (today - as_utc(newest_at).astimezone(UTC).date()).days
     return {
-        "highest": pair.level,
-        "lowest": pair.lowest,
-        "assessed": pair.services,
-        "online": pair.level >= ONLINE_FROM,
-        "ozg_konform": pair.level >= OZG_KONFORM_FROM,
-        "provisional": bool(pair.provisional),
-        "land_wide_portal": bool(pair.land_wide_portal),
+        "highest": level,
+        "lowest": lowest,
+        "assessed": services,
+        "online": level >= ONLINE_FROM,
+        "ozg_konform": level >= OZG_KONFORM_FROM,
+        "provisional": bool(provisional),
+        "land_wide_portal": bool(portal),
         "age_days": age_days,
         "stale": age_days > stale_after_days,
-        "assessment_id": pair.assessment_id,
-        "assessed_at": as_utc(pair.assessed_at),
-        "flags": flags_reached(flags, pair.level),
+        "assessment_id": assessment_id,
+        "assessed_at": as_utc(assessed_at),
+        "flags": flags_reached(flags, level) if flags else [],
     }
 
 
 def summarise(
-    per_leistung: list[dict[str, object] | None],
+    per_leistung: Iterable[dict[str, Any] | None],
     applicable: int,
     flags: Iterable[ScaleFlag] = (),
 ) -> dict[str, object]:
-    assessed = [figures for figures in per_leistung if figures is not None]
-    online = sum(1 for figures in assessed if figures["online"])
-    konform = sum(1 for figures in assessed if figures["ozg_konform"])
+    """A dimension's figures over a Gemeinde's applicable Leistungen, in one pass."""
+    assessed = online = konform = stale = 0
     by_level: dict[str, int] = {}
-    for figures in assessed:
+    reached: dict[str, int] = {key: 0 for key, _, _ in flags}
+    for figures in per_leistung:
+        if figures is None:
+            continue
+        assessed += 1
+        online += figures["online"]
+        konform += figures["ozg_konform"]
+        stale += figures["stale"]
         key = str(figures["highest"])
         by_level[key] = by_level.get(key, 0) + 1
+        for flag in figures["flags"]:
+            reached[flag] += 1
     return {
         "applicable": applicable,
-        "assessed": len(assessed),
+        "assessed": assessed,
         "online": online,
         "ozg_konform": konform,
         # no share without data (`comparison.RULES["no_data"]`): nothing assessed is not 0 %
         "share_online": round(online / applicable, 4) if applicable and assessed else None,
         "share_ozg_konform": round(konform / applicable, 4) if applicable and assessed else None,
         "by_highest_level": dict(sorted(by_level.items())),
-        "stale": sum(1 for figures in assessed if figures["stale"]),
-        "flags": {
-            key: sum(1 for figures in assessed if key in cast(list[str], figures["flags"]))
-            for key, _, _ in flags
-        },
+        "stale": stale,
+        "flags": reached,
     }

@@ -15,7 +15,6 @@ from tracker.catalog import queries as catalog_queries
 from tracker.db import tuples
 from tracker.errors import NotFound
 from tracker.maturity import applicability, counts, pairs
-from tracker.maturity import queries as maturity_queries
 from tracker.maturity.models import Dimension
 from tracker.maturity.rules import Coverage
 from tracker.regions.models import Gemeinde
@@ -51,6 +50,9 @@ async def data_stamp(session: AsyncSession) -> tuple[Any, ...]:
     return (applicability.database_of(session), *row)
 
 
+DIMENSIONS = tuple(dimension.value for dimension in Dimension)
+
+
 async def gemeinde_rollup(
     session: AsyncSession, ars: str, *, at: datetime | None, stale_after_days: int
 ) -> dict[str, Any]:
@@ -58,35 +60,34 @@ async def gemeinde_rollup(
     cached = await applicability.reference(session)
     known = cached.known
     own = await applicability.overrides_in(session, ars)
-    flags = await maturity_queries.flags_by_dimension(session)
-    found = {(row.ozg_id, row.dimension): row for row in await pairs.as_of(session, at, ars=ars)}
-    now = at or datetime.now(UTC)
+    flags = cached.scale.flags
+    found = {
+        (row[0], row[1]): row
+        for row in await pairs.of_gemeinde(session, at, ars, rollup.PAIR_FIELDS)
+    }
+    today = (at or datetime.now(UTC)).astimezone(UTC).date()
+    per_dimension = [(dimension, flags.get(dimension, [])) for dimension in DIMENSIONS]
     items: list[dict[str, Any]] = []
     not_applicable: list[dict[str, str]] = []
     for ozg_id, name, themenfeld in cached.leistungen:
-        if not known.applies_in(ozg_id, own.get(ozg_id)):
-            if ozg_id in own:
+        override = own.get(ozg_id)
+        if not known.applies_in(ozg_id, override):
+            if override is not None:
                 not_applicable.append({"ozg_id": ozg_id, "name": name})
             continue
-        dimensions = {
-            dimension.value: rollup.figures(
-                found.get((ozg_id, dimension.value)),
-                now,
-                stale_after_days,
-                flags.get(dimension.value, ()),
-            )
-            for dimension in Dimension
-        }
-        items.append({
+        item: dict[str, Any] = {
             "ozg_id": ozg_id, "name": name, "themenfeld": themenfeld,
-            "applicable_leika": len(known.counted_leika(ozg_id, own.get(ozg_id))),
-            "overridden": ozg_id in own, **dimensions,
-        })  # fmt: skip
+            "applicable_leika": len(known.counted_leika(ozg_id, override)),
+            "overridden": override is not None,
+        }  # fmt: skip
+        for dimension, listed in per_dimension:
+            item[dimension] = rollup.figures(
+                found.get((ozg_id, dimension)), today, stale_after_days, listed
+            )
+        items.append(item)
     summary = {
-        dimension.value: rollup.summarise(
-            [item[dimension.value] for item in items], len(items), flags.get(dimension.value, ())
-        )
-        for dimension in Dimension
+        dimension: rollup.summarise((item[dimension] for item in items), len(items), listed)
+        for dimension, listed in per_dimension
     }
     return {
         "rules": rollup.RULES, "summary": summary, "leistungen": items,

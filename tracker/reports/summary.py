@@ -24,7 +24,6 @@ from tracker.catalog.models import OzgLeistung, Themenfeld
 from tracker.db import run, tuples
 from tracker.errors import InvalidInput
 from tracker.maturity import counts, pairs
-from tracker.maturity import queries as maturity_queries
 from tracker.maturity.applicability import Catalogue, Reference, Scales, reference
 from tracker.maturity.models import ApplicabilityOverride
 from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM, ScaleFlag, flags_counted
@@ -286,8 +285,9 @@ async def frame(
         if group_by is GroupBy.THEMENFELD:
             group = known.themenfeld.get(ozg_id)
         adjust[(group, ozg_id)] += 1 if applicable else -1
-    flags = await maturity_queries.flags_by_dimension(session)
-    return Frame(group_by, area, dimensions, cached, gemeinden, population, dict(adjust), flags)
+    return Frame(
+        group_by, area, dimensions, cached, gemeinden, population, dict(adjust), scale.flags
+    )
 
 
 # Groups the counts answer: they hold Gemeinden and Kreise, not Themenfelder or Gemeindetypen
