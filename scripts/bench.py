@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration (maturity)")
     parser.add_argument("--skip-imports", action="store_true")
     parser.add_argument(
+        "--skip-rebuild", action="store_true", help="maturity: no `tracker verify pairs --rebuild`"
+    )
+    parser.add_argument(
         "--only", choices=["bulk"], help="maturity: only the bulk load and verify pairs"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], help="only this one")
@@ -105,7 +108,8 @@ def main() -> None:
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     lines += bench(url, Path(tmp), scale=args.scale, runs=args.runs,
-                                   seconds=args.seconds, only_bulk=args.only == "bulk")  # fmt: skip
+                                   seconds=args.seconds, only_bulk=args.only == "bulk",
+                                   rebuild=not args.skip_rebuild)  # fmt: skip
             finally:
                 if args.keep and backend == "PostgreSQL":
                     print(f"kept: {url}", file=sys.stderr)  # noqa: T201

@@ -2,6 +2,7 @@
 Gemeinden read instead of millions of pairs.
 
 - `gemeinde_level_count`: per Gemeinde × dimension × level, the pairs at that level;
+  `land_level_count`: their sums per Land;
 - `leistung_kreis_count`: per OZG-Leistung × Kreis (first five ARS digits) × dimension, the
   assessed, online and OZG-konform pairs.
 
@@ -43,6 +44,7 @@ from tracker.db import lock_until_commit, run, temporary_table, tuples
 from tracker.maturity.models import (
     CountPeriod,
     GemeindeLevelCount,
+    LandLevelCount,
     LeistungKreisCount,
     LeistungLandCount,
     PairRevision,
@@ -51,11 +53,15 @@ from tracker.maturity.rules import ONLINE_FROM, OZG_KONFORM_FROM
 
 LIVE = date(9999, 12, 31)
 GEMEINDE_TABLE: Table = GemeindeLevelCount.__table__  # type: ignore[attr-defined]
+LAND_LEVEL_TABLE: Table = LandLevelCount.__table__  # type: ignore[attr-defined]
 LEISTUNG_TABLE: Table = LeistungKreisCount.__table__  # type: ignore[attr-defined]
 LAND_TABLE: Table = LeistungLandCount.__table__  # type: ignore[attr-defined]
 PERIOD_TABLE: Table = CountPeriod.__table__  # type: ignore[attr-defined]
+ARS_DIGITS = 12
 KREIS_DIGITS = 5
 LAND_DIGITS = 2
+# Every table of counts, each a row per period (and what it counts).
+COUNT_TABLES = (GEMEINDE_TABLE, LAND_LEVEL_TABLE, LEISTUNG_TABLE, LAND_TABLE)
 
 
 def month_end(moment: datetime) -> date:
@@ -127,7 +133,7 @@ async def close_periods(session: AsyncSession, *, now: datetime, since: datetime
         copied = []
     connection = await session.connection()
     for period in copied:
-        for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE):
+        for table in COUNT_TABLES:
             names = [column.name for column in table.columns]
             rows = select(
                 *(literal(period).label(n) if n == "period_end" else table.c[n] for n in names)
@@ -361,13 +367,7 @@ async def recount_laender(
     land = land_of(kreis.kreis)
     narrowed: list[ColumnElement[bool]] = [kreis.period_end.in_(list(periods))]
     if laender is not None:
-        # a range of Kreis codes per Land, which the primary key's index reads (a substr would
-        # read every Kreis of these periods); codes are digits, alike in every collation
-        narrowed.append(or_(*(
-            kreis.kreis.between(code + "0" * (KREIS_DIGITS - LAND_DIGITS),
-                                code + "9" * (KREIS_DIGITS - LAND_DIGITS))
-            for code in laender
-        )))  # fmt: skip
+        narrowed.append(_in_laender(kreis.kreis, laender, KREIS_DIGITS))
     if ozg_ids is not None:
         narrowed.append(kreis.ozg_id.in_(sorted(ozg_ids)))
     summed = (
@@ -381,10 +381,41 @@ async def recount_laender(
     await _replace(session, LAND_TABLE, periods, {"land": laender, "ozg_id": ozg_ids}, summed)
 
 
+def land_levels(gemeinde_rows: Select[Any]) -> Select[Any]:
+    """The rows of `land_level_count` from rows of `gemeinde_level_count` (a query of them)."""
+    rows = gemeinde_rows.subquery("gemeinde_rows")
+    land = land_of(rows.c.ars)
+    return (
+        select(rows.c.period_end, land.label("land"), rows.c.dimension, rows.c.level,
+               func.sum(rows.c.pairs).label("pairs"))
+        .group_by(rows.c.period_end, land, rows.c.dimension, rows.c.level)
+    )  # fmt: skip
+
+
+def _in_laender(code: Any, laender: Sequence[str], digits: int) -> ColumnElement[bool]:
+    """`code` (of `digits` digits) lies in one of these Länder: a range of codes per Land, which
+    a primary key's index reads (a substr would read every row of the periods); codes are
+    digits, alike in every collation."""
+    width = digits - LAND_DIGITS
+    return or_(*(code.between(land + "0" * width, land + "9" * width) for land in laender))
+
+
+async def recount_land_levels(
+    session: AsyncSession, periods: Sequence[date], *, laender: Sequence[str] | None
+) -> None:
+    """Sum these periods of the Länder `laender` (None: all) anew from their Gemeinden's
+    counts."""
+    gemeinde = GEMEINDE_TABLE.c
+    rows = select(GEMEINDE_TABLE).where(gemeinde.period_end.in_(list(periods)))
+    if laender is not None:
+        rows = rows.where(_in_laender(gemeinde.ars, laender, ARS_DIGITS))
+    await _replace(session, LAND_LEVEL_TABLE, periods, {"land": laender}, land_levels(rows))
+
+
 async def forget(session: AsyncSession) -> None:
     """Every count and closed period gone: before a rebuild from the assessments."""
     connection = await session.connection()
-    for table in (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE, PERIOD_TABLE):
+    for table in (*COUNT_TABLES, PERIOD_TABLE):
         await connection.execute(delete(table))
 
 
@@ -406,15 +437,18 @@ def period_in(held: Sequence[date], at: datetime | None) -> date | None:
 
 
 def expected(source: Any, periods: Sequence[date], *, changed: bool) -> list[Select[Any]]:
-    """The rows of the three count tables that `source` gives for these periods: pairs (with
-    `period_end` for closed periods), or (`changed`) their changes from month to month."""
+    """The rows of the count tables (`COUNT_TABLES`, in order) that `source` gives for these
+    periods: pairs (with `period_end` for closed periods), or (`changed`) their changes from
+    month to month."""
     if changed:
+        by_gemeinde = gemeinde_changed(source, periods)
         return [
-            gemeinde_changed(source, periods), leistung_changed(source, periods),
+            by_gemeinde, land_levels(by_gemeinde), leistung_changed(source, periods),
             leistung_changed(source, periods, area=land_of),
         ]  # fmt: skip
+    by_gemeinde = gemeinde_counts(source, periods)
     return [
-        gemeinde_counts(source, periods), leistung_counts(source, periods),
+        by_gemeinde, land_levels(by_gemeinde), leistung_counts(source, periods),
         leistung_counts(source, periods, area=land_of),
     ]  # fmt: skip
 
@@ -426,8 +460,7 @@ async def differences(
     compared in the database."""
     found: list[str] = []
     connection = await session.connection()
-    tables = (GEMEINDE_TABLE, LEISTUNG_TABLE, LAND_TABLE)
-    for table, rows in zip(tables, expected(source, periods, changed=changed), strict=True):
+    for table, rows in zip(COUNT_TABLES, expected(source, periods, changed=changed), strict=True):
         # the counts it gives, once, in a scratch table that both comparisons read
         scratch = temporary_table(f"{table.name}_check", table.columns)
         await connection.run_sync(scratch.create)

@@ -242,6 +242,19 @@ class GemeindeLevelCount(TableModel, table=True):
     pairs: int
 
 
+class LandLevelCount(TableModel, table=True):
+    """The same per Land (the ARS's first two digits): the sums of its Gemeinden's rows, so
+    that roll-ups by Land and Bund read a few rows per month, not every Gemeinde's."""
+
+    __tablename__ = "land_level_count"
+
+    period_end: date = Field(primary_key=True)
+    land: str = Field(primary_key=True, max_length=2)
+    dimension: str = Field(primary_key=True, max_length=20)
+    level: int = Field(primary_key=True)
+    pairs: int
+
+
 class LeistungKreisCount(TableModel, table=True):
     """One OZG-Leistung's assessed, online and OZG-konform pairs in one Kreis (the ARS's first
     five digits), per dimension: now and as of the end of each closed month."""

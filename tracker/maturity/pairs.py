@@ -360,7 +360,9 @@ async def refresh(
             gemeinden=gemeinden,
         )  # fmt: skip
     kreise = None if ordered is None else sorted({code[: counts.KREIS_DIGITS] for code in ordered})
+    laender = None if kreise is None else sorted({code[: counts.LAND_DIGITS] for code in kreise})
     await counts.recount_laender(session, [counts.LIVE], kreise=kreise, ozg_ids=ozg_ids)
+    await counts.recount_land_levels(session, [counts.LIVE], laender=laender)
     reached = [
         period
         for period in await counts.closed_periods(session)
@@ -385,6 +387,7 @@ async def refresh(
                 session, reached, moved, kreise=kreis_codes, ozg_ids=ozg_ids, changed=True
             )
     await counts.recount_laender(session, reached, kreise=kreise, ozg_ids=ozg_ids)
+    await counts.recount_land_levels(session, reached, laender=laender)
 
 
 @asynccontextmanager

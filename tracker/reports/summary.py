@@ -391,21 +391,33 @@ Counted = dict[date, tuple[dict[tuple[Any, str], Tally], Online]]
 
 
 async def tally_counts(session: AsyncSession, setting: Frame, periods: Collection[date]) -> Counted:
-    """The same figures from the counts of these periods, in two statements: pairs per
-    Gemeinde and level, online pairs per Leistung and Land or Kreis."""
+    """The same figures from the counts of these periods, in two statements: pairs per Land
+    or Gemeinde and level, online pairs per Leistung and Land or Kreis."""
     found: Counted = {}
     if not periods:
         return found
     wanted = setting.dimensions[0] if len(setting.dimensions) == 1 else None
-    levels = counts.GEMEINDE_TABLE.c
-    grouping = group_column(setting.group_by)
+    # per Land where Länder answer (by Bund or Land, in Germany or one Land), else per Gemeinde
+    by_land = (
+        setting.group_by in (GroupBy.BUND, GroupBy.LAND)
+        and len(setting.area or "") <= counts.LAND_DIGITS
+    )
+    if by_land:
+        levels = counts.LAND_LEVEL_TABLE.c
+        grouping: Any = (
+            levels.land if setting.group_by is GroupBy.LAND else group_column(GroupBy.BUND)
+        )
+        narrowed = [levels.land.startswith(setting.area)] if setting.area else []
+    else:
+        levels = counts.GEMEINDE_TABLE.c
+        grouping = group_column(setting.group_by)
+        narrowed = [col(Gemeinde.ars) == levels.ars, *inhabited(setting.area)]
     by_level = (
         select(
             levels.period_end, grouping.label("grp"), levels.dimension, levels.level,
             func.sum(levels.pairs),
         )
-        .join(Gemeinde, col(Gemeinde.ars) == levels.ars)
-        .where(levels.period_end.in_(sorted(periods)), *inhabited(setting.area))
+        .where(levels.period_end.in_(sorted(periods)), *narrowed)
         .group_by(
             levels.period_end, *bund_free(setting, grouping), levels.dimension, levels.level
         )
@@ -422,10 +434,7 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
             figures.at_least[at_least] = figures.at_least.get(at_least, 0) + pairs_at
     if setting.group_by is GroupBy.GEMEINDE:
         return found
-    # per Land where Länder answer (by Bund or Land, in Germany or one Land), else per Kreis
-    by_land = (
-        setting.group_by is not GroupBy.KREIS and len(setting.area or "") <= counts.LAND_DIGITS
-    )
+    # per Land where Länder answer (as above), else per Kreis
     table = counts.LAND_TABLE.c if by_land else counts.LEISTUNG_TABLE.c
     code = table.land if by_land else table.kreis
     area_of: Any = {
