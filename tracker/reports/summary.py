@@ -449,6 +449,7 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         )
         .where(table.period_end.in_(sorted(periods)))
         .group_by(table.period_end, *bund_free(setting, area_of), table.dimension, table.ozg_id)
+        .having(func.sum(table.online) > 0)  # none online: neither figure counts it
     )  # fmt: skip
     if setting.area:
         by_area = by_area.where(code.startswith(setting.area))
