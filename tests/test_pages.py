@@ -151,6 +151,7 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     from tracker.i18n import EN, TEMPLATES
     from tracker.maturity import work
     from tracker.reports import documents, pages
+    from tracker.reports import routes as report_routes
 
     marked = re.compile(r"""_\((["'])(.+?)\1\)""")
     texts = {
@@ -164,4 +165,5 @@ def test_every_german_text_of_the_pages_has_its_english() -> None:
     texts |= {*work.ENTITY_LABELS.values(), *work.FIELD_LABELS.values()}
     texts |= set(work.VALUE_LABELS.values())
     texts |= set(PAGE_EXPLANATIONS.values())
+    texts |= set(report_routes.FILE_STATES.values())
     assert sorted(text for text in texts if text not in EN) == []

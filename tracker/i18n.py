@@ -202,6 +202,21 @@ EN = {
     "API-Dokumentation": "API documentation",
     "Alle OZG-Leistungen": "All OZG-Leistungen",
     "Zur Startseite": "Back to the start page",
+    "Die Datei wird erstellt": "The file is being made",
+    "Der Vergleich dieser Auswahl ist groß: die Datei wird im Hintergrund erstellt.": (
+        "The comparison of this selection is large: the file is made in the background."
+    ),
+    "in der Warteschlange": "queued",
+    "wird erstellt": "being made",
+    "Format": "Format",
+    "Angefordert": "Requested",
+    "Diese Seite fragt alle 10 Sekunden nach.": "This page asks again every 10 seconds.",
+    "Ist die Datei fertig, lädt der Browser sie herunter.": (
+        "Once the file is ready, the browser downloads it."
+    ),
+    "Sie bleibt eine Woche abrufbar.": "It stays available for a week.",
+    "Jetzt nachfragen": "Ask now",
+    "Zurück zum Vergleich": "Back to the comparison",
     "Reifegrad": "Reifegrad (maturity)",
     "Reifegrad der Leistungen": "Reifegrad of the Leistungen",
     "zutreffende OZG-Leistungen": "applicable OZG-Leistungen",

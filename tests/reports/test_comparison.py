@@ -631,6 +631,12 @@ async def test_a_large_sets_file_is_made_by_a_job_and_fetched_when_done(
         again = await client.get(URL, params=xlsx)
         assert (again.status_code, again.json()["job_id"]) == (202, status["job_id"])
         assert (await client.get(status["url"])).status_code == 202
+        # a browser that clicked the link gets a page that asks again until the file comes
+        clicked = await client.get(URL, params=xlsx, headers={"Accept": "text/html,*/*;q=0.8"})
+        assert (clicked.status_code, clicked.headers["Location"]) == (202, status["url"])
+        assert "Die Datei wird erstellt" in clicked.text
+        assert f'content="10; url={status["url"]}"' in clicked.text
+        assert "in der Warteschlange" in clicked.text
         small = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "xlsx"})
         assert small.status_code == 200  # 22 Gemeinden: within the request
         assert (await client.get(URL, params={"set": "kreisfrei", "format": "csv"})).is_success

@@ -28,9 +28,11 @@ from tracker.fields import (
     OZG_ID_PATTERN,
     report_moment,
 )
+from tracker.i18n import render
 from tracker.maturity.models import Dimension
 from tracker.regions import queries as regions_queries
 from tracker.reports import comparison, dashboard, exports, files, queries, summary
+from tracker.reports.documents import permalink
 from tracker.reports.figures import RULES
 from tracker.reports.schemas import (
     AreaCoverage,
@@ -341,15 +343,21 @@ async def comparison_report(
             args = {"set": members.definition, "at": at, "since": since,
                     "format": chosen.value, "lang": lang}  # fmt: skip
             found = await files.queue(state.sessionmaker, digest, args)
-        return file_answer(found)
+        return file_answer(request, found)
     result = await comparison.kept_report(
         session, key, members, at=moments[0], since=moments[1], settings=settings
     )
     return delivered(request, key, result, chosen, lang)
 
 
-def file_answer(found: files.FileState | None) -> Response[Any]:
-    """A report file made in the background: the file once made, else 202 with its state."""
+# A report file's state as a browser page shows it (German; `i18n.EN` has the English).
+FILE_STATES = {"queued": "in der Warteschlange", "running": "wird erstellt"}
+RETRY_AFTER = 10  # seconds
+
+
+def file_answer(request: AnyRequest, found: files.FileState | None) -> Response[Any]:
+    """A report file made in the background: the file once made, else 202 with its state (to
+    a browser, which clicked a download link, a page that asks again until the file comes)."""
     if found is None:
         raise NotFound("No such report file (it is kept a week).")
     row = found.row
@@ -365,11 +373,22 @@ def file_answer(found: files.FileState | None) -> Response[Any]:
         headers = {"Content-Disposition": f'attachment; filename="{row.filename}"'}
         return Response(row.content, media_type=exports.MEDIA_TYPES[chosen], headers=headers)
     url = f"/api/v1/report-files/{row.digest}"
+    headers = {"Location": url, "Retry-After": str(RETRY_AFTER)}
+    if request.accept.best_match([MediaType.JSON, MediaType.HTML]) == MediaType.HTML:
+        page = render(
+            request, "reports/datei.html", status_code=202, url=url, format=row.format,
+            definition=row.definition, retry_after=RETRY_AFTER,
+            state_label=FILE_STATES.get(found.status, found.status),
+            created_at=as_utc(row.created_at).strftime("%Y-%m-%d %H:%M UTC"),
+            comparison=permalink("/vergleich", {"set": row.definition}),
+        )  # fmt: skip
+        page.headers.update(headers)
+        return page
     body = ReportFileStatus(
         digest=row.digest, status=found.status, format=row.format, set=row.definition,
         url=url, job_id=row.job_id, created_at=as_utc(row.created_at),
     )  # fmt: skip
-    return Response(body, status_code=202, headers={"Location": url, "Retry-After": "10"})
+    return Response(body, status_code=202, headers=headers)
 
 
 @get(
@@ -382,11 +401,13 @@ def file_answer(found: files.FileState | None) -> Response[Any]:
     },
 )
 async def report_file(
-    digest: Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")], session: DbSession
+    request: AnyRequest,
+    digest: Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")],
+    session: DbSession,
 ) -> Response[bytes]:
     """A comparison report file of a large set, made in the background: 202 with its state
     until its job has made it, then the file (kept a week)."""
-    return file_answer(await files.state_of(session, digest))
+    return file_answer(request, await files.state_of(session, digest))
 
 
 def delivered(
