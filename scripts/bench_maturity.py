@@ -250,6 +250,9 @@ async def time_summary(url: str, runs: int) -> dict[str, Any]:
         comparison_s, _ = await best(
             runs, lambda: through_app("/api/v1/reports/comparison", set="de")
         )
+        cities_s, _ = await best(
+            runs, lambda: through_app("/api/v1/reports/comparison", set="kreisfrei")
+        )
         rollup_s, _ = await best(runs, rollup)
         sql_s, baseline = await best(runs, by_hand)
     finally:
@@ -257,7 +260,7 @@ async def time_summary(url: str, runs: int) -> dict[str, Any]:
     groups = summary["groups"]
     return {
         "summary": summary_s, "series": series_s, "rollup": rollup_s, "sql": sql_s,
-        "health": health_s, "comparison": comparison_s,
+        "health": health_s, "comparison": comparison_s, "cities": cities_s,
         "assessed_api": sum(g["assessed"] for g in groups),
         "assessed_sql": sum(row.assessed for row in baseline),
         "online_api": sum(g["online"] for g in groups if g["dimension"] == "online"),
@@ -473,4 +476,6 @@ def bench(
         f"- nationwide comparison report (set=de, JSON, caches emptied): "
         f"{summary['comparison'] * 1000:.0f} ms, {summary['comparison'] / summary['summary']:.1f}× "
         "the summary by Land (goal ≤ 1 s PG)",
+        f"- the kreisfreie Städte compared (set=kreisfrei, JSON, caches emptied): "
+        f"{summary['cities'] * 1000:.0f} ms",
     ]
