@@ -252,18 +252,22 @@ async def test_the_counts_give_what_the_pairs_give(
     made = await record(client, who["editor"], leika_key=None, ozg_id="10002", submit=True)
     assert (await step(client, who["reviewer"], made, "validate")).status_code == 200
 
-    def plain(found: tuple[dict[Any, Any], dict[Any, dict[str, int]]]) -> Any:
-        tallies, online = found
-        return (
-            {key: (t.assessed, t.level_sum, {n: c for n, c in t.at_least.items() if c})
-             for key, t in tallies.items()},
-            {key: {o: c for o, c in per.items() if c} for key, per in online.items()},
-        )  # fmt: skip
+    def plain(setting: summary.Frame, found: tuple[dict[Any, Any], summary.Online]) -> Any:
+        """The figures once complete (`completed` reads the counts' fewer Leistungen)."""
+        return {
+            key: (t.assessed, t.level_sum, {n: c for n, c in t.at_least.items() if c},
+                  t.flaechendeckend, t.mindestens_eine, t.applicable)
+            for key, t in summary.completed(setting, *found).items()
+        }  # fmt: skip
 
     for group_by in summary.COUNTED_GROUPS:
         for area in (None, "05", "051", "05158"):
             setting = await summary.frame(session, group_by=group_by, dimension=None, area=area)
             counted = await summary.tally_counts(session, setting, [counts.LIVE])
-            assert plain(counted[counts.LIVE]) == plain(
-                await summary.tally_pairs(session, setting, None)
-            ), (group_by, area)
+            from_pairs = await summary.tally_pairs(session, setting, None)
+            assert plain(setting, counted[counts.LIVE]) == plain(setting, from_pairs), (
+                group_by, area,
+            )  # fmt: skip
+            if group_by is summary.GroupBy.LAND and area is None:
+                nrw = plain(setting, from_pairs)[("05", "online")]
+                assert nrw[3] > 0  # WSP NRW: Leistungen online in every Gemeinde of NRW

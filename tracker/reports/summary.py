@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, func, literal_column, null, or_, select, union_all
 from sqlalchemy.sql import Select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -347,13 +347,21 @@ def completed(
                 figures.flaechendeckend = figures.mindestens_eine = figures.at_least.get(
                     ONLINE_FROM, 0
                 )
-            for ozg_id, count in online.get((group, dimension), {}).items():
+            figures.mindestens_eine += online.somewhere.get((group, dimension), 0)
+            for ozg_id, count in online.pairs.get((group, dimension), {}).items():
                 figures.flaechendeckend += count > 0 and count == setting.base(group, ozg_id)
-                figures.mindestens_eine += count > 0
     return tallies
 
 
-Online = dict[tuple[Any, str], dict[str, int]]
+@dataclass
+class Online:
+    """Per group × dimension: the Leistungen online in at least one Gemeinde (`somewhere`),
+    and the online pairs per Leistung (`pairs`) of each that may be online in every applicable
+    Gemeinde: from the pairs every Leistung online somewhere; from the counts only those online
+    in as many Gemeinden as the group has, or with an override in it (the others cannot be)."""
+
+    somewhere: dict[tuple[Any, str], int] = field(default_factory=lambda: defaultdict(int))
+    pairs: dict[tuple[Any, str], dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
 
 async def tally_pairs(
@@ -366,7 +374,7 @@ async def tally_pairs(
         dimension=setting.dimensions[0] if len(setting.dimensions) == 1 else None,
     )  # fmt: skip
     tallies: dict[tuple[Any, str], Tally] = {}
-    online: Online = defaultdict(dict)
+    online = Online()
     for row in await run(session, counting):
         figures = tallies.setdefault((row.grp, row.dimension), Tally())
         figures.assessed += row.assessed
@@ -376,9 +384,9 @@ async def tally_pairs(
             figures.at_least[level] = figures.at_least.get(level, 0) + count
         if setting.group_by is GroupBy.GEMEINDE:
             continue
-        online[(row.grp, row.dimension)][row.ozg_id] = (
-            getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
-        )
+        count = getattr(row, f"at_least_{ONLINE_FROM}") if top >= ONLINE_FROM else 0
+        online.pairs[(row.grp, row.dimension)][row.ozg_id] = count
+        online.somewhere[(row.grp, row.dimension)] += count > 0
     return tallies, online
 
 
@@ -425,7 +433,7 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
     if wanted is not None:
         by_level = by_level.where(levels.dimension == wanted)
     for period in periods:
-        found[period] = ({}, defaultdict(dict))
+        found[period] = ({}, Online())
     for period, group, dimension, level, pairs_at in await tuples(session, by_level):
         figures = found[period][0].setdefault((group, dimension), Tally())
         figures.assessed += pairs_at
@@ -442,22 +450,62 @@ async def tally_counts(session: AsyncSession, setting: Frame, periods: Collectio
         GroupBy.LAND: code if by_land else counts.land_of(code),
         GroupBy.KREIS: code,
     }[setting.group_by]
-    by_area = (
-        select(
-            table.period_end, area_of.label("grp"), table.dimension, table.ozg_id,
-            func.sum(table.online),
-        )
-        .where(table.period_end.in_(sorted(periods)))
-        .group_by(table.period_end, *bund_free(setting, area_of), table.dimension, table.ozg_id)
-        .having(func.sum(table.online) > 0)  # none online: neither figure counts it
-    )  # fmt: skip
+    # none online: neither figure counts it
+    if area_of is code:  # one row per group already
+        by_area = select(
+            table.period_end, code.label("grp"), table.dimension, table.ozg_id, table.online
+        ).where(table.period_end.in_(sorted(periods)), table.online > 0)
+    else:
+        by_area = (
+            select(
+                table.period_end, area_of.label("grp"), table.dimension, table.ozg_id,
+                func.sum(table.online).label("online"),
+            )
+            .where(table.period_end.in_(sorted(periods)))
+            .group_by(
+                table.period_end, *bund_free(setting, area_of), table.dimension, table.ozg_id
+            )
+            .having(func.sum(table.online) > 0)
+        )  # fmt: skip
     if setting.area:
         by_area = by_area.where(code.startswith(setting.area))
     if wanted is not None:
         by_area = by_area.where(table.dimension == wanted)
-    for period, group, dimension, ozg_id, count in await tuples(session, by_area):
-        found[period][1][(group, dimension)][ozg_id] = count
+    for period, group, dimension, ozg_id, count in await tuples(
+        session, reach_statement(setting, by_area)
+    ):
+        if ozg_id is None:
+            found[period][1].somewhere[(group, dimension)] = count
+        else:
+            found[period][1].pairs[(group, dimension)][ozg_id] = count
     return found
+
+
+def reach_statement(setting: Frame, per_leistung: Select[Any]) -> Any:
+    """From the online pairs per period, group, dimension and Leistung (`per_leistung`, those
+    online somewhere): per period, group and dimension the Leistungen online somewhere (no
+    `ozg_id`), and the rows of the Leistungen that may be online in every applicable Gemeinde
+    of the group (`Online`), which `completed` holds to each one's applicable pairs: some
+    hundred rows instead of one per Leistung, group and month."""
+    rows = per_leistung.cte("per_leistung")
+    grouping = group_column(setting.group_by)
+    gemeinden = select(grouping.label("grp"), func.count().label("gemeinden")).where(
+        *inhabited(setting.area)
+    )
+    if setting.group_by is not GroupBy.BUND:
+        gemeinden = gemeinden.group_by(grouping)
+    sizes = gemeinden.subquery("sizes")
+    somewhere = select(
+        rows.c.period_end, rows.c.grp, rows.c.dimension, null().label("ozg_id"),
+        func.count().label("online"),
+    ).group_by(rows.c.period_end, rows.c.grp, rows.c.dimension)  # fmt: skip
+    overridden = sorted({ozg_id for _, ozg_id in setting.adjust})
+    maybe_everywhere = (
+        select(rows.c.period_end, rows.c.grp, rows.c.dimension, rows.c.ozg_id, rows.c.online)
+        .select_from(rows.outerjoin(sizes, sizes.c.grp == rows.c.grp))
+        .where(or_(rows.c.online == sizes.c.gemeinden, rows.c.ozg_id.in_(overridden)))
+    )
+    return union_all(somewhere, maybe_everywhere)
 
 
 async def group_types(session: AsyncSession, group_by: GroupBy) -> dict[Any, str]:
