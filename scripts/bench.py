@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration (maturity)")
     parser.add_argument("--skip-imports", action="store_true")
     parser.add_argument(
+        "--reads-on", metavar="URL", help="maturity: only the read figures, on this loaded database"
+    )
+    parser.add_argument(
         "--skip-rebuild", action="store_true", help="maturity: no `tracker verify pairs --rebuild`"
     )
     parser.add_argument(
@@ -100,7 +103,13 @@ def main() -> None:
                 lines.append(f"| {backend} | {cold:.2f} | {warm:.2f} |")
             finally:
                 drop()
-    if args.maturity:
+    if args.maturity and args.reads_on:
+        from bench_maturity import reads
+
+        with tempfile.TemporaryDirectory() as tmp:
+            lines += ["", "## Maturity, reads on a loaded database", ""]
+            lines += reads(args.reads_on, Path(tmp), runs=args.runs, seconds=args.seconds)
+    elif args.maturity:
         from bench_maturity import bench
 
         for backend, url, drop in backends(args.backend):

@@ -438,16 +438,20 @@ def bench(
             f"- `tracker verify pairs --rebuild` (every pair and count anew from the assessments, "
             f"then verified): {rebuilt}, {rebuild_s:.1f} s with the process start"
         )
+    for path in files:
+        path.unlink()
     if only_bulk:
         return lines
+    return [*lines, *reads(url, tmp, runs=runs, seconds=seconds)]
+
+
+def reads(url: str, tmp: Path, *, runs: int, seconds: int) -> list[str]:
+    """The read figures on a loaded database: roll-ups through the app, then under wrk."""
     summary = asyncio.run(time_summary(url, runs))
     say(f"summary {summary}; load test")
     load_test = time_concurrency(url, seconds, tmp)
     say(f"load test {load_test}")
-    for path in files:
-        path.unlink()
     return [
-        *lines,
         f"- summary by Land (API, whole app, caches emptied): {summary['summary'] * 1000:.0f} ms "
         f"(goal ≤ 1 s PG, ≤ 2 s SQLite); hand-written SQL over the assessments: "
         f"{summary['sql']:.2f} s; ratio {summary['summary'] / summary['sql']:.3f}×",
