@@ -48,12 +48,17 @@ def bench_imports(url: str, runs: int) -> tuple[float, float]:
     return cold, warm
 
 
-def backends(only: str | None = None) -> Iterator[tuple[str, str, Callable[[], None]]]:
+def backends(
+    only: str | None = None, *, keep: bool = False
+) -> Iterator[tuple[str, str, Callable[[], None]]]:
     """(name, URL, drop) of a fresh database per backend: SQLite, and PostgreSQL when
-    TRACKER_BENCH_POSTGRES names a server; `only` one of them."""
+    TRACKER_BENCH_POSTGRES names a server; `only` one of them; `keep`: the SQLite file stays."""
     if only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            yield "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", lambda: None
+        if keep:
+            yield "SQLite", f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db", lambda: None
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                yield "SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db", lambda: None
     server = os.environ.get("TRACKER_BENCH_POSTGRES")
     if server and only in (None, "postgresql"):
         url, name = postgres_database(server)
@@ -86,7 +91,7 @@ def main() -> None:
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], help="only this one")
     parser.add_argument(
-        "--keep", action="store_true", help="keep the PostgreSQL database (to profile on it)"
+        "--keep", action="store_true", help="keep the databases (to profile on them)"
     )
     args = parser.parse_args()
     lines = [
@@ -112,7 +117,7 @@ def main() -> None:
     elif args.maturity:
         from bench_maturity import bench
 
-        for backend, url, drop in backends(args.backend):
+        for backend, url, drop in backends(args.backend, keep=args.keep):
             lines += ["", f"## Maturity, {backend} (synthetic data)", ""]
             try:
                 with tempfile.TemporaryDirectory() as tmp:
@@ -120,7 +125,7 @@ def main() -> None:
                                    seconds=args.seconds, only_bulk=args.only == "bulk",
                                    rebuild=not args.skip_rebuild)  # fmt: skip
             finally:
-                if args.keep and backend == "PostgreSQL":
+                if args.keep:
                     print(f"kept: {url}", file=sys.stderr)  # noqa: T201
                 else:
                     drop()
