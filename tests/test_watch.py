@@ -23,23 +23,29 @@ from tracker.watch import CHANNEL
 
 ESSEN = "051130000000"
 ROLLUP = f"/api/v1/gemeinden/{ESSEN}/reifegrad"
-MIGRATION = (
-    Path(__file__).parent.parent / "migrations/versions/2026-12-02_notify_on_stamped_tables.py"
-)
+VERSIONS = Path(__file__).parent.parent / "migrations/versions"
+MIGRATION = VERSIONS / "2026-12-02_notify_on_stamped_tables.py"
+# the migrations that make tables notify: each names its own in STAMPED
+NOTIFYING = (MIGRATION, VERSIONS / "2026-12-04_level_flags_notify_stamp_readers.py")
 
 
 def read_tables(statement: Any) -> set[str]:
     return {element.name for element in visitors.iterate(statement) if isinstance(element, Table)}
 
 
-def test_the_notifying_tables_are_those_the_stamps_read() -> None:
-    spec = importlib.util.spec_from_file_location("notify_migration", MIGRATION)
+def stamped(path: Path) -> set[str]:
+    spec = importlib.util.spec_from_file_location("notify_migration", path)
     assert spec is not None
     assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    return set(migration.STAMPED)
+
+
+def test_the_notifying_tables_are_those_the_stamps_read() -> None:
     data = select(*counts.revision(), *applicability.stamp_columns())
-    assert set(migration.STAMPED) == read_tables(queries.GEMEINDE_STAMP) | read_tables(data)
+    notifying = set().union(*(stamped(path) for path in NOTIFYING))
+    assert notifying == read_tables(queries.GEMEINDE_STAMP) | read_tables(data)
     assert f"'{CHANNEL}'" in MIGRATION.read_text()
 
 
