@@ -195,13 +195,12 @@ def database_of(session: AsyncSession) -> str:
     return str(session.sync_session.get_bind().engine.url)
 
 
-_STAMP: list[Any] = []  # the statement, built once: it runs on every roll-up
+# Built once: it runs on every roll-up.
+STAMP = select(*stamp_columns())
 
 
 async def stamp(session: AsyncSession) -> tuple[Any, ...]:
-    if not _STAMP:
-        _STAMP.append(select(*stamp_columns()))
-    return (database_of(session), *(await tuples(session, _STAMP[0]))[0])
+    return (database_of(session), *(await tuples(session, STAMP))[0])
 
 
 async def reference(session: AsyncSession) -> Reference:

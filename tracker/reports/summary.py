@@ -485,8 +485,8 @@ def reach_statement(setting: Frame, per_leistung: Select[Any]) -> Any:
     """From the online pairs per period, group, dimension and Leistung (`per_leistung`, those
     online somewhere): per period, group and dimension the Leistungen online somewhere (no
     `ozg_id`), and the rows of the Leistungen that may be online in every applicable Gemeinde
-    of the group (`Online`), which `completed` holds to each one's applicable pairs: some
-    hundred rows instead of one per Leistung, group and month."""
+    of the group (`Online`), which `completed` holds to each one's applicable pairs: those
+    few, not a row per Leistung, group and month."""
     rows = per_leistung.subquery("per_leistung")  # read twice, not held: no CTE
     grouping = group_column(setting.group_by)
     gemeinden = select(grouping.label("grp"), func.count().label("gemeinden")).where(
