@@ -6,6 +6,7 @@ files, and the job that makes them (the job layer sits below every feature)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,7 +87,9 @@ async def make(context: JobContext) -> None:
         session, str(args["set"]), at=moments[0], since=moments[1], settings=context.settings
     )
     chosen = exports.Format(args["format"])
-    row.content = exports.render(result, chosen, str(args["lang"]))
+    # in a thread: laying out a nationwide PDF takes minutes of CPU, which on the event loop
+    # kept a server with the embedded worker from answering anyone (/health took 168 s)
+    row.content = await asyncio.to_thread(exports.render, result, chosen, str(args["lang"]))
     row.filename, row.made_at = exports.filename(result, chosen), context.now
     session.add(row)
 
