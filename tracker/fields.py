@@ -117,6 +117,7 @@ LeikaKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{14}$")]
 # Row ids in paths: PostgreSQL INTEGER is 32-bit, a larger number would be a 500.
 RowId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 
+ARS_LENGTH = 12  # digits of an ARS (Land 2, Regierungsbezirk 1, Kreis 2, Verband 4, Gemeinde 3)
 ARS_PATTERN = r"^[0-9]{12}$"
 AGS_PATTERN = r"^[0-9]{8}$"
 ARS_OR_AGS_PATTERN = r"^([0-9]{8}|[0-9]{12})$"

@@ -210,7 +210,9 @@ EN = {
     "wird erstellt": "being made",
     "Format": "Format",
     "Angefordert": "Requested",
-    "Diese Seite fragt alle 10 Sekunden nach.": "This page asks again every 10 seconds.",
+    "Diese Seite fragt alle {seconds} Sekunden nach.": (
+        "This page asks again every {seconds} seconds."
+    ),
     "Ist die Datei fertig, lädt der Browser sie herunter.": (
         "Once the file is ready, the browser downloads it."
     ),

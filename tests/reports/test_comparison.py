@@ -637,6 +637,7 @@ async def test_a_large_sets_file_is_made_by_a_job_and_fetched_when_done(
         assert "Die Datei wird erstellt" in clicked.text
         assert f'content="10; url={status["url"]}"' in clicked.text
         assert "in der Warteschlange" in clicked.text
+        assert "fragt alle 10 Sekunden nach" in clicked.text
         small = await client.get(URL, params={"set": "land:05;kreisfrei", "format": "xlsx"})
         assert small.status_code == 200  # 22 Gemeinden: within the request
         assert (await client.get(URL, params={"set": "kreisfrei", "format": "csv"})).is_success

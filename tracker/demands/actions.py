@@ -41,7 +41,7 @@ from tracker.demands.schemas import (
     UptakeWrite,
 )
 from tracker.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from tracker.fields import ascii_digits
+from tracker.fields import ARS_LENGTH, ascii_digits
 from tracker.regions import queries as regions_queries
 from tracker.research import actions as research_actions
 from tracker.research import queries as research_queries
@@ -50,7 +50,6 @@ from tracker.webhooks import actions as webhooks_actions
 Actor = Principal | str  # a user, or the CLI ("cli", "import")
 # the fields of an action whose every change is an event
 TRACKED = ("status", "progress", "progress_manual", "owner_ars", "owner_body", "due_date")
-ARS_LENGTH = 12
 DONE_PROGRESS = 100  # a status with this default progress ends a Maßnahme (done)
 
 

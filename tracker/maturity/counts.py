@@ -41,6 +41,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tracker.db import lock_until_commit, run, temporary_table, tuples
+from tracker.fields import ARS_LENGTH
 from tracker.maturity.models import (
     CountPeriod,
     GemeindeLevelCount,
@@ -57,7 +58,6 @@ LAND_LEVEL_TABLE: Table = LandLevelCount.__table__  # type: ignore[attr-defined]
 LEISTUNG_TABLE: Table = LeistungKreisCount.__table__  # type: ignore[attr-defined]
 LAND_TABLE: Table = LeistungLandCount.__table__  # type: ignore[attr-defined]
 PERIOD_TABLE: Table = CountPeriod.__table__  # type: ignore[attr-defined]
-ARS_DIGITS = 12
 KREIS_DIGITS = 5
 LAND_DIGITS = 2
 # Every table of counts, each a row per period (and what it counts).
@@ -408,7 +408,7 @@ async def recount_land_levels(
     gemeinde = GEMEINDE_TABLE.c
     rows = select(GEMEINDE_TABLE).where(gemeinde.period_end.in_(list(periods)))
     if laender is not None:
-        rows = rows.where(_in_laender(gemeinde.ars, laender, ARS_DIGITS))
+        rows = rows.where(_in_laender(gemeinde.ars, laender, ARS_LENGTH))
     await _replace(session, LAND_LEVEL_TABLE, periods, {"land": laender}, land_levels(rows))
 
 

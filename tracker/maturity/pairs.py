@@ -579,20 +579,23 @@ async def refresh_assessment(session: AsyncSession, assessment: Assessment) -> N
     await refresh_assessed(session, [assessment.model_dump()])
 
 
+def _chosen(source: Any, names: Sequence[str] | None) -> Select[Any]:
+    """The columns `names` of a relation with the pairs' columns (None: all of them)."""
+    return select(source) if names is None else select(*(source.c[name] for name in names))
+
+
 async def stored(
     session: AsyncSession,
     *,
     ars: str | None = None,
-    area: str | None = None,
     ozg_id: str | None = None,
     dimension: str | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[Row[Any]]:
-    """The stored current pairs, narrowed."""
-    statement = select(PAIR_TABLE)
+    """The stored current pairs, narrowed; `names`: only these columns, in this order."""
+    statement = _chosen(PAIR_TABLE, names)
     if ars is not None:
         statement = statement.where(PAIR_TABLE.c.ars == ars)
-    if area:
-        statement = statement.where(PAIR_TABLE.c.ars.startswith(area))
     if ozg_id is not None:
         statement = statement.where(PAIR_TABLE.c.ozg_id == ozg_id)
     if dimension is not None:
@@ -624,31 +627,20 @@ async def as_of(
     ars: str | None = None,
     ozg_id: str | None = None,
     dimension: str | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[Row[Any]]:
-    """The pairs now (stored) or as of a past moment (computed from the assessments)."""
+    """The pairs now (stored) or as of a past moment (computed from the assessments); `names`:
+    only these columns, in this order (rows to unpack, for a roll-up of every pair)."""
     if at is None:
-        return await stored(session, ars=ars, ozg_id=ozg_id, dimension=dimension)
+        return await stored(session, ars=ars, ozg_id=ozg_id, dimension=dimension, names=names)
     statement = computed(
         await reference(session), at=at,
         ars=None if ars is None else [ars], ozg_ids=None if ozg_id is None else [ozg_id],
     ).subquery()  # fmt: skip
-    narrowed = select(statement)
+    narrowed = _chosen(statement, names)
     if dimension is not None:
         narrowed = narrowed.where(statement.c.dimension == dimension)
     return list((await run(session, narrowed)).all())
-
-
-async def of_gemeinde(
-    session: AsyncSession, at: datetime | None, ars: str, names: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """These columns of one Gemeinde's pairs, now (stored) or as of a past moment (computed):
-    plain rows to unpack, for a roll-up that reads every pair of a Gemeinde."""
-    if at is None:
-        return await tuples(
-            session, select(*(PAIR_TABLE.c[name] for name in names)).where(PAIR_TABLE.c.ars == ars)
-        )
-    pairs = computed(await reference(session), at=at, ars=[ars]).subquery()
-    return await tuples(session, select(*(pairs.c[name] for name in names)))
 
 
 def source(ref: Reference, at: datetime | None, area: str | None) -> Any:

@@ -39,7 +39,7 @@ RULES_DE = {
 }
 
 
-# What `figures` reads of a pair, in this order (`pairs.of_gemeinde` selects them).
+# What `figures` reads of a pair, in this order (`pairs.as_of(names=…)` selects them).
 PAIR_FIELDS = ("ozg_id", "dimension", "level", "lowest", "services", "provisional",
                "land_wide_portal", "newest_at", "assessment_id", "assessed_at")  # fmt: skip
 

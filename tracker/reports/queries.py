@@ -5,6 +5,7 @@ answer."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -51,6 +52,7 @@ async def data_stamp(session: AsyncSession) -> tuple[Any, ...]:
 
 
 DIMENSIONS = tuple(dimension.value for dimension in Dimension)
+LEISTUNG_AND_DIMENSION = itemgetter(0, 1)  # of a row of `figures.PAIR_FIELDS`
 
 
 async def gemeinde_rollup(
@@ -61,10 +63,8 @@ async def gemeinde_rollup(
     known = cached.known
     own = await applicability.overrides_in(session, ars)
     flags = cached.scale.flags
-    found = {
-        (row[0], row[1]): row
-        for row in await pairs.of_gemeinde(session, at, ars, rollup.PAIR_FIELDS)
-    }
+    rows = await pairs.as_of(session, at, ars=ars, names=rollup.PAIR_FIELDS)
+    found = {LEISTUNG_AND_DIMENSION(row): row for row in rows}
     today = (at or datetime.now(UTC)).astimezone(UTC).date()
     per_dimension = [(dimension, flags.get(dimension, [])) for dimension in DIMENSIONS]
     items: list[dict[str, Any]] = []

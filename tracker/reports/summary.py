@@ -246,6 +246,20 @@ class Frame:
         return sorted(self.gemeinden, key=str)
 
 
+def group_sizes(group_by: GroupBy, area: str | None) -> Select[Any]:
+    """Per group its inhabited Gemeinden (`gemeinden`) and their inhabitants (`people`): what
+    the denominators count (by Themenfeld every Gemeinde, in one row)."""
+    themenfeld = group_by is GroupBy.THEMENFELD
+    grouping: Any = literal_column("'*'") if themenfeld else group_column(group_by)
+    statement = select(
+        grouping.label("grp"), func.count().label("gemeinden"),
+        func.coalesce(func.sum(col(Gemeinde.bevoelkerung)), 0).label("people"),
+    ).where(*inhabited(area))  # fmt: skip
+    if not themenfeld and group_by is not GroupBy.BUND:
+        statement = statement.group_by(grouping)
+    return statement
+
+
 async def frame(
     session: AsyncSession,
     *,
@@ -256,17 +270,7 @@ async def frame(
     cached = await reference(session)
     known, scale = cached.known, cached.scale
     dimensions = [dimension] if dimension is not None else sorted(scale.targets)
-    people = func.coalesce(func.sum(col(Gemeinde.bevoelkerung)), 0)
-    if group_by is GroupBy.THEMENFELD:
-        star: Any = literal_column("'*'")
-        total = select(star, func.count(), people).where(*inhabited(area))
-        found = await tuples(session, total)
-    else:
-        grouping = group_column(group_by)
-        counts = select(grouping, func.count(), people).where(*inhabited(area))
-        if group_by is not GroupBy.BUND:
-            counts = counts.group_by(grouping)
-        found = await tuples(session, counts)
+    found = await tuples(session, group_sizes(group_by, area))
     gemeinden = {group: count for group, count, _ in found if count}
     population = {group: int(inhabitants) for group, count, inhabitants in found if count}
     adjust: dict[tuple[Any, str], int] = defaultdict(int)
@@ -488,13 +492,7 @@ def reach_statement(setting: Frame, per_leistung: Select[Any]) -> Any:
     of the group (`Online`), which `completed` holds to each one's applicable pairs: those
     few, not a row per Leistung, group and month."""
     rows = per_leistung.subquery("per_leistung")  # read twice, not held: no CTE
-    grouping = group_column(setting.group_by)
-    gemeinden = select(grouping.label("grp"), func.count().label("gemeinden")).where(
-        *inhabited(setting.area)
-    )
-    if setting.group_by is not GroupBy.BUND:
-        gemeinden = gemeinden.group_by(grouping)
-    sizes = gemeinden.subquery("sizes")
+    sizes = group_sizes(setting.group_by, setting.area).subquery("sizes")
     somewhere = select(
         rows.c.period_end, rows.c.grp, rows.c.dimension, null().label("ozg_id"),
         func.count().label("online"),
